@@ -233,7 +233,7 @@ sg_status sg_cidr_list_parse(const char *text, sg_cidr **out, size_t *count)
     *count = 0;
     if (!text) return SG_OK;
     size_t cap = 1;
-    for (const char *p = text; *p; p++) cap += *p == ',';
+    for (const char *p = text; *p; p++) cap += *p == ',' || *p == ' ';
     sg_cidr *list = calloc(cap, sizeof *list);
     if (!list) return SG_E_NOMEM;
     size_t n = 0;

@@ -128,3 +128,56 @@ sg_status sg_token_user_data_get_session(const uint8_t user_data[SG_TOKEN_USER_D
     out[len] = '\0';
     return SG_OK;
 }
+
+/* ---- settings shared by the programs that mint and open tokens ---------------------------- */
+
+sg_status sg_token_protocol_id_parse(const char *text, uint64_t *out)
+{
+    if (!out) return sg_fail(SG_E_INVALID, "protocol id: no output");
+    *out = 0;
+    if (!text || !*text) return sg_fail(SG_E_INVALID, "protocol id: empty");
+    const char *p = text;
+    unsigned base = 10;
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+        if (!*p) return sg_fail(SG_E_INVALID, "protocol id: no hex digits after 0x");
+    }
+    uint64_t v = 0;
+    for (; *p; p++) {
+        unsigned d;
+        if (*p >= '0' && *p <= '9')
+            d = (unsigned)(*p - '0');
+        else if (base == 16 && *p >= 'a' && *p <= 'f')
+            d = (unsigned)(*p - 'a' + 10);
+        else if (base == 16 && *p >= 'A' && *p <= 'F')
+            d = (unsigned)(*p - 'A' + 10);
+        else
+            return sg_fail(SG_E_INVALID, "protocol id: bad character at position %zu",
+                           (size_t)(p - text) + 1);
+        if (v > (UINT64_MAX - d) / base)
+            return sg_fail(SG_E_INVALID, "protocol id: larger than 64 bits");
+        v = v * base + d;
+    }
+    *out = v;
+    return SG_OK;
+}
+
+sg_status sg_token_ipv6_layout_parse(const char *text, sg_token_ipv6_layout *out)
+{
+    if (text && out && strcmp(text, "groups-le") == 0) {
+        *out = SG_TOKEN_IPV6_GROUPS_LE;
+        return SG_OK;
+    }
+    if (text && out && strcmp(text, "octets") == 0) {
+        *out = SG_TOKEN_IPV6_OCTETS;
+        return SG_OK;
+    }
+    return sg_fail(SG_E_INVALID, "IPv6 layout: expected \"groups-le\" (netcode.c) or \"octets\" "
+                                 "(lightyear, netcode-rs)");
+}
+
+const char *sg_token_ipv6_layout_name(sg_token_ipv6_layout layout)
+{
+    return layout == SG_TOKEN_IPV6_OCTETS ? "octets" : "groups-le";
+}

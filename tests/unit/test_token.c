@@ -786,6 +786,55 @@ static void test_fresh_nonce_and_keys_per_token(void **state)
     assert_memory_not_equal(a + 1100, b + 1100, 32); /* client-to-server key (1 IPv4 server) */
 }
 
+static void test_protocol_id_and_layout_settings(void **state)
+{
+    (void)state;
+    uint64_t v = 1;
+    assert_int_equal(sg_token_protocol_id_parse("0", &v), SG_OK);
+    assert_true(v == 0);
+    assert_int_equal(sg_token_protocol_id_parse("18446744073709551615", &v), SG_OK);
+    assert_true(v == UINT64_MAX);
+    assert_int_equal(sg_token_protocol_id_parse("0x1122334455667788", &v), SG_OK);
+    assert_true(v == PROTOCOL);
+    assert_int_equal(sg_token_protocol_id_parse("0XaBcD", &v), SG_OK);
+    assert_true(v == 0xabcd);
+    assert_int_equal(sg_token_protocol_id_parse("18446744073709551616", &v), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "protocol id: larger than 64 bits");
+    assert_int_equal(sg_token_protocol_id_parse("0x10000000000000000", &v), SG_E_INVALID);
+    assert_int_equal(sg_token_protocol_id_parse("12a", &v), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "protocol id: bad character at position 3");
+    assert_int_equal(sg_token_protocol_id_parse("-1", &v), SG_E_INVALID);
+    assert_int_equal(sg_token_protocol_id_parse("", &v), SG_E_INVALID);
+    assert_int_equal(sg_token_protocol_id_parse("0x", &v), SG_E_INVALID);
+
+    sg_token_ipv6_layout l = SG_TOKEN_IPV6_GROUPS_LE;
+    assert_int_equal(sg_token_ipv6_layout_parse("octets", &l), SG_OK);
+    assert_int_equal(l, SG_TOKEN_IPV6_OCTETS);
+    assert_string_equal(sg_token_ipv6_layout_name(l), "octets");
+    assert_int_equal(sg_token_ipv6_layout_parse("groups-le", &l), SG_OK);
+    assert_int_equal(l, SG_TOKEN_IPV6_GROUPS_LE);
+    assert_string_equal(sg_token_ipv6_layout_name(l), "groups-le");
+    assert_int_equal(sg_token_ipv6_layout_parse("big-endian", &l), SG_E_INVALID);
+}
+
+static void test_ipv6_layout_mismatch_reads_other_addresses(void **state)
+{
+    (void)state;
+    /* The layouts differ only for IPv6: a token minted for netcode.c servers, opened as
+     * lightyear reads it, lists a byte-swapped address, so the server check fails. */
+    uint8_t token[2048];
+    mint_fixed_token(token);
+    sg_token_opener o = *opener();
+    o.ipv6_layout = SG_TOKEN_IPV6_OCTETS;
+    sg_token_opened t;
+    assert_int_equal(sg_token_open(&o, token, sizeof token, NOW, &t), SG_OK);
+    assert_true(sg_token_lists_server(&t, &addr_v4));
+    assert_false(sg_token_lists_server(&t, &addr_v6));
+    char buf[SG_ADDR_STRLEN];
+    assert_string_equal(sg_addr_format(&t.servers[1], true, buf, sizeof buf),
+                        "[120:b80d::100]:7001");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +858,8 @@ int main(void)
         cmocka_unit_test(test_session_id_in_user_data),
         cmocka_unit_test(test_random_client_ids_are_non_zero_and_vary),
         cmocka_unit_test(test_fresh_nonce_and_keys_per_token),
+        cmocka_unit_test(test_protocol_id_and_layout_settings),
+        cmocka_unit_test(test_ipv6_layout_mismatch_reads_other_addresses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

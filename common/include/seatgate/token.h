@@ -72,6 +72,14 @@ sg_status sg_token_mint(const sg_key *key, const sg_token_params *params,
 /* A random non-zero 64-bit client id (libsodium randombytes_buf). */
 uint64_t sg_token_random_client_id(void);
 
+/* Parses a protocol id: decimal ("1234", as bevygap passed it) or hex with 0x ("0x4d2").
+ * Errors: SG_E_INVALID naming what is wrong. */
+sg_status sg_token_protocol_id_parse(const char *text, uint64_t *out);
+
+/* Parses "groups-le" (netcode.c) or "octets" (lightyear, netcode-rs). Errors: SG_E_INVALID. */
+sg_status sg_token_ipv6_layout_parse(const char *text, sg_token_ipv6_layout *out);
+const char *sg_token_ipv6_layout_name(sg_token_ipv6_layout layout);
+
 /* What a server knows: its copy of the private key and the protocol id it serves. */
 typedef struct sg_token_opener {
     const sg_key *key;

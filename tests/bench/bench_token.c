@@ -1,0 +1,129 @@
+/* Cost per call of minting and opening connect tokens and of their base64 transport form.
+ * Prints the median ns/op of several runs for each operation. Usage: bench_token [RUNS] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "seatgate/codec.h"
+#include "seatgate/token.h"
+
+enum { ITERS = 2000, MAX_RUNS = 31 };
+
+static sg_key *key;
+static sg_token_params params;
+static uint8_t token[SG_TOKEN_BYTES], packet[SG_CONNECTION_REQUEST_BYTES];
+static char text[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
+static volatile uint64_t sink;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void must(sg_status st, const char *what)
+{
+    if (st != SG_OK) {
+        fprintf(stderr, "bench_token: %s: %s\n", what, sg_last_error());
+        exit(1);
+    }
+}
+
+static void op_mint(void)
+{
+    uint64_t expire;
+    must(sg_token_mint(key, &params, token, &expire), "mint");
+    sink += expire;
+}
+
+static void op_open(void)
+{
+    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_IPV6_GROUPS_LE};
+    sg_token_opened t;
+    must(sg_token_open(&o, token, sizeof token, 0, &t), "open");
+    sink += t.client_id;
+}
+
+static void op_open_request(void)
+{
+    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_IPV6_GROUPS_LE};
+    sg_connection_request req;
+    sg_token_opened t;
+    must(sg_connection_request_parse(packet, sizeof packet, &req), "parse");
+    must(sg_token_open_request(&o, &req, 0, &t), "open request");
+    sink += t.client_id;
+}
+
+static void op_encode(void)
+{
+    must(sg_base64_encode(token, sizeof token, text, sizeof text), "encode");
+    sink += (uint8_t)text[7];
+}
+
+static void op_decode(void)
+{
+    uint8_t out[SG_TOKEN_BYTES];
+    size_t n;
+    must(sg_base64_decode(text, strlen(text), out, sizeof out, &n), "decode");
+    sink += n;
+}
+
+static void op_client_id(void)
+{
+    sink += sg_token_random_client_id();
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void bench(const char *name, void (*op)(void), int runs)
+{
+    double per[MAX_RUNS];
+    for (int i = 0; i < ITERS / 10; i++) /* warm up */
+        op();
+    for (int r = 0; r < runs; r++) {
+        double t0 = now_ns();
+        for (int i = 0; i < ITERS; i++)
+            op();
+        per[r] = (now_ns() - t0) / ITERS;
+    }
+    qsort(per, (size_t)runs, sizeof per[0], cmp);
+    printf("%-22s %9.0f ns/op   (median of %d runs x %d; min %.0f, max %.0f)\n", name,
+           per[runs / 2], runs, ITERS, per[0], per[runs - 1]);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 7;
+    if (runs < 1 || runs > MAX_RUNS) runs = 7;
+    must(sg_key_generate(&key), "key");
+    static sg_addr server;
+    must(sg_addr_parse("203.0.113.7:7000", SG_PORT_REQUIRED, &server), "address");
+    static uint8_t ud[SG_TOKEN_USER_DATA_BYTES];
+    must(sg_token_user_data_set_session(ud, "5a0d7c4b2e91-S"), "session");
+    params = (sg_token_params){.protocol_id = 42,
+                               .client_id = sg_token_random_client_id(),
+                               .servers = &server,
+                               .server_count = 1,
+                               .expire_seconds = 30,
+                               .timeout_seconds = 15,
+                               .user_data = ud,
+                               .user_data_len = sizeof ud};
+    op_mint();
+    must(sg_connection_request_write(token, sizeof token, packet), "request");
+    op_encode();
+
+    bench("mint", op_mint, runs);
+    bench("open (whole token)", op_open, runs);
+    bench("open (request packet)", op_open_request, runs);
+    bench("base64 encode 2048 B", op_encode, runs);
+    bench("base64 decode 2048 B", op_decode, runs);
+    bench("random client id", op_client_id, runs);
+    sg_key_free(key);
+    return 0;
+}

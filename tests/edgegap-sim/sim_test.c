@@ -638,8 +638,8 @@ static void test_bad_config_is_refused(void **state)
     (void)state;
     sim_proc p;
     const char *bad[] = {"{", "{\"apps\":[]}",
-                         "{\"apps\":[{\"name\":\"a\",\"versions\":[{\"name\":"
-                         "\"v\",\"sesion_config\":{}}]}]}"};
+                         ("{\"apps\":[{\"name\":\"a\",\"versions\":[{\"name\":"
+                          "\"v\",\"sesion_config\":{}}]}]}")};
     for (size_t i = 0; i < 3; i++)
         assert_false(sim_proc_start(&p, g_bin, bad[i], NULL));
 }

@@ -3,6 +3,7 @@
  * does not silently fall back to a default. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,17 @@ const sim_version *sim_catalog_find(const sim_catalog *c, const char *app, const
 }
 
 /* ---- JSON config ------------------------------------------------------------------------ */
+
+/* Builds a field path for error messages ("apps[0].versions[2].ports"); long ones are cut. */
+static void path_fmt(char *dst, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void path_fmt(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+}
 
 static sg_status only_keys(const cJSON *obj, const char *path, const char *const *keys)
 {
@@ -181,7 +193,7 @@ static sg_status parse_ports(const cJSON *arr, const char *path, sim_deploy_spec
     for (int i = 0; i < n; i++) {
         const cJSON *p = cJSON_GetArrayItem(arr, i);
         char ppath[160];
-        snprintf(ppath, sizeof ppath, "%s[%d]", path, i);
+        path_fmt(ppath, sizeof ppath, "%s[%d]", path, i);
         sim_port *port = &d->ports[d->n_ports];
         memset(port, 0, sizeof *port);
         long long internal = 0, external = 0;
@@ -232,11 +244,11 @@ static sg_status parse_spec(const cJSON *obj, const char *path, bool is_static, 
     char sub[160];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "ports");
     if (v) {
-        snprintf(sub, sizeof sub, "%s.ports", path);
+        path_fmt(sub, sizeof sub, "%s.ports", path);
         if ((st = parse_ports(v, sub, d))) return st;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "location"))) {
-        snprintf(sub, sizeof sub, "%s.location", path);
+        path_fmt(sub, sizeof sub, "%s.location", path);
         if ((st = parse_location(v, sub, &d->location))) return st;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "tags"))) {
@@ -325,7 +337,7 @@ static sg_status parse_version(const cJSON *obj, const char *path, const char *a
     char sub[160];
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(obj, "session_config");
     if (sc) {
-        snprintf(sub, sizeof sub, "%s.session_config", path);
+        path_fmt(sub, sizeof sub, "%s.session_config", path);
         if ((st = parse_session_config(sc, sub, v))) return st;
     }
     long long n = 0;
@@ -336,7 +348,7 @@ static sg_status parse_version(const cJSON *obj, const char *path, const char *a
     v->link_delay_ms = n;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "template");
     if (t) {
-        snprintf(sub, sizeof sub, "%s.template", path);
+        path_fmt(sub, sizeof sub, "%s.template", path);
         if ((st = parse_spec(t, sub, false, &v->tmpl))) return st;
     }
     const cJSON *deps = cJSON_GetObjectItemCaseSensitive(obj, "deployments");
@@ -347,7 +359,7 @@ static sg_status parse_version(const cJSON *obj, const char *path, const char *a
     v->statics = calloc((size_t)nd + 1, sizeof *v->statics);
     if (!v->statics) return SG_E_NOMEM;
     for (int i = 0; i < nd; i++) {
-        snprintf(sub, sizeof sub, "%s.deployments[%d]", path, i);
+        path_fmt(sub, sizeof sub, "%s.deployments[%d]", path, i);
         sim_deploy_spec *d = &v->statics[i];
         *d = v->tmpl;
         d->start_delay_ms = 0;
@@ -385,7 +397,7 @@ sg_status sim_catalog_parse(const char *text, size_t len, sim_catalog *out)
         {
             char path[160], app[SIM_NAME_MAX] = "";
             bool active = true;
-            snprintf(path, sizeof path, "apps[%d]", ai++);
+            path_fmt(path, sizeof path, "apps[%d]", ai++);
             if ((st = only_keys(a, path, akeys))) break;
             if ((st = get_str(a, path, "name", app, sizeof app, true))) break;
             if ((st = get_bool(a, path, "is_active", &active))) break;
@@ -399,7 +411,7 @@ sg_status sim_catalog_parse(const char *text, size_t len, sim_catalog *out)
             cJSON_ArrayForEach(vj, vs)
             {
                 char vpath[200];
-                snprintf(vpath, sizeof vpath, "%s.versions[%d]", path, vi++);
+                path_fmt(vpath, sizeof vpath, "%s.versions[%d]", path, vi++);
                 sim_version *v = &out->versions[out->n++];
                 if ((st = parse_version(vj, vpath, app, active, (int)out->n, v))) break;
                 for (size_t k = 0; k + 1 < out->n; k++)

@@ -66,29 +66,29 @@ static void assert_error_body(const http_resp *r, long status)
 static void create(const char *version, const char *extra_json, char *id_out, size_t size)
 {
     char body[1024];
-    snprintf(body, sizeof body,
-             "{\"app_name\":\"game\",\"version_name\":\"%s\",\"ip_list\":[\"203.0.113.7\"]%s%s}",
-             version, extra_json ? "," : "", extra_json ? extra_json : "");
+    strfmt(body, sizeof body,
+           "{\"app_name\":\"game\",\"version_name\":\"%s\",\"ip_list\":[\"203.0.113.7\"]%s%s}",
+           version, extra_json ? "," : "", extra_json ? extra_json : "");
     http_resp r;
     api(&r, &g_sim, "POST", "/v1/session", body);
     assert_int_equal(r.status, 200);
     const char *id = jstr(r.json, "session_id");
     assert_non_null(id);
-    snprintf(id_out, size, "%s", id);
+    strfmt(id_out, size, "%s", id);
     http_free(&r);
 }
 
 static void get_session(const char *id, http_resp *r)
 {
     char path[128];
-    snprintf(path, sizeof path, "/v1/session/%s", id);
+    strfmt(path, sizeof path, "/v1/session/%s", id);
     api(r, &g_sim, "GET", path, NULL);
 }
 
 static long delete_session(const char *id)
 {
     char path[128];
-    snprintf(path, sizeof path, "/v1/session/%s", id);
+    strfmt(path, sizeof path, "/v1/session/%s", id);
     http_resp r;
     api(&r, &g_sim, "DELETE", path, NULL);
     long s = r.status;
@@ -151,7 +151,7 @@ static void test_missing_or_wrong_key_is_401(void **state)
 {
     (void)state;
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/sessions", g_sim.url);
+    strfmt(url, sizeof url, "%s/v1/sessions", g_sim.url);
     http_resp r;
     http_do(&r, "GET", url, NULL, NULL, 0, 5000);
     assert_error_body(&r, 401);
@@ -163,7 +163,7 @@ static void test_missing_or_wrong_key_is_401(void **state)
     http_do(&r, "POST", url, "token " TEST_KEY "x", "{}", 2, 5000);
     assert_error_body(&r, 401);
     http_free(&r);
-    snprintf(url, sizeof url, "%s/v1/session", g_sim.url);
+    strfmt(url, sizeof url, "%s/v1/session", g_sim.url);
     const char *b = "{\"app_name\":\"game\",\"version_name\":\"big\",\"ip_list\":[\"1.2.3.4\"]}";
     http_do(&r, "POST", url, "Bearer " TEST_KEY, b, strlen(b), 5000);
     assert_error_body(&r, 401);
@@ -175,7 +175,7 @@ static void test_key_accepted_with_or_without_token_prefix(void **state)
 {
     (void)state;
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/sessions", g_sim.url);
+    strfmt(url, sizeof url, "%s/v1/sessions", g_sim.url);
     http_resp r;
     http_do(&r, "GET", url, TEST_KEY, NULL, 0, 5000);
     assert_int_equal(r.status, 200);
@@ -194,7 +194,7 @@ static void test_create_get_delete_session(void **state)
         "\"::ffff:198.51.100.2\"],\"webhook_url\":\"http://127.0.0.1:1/hook\"}");
     assert_int_equal(r.status, 200);
     char id[64];
-    snprintf(id, sizeof id, "%s", jstr(r.json, "session_id"));
+    strfmt(id, sizeof id, "%s", jstr(r.json, "session_id"));
     assert_true(matches("^[0-9a-f]{12}-S$", id));
     assert_string_equal(jstr(r.json, "app"), "game");
     assert_string_equal(jstr(r.json, "version"), "big");
@@ -360,7 +360,7 @@ static void test_bad_input_is_400_and_creates_nothing(void **state)
     big[n - 1] = '}';
     big[n] = '\0';
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/session", g_sim.url);
+    strfmt(url, sizeof url, "%s/v1/session", g_sim.url);
     http_resp r;
     http_do(&r, "POST", url, "token " TEST_KEY, big, n, 5000);
     assert_error_body(&r, 413);
@@ -422,7 +422,7 @@ static void test_seats_are_taken_and_freed(void **state)
     api(&r, &g_sim, "POST", "/v1/session",
         "{\"app_name\":\"game\",\"version_name\":\"duo\",\"ip_list\":[\"1.1.1.1\",\"1.1.1.2\","
         "\"1.1.1.3\"]}");
-    snprintf(e, sizeof e, "%s", jstr(r.json, "session_id"));
+    strfmt(e, sizeof e, "%s", jstr(r.json, "session_id"));
     http_free(&r);
     get_session(e, &r);
     assert_string_equal(jstr(r.json, "status"), "Unprocessable");
@@ -438,7 +438,7 @@ static void test_seats_are_taken_and_freed(void **state)
 static char *env_of(const char *rid)
 {
     char path[128];
-    snprintf(path, sizeof path, "/_sim/deployments/%s/env", rid);
+    strfmt(path, sizeof path, "/_sim/deployments/%s/env", rid);
     http_resp r;
     admin(&r, &g_sim, "GET", path, NULL);
     assert_int_equal(r.status, 200);
@@ -450,7 +450,7 @@ static char *env_of(const char *rid)
 static void env_value(const char *env, const char *key, char *out, size_t size)
 {
     char pat[80];
-    snprintf(pat, sizeof pat, "%s=", key);
+    strfmt(pat, sizeof pat, "%s=", key);
     const char *p = strstr(env, pat);
     assert_non_null(p);
     p += strlen(pat);
@@ -487,7 +487,7 @@ static void test_context_endpoint_and_its_auth(void **state)
     http_free(&r);
 
     char prefixed[100];
-    snprintf(prefixed, sizeof prefixed, "token %s", token);
+    strfmt(prefixed, sizeof prefixed, "token %s", token);
     http_do(&r, "GET", url, prefixed, NULL, 0, 5000);
     assert_error_body(&r, 401);
     http_free(&r);
@@ -497,7 +497,7 @@ static void test_context_endpoint_and_its_auth(void **state)
     http_do(&r, "GET", url, "token " TEST_KEY, NULL, 0, 5000); /* the org key is not it */
     assert_error_body(&r, 401);
     http_free(&r);
-    snprintf(bad_url, sizeof bad_url, "%s/v1/context/b16000000001/0", g_sim.url);
+    strfmt(bad_url, sizeof bad_url, "%s/v1/context/b16000000001/0", g_sim.url);
     http_do(&r, "GET", bad_url, token, NULL, 0, 5000);
     assert_error_body(&r, 404);
     http_free(&r);
@@ -508,26 +508,26 @@ static void test_print_env_and_env_dir_match_the_running_simulator(void **state)
     (void)state;
     char *running = env_of("d00000000001");
     char cmd[1024], path[300];
-    snprintf(cmd, sizeof cmd,
-             "%s --config %s/config.json --public-url %s --print-env d00000000001 > %s/printed",
-             g_bin, g_sim.dir, g_sim.url, g_sim.dir);
+    strfmt(cmd, sizeof cmd,
+           "%s --config %s/config.json --public-url %s --print-env d00000000001 > %s/printed",
+           g_bin, g_sim.dir, g_sim.url, g_sim.dir);
     assert_int_equal(system(cmd), 0);
-    snprintf(path, sizeof path, "%s/printed", g_sim.dir);
+    strfmt(path, sizeof path, "%s/printed", g_sim.dir);
     char *printed = read_file(path);
     assert_non_null(printed);
     assert_string_equal(printed, running);
     free(printed);
-    snprintf(path, sizeof path, "%s/env/d00000000001.env", g_sim.dir);
+    strfmt(path, sizeof path, "%s/env/d00000000001.env", g_sim.dir);
     char *file = read_file(path);
     assert_non_null(file);
     assert_string_equal(file, running);
     free(file);
     free(running);
     /* An unknown request id is an error, not an empty environment. */
-    snprintf(cmd, sizeof cmd,
-             "%s --config %s/config.json --listen-port 9 --print-env 0123456789ab >/dev/null "
-             "2>&1",
-             g_bin, g_sim.dir);
+    strfmt(cmd, sizeof cmd,
+           "%s --config %s/config.json --listen-port 9 --print-env 0123456789ab >/dev/null "
+           "2>&1",
+           g_bin, g_sim.dir);
     assert_int_not_equal(system(cmd), 0);
 }
 
@@ -618,10 +618,10 @@ static void test_example_config_and_defaults_run(void **state)
         "{\"app_name\":\"demo\",\"version_name\":\"v1\",\"ip_list\":[\"10.0.0.1\"]}");
     long created = r.status;
     char id[64] = "";
-    if (jstr(r.json, "session_id")) snprintf(id, sizeof id, "%s", jstr(r.json, "session_id"));
+    if (jstr(r.json, "session_id")) strfmt(id, sizeof id, "%s", jstr(r.json, "session_id"));
     http_free(&r);
     char path[128];
-    snprintf(path, sizeof path, "/v1/session/%s", id);
+    strfmt(path, sizeof path, "/v1/session/%s", id);
     api(&r, &p, "GET", path, NULL);
     long got = r.status;
     bool is_udp = jstr(r.json, "deployment.ports.game.protocol") &&
@@ -660,7 +660,7 @@ static void test_seeking_until_the_deployment_is_ready(void **state)
     assert_true(jbool(r.json, "linked", &b) && b);
     assert_true(jbool(r.json, "deployment.ready", &b) && !b);
     char rid[32];
-    snprintf(rid, sizeof rid, "%s", jstr(r.json, "deployment.request_id"));
+    strfmt(rid, sizeof rid, "%s", jstr(r.json, "deployment.request_id"));
     http_free(&r);
 
     char second[64], third[64];
@@ -675,7 +675,7 @@ static void test_seeking_until_the_deployment_is_ready(void **state)
     http_free(&r);
 
     char path[96];
-    snprintf(path, sizeof path, "/_sim/deployments/%s/ready", rid);
+    strfmt(path, sizeof path, "/_sim/deployments/%s/ready", rid);
     admin(&r, &g_sim, "POST", path, NULL);
     assert_int_equal(r.status, 200);
     http_free(&r);
@@ -699,7 +699,7 @@ static void test_start_delay_then_ready(void **state)
     http_resp r;
     wait_status(id, "Ready", &r);
     char rid[32];
-    snprintf(rid, sizeof rid, "%s", jstr(r.json, "deployment.request_id"));
+    strfmt(rid, sizeof rid, "%s", jstr(r.json, "deployment.request_id"));
     http_free(&r);
     cJSON *d = state_deployment(rid);
     bool b;
@@ -723,7 +723,7 @@ static void test_autodeploy_adds_a_deployment_from_the_template(void **state)
     assert_true(matches("^[0-9a-f]{12}$", rida));
     assert_string_not_equal(rida, ridb);
     char fqdn[64];
-    snprintf(fqdn, sizeof fqdn, "%s.pr.edgegap.net", rida);
+    strfmt(fqdn, sizeof fqdn, "%s.pr.edgegap.net", rida);
     assert_string_equal(jstr(ra.json, "deployment.fqdn"), fqdn);
     assert_string_equal(jstr(ra.json, "deployment.public_ip"), "198.51.100.7");
     assert_string_equal(jstr(ra.json, "deployment.tags.0"), "sim");
@@ -782,8 +782,8 @@ static void test_webhook_posts_the_session_when_ready(void **state)
 {
     (void)state;
     char hook[300], extra[400], id[64];
-    snprintf(hook, sizeof hook, "%s/_sim/webhook-sink", g_sim.url);
-    snprintf(extra, sizeof extra, "\"webhook_url\":\"%s\"", hook);
+    strfmt(hook, sizeof hook, "%s/_sim/webhook-sink", g_sim.url);
+    strfmt(extra, sizeof extra, "\"webhook_url\":\"%s\"", hook);
     create("slow", extra, id, sizeof id);
     cJSON *e = sink_entry(id);
     assert_string_equal(jstr(e, "status"), "Ready");
@@ -815,7 +815,7 @@ static void test_webhook_posts_unprocessable(void **state)
 {
     (void)state;
     char extra[400], a[64], b[64];
-    snprintf(extra, sizeof extra, "\"webhook_url\":\"%s/_sim/webhook-sink/any/path\"", g_sim.url);
+    strfmt(extra, sizeof extra, "\"webhook_url\":\"%s/_sim/webhook-sink/any/path\"", g_sim.url);
     create("match", NULL, a, sizeof a);
     create("match", extra, b, sizeof b);
     cJSON *e = sink_entry(b);
@@ -988,7 +988,7 @@ static void *run_many(void *arg)
     CURL **h = calloc((size_t)m->n, sizeof *h);
     struct curl_slist *hdr = curl_slist_append(NULL, "Authorization: token " TEST_KEY);
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/sessions", m->p->url);
+    strfmt(url, sizeof url, "%s/v1/sessions", m->p->url);
     for (int i = 0; i < m->n; i++) {
         h[i] = curl_easy_init();
         curl_easy_setopt(h[i], CURLOPT_URL, url);
@@ -1033,7 +1033,7 @@ static void test_hang_holds_calls_until_cleared_without_blocking_others(void **s
     assert_true(hung == 300);
     /* A client that gives up sees a timeout, not an answer. */
     char url[256];
-    snprintf(url, sizeof url, "%s/v1/sessions", g_sim.url);
+    strfmt(url, sizeof url, "%s/v1/sessions", g_sim.url);
     http_resp r;
     http_do(&r, "GET", url, "token " TEST_KEY, NULL, 0, 300);
     assert_int_equal(r.curl, CURLE_OPERATION_TIMEDOUT);

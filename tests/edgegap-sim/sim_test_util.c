@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+void strfmt(char *dst, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, size, fmt, ap);
+    va_end(ap);
+}
 
 void sleep_ms(long ms)
 {
@@ -32,15 +41,15 @@ bool sim_proc_start(sim_proc *p, const char *bin, const char *config_json, const
 {
     memset(p, 0, sizeof *p);
     p->pid = -1;
-    snprintf(p->dir, sizeof p->dir, "/tmp/sg-sim-test-XXXXXX");
+    strfmt(p->dir, sizeof p->dir, "/tmp/sg-sim-test-XXXXXX");
     if (!mkdtemp(p->dir)) {
         p->dir[0] = '\0';
         return false;
     }
     char cfg[300], ready[300];
-    snprintf(cfg, sizeof cfg, "%s/config.json", p->dir);
-    snprintf(ready, sizeof ready, "%s/url", p->dir);
-    snprintf(p->log, sizeof p->log, "%s/sim.log", p->dir);
+    strfmt(cfg, sizeof cfg, "%s/config.json", p->dir);
+    strfmt(ready, sizeof ready, "%s/url", p->dir);
+    strfmt(p->log, sizeof p->log, "%s/sim.log", p->dir);
     if (config_json && !write_file(cfg, config_json)) {
         sim_proc_stop(p);
         return false;
@@ -64,8 +73,8 @@ bool sim_proc_start(sim_proc *p, const char *bin, const char *config_json, const
     for (int i = 0; extra && extra[i] && n < 62; i++) {
         const char *at = strstr(extra[i], "{dir}");
         if (at && i < 8) {
-            snprintf(expanded[i], sizeof expanded[i], "%.*s%s%s", (int)(at - extra[i]), extra[i],
-                     p->dir, at + 5);
+            strfmt(expanded[i], sizeof expanded[i], "%.*s%s%s", (int)(at - extra[i]), extra[i],
+                   p->dir, at + 5);
             argv[n++] = expanded[i];
         } else {
             argv[n++] = extra[i];
@@ -133,11 +142,11 @@ int sim_proc_stop(sim_proc *p)
     if (p->dir[0]) {
         char cmd[400];
         if (result != 0) { /* keep the log visible on failure */
-            snprintf(cmd, sizeof cmd, "cat %s/sim.log >&2 2>/dev/null", p->dir);
+            strfmt(cmd, sizeof cmd, "cat %s/sim.log >&2 2>/dev/null", p->dir);
             if (system(cmd) != 0) {
             }
         }
-        snprintf(cmd, sizeof cmd, "rm -rf %s", p->dir);
+        strfmt(cmd, sizeof cmd, "rm -rf %s", p->dir);
         if (system(cmd) != 0) {
         }
         p->dir[0] = '\0';
@@ -175,7 +184,7 @@ void http_do(http_resp *r, const char *method, const char *url, const char *auth
     struct curl_slist *h = NULL;
     char hdr[512];
     if (auth) {
-        snprintf(hdr, sizeof hdr, "Authorization: %s", auth);
+        strfmt(hdr, sizeof hdr, "Authorization: %s", auth);
         h = curl_slist_append(h, hdr);
     }
     h = curl_slist_append(h, "Content-Type: application/json");
@@ -211,21 +220,21 @@ void http_free(http_resp *r)
 void api(http_resp *r, const sim_proc *p, const char *method, const char *path, const char *body)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s%s", p->url, path);
+    strfmt(url, sizeof url, "%s%s", p->url, path);
     http_do(r, method, url, "token " TEST_KEY, body, body ? strlen(body) : 0, 10000);
 }
 
 void admin(http_resp *r, const sim_proc *p, const char *method, const char *path, const char *body)
 {
     char url[512];
-    snprintf(url, sizeof url, "%s%s", p->url, path);
+    strfmt(url, sizeof url, "%s%s", p->url, path);
     http_do(r, method, url, NULL, body, body ? strlen(body) : 0, 10000);
 }
 
 static const cJSON *walk(const cJSON *o, const char *path)
 {
     char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
+    strfmt(buf, sizeof buf, "%s", path);
     const cJSON *cur = o;
     for (char *save = NULL, *t = strtok_r(buf, ".", &save); t && cur;
          t = strtok_r(NULL, ".", &save)) {

@@ -4,6 +4,7 @@
 #define SEATGATE_SIM_TEST_UTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include <cjson/cJSON.h>
@@ -49,4 +50,6 @@ double jnum(const cJSON *o, const char *path);      /* NAN if absent */
 bool jbool(const cJSON *o, const char *path, bool *out);
 
 void sleep_ms(long ms);
+/* snprintf that truncates quietly (test strings are bounded by construction). */
+void strfmt(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif

@@ -199,6 +199,9 @@ int sim_state_stop_deployment(sim_state *s, const char *rid, cJSON **out);
 /* Admin: start a deployment now; add one from a version's template ({"app", "version",
  * "start_delay_ms"}); ARBITRIUM_* lines of one deployment (malloc()ed text). */
 int sim_state_mark_ready(sim_state *s, const char *rid, cJSON **out);
+/* Admin: the deployment fails; sessions still Seeking on it turn Error (webhook sent),
+ * Ready ones are cleaned up as with a stop. */
+int sim_state_fail_deployment(sim_state *s, const char *rid, cJSON **out);
 int sim_state_add_deployment(sim_state *s, const cJSON *body, cJSON **out);
 int sim_state_env(sim_state *s, const char *rid, char **text);
 

@@ -294,6 +294,9 @@ static void deployments(sim_routes *rt, const sim_request *q, char **seg, int n,
     if (!strcmp(seg[3], "stop")) {
         route_name(r, "/_sim/deployments/{request_id}/stop");
         r->status = sim_state_stop_deployment(rt->state, seg[2], &r->json);
+    } else if (!strcmp(seg[3], "fail")) {
+        route_name(r, "/_sim/deployments/{request_id}/fail");
+        r->status = sim_state_fail_deployment(rt->state, seg[2], &r->json);
     } else if (!strcmp(seg[3], "ready")) {
         route_name(r, "/_sim/deployments/{request_id}/ready");
         r->status = sim_state_mark_ready(rt->state, seg[2], &r->json);

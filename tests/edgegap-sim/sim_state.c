@@ -627,6 +627,30 @@ int sim_state_stop_deployment(sim_state *st, const char *rid, cJSON **out)
     return rc;
 }
 
+int sim_state_fail_deployment(sim_state *st, const char *rid, cJSON **out)
+{
+    pthread_mutex_lock(&st->mu);
+    sim_deployment *d = find_deployment(st, rid);
+    int rc = 200;
+    if (!d || d->state == DEP_STOPPED) {
+        rc = fail(out, 404, "Deployment not found");
+    } else {
+        /* Sessions still waiting for it fail; any already Ready are cleaned up with it. */
+        for (sim_session *s = st->head; s; s = s->next) {
+            if (s->dep != d || s->terminated || s->status != SES_SEEKING) continue;
+            release(st, s);
+            s->dep = NULL;
+            s->status = SES_ERROR;
+            snprintf(s->error, sizeof s->error, "Deployment %s failed to start", d->request_id);
+            emit_webhook(st, s);
+        }
+        stop_locked(st, d);
+        *out = stopped_body(d);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
 int sim_state_mark_ready(sim_state *st, const char *rid, cJSON **out)
 {
     pthread_mutex_lock(&st->mu);

@@ -145,6 +145,8 @@ static bool matches(const char *re, const char *s)
     return ok;
 }
 
+static cJSON *sink_entry(const char *id);
+
 /* ---- api group ------------------------------------------------------------------------- */
 
 static void test_missing_or_wrong_key_is_401(void **state)
@@ -691,6 +693,43 @@ static void test_seeking_until_the_deployment_is_ready(void **state)
         assert_int_equal(delete_session(all[i]), 200);
 }
 
+static void test_failed_deployment_turns_waiting_sessions_to_error(void **state)
+{
+    (void)state;
+    /* A fresh deployment that waits to be told to start, and a session linked to it. */
+    http_resp r;
+    admin(&r, &g_sim, "POST", "/_sim/deployments",
+          "{\"app\":\"game\",\"version\":\"manual\",\"start_delay_ms\":-1}");
+    assert_int_equal(r.status, 200);
+    char rid[32];
+    strfmt(rid, sizeof rid, "%s", jstr(r.json, "request_id"));
+    http_free(&r);
+    char extra[400], id[64], path[96];
+    strfmt(extra, sizeof extra,
+           "\"webhook_url\":\"%s/_sim/webhook-sink\",\"deployment_request_id\":\"%s\"", g_sim.url,
+           rid);
+    create("manual", extra, id, sizeof id);
+    get_session(id, &r);
+    assert_string_equal(jstr(r.json, "status"), "Seeking");
+    assert_string_equal(jstr(r.json, "deployment.request_id"), rid);
+    http_free(&r);
+    strfmt(path, sizeof path, "/_sim/deployments/%s/fail", rid);
+    admin(&r, &g_sim, "POST", path, NULL);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    get_session(id, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(jstr(r.json, "status"), "Error");
+    assert_non_null(jstr(r.json, "error"));
+    bool b;
+    assert_true(jbool(r.json, "ready", &b) && !b);
+    http_free(&r);
+    cJSON *e = sink_entry(id);
+    assert_string_equal(jstr(e, "status"), "Error");
+    cJSON_Delete(e);
+    assert_int_equal(delete_session(id), 200);
+}
+
 static void test_start_delay_then_ready(void **state)
 {
     (void)state;
@@ -1138,6 +1177,7 @@ int main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_seeking_until_the_deployment_is_ready),
             cmocka_unit_test(test_start_delay_then_ready),
+            cmocka_unit_test(test_failed_deployment_turns_waiting_sessions_to_error),
             cmocka_unit_test(test_autodeploy_adds_a_deployment_from_the_template),
             cmocka_unit_test(test_match_session_takes_the_whole_deployment),
             cmocka_unit_test(test_webhook_posts_the_session_when_ready),

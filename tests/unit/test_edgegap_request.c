@@ -337,11 +337,24 @@ static void builds_options_from_settings(void **state)
     (void)state;
     sg_setting table[] = {SG_EDGEGAP_SETTINGS};
     assert_int_equal(sizeof table / sizeof table[0], SG_EDGEGAP_SETTINGS_COUNT);
-    sg_config cfg = {.program = "t", .env_prefix = "SGTEST_EG_", .settings = table,
+    sg_config cfg = {.program = "t",
+                     .env_prefix = "SGTEST_EG_",
+                     .settings = table,
                      .count = SG_EDGEGAP_SETTINGS_COUNT};
-    char *argv[] = {"t", "--edgegap-url", "http://127.0.0.1:9", "--edgegap-api-key",
-                    "token abc-123", "--edgegap-timeout", "2s", "--edgegap-retries", "5",
-                    "--edgegap-rate", "40", "--edgegap-burst", "7", NULL};
+    char *argv[] = {"t",
+                    "--edgegap-url",
+                    "http://127.0.0.1:9",
+                    "--edgegap-api-key",
+                    "token abc-123",
+                    "--edgegap-timeout",
+                    "2s",
+                    "--edgegap-retries",
+                    "5",
+                    "--edgegap-rate",
+                    "40",
+                    "--edgegap-burst",
+                    "7",
+                    NULL};
     assert_int_equal(sg_config_load(&cfg, 13, argv), SG_OK);
     sg_edgegap_options o;
     sg_edgegap_options_from_config(&cfg, &o);
@@ -474,7 +487,8 @@ static void org_calls_need_an_api_key(void **state)
     completions = 0;
     assert_int_equal(sg_edgegap_submit(c, r, on_done, NULL), SG_OK);
     assert_int_equal(sg_edgegap_pending(c), 1);
-    for (int i = 0; i < 10 && completions == 0; i++) sg_edgegap_run(c, 10, NULL, 0, NULL);
+    for (int i = 0; i < 10 && completions == 0; i++)
+        sg_edgegap_run(c, 10, NULL, 0, NULL);
     assert_int_equal(completions, 1);
     assert_int_equal(last_status, SG_E_INVALID);
     assert_int_equal(sg_edgegap_pending(c), 0);

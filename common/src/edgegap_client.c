@@ -397,12 +397,16 @@ static bool attempt_outcome(sg_edgegap_client *c, xfer *x, CURL *e, CURLcode rc,
     if (st != SG_OK && x->attempts <= c->opt.max_retries &&
         sg_eg_retryable(x->req, st, (int)http, sent)) {
         long long w = sg_eg_backoff_us(c->opt.backoff_base_ms, c->opt.backoff_max_ms, x->attempts);
-        if (st == SG_E_RATE_LIMITED && res->retry_after_ms >= 0) {
+        if (res->retry_after_ms >= 0) { /* 429, or a 503 that says when to come back */
             long long ra = res->retry_after_ms * 1000;
-            long long hold = res->retry_after_ms < c->opt.backoff_max_ms ? res->retry_after_ms
-                                                                         : c->opt.backoff_max_ms;
-            sg_eg_pace_hold(now + hold * 1000);
             if (w < ra) w = ra;
+            if (st == SG_E_RATE_LIMITED) {
+                /* the organisation is over its limit: hold every client of the process */
+                long long hold = res->retry_after_ms < c->opt.backoff_max_ms
+                                     ? res->retry_after_ms
+                                     : c->opt.backoff_max_ms;
+                sg_eg_pace_hold(now + hold * 1000);
+            }
         }
         if (now + w - x->submitted_us <= c->opt.retry_budget_ms * 1000) {
             retry = true;

@@ -412,56 +412,27 @@ void sg_edgegap_pace_configure(double rate, int burst);
  * table, then build options with sg_edgegap_options_from_config.
  * ---------------------------------------------------------------------------------------- */
 
-#define SG_EDGEGAP_SETTINGS                                                                        \
-    {.name = "edgegap-url",                                                                        \
-     .type = SG_SET_STRING,                                                                        \
-     .def = "https://api.edgegap.com",                                                             \
-     .help = "Edgegap API base URL"},                                                              \
-        {.name = "edgegap-api-key",                                                                \
-         .type = SG_SET_STRING,                                                                    \
-         .def = NULL,                                                                              \
-         .help = "Edgegap API key (with or without the 'token ' prefix)",                          \
-         .flags = SG_SET_SECRET},                                                                  \
-        {.name = "edgegap-connect-timeout",                                                        \
-         .type = SG_SET_DURATION,                                                                  \
-         .def = "3s",                                                                              \
-         .help = "connect timeout per Edgegap request",                                            \
-         .min = 1,                                                                                 \
-         .max = 600000},                                                                           \
-        {.name = "edgegap-timeout",                                                                \
-         .type = SG_SET_DURATION,                                                                  \
-         .def = "10s",                                                                             \
-         .help = "total timeout per Edgegap request attempt",                                      \
-         .min = 1,                                                                                 \
-         .max = 600000},                                                                           \
-        {.name = "edgegap-retries",                                                                \
-         .type = SG_SET_INT,                                                                       \
-         .def = "3",                                                                               \
-         .help = "retries of an idempotent Edgegap call (429, 5xx, timeouts, network)",            \
-         .min = 0,                                                                                 \
-         .max = 20},                                                                               \
-        {.name = "edgegap-retry-budget",                                                           \
-         .type = SG_SET_DURATION,                                                                  \
-         .def = "20s",                                                                             \
-         .help = "no Edgegap retry starts later than this after the call began",                   \
-         .min = 0,                                                                                 \
-         .max = 3600000},                                                                          \
-        {.name = "edgegap-rate",                                                                   \
-         .type = SG_SET_INT,                                                                       \
-         .def = "10",                                                                              \
-         .help = "outgoing Edgegap requests per second for the whole process (0: unpaced)",        \
-         .min = 0,                                                                                 \
-         .max = 100000},                                                                           \
-        {.name = "edgegap-burst",                                                                  \
-         .type = SG_SET_INT,                                                                       \
-         .def = "20",                                                                              \
-         .help = "Edgegap requests that may leave at once before the rate applies",                \
-         .min = 1,                                                                                 \
-         .max = 100000},                                                                           \
-    {                                                                                              \
-        .name = "edgegap-max-connections", .type = SG_SET_INT, .def = "32",                        \
-        .help = "concurrent connections to the Edgegap API", .min = 1, .max = 4096                 \
-    }
+/* clang-format off */
+#define SG_EDGEGAP_SETTINGS                                                                       \
+    {.name = "edgegap-url", .type = SG_SET_STRING, .def = "https://api.edgegap.com",              \
+     .help = "Edgegap API base URL"},                                                             \
+    {.name = "edgegap-api-key", .type = SG_SET_STRING, .def = NULL, .flags = SG_SET_SECRET,       \
+     .help = "Edgegap API key (with or without the 'token ' prefix)"},                            \
+    {.name = "edgegap-connect-timeout", .type = SG_SET_DURATION, .def = "3s", .min = 1,           \
+     .max = 600000, .help = "connect timeout per Edgegap request"},                               \
+    {.name = "edgegap-timeout", .type = SG_SET_DURATION, .def = "10s", .min = 1, .max = 600000,   \
+     .help = "total timeout per Edgegap request attempt"},                                        \
+    {.name = "edgegap-retries", .type = SG_SET_INT, .def = "3", .min = 0, .max = 20,              \
+     .help = "retries of a failed Edgegap call when safe (429, 5xx, timeouts, network)"},         \
+    {.name = "edgegap-retry-budget", .type = SG_SET_DURATION, .def = "20s", .min = 0,             \
+     .max = 3600000, .help = "no Edgegap retry starts later than this after the call began"},     \
+    {.name = "edgegap-rate", .type = SG_SET_INT, .def = "10", .min = 0, .max = 100000,            \
+     .help = "outgoing Edgegap requests per second for the whole process (0: unpaced)"},          \
+    {.name = "edgegap-burst", .type = SG_SET_INT, .def = "20", .min = 1, .max = 100000,           \
+     .help = "Edgegap requests that may leave at once before the rate applies"},                  \
+    {.name = "edgegap-max-connections", .type = SG_SET_INT, .def = "32", .min = 1, .max = 4096,   \
+     .help = "concurrent connections to the Edgegap API"}
+/* clang-format on */
 
 #define SG_EDGEGAP_SETTINGS_COUNT 9
 

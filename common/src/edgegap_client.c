@@ -17,7 +17,7 @@
 
 #define POOL_MAX 256
 
-typedef enum xstate { X_QUEUED, X_PACED, X_RETRY_WAIT, X_FLIGHT } xstate;
+typedef enum xstate { X_QUEUED, X_PACED, X_RETRY_WAIT, X_SLOT, X_FLIGHT } xstate;
 
 typedef struct xfer {
     sg_edgegap_request *req;
@@ -34,7 +34,7 @@ typedef struct xfer {
     long long submitted_us, due_us, sent_us;
     xstate state;
     struct xfer *prev, *next; /* every transfer the driver knows about */
-    struct xfer *qnext;       /* submission queue */
+    struct xfer *qnext;       /* submission queue, then the queue for a transfer slot */
     char errbuf[CURL_ERROR_SIZE];
     sg_edgegap_result res;
 } xfer;
@@ -52,6 +52,10 @@ struct sg_edgegap_client {
     xfer *all;
     xfer **heap;
     size_t heap_n, heap_cap;
+    /* Transfers handed to libcurl at once are capped (its per-poll work grows with them);
+     * the rest wait in a FIFO for a slot. */
+    size_t inflight, max_inflight;
+    xfer *slot_head, *slot_tail;
     CURL *pool[POOL_MAX];
     size_t pool_n;
     pthread_mutex_t bmu;
@@ -207,6 +211,8 @@ sg_status sg_edgegap_client_new(const sg_edgegap_options *opt, sg_edgegap_client
         sg_edgegap_client_free(c);
         return sg_fail(SG_E_NOMEM, "out of memory creating the Edgegap client");
     }
+    c->max_inflight = (size_t)o.max_connections * 4;
+    if (c->max_inflight < 16) c->max_inflight = 16;
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o.max_connections);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)o.max_connections);
     sg_edgegap_pace_configure(o.rate, o.burst);
@@ -573,7 +579,7 @@ static void easy_release(sg_edgegap_client *c, CURL *e)
     }
 }
 
-static void launch(sg_edgegap_client *c, xfer *x, int *ncompleted)
+static void launch_now(sg_edgegap_client *c, xfer *x, int *ncompleted)
 {
     CURL *e = c->pool_n ? c->pool[--c->pool_n] : curl_easy_init();
     if (!e || attempt_setup(c, e, x) != SG_OK) {
@@ -593,6 +599,34 @@ static void launch(sg_edgegap_client *c, xfer *x, int *ncompleted)
         attempt_release_headers(x);
         preset_result(x, SG_E_INTERNAL, "libcurl refused the transfer");
         complete(c, x, ncompleted);
+        return;
+    }
+    c->inflight++;
+}
+
+static void launch(sg_edgegap_client *c, xfer *x, int *ncompleted)
+{
+    if (c->inflight < c->max_inflight) {
+        launch_now(c, x, ncompleted);
+        return;
+    }
+    x->state = X_SLOT;
+    x->qnext = NULL;
+    if (c->slot_tail)
+        c->slot_tail->qnext = x;
+    else
+        c->slot_head = x;
+    c->slot_tail = x;
+}
+
+static void fill_slots(sg_edgegap_client *c, int *ncompleted)
+{
+    while (c->slot_head && c->inflight < c->max_inflight) {
+        xfer *x = c->slot_head;
+        c->slot_head = x->qnext;
+        if (!c->slot_head) c->slot_tail = NULL;
+        x->qnext = NULL;
+        launch_now(c, x, ncompleted);
     }
 }
 
@@ -618,6 +652,7 @@ static void finished(sg_edgegap_client *c, CURL *e, CURLcode rc, int *ncompleted
     xfer *x = NULL;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
     curl_multi_remove_handle(c->multi, e);
+    if (c->inflight) c->inflight--;
     if (!x) {
         curl_easy_cleanup(e);
         return;
@@ -671,6 +706,7 @@ static void read_done(sg_edgegap_client *c, int *ncompleted)
     int left;
     while ((m = curl_multi_info_read(c->multi, &left)))
         if (m->msg == CURLMSG_DONE) finished(c, m->easy_handle, m->data.result, ncompleted);
+    fill_slots(c, ncompleted);
 }
 
 sg_status sg_edgegap_submit(sg_edgegap_client *c, sg_edgegap_request *req, sg_edgegap_done_fn cb,

@@ -25,7 +25,8 @@ static const char *const SQL[Q_COUNT] = {
     [Q_BUCKET_ADD] = "INSERT OR IGNORE INTO sg_buckets(name, ttl_ms, history, max_value, seq) "
                      "VALUES (?1, ?2, ?3, ?4, 0)",
     [Q_SEQ_NEXT] = "UPDATE sg_buckets SET seq = seq + 1 WHERE name = ?1 RETURNING seq",
-    [Q_LATEST] = "SELECT rev, op, value, created_ms FROM sg_kv WHERE bucket = ?1 AND key = ?2 "
+    [Q_LATEST] = "SELECT rev, op, value, created_ms FROM sg_kv INDEXED BY sg_kv_by_key "
+                 "WHERE bucket = ?1 AND key = ?2 "
                  "ORDER BY rev DESC LIMIT 1",
     [Q_INSERT] = "INSERT INTO sg_kv(bucket, rev, key, op, value, created_ms) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

@@ -16,6 +16,16 @@
 #include "seatgate/codec.h"
 #include "seatgate/log.h"
 
+
+/* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size) n = size - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 #define MAP_BUCKETS 16384
 #define DIRECT_DELETE_TRIES 5
 
@@ -247,8 +257,8 @@ static void request_delete(sg_flow *fl, const char *seat_id, const char *reason)
         return;
     }
     d->fl = fl;
-    snprintf(d->seat_id, sizeof d->seat_id, "%s", seat_id);
-    snprintf(d->reason, sizeof d->reason, "%s", reason);
+    copy_str(d->seat_id, sizeof d->seat_id, seat_id);
+    copy_str(d->reason, sizeof d->reason, reason);
     if (sg_workpool_submit(fl->o.pool, enqueue_job, d) != SG_OK) direct_delete(d);
 }
 
@@ -417,14 +427,14 @@ static void fill_record(const flight *f, sg_session_record *r, long long claim_d
 {
     const sg_flow *fl = f->flow;
     memset(r, 0, sizeof *r);
-    snprintf(r->session_id, sizeof r->session_id, "%s", f->seat_id);
+    copy_str(r->session_id, sizeof r->session_id, f->seat_id);
     r->state = SG_SESSION_UNCLAIMED;
     r->created_at = f->created_wall_ms;
     r->claim_deadline = claim_deadline;
-    snprintf(r->player_ip, sizeof r->player_ip, "%s", f->ip_text);
-    snprintf(r->app, sizeof r->app, "%s", fl->app);
-    snprintf(r->version, sizeof r->version, "%s", fl->version);
-    snprintf(r->matchmaker, sizeof r->matchmaker, "%s", fl->instance);
+    copy_str(r->player_ip, sizeof r->player_ip, f->ip_text);
+    copy_str(r->app, sizeof r->app, fl->app);
+    copy_str(r->version, sizeof r->version, fl->version);
+    copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
 }
 
 static void on_recorded_loop(void *arg)
@@ -474,7 +484,7 @@ static void on_created_loop(void *arg)
     const sg_orch_result *r = &e->r;
     if (r->status == SG_OK && e->seat_id[0]) {
         sg_counter_inc(fl->created);
-        snprintf(f->seat_id, sizeof f->seat_id, "%s", e->seat_id);
+        copy_str(f->seat_id, sizeof f->seat_id, e->seat_id);
         SG_INFO("flow", "session_created", "ip=%s session=%s latency_ms=%lld", f->ip_text,
                 f->seat_id, r->latency_us / 1000);
         if (f->state == F_DONE) {
@@ -540,7 +550,7 @@ static void on_created(const sg_orch_result *r, const char *seat_id, void *user)
     flow_ev *e = ev_new(f);
     if (e) {
         e->r = *r;
-        if (seat_id) snprintf(e->seat_id, sizeof e->seat_id, "%s", seat_id);
+        if (seat_id) copy_str(e->seat_id, sizeof e->seat_id, seat_id);
     }
     post_or_die(f->flow, on_created_loop, e);
 }
@@ -566,17 +576,17 @@ static void finish_job(void *arg)
         rec.client_id = f->client_id;
         rec.has_deployment = true;
         sg_deployment_ref *d = &rec.deployment;
-        snprintf(d->request_id, sizeof d->request_id, "%s", f->seat.server_id);
-        snprintf(d->public_ip, sizeof d->public_ip, "%s", f->seat.public_ip);
-        snprintf(d->fqdn, sizeof d->fqdn, "%s", f->seat.fqdn);
+        copy_str(d->request_id, sizeof d->request_id, f->seat.server_id);
+        copy_str(d->public_ip, sizeof d->public_ip, f->seat.public_ip);
+        copy_str(d->fqdn, sizeof d->fqdn, f->seat.fqdn);
         d->port = (uint16_t)f->port->external;
-        snprintf(d->protocol, sizeof d->protocol, "%s", f->port->protocol);
+        copy_str(d->protocol, sizeof d->protocol, f->port->protocol);
         const sg_seat_location *l = &f->seat.location;
         if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
             d->has_location = true;
-            snprintf(d->location.city, sizeof d->location.city, "%s", l->city);
-            snprintf(d->location.country, sizeof d->location.country, "%s", l->country);
-            snprintf(d->location.continent, sizeof d->location.continent, "%s", l->continent);
+            copy_str(d->location.city, sizeof d->location.city, l->city);
+            copy_str(d->location.country, sizeof d->location.country, l->country);
+            copy_str(d->location.continent, sizeof d->location.continent, l->continent);
             d->location.has_coords = l->has_coordinates;
             d->location.latitude = l->latitude;
             d->location.longitude = l->longitude;
@@ -753,8 +763,8 @@ static void start_on_loop(void *arg)
     f->flow = fl;
     f->refs = 1;
     memcpy(f->ipkey, key, sizeof key);
-    snprintf(f->ip_text, sizeof f->ip_text, "%s", c->player_ip_text);
-    snprintf(f->client_version, sizeof f->client_version, "%s", c->req.client_version);
+    copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
+    copy_str(f->client_version, sizeof f->client_version, c->req.client_version);
     f->selector_count = c->req.selector_count;
     memcpy(f->selectors, c->req.selectors, sizeof f->selectors);
     f->created_wall_ms = wall_ms();

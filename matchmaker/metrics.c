@@ -331,17 +331,16 @@ uint64_t sg_histogram_count(const sg_histogram *h)
     return h ? atomic_load_explicit(&((sg_histogram *)h)->s.count, memory_order_relaxed) : 0;
 }
 
-/* Shortest decimal form that reads back as the same double ("0.005", not 0.0050000000000000001). */
+/* A short decimal form that reads back as the same double ("0.005", "10"). */
 static void format_double(char *out, size_t size, double v)
 {
     if (isinf(v)) {
         snprintf(out, size, "%s", v > 0 ? "+Inf" : "-Inf");
         return;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, size, "%.*g", prec, v);
-        if (strtod(out, NULL) == v) return;
-    }
+    snprintf(out, size, "%g", v);
+    if (strtod(out, NULL) == v) return;
+    snprintf(out, size, "%.17g", v);
 }
 
 static void put_number(buf *b, double v)

@@ -19,7 +19,9 @@ struct sg_janitor {
     unsigned nworkers;
     pthread_t reaper;
     bool reaper_running;
-    sg_counter *deleted, *delete_failed, *reaped, *requeued;
+    sg_counter *deleted, *delete_failed, *reaped, *requeued, *orphans;
+    char **suspects; /* seat ids seen without a record in the last orphan sweep */
+    size_t nsuspects;
     sg_gauge *claimed, *unclaimed;
 };
 
@@ -168,10 +170,124 @@ size_t sg_janitor_reap_once(sg_janitor *j)
     return queued;
 }
 
+/* ---- orphan sweep ---- */
+
+typedef struct list_wait {
+    sg_janitor *j;
+    bool done;
+    sg_orch_result r;
+    char **ids;
+    size_t count;
+    bool has_next;
+} list_wait;
+
+static void listed(const sg_orch_result *r, const char *const *ids, size_t count, bool has_next,
+                   void *user)
+{
+    list_wait *w = user;
+    char **copy = count ? calloc(count, sizeof *copy) : NULL;
+    size_t n = 0;
+    for (size_t i = 0; copy && i < count; i++)
+        if ((copy[n] = strdup(ids[i]))) n++;
+    pthread_mutex_lock(&w->j->mu);
+    w->r = *r;
+    w->ids = copy;
+    w->count = n;
+    w->has_next = has_next;
+    w->done = true;
+    pthread_cond_broadcast(&w->j->cv);
+    pthread_mutex_unlock(&w->j->mu);
+}
+
+static bool was_suspect(const sg_janitor *j, const char *id)
+{
+    for (size_t i = 0; i < j->nsuspects; i++)
+        if (strcmp(j->suspects[i], id) == 0) return true;
+    return false;
+}
+
+static void free_list(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+size_t sg_janitor_sweep_orphans(sg_janitor *j)
+{
+    if (!j->o.orch->ops->list_seats) return 0;
+    char **next = NULL;
+    size_t nnext = 0, cap = 0, queued = 0;
+    bool complete = true;
+    for (int page = 1; page <= 1000 && !atomic_load(&j->stop); page++) {
+        list_wait w = {.j = j};
+        j->o.orch->ops->list_seats(j->o.orch->self, page, listed, &w);
+        pthread_mutex_lock(&j->mu);
+        while (!w.done) pthread_cond_wait(&j->cv, &j->mu);
+        pthread_mutex_unlock(&j->mu);
+        if (w.r.status != SG_OK) {
+            SG_WARN("janitor", "orphan_sweep_skipped", "status=%s", sg_status_name(w.r.status));
+            complete = false;
+            free_list(w.ids, w.count);
+            break;
+        }
+        for (size_t i = 0; i < w.count; i++) {
+            sg_session_record r;
+            sg_status st = sg_ledger_get_session(j->o.ledger, w.ids[i], &r, NULL);
+            if (st != SG_E_NOT_FOUND) {
+                if (st != SG_OK && st != SG_E_MALFORMED) complete = false; /* store trouble */
+                continue;
+            }
+            if (was_suspect(j, w.ids[i])) {
+                if (sg_ledger_enqueue_delete(j->o.ledger, w.ids[i], "orphaned", j->instance) ==
+                    SG_OK) {
+                    queued++;
+                    sg_counter_inc(j->orphans);
+                    SG_WARN("janitor", "orphan_session", "session=%s", w.ids[i]);
+                }
+                continue;
+            }
+            if (nnext == cap) {
+                cap = cap ? cap * 2 : 16;
+                char **g = realloc(next, cap * sizeof *g);
+                if (!g) continue;
+                next = g;
+            }
+            next[nnext++] = w.ids[i];
+            w.ids[i] = NULL;
+        }
+        free_list(w.ids, w.count);
+        if (!w.has_next || !complete) break;
+    }
+    if (!complete) {
+        /* Keep the old suspects: a partial view proves nothing. */
+        free_list(next, nnext);
+        return queued;
+    }
+    free_list(j->suspects, j->nsuspects);
+    j->suspects = next;
+    j->nsuspects = nnext;
+    return queued;
+}
+
 static void *reaper(void *arg)
 {
     sg_janitor *j = arg;
-    while (nap(j, j->o.reap_interval_ms)) sg_janitor_reap_once(j);
+    long long interval = j->o.reap_interval_ms;
+    if (interval <= 0 || (j->o.orphan_interval_ms > 0 && j->o.orphan_interval_ms < interval))
+        interval = j->o.orphan_interval_ms;
+    long long since_reap = 0, since_orphans = 0;
+    while (nap(j, interval)) {
+        since_reap += interval;
+        since_orphans += interval;
+        if (j->o.reap_interval_ms > 0 && since_reap >= j->o.reap_interval_ms) {
+            since_reap = 0;
+            sg_janitor_reap_once(j);
+        }
+        if (j->o.orphan_interval_ms > 0 && since_orphans >= j->o.orphan_interval_ms) {
+            since_orphans = 0;
+            sg_janitor_sweep_orphans(j);
+        }
+    }
     return NULL;
 }
 
@@ -205,6 +321,9 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
     j->reaped = sg_metrics_counter(m, "seatgate_sessions_reaped_total",
                                    "Sessions never claimed before their deadline, queued for deletion",
                                    NULL);
+    j->orphans = sg_metrics_counter(m, "seatgate_sessions_orphaned_total",
+                                    "Sessions found at Edgegap without a record, queued for deletion",
+                                    NULL);
     j->requeued = sg_metrics_counter(m, "seatgate_session_deletes_requeued_total",
                                      "Released sessions whose delete was queued again", NULL);
     j->claimed = sg_metrics_gauge(m, "seatgate_sessions_claimed",
@@ -218,7 +337,7 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
         }
         j->nworkers++;
     }
-    if (o->reap_interval_ms > 0) {
+    if (o->reap_interval_ms > 0 || o->orphan_interval_ms > 0) {
         if (pthread_create(&j->reaper, NULL, reaper, j) != 0) {
             sg_janitor_stop(j);
             return sg_fail(SG_E_IO, "janitor: cannot start the reaper");
@@ -240,6 +359,7 @@ void sg_janitor_stop(sg_janitor *j)
     if (j->reaper_running) pthread_join(j->reaper, NULL);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
+    free_list(j->suspects, j->nsuspects);
     free(j->workers);
     free(j->instance);
     free(j);

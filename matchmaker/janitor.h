@@ -10,6 +10,11 @@
  * claim deadline is marked released (compare-and-set on its revision, so exactly one
  * replica wins) and its delete is queued. A released record whose delete has not removed it
  * within a few minutes gets its delete queued again. Claimed records are counted.
+ *
+ * The orphan sweep (optional) lists the backend's sessions and deletes those that have no
+ * record in two consecutive sweeps: a create whose answer was lost (a timeout after Edgegap
+ * acted, a crash between create and record) leaves such a session. It assumes every session
+ * of the Edgegap organisation is created through seatgate with this store.
  */
 #ifndef SEATGATE_MM_JANITOR_H
 #define SEATGATE_MM_JANITOR_H
@@ -30,6 +35,7 @@ typedef struct sg_janitor_options {
     long long reap_interval_ms; /* 0: no reaper */
     long long retry_max_ms;  /* longest delay between attempts of one delete */
     long long stuck_after_ms; /* released records older than this get their delete re-queued */
+    long long orphan_interval_ms; /* 0: no orphan sweep */
     const char *instance;    /* copied; written into jobs the reaper queues */
 } sg_janitor_options;
 
@@ -43,6 +49,9 @@ void sg_janitor_stop(sg_janitor *j);
 /* One reaper pass now, on the calling thread (tests; the thread does the same). Returns the
  * number of sessions it queued for deletion. */
 size_t sg_janitor_reap_once(sg_janitor *j);
+
+/* One orphan sweep now, on the calling thread. Returns the number of deletes it queued. */
+size_t sg_janitor_sweep_orphans(sg_janitor *j);
 
 #ifdef __cplusplus
 }

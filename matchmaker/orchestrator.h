@@ -83,6 +83,9 @@ typedef struct sg_seat_request {
 typedef void (*sg_orch_created_fn)(const sg_orch_result *r, const char *seat_id, void *user);
 typedef void (*sg_orch_polled_fn)(const sg_orch_result *r, const sg_seat *seat, void *user);
 typedef void (*sg_orch_done_fn)(const sg_orch_result *r, void *user);
+/* One page of seat ids (valid during the call); has_next when a later page exists. */
+typedef void (*sg_orch_listed_fn)(const sg_orch_result *r, const char *const *ids, size_t count,
+                                  bool has_next, void *user);
 
 typedef struct sg_orchestrator_ops {
     int version; /* 1 */
@@ -94,6 +97,9 @@ typedef struct sg_orchestrator_ops {
     void (*poll_seat)(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user);
     /* Frees a seat. SG_OK also when the backend says it is already gone. */
     void (*release_seat)(void *self, const char *seat_id, sg_orch_done_fn cb, void *user);
+    /* Lists the seats the backend holds, one page at a time (page from 1). Used to find
+     * seats nobody recorded (a create whose answer was lost). */
+    void (*list_seats)(void *self, int page, sg_orch_listed_fn cb, void *user);
     /* Checks that the configured game (Edgegap app version) exists and is active. */
     void (*check)(void *self, sg_orch_done_fn cb, void *user);
     /* Parses a push notification body (Edgegap webhook) into a seat, synchronously.

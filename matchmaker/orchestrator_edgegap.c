@@ -222,6 +222,40 @@ static void release_seat(void *self, const char *seat_id, sg_orch_done_fn cb, vo
     }
 }
 
+static void on_listed(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    const char **ids = NULL;
+    size_t n = 0;
+    bool next = false;
+    if (r.status == SG_OK && res->list) {
+        ids = calloc(res->list->count ? res->list->count : 1, sizeof *ids);
+        if (!ids) r.status = SG_E_NOMEM;
+        for (size_t i = 0; ids && i < res->list->count; i++) ids[n++] = res->list->data[i].session_id;
+        next = res->list->has_next;
+    }
+    ((sg_orch_listed_fn)c->cb)(&r, ids, n, next, c->user);
+    free(ids);
+    free(c);
+}
+
+static void list_seats(void *self, int page, sg_orch_listed_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_list_sessions(page, 100, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_listed, c);
+    if (st != SG_OK) {
+        sg_orch_result r;
+        fail_now(&r, st, "list_sessions");
+        free(c);
+        cb(&r, NULL, 0, false, user);
+    }
+}
+
 static void on_checked(sg_edgegap_result *res, void *user)
 {
     call_ctx *c = user;
@@ -280,6 +314,7 @@ static const sg_orchestrator_ops edgegap_ops = {
     .create_seat = create_seat,
     .poll_seat = poll_seat,
     .release_seat = release_seat,
+    .list_seats = list_seats,
     .check = check,
     .parse_notification = parse_notification,
     .destroy = destroy,

@@ -59,7 +59,8 @@ static void signal_fd(int fd)
 {
     uint64_t one = 1;
     ssize_t n;
-    do n = write(fd, &one, sizeof one);
+    do
+        n = write(fd, &one, sizeof one);
     while (n < 0 && errno == EINTR);
 }
 
@@ -67,7 +68,8 @@ static void drain_fd(int fd)
 {
     uint64_t v;
     ssize_t n;
-    do n = read(fd, &v, sizeof v);
+    do
+        n = read(fd, &v, sizeof v);
     while (n < 0 && errno == EINTR);
 }
 
@@ -234,20 +236,19 @@ static sg_status copy_name(char *dst, size_t size, const char *src, const char *
 {
     if (!src) src = def;
     size_t n = strlen(src);
-    if (n == 0 || n >= size) return sg_fail(SG_E_INVALID, "hook: %s must be 1..%zu bytes", what,
-                                            size - 1);
+    if (n == 0 || n >= size)
+        return sg_fail(SG_E_INVALID, "hook: %s must be 1..%zu bytes", what, size - 1);
     for (size_t i = 0; i < n; i++) {
         char c = src[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-              c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
             return sg_fail(SG_E_INVALID, "hook: %s may hold only a-z, 0-9, '_', '-', '.'", what);
     }
     memcpy(dst, src, n + 1);
     return SG_OK;
 }
 
-sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason,
-                             sg_hook_done_fn cb, void *user)
+sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason, sg_hook_done_fn cb,
+                             void *user)
 {
     if (!h) return sg_fail(SG_E_INVALID, "hook: NULL");
     hook_job *j = job_new(h, JOB_DISCONNECT, client_id);
@@ -485,7 +486,8 @@ sg_status sg_hook_stop(sg_hook *h, int timeout_ms)
     pthread_mutex_unlock(&h->mu);
     signal_fd(h->wake_fd);
     pthread_mutex_lock(&h->mu);
-    while (!h->stopped && h->worker_running) pthread_cond_wait(&h->cond, &h->mu);
+    while (!h->stopped && h->worker_running)
+        pthread_cond_wait(&h->cond, &h->mu);
     sg_status st = h->stop_status;
     pthread_mutex_unlock(&h->mu);
     if (st != SG_OK) return sg_fail(st, "hook: stop left work pending");

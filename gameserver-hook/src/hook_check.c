@@ -53,7 +53,8 @@ bool hook_check_session(const hook_identity *self, const sg_addr *source,
         return false;
     }
     bool listed = false;
-    for (size_t i = 0; i < s->ip_count && !listed; i++) listed = same_ip(s->ips[i], source);
+    for (size_t i = 0; i < s->ip_count && !listed; i++)
+        listed = same_ip(s->ips[i], source);
     if (!listed) {
         hook_verdict_set(v, SG_HOOK_REJECT_IP_NOT_IN_SESSION,
                          "source IP %s is not one of the session's %zu IP(s)", v->source_ip,

@@ -122,12 +122,10 @@ typedef struct hook_backend_ops {
      * SG_E_CONFLICT: held by another connection, or released; SG_E_NOT_FOUND: no record. */
     sg_status (*claim)(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
     /* Releases this server's claim (the session record goes to released). */
-    sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id,
-                         const char *reason);
+    sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id, const char *reason);
     /* Deletes the Edgegap session (directly or by queueing it for the matchmaker); a delete
      * that fails is queued durably when the store allows, else retried by the hook. */
-    void (*delete_session)(void *ctx, const char *session_id, hook_job *job,
-                           hook_delete_done done);
+    void (*delete_session)(void *ctx, const char *session_id, hook_job *job, hook_delete_done done);
     /* Publishes an event: kind ("player_connect", "verify_rejected", "score"...) and a JSON
      * object (the backend adds the server and time). */
     sg_status (*publish)(void *ctx, const char *kind, const char *json);
@@ -211,13 +209,13 @@ struct sg_hook {
     int poll_fd; /* eventfd: readable when results wait for sg_hook_poll */
 
     pthread_mutex_t mu;
-    pthread_cond_t cond;   /* start finished, stop finished */
-    hook_list incoming;    /* game -> worker */
-    hook_list done;        /* worker -> sg_hook_poll */
+    pthread_cond_t cond;    /* start finished, stop finished */
+    hook_list incoming;     /* game -> worker */
+    hook_list done;         /* worker -> sg_hook_poll */
     atomic_int outstanding; /* enqueued and not yet delivered */
     atomic_int done_count;
-    bool stopping;         /* no new requests */
-    bool quit;             /* worker exits */
+    bool stopping;          /* no new requests */
+    bool quit;              /* worker exits */
     sg_status start_status; /* SG_E_TIMEOUT while starting */
     bool started, stopped;
     sg_status stop_status;

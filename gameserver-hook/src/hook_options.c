@@ -107,7 +107,8 @@ sg_hook_options *sg_hook_options_new(void)
 void sg_hook_options_free(sg_hook_options *o)
 {
     if (!o) return;
-    for (int i = 0; i < HOOK_SET_COUNT; i++) clear_value(o, i);
+    for (int i = 0; i < HOOK_SET_COUNT; i++)
+        clear_value(o, i);
     free(o);
 }
 
@@ -127,8 +128,10 @@ static sg_status validate(int i, const char *value)
         return SG_OK;
     case HOOK_DURATION:
         if (sg_parse_duration_ms(value, &n) != SG_OK || n < 0 || n > 24LL * 3600 * 1000)
-            return sg_fail(SG_E_INVALID, "%s (%s): expected a duration like 250ms, 5s or 1m, "
-                           "got '%s'", d->name, d->env, value);
+            return sg_fail(SG_E_INVALID,
+                           "%s (%s): expected a duration like 250ms, 5s or 1m, "
+                           "got '%s'",
+                           d->name, d->env, value);
         return SG_OK;
     }
     return SG_OK;
@@ -172,8 +175,8 @@ static sg_status read_secret_file(const hook_setting_def *d, const char *var, co
         sodium_memzero(buf, sizeof buf);
         return sg_fail(SG_E_INVALID, "%s (%s): file longer than 4096 bytes", d->name, var);
     }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                     buf[n - 1] == '\t'))
+    while (n > 0 &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         n--;
     buf[n] = '\0';
     *out = strdup(buf);

@@ -76,11 +76,11 @@ static bool conn_get(sg_hook *h, uint64_t client_id, hook_conn *out)
     return c != NULL;
 }
 
-#define STAT_ADD(h, field)                                                                   \
-    do {                                                                                     \
-        pthread_mutex_lock(&(h)->mu);                                                        \
-        (h)->stats.field++;                                                                  \
-        pthread_mutex_unlock(&(h)->mu);                                                      \
+#define STAT_ADD(h, field)                                                                         \
+    do {                                                                                           \
+        pthread_mutex_lock(&(h)->mu);                                                              \
+        (h)->stats.field++;                                                                        \
+        pthread_mutex_unlock(&(h)->mu);                                                            \
     } while (0)
 
 /* ---- events ---------------------------------------------------------------------------- */
@@ -129,13 +129,14 @@ static void verify_finish(sg_hook *h, hook_job *j)
         h->stats.rejected[v->reason]++;
     pthread_mutex_unlock(&h->mu);
     if (v->accepted) {
-        SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s",
-                v->client_id, v->session_id, v->source_ip);
+        SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s", v->client_id,
+                v->session_id, v->source_ip);
         publish(h, "player_connect", player_json(v->client_id, v->session_id, v->source_ip));
     } else {
         const char *reason = sg_hook_reason_name((sg_hook_reason)v->reason);
-        SG_WARN(COMP, "player_rejected", "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s",
-                v->client_id, *v->session_id ? v->session_id : "-", v->source_ip, reason,
+        SG_WARN(COMP, "player_rejected",
+                "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s", v->client_id,
+                *v->session_id ? v->session_id : "-", v->source_ip, reason,
                 sg_log_quote(v->message, q, sizeof q));
         cJSON *o = player_json(v->client_id, v->session_id, v->source_ip);
         cJSON_AddStringToObject(o, "reason", reason);
@@ -238,8 +239,7 @@ static void verify_start(sg_hook *h, hook_job *j)
     }
     if (st != SG_OK) {
         v->session_id[0] = '\0';
-        reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "cannot read connect_tokens: %s",
-               sg_last_error());
+        reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "cannot read connect_tokens: %s", sg_last_error());
         return;
     }
     if (j->session_hint[0] && strcmp(j->session_hint, v->session_id) != 0) {
@@ -395,8 +395,8 @@ static void start_attempt(sg_hook *h, long long now)
         pthread_cond_broadcast(&h->cond);
         pthread_mutex_unlock(&h->mu);
         h->next_heartbeat_ms = now + h->heartbeat_ms;
-        SG_INFO(COMP, "started", "request_id=%s public_ip=%s fqdn=%s", id.request_id,
-                id.public_ip, id.fqdn);
+        SG_INFO(COMP, "started", "request_id=%s public_ip=%s fqdn=%s", id.request_id, id.public_ip,
+                id.fqdn);
         return;
     }
     free(ctx_json);

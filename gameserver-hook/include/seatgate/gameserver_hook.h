@@ -81,9 +81,9 @@ const char *sg_hook_options_name(size_t index);
 
 typedef enum sg_hook_reason {
     SG_HOOK_ACCEPTED = 0,
-    SG_HOOK_REJECT_INVALID,          /* client id 0, or a source IP that does not parse */
-    SG_HOOK_REJECT_UNKNOWN_CLIENT,   /* no connect_tokens entry: unknown or expired client id */
-    SG_HOOK_REJECT_SESSION_MISMATCH, /* the token's session id is not the one recorded */
+    SG_HOOK_REJECT_INVALID,           /* client id 0, or a source IP that does not parse */
+    SG_HOOK_REJECT_UNKNOWN_CLIENT,    /* no connect_tokens entry: unknown or expired client id */
+    SG_HOOK_REJECT_SESSION_MISMATCH,  /* the token's session id is not the one recorded */
     SG_HOOK_REJECT_SESSION_NOT_FOUND, /* Edgegap does not know the session (deleted) */
     SG_HOOK_REJECT_SESSION_NOT_READY, /* the session is not Ready */
     SG_HOOK_REJECT_IP_NOT_IN_SESSION, /* the source IP is not in the session's session_ips */
@@ -100,11 +100,11 @@ const char *sg_hook_reason_name(sg_hook_reason reason);
 /* The answer to a verification. Strings are NUL-terminated and never hold secrets. */
 typedef struct sg_hook_verdict {
     uint64_t client_id;
-    int32_t accepted;      /* 1 or 0 */
-    int32_t reason;        /* an sg_hook_reason */
-    char session_id[256];  /* "" when unknown */
-    char source_ip[64];    /* normalised (IPv4-mapped IPv6 shown as IPv4) */
-    char message[256];     /* human explanation */
+    int32_t accepted;     /* 1 or 0 */
+    int32_t reason;       /* an sg_hook_reason */
+    char session_id[256]; /* "" when unknown */
+    char source_ip[64];   /* normalised (IPv4-mapped IPv6 shown as IPv4) */
+    char message[256];    /* human explanation */
 } sg_hook_verdict;
 
 /* ------------------------------------------------------------------------------------------
@@ -164,8 +164,8 @@ typedef void (*sg_hook_done_fn)(uint64_t client_id, sg_status status, void *user
  * publishes player-disconnect with reason (short snake_case, e.g. "goodbye", "timeout",
  * "kicked"; NULL means "disconnect"). cb may be NULL. A client id this hook never accepted
  * completes with SG_E_NOT_FOUND. */
-sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason,
-                             sg_hook_done_fn cb, void *user);
+sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason, sg_hook_done_fn cb,
+                             void *user);
 
 /* Queues a game event for an accepted client, published tagged with its session id and
  * client id: kind is short snake_case ("score", "kill"...), value a number, detail_json
@@ -201,17 +201,17 @@ sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, const char *re
  * ---------------------------------------------------------------------------------------- */
 
 typedef struct sg_hook_stats {
-    uint64_t verifies;       /* verifications completed */
+    uint64_t verifies; /* verifications completed */
     uint64_t accepted;
     uint64_t rejected[SG_HOOK_REASON_COUNT]; /* by reason; [0] unused */
     uint64_t disconnects;
     uint64_t deletes_done;   /* Edgegap sessions deleted (or already gone) */
     uint64_t deletes_queued; /* deletes handed to the durable queue */
     uint64_t events_published;
-    uint64_t full;           /* enqueues refused with SG_E_FULL */
-    uint32_t players;        /* connections currently held */
-    uint32_t pending;        /* requests enqueued and not yet polled */
-    int32_t started;         /* 1 once the start sequence succeeded */
+    uint64_t full;    /* enqueues refused with SG_E_FULL */
+    uint32_t players; /* connections currently held */
+    uint32_t pending; /* requests enqueued and not yet polled */
+    int32_t started;  /* 1 once the start sequence succeeded */
     int32_t stopped;
 } sg_hook_stats;
 

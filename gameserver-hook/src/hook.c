@@ -51,7 +51,6 @@ hook_job *hook_list_take_all(hook_list *l)
 void hook_job_free(hook_job *job)
 {
     if (!job) return;
-    free(job->detail_json);
     free(job);
 }
 
@@ -231,61 +230,56 @@ sg_status sg_hook_verify(sg_hook *h, uint64_t client_id, const char *source_ip,
     return enqueue(h, j);
 }
 
-static sg_status copy_name(char *dst, size_t size, const char *src, const char *def,
-                           const char *what)
+static sg_status check_kind(const char *kind)
 {
-    if (!src) src = def;
-    size_t n = strlen(src);
-    if (n == 0 || n >= size)
-        return sg_fail(SG_E_INVALID, "hook: %s must be 1..%zu bytes", what, size - 1);
+    size_t n = kind ? strlen(kind) : 0;
+    if (n == 0 || n >= 64) return sg_fail(SG_E_INVALID, "hook: score kind must be 1..63 bytes");
     for (size_t i = 0; i < n; i++) {
-        char c = src[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-            return sg_fail(SG_E_INVALID, "hook: %s may hold only a-z, 0-9, '_', '-', '.'", what);
+        char c = kind[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return sg_fail(SG_E_INVALID, "hook: score kind may hold only a-z, 0-9 and '_'");
     }
-    memcpy(dst, src, n + 1);
     return SG_OK;
 }
 
-sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason, sg_hook_done_fn cb,
-                             void *user)
+static sg_status disconnect_job(sg_hook *h, uint64_t client_id, int reason, hook_job **out)
 {
+    *out = NULL;
     if (!h) return sg_fail(SG_E_INVALID, "hook: NULL");
+    if (reason < 0 || reason >= SG_HOOK_DISCONNECT_REASON_COUNT)
+        return sg_fail(SG_E_INVALID, "hook: unknown disconnect reason %d", reason);
     hook_job *j = job_new(h, JOB_DISCONNECT, client_id);
     if (!j) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    sg_status st = copy_name(j->name, sizeof j->name, reason, "disconnect", "disconnect reason");
-    if (st != SG_OK) {
-        hook_job_free(j);
-        return st;
-    }
+    j->reason = reason;
+    *out = j;
+    return SG_OK;
+}
+
+sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, int reason, sg_hook_done_fn cb,
+                             void *user)
+{
+    hook_job *j;
+    sg_status st = disconnect_job(h, client_id, reason, &j);
+    if (st != SG_OK) return st;
     j->done_cb = cb;
     j->user = user;
     return enqueue(h, j);
 }
 
-sg_status sg_hook_publish_event(sg_hook *h, uint64_t client_id, const char *kind, double value,
-                                const char *detail_json, sg_hook_done_fn cb, void *user)
+sg_status sg_hook_publish_score(sg_hook *h, uint64_t client_id, const char *kind, int64_t value,
+                                uint64_t target_client_id, sg_hook_done_fn cb, void *user)
 {
     if (!h) return sg_fail(SG_E_INVALID, "hook: NULL");
-    if (!kind) return sg_fail(SG_E_INVALID, "hook: event kind is required");
-    if (detail_json) {
-        if (strlen(detail_json) > 4096)
-            return sg_fail(SG_E_TOO_LARGE, "hook: event detail longer than 4096 bytes");
-        cJSON *d = cJSON_Parse(detail_json);
-        bool ok = d && cJSON_IsObject(d);
-        cJSON_Delete(d);
-        if (!ok) return sg_fail(SG_E_INVALID, "hook: event detail is not a JSON object");
-    }
-    hook_job *j = job_new(h, JOB_EVENT, client_id);
+    sg_status st = check_kind(kind);
+    if (st != SG_OK) return st;
+    const int64_t limit = (int64_t)1 << 53;
+    if (value > limit || value < -limit)
+        return sg_fail(SG_E_INVALID, "hook: score value beyond 2^53");
+    hook_job *j = job_new(h, JOB_SCORE, client_id);
     if (!j) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    sg_status st = copy_name(j->name, sizeof j->name, kind, NULL, "event kind");
-    if (st == SG_OK && detail_json && !(j->detail_json = strdup(detail_json)))
-        st = sg_fail(SG_E_NOMEM, "hook: out of memory");
-    if (st != SG_OK) {
-        hook_job_free(j);
-        return st;
-    }
+    snprintf(j->name, sizeof j->name, "%s", kind);
     j->value = value;
+    j->target = target_client_id;
     j->done_cb = cb;
     j->user = user;
     return enqueue(h, j);
@@ -312,7 +306,7 @@ void hook_complete(sg_hook *h, hook_job *job)
                 /* Nobody will use this connection: disconnect it at once. */
                 job->kind = JOB_DISCONNECT;
                 job->waiter = NULL;
-                snprintf(job->name, sizeof job->name, "%s", "abandoned");
+                job->reason = SG_HOOK_DISCONNECT_ERROR;
                 pthread_mutex_lock(&h->mu);
                 hook_list_push(&h->incoming, job);
                 pthread_mutex_unlock(&h->mu);
@@ -449,18 +443,15 @@ sg_status sg_hook_verify_wait(sg_hook *h, uint64_t client_id, const char *source
     return SG_OK;
 }
 
-sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, const char *reason,
-                                  int timeout_ms)
+sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, int reason, int timeout_ms)
 {
-    if (!h) return sg_fail(SG_E_INVALID, "hook: NULL");
-    hook_job *j = job_new(h, JOB_DISCONNECT, client_id);
-    if (!j) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    sg_status st = copy_name(j->name, sizeof j->name, reason, "disconnect", "disconnect reason");
-    hook_waiter *w = st == SG_OK ? waiter_new() : NULL;
-    if (st == SG_OK && !w) st = sg_fail(SG_E_NOMEM, "hook: out of memory");
-    if (st != SG_OK) {
+    hook_job *j;
+    sg_status st = disconnect_job(h, client_id, reason, &j);
+    if (st != SG_OK) return st;
+    hook_waiter *w = waiter_new();
+    if (!w) {
         hook_job_free(j);
-        return st;
+        return sg_fail(SG_E_NOMEM, "hook: out of memory");
     }
     j->waiter = w;
     st = enqueue(h, j);

@@ -10,9 +10,9 @@ static const char *const reason_names[SG_HOOK_REASON_COUNT] = {
     [SG_HOOK_REJECT_INVALID] = "invalid",
     [SG_HOOK_REJECT_UNKNOWN_CLIENT] = "unknown_client",
     [SG_HOOK_REJECT_SESSION_MISMATCH] = "session_mismatch",
-    [SG_HOOK_REJECT_SESSION_NOT_FOUND] = "session_not_found",
+    [SG_HOOK_REJECT_SESSION_GONE] = "session_gone",
     [SG_HOOK_REJECT_SESSION_NOT_READY] = "session_not_ready",
-    [SG_HOOK_REJECT_IP_NOT_IN_SESSION] = "ip_not_in_session",
+    [SG_HOOK_REJECT_IP_MISMATCH] = "ip_mismatch",
     [SG_HOOK_REJECT_WRONG_SERVER_IP] = "wrong_server_ip",
     [SG_HOOK_REJECT_WRONG_SERVER_ID] = "wrong_server_id",
     [SG_HOOK_REJECT_ALREADY_CONNECTED] = "already_connected",
@@ -23,6 +23,17 @@ const char *sg_hook_reason_name(sg_hook_reason reason)
 {
     if ((unsigned)reason >= SG_HOOK_REASON_COUNT) return "unknown";
     return reason_names[reason];
+}
+
+const char *sg_hook_disconnect_reason_name(int reason)
+{
+    static const char *const names[SG_HOOK_DISCONNECT_REASON_COUNT] = {
+        [SG_HOOK_DISCONNECT_GOODBYE] = "goodbye", [SG_HOOK_DISCONNECT_TIMEOUT] = "timeout",
+        [SG_HOOK_DISCONNECT_KICKED] = "kicked",   [SG_HOOK_DISCONNECT_SERVER_STOP] = "server_stop",
+        [SG_HOOK_DISCONNECT_ERROR] = "error",
+    };
+    if (reason < 0 || reason >= SG_HOOK_DISCONNECT_REASON_COUNT) return "unknown";
+    return names[reason];
 }
 
 void hook_verdict_set(sg_hook_verdict *v, sg_hook_reason reason, const char *fmt, ...)
@@ -56,7 +67,7 @@ bool hook_check_session(const hook_identity *self, const sg_addr *source,
     for (size_t i = 0; i < s->ip_count && !listed; i++)
         listed = same_ip(s->ips[i], source);
     if (!listed) {
-        hook_verdict_set(v, SG_HOOK_REJECT_IP_NOT_IN_SESSION,
+        hook_verdict_set(v, SG_HOOK_REJECT_IP_MISMATCH,
                          "source IP %s is not one of the session's %zu IP(s)", v->source_ip,
                          s->ip_count);
         return false;

@@ -92,6 +92,28 @@ bool hook_check_session(const hook_identity *self, const sg_addr *source,
 void hook_verdict_set(sg_hook_verdict *v, sg_hook_reason reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ---- events the worker publishes (server up/down are the backend's own) ---------------- */
+
+typedef enum hook_event_kind {
+    HOOK_EV_PLAYER_CONNECT,
+    HOOK_EV_PLAYER_DISCONNECT,
+    HOOK_EV_VERIFY_REJECTED,
+    HOOK_EV_SCORE
+} hook_event_kind;
+
+typedef struct hook_event {
+    hook_event_kind kind;
+    uint64_t client_id;
+    const char *session_id; /* "" when unknown */
+    const char *ip;         /* player IP, "" when unknown */
+    int reason;             /* sg_hook_reason (rejected) or sg_hook_disconnect_reason */
+    const char *message;    /* rejected: the verdict's message */
+    long long duration_ms;  /* disconnect: time connected */
+    const char *score_kind; /* score */
+    int64_t value;
+    uint64_t target_client_id;
+} hook_event;
+
 /* ---- the backend interface ------------------------------------------------------------ */
 
 typedef struct hook_job hook_job;
@@ -122,13 +144,12 @@ typedef struct hook_backend_ops {
      * SG_E_CONFLICT: held by another connection, or released; SG_E_NOT_FOUND: no record. */
     sg_status (*claim)(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
     /* Releases this server's claim (the session record goes to released). */
-    sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id, const char *reason);
+    sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id, int reason);
     /* Deletes the Edgegap session (directly or by queueing it for the matchmaker); a delete
      * that fails is queued durably when the store allows, else retried by the hook. */
     void (*delete_session)(void *ctx, const char *session_id, hook_job *job, hook_delete_done done);
-    /* Publishes an event: kind ("player_connect", "verify_rejected", "score"...) and a JSON
-     * object (the backend adds the server and time). */
-    sg_status (*publish)(void *ctx, const char *kind, const char *json);
+    /* Publishes an event (the backend adds this server's name and the time). */
+    sg_status (*publish)(void *ctx, const hook_event *ev);
     /* Waits up to timeout_ms for backend activity or wake_fd readable, and runs due
      * completions. */
     void (*run)(void *ctx, int timeout_ms, int wake_fd);
@@ -155,7 +176,7 @@ sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, 
 typedef enum hook_job_kind {
     JOB_VERIFY,
     JOB_DISCONNECT,
-    JOB_EVENT,
+    JOB_SCORE,
     JOB_RETRY_DELETE /* internal: a session delete the hook retries itself */
 } hook_job_kind;
 
@@ -169,10 +190,11 @@ struct hook_job {
     long long deadline_ms; /* verify: rejected as unavailable after this (monotonic ms) */
     sg_addr source;
     char session_hint[256]; /* verify: session id from the token, "" when none */
-    char name[64];          /* disconnect reason or event kind */
-    double value;
-    char *detail_json;
-    bool in_flight; /* waiting for an asynchronous backend completion */
+    char name[64];          /* score kind */
+    int reason;             /* disconnect: an sg_hook_disconnect_reason */
+    int64_t value;          /* score value; retried delete: current backoff (ms) */
+    uint64_t target;        /* score: the other player, 0 for none */
+    bool in_flight;         /* waiting for an asynchronous backend completion */
     /* results */
     sg_hook_verdict verdict;
     sg_status status;

@@ -10,8 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cjson/cJSON.h>
-
 #include "hook_internal.h"
 #include "seatgate/log.h"
 
@@ -85,34 +83,17 @@ static bool conn_get(sg_hook *h, uint64_t client_id, hook_conn *out)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
-static void publish(sg_hook *h, const char *kind, cJSON *obj)
+static sg_status publish(sg_hook *h, const hook_event *ev)
 {
-    char *json = obj ? cJSON_PrintUnformatted(obj) : NULL;
-    cJSON_Delete(obj);
-    if (!json) {
-        SG_ERROR(COMP, "publish_failed", "kind=%s error=no_memory", kind);
-        return;
-    }
-    sg_status st = ops(h)->publish(h->backend.ctx, kind, json);
-    free(json);
+    sg_status st = ops(h)->publish(h->backend.ctx, ev);
     if (st == SG_OK) {
         STAT_ADD(h, events_published);
     } else {
         char q[300];
-        SG_WARN(COMP, "publish_failed", "kind=%s status=%s error=%s", kind, sg_status_name(st),
-                sg_log_quote(sg_last_error(), q, sizeof q));
+        SG_WARN(COMP, "publish_failed", "event=%d status=%s error=%s", (int)ev->kind,
+                sg_status_name(st), sg_log_quote(sg_last_error(), q, sizeof q));
     }
-}
-
-static cJSON *player_json(uint64_t client_id, const char *session_id, const char *ip)
-{
-    cJSON *o = cJSON_CreateObject();
-    char id[24];
-    snprintf(id, sizeof id, "%" PRIu64, client_id);
-    cJSON_AddStringToObject(o, "client_id", id);
-    if (session_id && *session_id) cJSON_AddStringToObject(o, "session_id", session_id);
-    if (ip && *ip) cJSON_AddStringToObject(o, "ip", ip);
-    return o;
+    return st;
 }
 
 /* ---- verify ---------------------------------------------------------------------------- */
@@ -131,17 +112,24 @@ static void verify_finish(sg_hook *h, hook_job *j)
     if (v->accepted) {
         SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s", v->client_id,
                 v->session_id, v->source_ip);
-        publish(h, "player_connect", player_json(v->client_id, v->session_id, v->source_ip));
+        hook_event ev = {.kind = HOOK_EV_PLAYER_CONNECT,
+                         .client_id = v->client_id,
+                         .session_id = v->session_id,
+                         .ip = v->source_ip};
+        publish(h, &ev);
     } else {
         const char *reason = sg_hook_reason_name((sg_hook_reason)v->reason);
         SG_WARN(COMP, "player_rejected",
                 "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s", v->client_id,
                 *v->session_id ? v->session_id : "-", v->source_ip, reason,
                 sg_log_quote(v->message, q, sizeof q));
-        cJSON *o = player_json(v->client_id, v->session_id, v->source_ip);
-        cJSON_AddStringToObject(o, "reason", reason);
-        cJSON_AddStringToObject(o, "message", v->message);
-        publish(h, "verify_rejected", o);
+        hook_event ev = {.kind = HOOK_EV_VERIFY_REJECTED,
+                         .client_id = v->client_id,
+                         .session_id = v->session_id,
+                         .ip = v->source_ip,
+                         .reason = v->reason,
+                         .message = v->message};
+        publish(h, &ev);
     }
     hook_complete(h, j);
 }
@@ -167,7 +155,7 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     h->in_flight--;
     sg_hook_verdict *v = &j->verdict;
     if (st == SG_E_NOT_FOUND || st == SG_E_GONE) {
-        reject(h, j, SG_HOOK_REJECT_SESSION_NOT_FOUND, "Edgegap does not know session %s",
+        reject(h, j, SG_HOOK_REJECT_SESSION_GONE, "Edgegap does not know session %s",
                v->session_id);
         return;
     }
@@ -197,7 +185,7 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     } else if (st != SG_OK) {
         reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "cannot claim the session: %s", sg_last_error());
     } else if (!conn_add(h, j)) {
-        ops(h)->release(h->backend.ctx, v->session_id, j->client_id, "internal");
+        ops(h)->release(h->backend.ctx, v->session_id, j->client_id, SG_HOOK_DISCONNECT_ERROR);
         reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "out of memory");
     } else {
         verify_finish(h, j);
@@ -266,7 +254,7 @@ static void schedule_retry(sg_hook *h, const char *session_id, uint64_t client_i
     r->hook = h;
     r->client_id = client_id;
     snprintf(r->verdict.session_id, sizeof r->verdict.session_id, "%s", session_id);
-    r->value = (double)h->delete_retry_ms; /* current backoff */
+    r->value = h->delete_retry_ms; /* current backoff */
     r->deadline_ms = hook_now_ms() + h->delete_retry_ms;
     hook_list_push(&h->retrying, r);
 }
@@ -293,9 +281,9 @@ static void on_deleted(hook_job *j, sg_status st, bool queued)
     }
     if (j->kind == JOB_RETRY_DELETE) {
         if (st != SG_OK) {
-            long long backoff = (long long)j->value * 2;
+            long long backoff = j->value * 2;
             if (backoff > 60000) backoff = 60000;
-            j->value = (double)backoff;
+            j->value = backoff;
             j->deadline_ms = hook_now_ms() + backoff;
             hook_list_push(&h->retrying, j);
         } else {
@@ -319,16 +307,19 @@ static void disconnect_start(sg_hook *h, hook_job *j)
     snprintf(j->verdict.session_id, sizeof j->verdict.session_id, "%s", c.session_id);
     STAT_ADD(h, disconnects);
     char q[300];
-    sg_status st = ops(h)->release(h->backend.ctx, c.session_id, c.client_id, j->name);
+    sg_status st = ops(h)->release(h->backend.ctx, c.session_id, c.client_id, j->reason);
     if (st != SG_OK)
         SG_WARN(COMP, "release_failed", "session_id=%s status=%s error=%s", c.session_id,
                 sg_status_name(st), sg_log_quote(sg_last_error(), q, sizeof q));
     SG_INFO(COMP, "player_disconnected", "client_id=%" PRIu64 " session_id=%s reason=%s",
-            c.client_id, c.session_id, j->name);
-    cJSON *o = player_json(c.client_id, c.session_id, c.ip);
-    cJSON_AddStringToObject(o, "reason", j->name);
-    cJSON_AddNumberToObject(o, "connected_seconds", (double)((long long)time(NULL) - c.since));
-    publish(h, "player_disconnect", o);
+            c.client_id, c.session_id, sg_hook_disconnect_reason_name(j->reason));
+    hook_event ev = {.kind = HOOK_EV_PLAYER_DISCONNECT,
+                     .client_id = c.client_id,
+                     .session_id = c.session_id,
+                     .ip = c.ip,
+                     .reason = j->reason,
+                     .duration_ms = ((long long)time(NULL) - c.since) * 1000};
+    publish(h, &ev);
     j->in_flight = true;
     h->in_flight++;
     ops(h)->delete_session(h->backend.ctx, c.session_id, j, on_deleted);
@@ -350,9 +341,9 @@ static void retry_due(sg_hook *h, long long now)
     }
 }
 
-/* ---- game events ----------------------------------------------------------------------- */
+/* ---- score events ---------------------------------------------------------------------- */
 
-static void event_start(sg_hook *h, hook_job *j)
+static void score_start(sg_hook *h, hook_job *j)
 {
     hook_conn c;
     if (!conn_get(h, j->client_id, &c)) {
@@ -360,19 +351,14 @@ static void event_start(sg_hook *h, hook_job *j)
         hook_complete(h, j);
         return;
     }
-    cJSON *o = player_json(c.client_id, c.session_id, NULL);
-    cJSON_AddStringToObject(o, "kind", j->name);
-    cJSON_AddNumberToObject(o, "value", j->value);
-    if (j->detail_json) {
-        cJSON *d = cJSON_Parse(j->detail_json);
-        if (d) cJSON_AddItemToObject(o, "detail", d);
-    }
-    char *json = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    j->status = json ? ops(h)->publish(h->backend.ctx, "game_event", json)
-                     : sg_fail(SG_E_NOMEM, "out of memory");
-    free(json);
-    if (j->status == SG_OK) STAT_ADD(h, events_published);
+    hook_event ev = {.kind = HOOK_EV_SCORE,
+                     .client_id = c.client_id,
+                     .session_id = c.session_id,
+                     .ip = c.ip,
+                     .score_kind = j->name,
+                     .value = j->value,
+                     .target_client_id = j->target};
+    j->status = publish(h, &ev);
     hook_complete(h, j);
 }
 
@@ -429,8 +415,8 @@ static void dispatch(sg_hook *h, hook_job *j)
     case JOB_DISCONNECT:
         disconnect_start(h, j);
         break;
-    case JOB_EVENT:
-        event_start(h, j);
+    case JOB_SCORE:
+        score_start(h, j);
         break;
     case JOB_RETRY_DELETE:
         hook_list_push(&h->retrying, j);

@@ -156,7 +156,7 @@ static sg_status f_claim(void *c, const char *session_id, uint64_t client_id, co
     return st == SG_OK ? SG_OK : sg_fail(st, "fake: claim %s", sg_status_name(st));
 }
 
-static sg_status f_release(void *c, const char *session_id, uint64_t client_id, const char *reason)
+static sg_status f_release(void *c, const char *session_id, uint64_t client_id, int reason)
 {
     fake_ctx *f = c;
     (void)reason;
@@ -178,9 +178,8 @@ static void f_delete(void *c, const char *session_id, hook_job *job, hook_delete
     snprintf(p->session_id, sizeof p->session_id, "%s", session_id);
 }
 
-static sg_status f_publish(void *c, const char *kind, const char *json)
+static void record(fake_ctx *f, const char *kind, const char *json)
 {
-    fake_ctx *f = c;
     pthread_mutex_lock(&f->w->mu);
     if (f->w->event_count < 256) {
         snprintf(f->w->events[f->w->event_count], 32, "%s", kind);
@@ -188,6 +187,24 @@ static sg_status f_publish(void *c, const char *kind, const char *json)
         f->w->event_count++;
     }
     pthread_mutex_unlock(&f->w->mu);
+}
+
+static sg_status f_publish(void *c, const hook_event *ev)
+{
+    static const char *const kinds[] = {"player_connect", "player_disconnect", "verify_rejected",
+                                        "score"};
+    char json[512];
+    snprintf(json, sizeof json,
+             "client_id=%llu session_id=%s ip=%s reason=%s message=%s duration_ms=%lld "
+             "score_kind=%s value=%lld target=%llu",
+             (unsigned long long)ev->client_id, ev->session_id ? ev->session_id : "",
+             ev->ip ? ev->ip : "",
+             ev->kind == HOOK_EV_VERIFY_REJECTED     ? sg_hook_reason_name(ev->reason)
+             : ev->kind == HOOK_EV_PLAYER_DISCONNECT ? sg_hook_disconnect_reason_name(ev->reason)
+                                                     : "-",
+             ev->message ? ev->message : "", ev->duration_ms, ev->score_kind ? ev->score_kind : "",
+             (long long)ev->value, (unsigned long long)ev->target_client_id);
+    record(c, kinds[ev->kind], json);
     return SG_OK;
 }
 
@@ -259,7 +276,7 @@ static sg_status f_stop(void *c, int timeout_ms)
     pthread_mutex_lock(&f->w->mu);
     f->w->stops++;
     pthread_mutex_unlock(&f->w->mu);
-    f_publish(c, "server_down", "{}");
+    record(f, "server_down", "");
     return SG_OK;
 }
 

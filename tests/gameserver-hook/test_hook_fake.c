@@ -152,7 +152,7 @@ static void rejects_unknown_or_expired_client_id(void **state)
     expect_reason(v, SG_HOOK_REJECT_UNKNOWN_CLIENT);
     assert_int_equal(fake_count_events(&f->w, "verify_rejected"), 1);
     pthread_mutex_lock(&f->w.mu);
-    assert_non_null(strstr(f->w.event_json[0], "\"reason\":\"unknown_client\""));
+    assert_non_null(strstr(f->w.event_json[0], "reason=unknown_client"));
     pthread_mutex_unlock(&f->w.mu);
 }
 
@@ -168,7 +168,7 @@ static void rejects_a_session_edgegap_no_longer_knows(void **state)
 {
     fixture *f = *state;
     fake_add(&f->w, 14, "s14-S", PLAYER_IP, SERVER_IP, SERVER_ID)->edgegap_gone = true;
-    expect_reason(verify(f, 14, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_NOT_FOUND);
+    expect_reason(verify(f, 14, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_GONE);
 }
 
 static void rejects_a_session_not_ready(void **state)
@@ -188,7 +188,7 @@ static void rejects_an_ip_not_in_the_session(void **state)
 {
     fixture *f = *state;
     fake_add(&f->w, 16, "s16-S", PLAYER_IP, SERVER_IP, SERVER_ID);
-    expect_reason(verify(f, 16, "192.0.2.99", NULL), SG_HOOK_REJECT_IP_NOT_IN_SESSION);
+    expect_reason(verify(f, 16, "192.0.2.99", NULL), SG_HOOK_REJECT_IP_MISMATCH);
     assert_int_equal(fake_find(&f->w, "s16-S")->claim, 0);
 }
 
@@ -259,7 +259,7 @@ static void disconnect_releases_deletes_and_publishes(void **state)
     fake_add(&f->w, 23, "s23-S", PLAYER_IP, SERVER_IP, SERVER_ID);
     expect_reason(verify(f, 23, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
     got g = {0};
-    assert_int_equal(sg_hook_disconnect(f->h, 23, "goodbye", on_done, &g), SG_OK);
+    assert_int_equal(sg_hook_disconnect(f->h, 23, SG_HOOK_DISCONNECT_GOODBYE, on_done, &g), SG_OK);
     poll_until(f->h, &g.done_calls, 1);
     assert_int_equal(g.done_status, SG_OK);
     fake_session *s = fake_find(&f->w, "s23-S");
@@ -269,7 +269,7 @@ static void disconnect_releases_deletes_and_publishes(void **state)
     pthread_mutex_lock(&f->w.mu);
     bool tagged = false;
     for (int i = 0; i < f->w.event_count; i++)
-        tagged |= strstr(f->w.event_json[i], "\"reason\":\"goodbye\"") != NULL;
+        tagged |= strstr(f->w.event_json[i], "reason=goodbye") != NULL;
     pthread_mutex_unlock(&f->w.mu);
     assert_true(tagged);
     sg_hook_stats st;
@@ -277,10 +277,11 @@ static void disconnect_releases_deletes_and_publishes(void **state)
     assert_int_equal(st.players, 0);
     assert_int_equal(st.deletes_done, 1);
     /* a released session cannot be claimed again */
-    expect_reason(verify(f, 23, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_NOT_FOUND);
+    expect_reason(verify(f, 23, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_GONE);
     /* a client never accepted here */
-    assert_int_equal(sg_hook_disconnect_wait(f->h, 4242, NULL, 5000), SG_E_NOT_FOUND);
-    assert_int_equal(sg_hook_disconnect(f->h, 23, "Bad Reason!", NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_disconnect_wait(f->h, 4242, SG_HOOK_DISCONNECT_KICKED, 5000),
+                     SG_E_NOT_FOUND);
+    assert_int_equal(sg_hook_disconnect(f->h, 23, 99, NULL, NULL), SG_E_INVALID);
 }
 
 static void a_failed_delete_completes_later(void **state)
@@ -289,7 +290,8 @@ static void a_failed_delete_completes_later(void **state)
     fake_add(&f->w, 24, "s24-S", PLAYER_IP, SERVER_IP, SERVER_ID);
     expect_reason(verify(f, 24, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
     f->w.delete_failures = 2;
-    assert_int_equal(sg_hook_disconnect_wait(f->h, 24, "timeout", 5000), SG_E_SERVER);
+    assert_int_equal(sg_hook_disconnect_wait(f->h, 24, SG_HOOK_DISCONNECT_TIMEOUT, 5000),
+                     SG_E_SERVER);
     for (int i = 0; i < 5000; i++) {
         pthread_mutex_lock(&f->w.mu);
         bool deleted = fake_find(&f->w, "s24-S")->deleted;
@@ -301,33 +303,32 @@ static void a_failed_delete_completes_later(void **state)
     assert_int_equal(f->w.delete_failures, 0);
 }
 
-static void game_events_are_tagged_with_session_and_client(void **state)
+static void score_events_are_tagged_with_session_and_client(void **state)
 {
     fixture *f = *state;
     fake_add(&f->w, 25, "s25-S", PLAYER_IP, SERVER_IP, SERVER_ID);
     expect_reason(verify(f, 25, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
     got g = {0};
-    assert_int_equal(
-        sg_hook_publish_event(f->h, 25, "score", 12.5, "{\"map\":\"dust\"}", on_done, &g), SG_OK);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "kill", 3, 26, on_done, &g), SG_OK);
     poll_until(f->h, &g.done_calls, 1);
     assert_int_equal(g.done_status, SG_OK);
     pthread_mutex_lock(&f->w.mu);
     const char *json = NULL;
     for (int i = 0; i < f->w.event_count; i++)
-        if (strcmp(f->w.events[i], "game_event") == 0) json = f->w.event_json[i];
+        if (strcmp(f->w.events[i], "score") == 0) json = f->w.event_json[i];
     assert_non_null(json);
-    assert_non_null(strstr(json, "\"session_id\":\"s25-S\""));
-    assert_non_null(strstr(json, "\"client_id\":\"25\""));
-    assert_non_null(strstr(json, "\"kind\":\"score\""));
-    assert_non_null(strstr(json, "\"detail\":{\"map\":\"dust\"}"));
+    assert_non_null(strstr(json, "client_id=25 session_id=s25-S"));
+    assert_non_null(strstr(json, "score_kind=kill value=3 target=26"));
     pthread_mutex_unlock(&f->w.mu);
     /* not connected here */
     got g2 = {0};
-    assert_int_equal(sg_hook_publish_event(f->h, 77, "kill", 1, NULL, on_done, &g2), SG_OK);
+    assert_int_equal(sg_hook_publish_score(f->h, 77, "kill", 1, 0, on_done, &g2), SG_OK);
     poll_until(f->h, &g2.done_calls, 1);
     assert_int_equal(g2.done_status, SG_E_NOT_FOUND);
-    assert_int_equal(sg_hook_publish_event(f->h, 25, "score", 1, "[1]", NULL, NULL), SG_E_INVALID);
-    assert_int_equal(sg_hook_publish_event(f->h, 25, "", 1, NULL, NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "Kill!", 1, 0, NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "", 1, 0, NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "score", INT64_MAX, 0, NULL, NULL),
+                     SG_E_INVALID);
 }
 
 /* The worker is held at a gate: the game thread still enqueues without waiting, up to the
@@ -349,7 +350,7 @@ static void verify_never_waits_for_the_worker(void **state)
     for (int i = 0; i < 8; i++)
         assert_int_equal(sg_hook_verify(h, 31, PLAYER_IP, NULL, on_verdict, &g), SG_OK);
     assert_int_equal(sg_hook_verify(h, 31, PLAYER_IP, NULL, on_verdict, &g), SG_E_FULL);
-    assert_int_equal(sg_hook_disconnect(h, 31, NULL, NULL, NULL), SG_E_FULL);
+    assert_int_equal(sg_hook_disconnect(h, 31, SG_HOOK_DISCONNECT_GOODBYE, NULL, NULL), SG_E_FULL);
     assert_int_equal(sg_hook_poll(h, 0), 0);
     sg_hook_stats st;
     sg_hook_get_stats(h, &st);
@@ -468,7 +469,8 @@ static void stop_refuses_new_requests_and_deregisters(void **state)
     fake_add(&f->w, 61, "s61-S", PLAYER_IP, SERVER_IP, SERVER_ID);
     expect_reason(verify(f, 61, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
     got g = {0};
-    assert_int_equal(sg_hook_disconnect(f->h, 61, "server_stop", on_done, &g), SG_OK);
+    assert_int_equal(sg_hook_disconnect(f->h, 61, SG_HOOK_DISCONNECT_SERVER_STOP, on_done, &g),
+                     SG_OK);
     assert_int_equal(sg_hook_stop(f->h, 2000), SG_OK);
     poll_until(f->h, &g.done_calls, 1); /* queued work finished before the stop */
     assert_true(fake_find(&f->w, "s61-S")->deleted);
@@ -523,7 +525,7 @@ static void options_validate_and_hide_secrets(void **state)
     assert_string_equal(sg_hook_options_name(0), "store-url");
     assert_null(sg_hook_options_name(10000));
     sg_hook_options_free(o);
-    assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_IP_NOT_IN_SESSION), "ip_not_in_session");
+    assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_IP_MISMATCH), "ip_mismatch");
     assert_string_equal(sg_hook_reason_name((sg_hook_reason)99), "unknown");
 }
 
@@ -546,7 +548,7 @@ int main(void)
         T(dependency_failures_reject_as_unavailable),
         T(disconnect_releases_deletes_and_publishes),
         T(a_failed_delete_completes_later),
-        T(game_events_are_tagged_with_session_and_client),
+        T(score_events_are_tagged_with_session_and_client),
         T(stop_refuses_new_requests_and_deregisters),
         T(heartbeats_run_on_their_own),
         cmocka_unit_test(verify_never_waits_for_the_worker),

@@ -9,7 +9,7 @@
  *     list the player's IP, belong to this deployment, and not be held by another
  *     connection anywhere (an atomic claim in the shared store);
  *   - on disconnect releases the claim, deletes the Edgegap session and publishes an event;
- *   - publishes game events (score, kill) for the leaderboard.
+ *   - publishes score events (score, kill...) for the leaderboard.
  *
  * Threading. All network work runs on the hook's own worker thread. The calls a game makes
  * from its loop (sg_hook_verify, sg_hook_disconnect, sg_hook_publish_event) only enqueue and
@@ -84,9 +84,9 @@ typedef enum sg_hook_reason {
     SG_HOOK_REJECT_INVALID,           /* client id 0, or a source IP that does not parse */
     SG_HOOK_REJECT_UNKNOWN_CLIENT,    /* no connect_tokens entry: unknown or expired client id */
     SG_HOOK_REJECT_SESSION_MISMATCH,  /* the token's session id is not the one recorded */
-    SG_HOOK_REJECT_SESSION_NOT_FOUND, /* Edgegap does not know the session (deleted) */
+    SG_HOOK_REJECT_SESSION_GONE,      /* Edgegap no longer knows the session (deleted) */
     SG_HOOK_REJECT_SESSION_NOT_READY, /* the session is not Ready */
-    SG_HOOK_REJECT_IP_NOT_IN_SESSION, /* the source IP is not in the session's session_ips */
+    SG_HOOK_REJECT_IP_MISMATCH,       /* the source IP is not in the session's session_ips */
     SG_HOOK_REJECT_WRONG_SERVER_IP,   /* the session's deployment has another public IP */
     SG_HOOK_REJECT_WRONG_SERVER_ID,   /* the session's deployment has another request id */
     SG_HOOK_REJECT_ALREADY_CONNECTED, /* another connection (here or elsewhere) holds it */
@@ -94,7 +94,7 @@ typedef enum sg_hook_reason {
     SG_HOOK_REASON_COUNT
 } sg_hook_reason;
 
-/* Stable snake_case name of a reason ("accepted", "ip_not_in_session"...). Never NULL. */
+/* Stable snake_case name of a reason ("accepted", "ip_mismatch"...). Never NULL. */
 const char *sg_hook_reason_name(sg_hook_reason reason);
 
 /* The answer to a verification. Strings are NUL-terminated and never hold secrets. */
@@ -154,25 +154,39 @@ typedef void (*sg_hook_verify_fn)(const sg_hook_verdict *verdict, void *user);
 sg_status sg_hook_verify(sg_hook *h, uint64_t client_id, const char *source_ip,
                          const char *session_id, sg_hook_verify_fn cb, void *user);
 
-/* Called from sg_hook_poll when a disconnect has been processed: status SG_OK, or why the
- * claim could not be released or the session not deleted now (the delete is then queued
- * durably and completed later; nothing more for the game to do). */
+/* Why a player left (published with player-disconnect). */
+typedef enum sg_hook_disconnect_reason {
+    SG_HOOK_DISCONNECT_GOODBYE = 0, /* the client said goodbye */
+    SG_HOOK_DISCONNECT_TIMEOUT,     /* the client went silent */
+    SG_HOOK_DISCONNECT_KICKED,      /* the game removed the player */
+    SG_HOOK_DISCONNECT_SERVER_STOP, /* the server is shutting down */
+    SG_HOOK_DISCONNECT_ERROR,       /* transport or protocol error */
+    SG_HOOK_DISCONNECT_REASON_COUNT
+} sg_hook_disconnect_reason;
+
+/* Stable snake_case name ("goodbye", "timeout", "kicked", "server_stop", "error"); "unknown"
+ * for anything else. Never NULL. */
+const char *sg_hook_disconnect_reason_name(int reason);
+
+/* Called from sg_hook_poll when a disconnect or an event has been processed: status SG_OK,
+ * or what went wrong (SG_E_NOT_FOUND: the client is not connected here). For a disconnect,
+ * a session delete that could not be done now has been queued durably (or is retried by the
+ * hook) and completes later: nothing more for the game to do. */
 typedef void (*sg_hook_done_fn)(uint64_t client_id, sg_status status, void *user);
 
 /* Queues the disconnect of an accepted client: releases its claim, deletes its Edgegap
  * session (directly with an API key, else through the matchmaker's delete queue), and
- * publishes player-disconnect with reason (short snake_case, e.g. "goodbye", "timeout",
- * "kicked"; NULL means "disconnect"). cb may be NULL. A client id this hook never accepted
- * completes with SG_E_NOT_FOUND. */
-sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, const char *reason, sg_hook_done_fn cb,
+ * publishes player-disconnect with the reason (an sg_hook_disconnect_reason). cb may be
+ * NULL. A client id this hook never accepted completes with SG_E_NOT_FOUND. */
+sg_status sg_hook_disconnect(sg_hook *h, uint64_t client_id, int reason, sg_hook_done_fn cb,
                              void *user);
 
-/* Queues a game event for an accepted client, published tagged with its session id and
- * client id: kind is short snake_case ("score", "kill"...), value a number, detail_json
- * NULL or a JSON object (copied, at most 4 KiB) attached as "detail". cb may be NULL.
- * Errors also: SG_E_NOT_FOUND through cb when the client is not connected here. */
-sg_status sg_hook_publish_event(sg_hook *h, uint64_t client_id, const char *kind, double value,
-                                const char *detail_json, sg_hook_done_fn cb, void *user);
+/* Queues a score event for an accepted client, published tagged with its session id and
+ * client id: kind is short snake_case ("score", "kill"...), value an integer (|value| <=
+ * 2^53), target_client_id the other player involved (0 for none). cb may be NULL; it gets
+ * SG_E_NOT_FOUND when the client is not connected here. */
+sg_status sg_hook_publish_score(sg_hook *h, uint64_t client_id, const char *kind, int64_t value,
+                                uint64_t target_client_id, sg_hook_done_fn cb, void *user);
 
 /* Runs the callbacks of every finished request, at most max of them (max <= 0: all), on
  * the calling thread. Returns how many ran. Cheap when there is nothing (no syscall). */
@@ -188,13 +202,12 @@ int sg_hook_poll_fd(const sg_hook *h);
 
 /* Verifies and waits (timeout_ms < 0: forever). Returns SG_OK with *out filled (accepted
  * or not), or SG_E_FULL / SG_E_UNAVAILABLE / SG_E_INVALID / SG_E_TIMEOUT (the request then
- * still completes in the background: an accepted claim is released at once). */
+ * still completes in the background, and an accepted connection is disconnected at once). */
 sg_status sg_hook_verify_wait(sg_hook *h, uint64_t client_id, const char *source_ip,
                               const char *session_id, int timeout_ms, sg_hook_verdict *out);
 
 /* Disconnects and waits; returns the status the callback would get, or SG_E_TIMEOUT. */
-sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, const char *reason,
-                                  int timeout_ms);
+sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, int reason, int timeout_ms);
 
 /* ------------------------------------------------------------------------------------------
  * Inspection (any thread; cheap: reads the hook's own state, no network).

@@ -472,7 +472,7 @@ sg_status sg_hook_stop(sg_hook *h, int timeout_ms)
     pthread_mutex_lock(&h->mu);
     if (!h->stopping) {
         h->stopping = true;
-        h->stop_timeout_req = timeout_ms < 0 ? 0 : timeout_ms;
+        h->stop_timeout_req = timeout_ms < 0 ? (int)h->stop_timeout_ms : timeout_ms;
     }
     pthread_mutex_unlock(&h->mu);
     signal_fd(h->wake_fd);

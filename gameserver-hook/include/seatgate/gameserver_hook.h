@@ -129,7 +129,7 @@ sg_status sg_hook_wait_started(sg_hook *h, int timeout_ms);
 
 /* Stops the hook: refuses new requests (SG_E_UNAVAILABLE), finishes the queued ones (their
  * callbacks run at the next sg_hook_poll), completes or hands over pending Edgegap deletes
- * to the durable queue within timeout_ms, removes the gameserver record and publishes
+ * to the durable queue within timeout_ms (< 0: the stop-timeout setting), removes the gameserver record and publishes
  * server-down. Blocking; idempotent. Returns SG_OK, or SG_E_TIMEOUT when work remained
  * (what was left is in the durable delete queue when the store was reachable). */
 sg_status sg_hook_stop(sg_hook *h, int timeout_ms);

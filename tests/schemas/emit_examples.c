@@ -216,6 +216,23 @@ static void emit_code_examples(void)
     CHECK(sg_delete_job_to_json(&j, &json));
     emit("urn:seatgate:schema:delete_job", "code", json, strlen(json), false);
     free(json);
+    /* Every reason the code knows must be one the schema allows. */
+    for (int r = 0; r < SG_DISCONNECT_REASON_COUNT; r++) {
+        sg_event e;
+        event_example(&e, SG_EV_PLAYER_DISCONNECT, false);
+        e.u.player.reason = (sg_disconnect_reason)r;
+        CHECK(sg_event_to_json(&e, &json));
+        emit("urn:seatgate:schema:events:player_disconnect", "code", json, strlen(json), false);
+        free(json);
+    }
+    for (int r = 0; r < SG_REJECT_REASON_COUNT; r++) {
+        sg_event e;
+        event_example(&e, SG_EV_VERIFY_REJECTED, false);
+        e.u.reject.reason = (sg_reject_reason)r;
+        CHECK(sg_event_to_json(&e, &json));
+        emit("urn:seatgate:schema:events:verify_rejected", "code", json, strlen(json), false);
+        free(json);
+    }
     for (int k = 0; k < SG_EV_KIND_COUNT; k++) {
         for (int full = 0; full < 2; full++) {
             sg_event e;

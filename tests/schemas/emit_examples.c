@@ -273,10 +273,11 @@ static void emit_store_examples(const char *url, const char *origin)
     CHECK(sg_store_open(&o, &st));
     char *json = NULL;
     sg_kv_entry *e = NULL;
+    sg_status r = SG_OK;
     sg_session_record s[3];
     session_examples(s);
     for (int i = 0; i < 3; i++) {
-        sg_status r = sg_session_to_json(&s[i], &json);
+        r = sg_session_to_json(&s[i], &json);
         if (!r) r = put_and_read(st, SG_BUCKET_SESSIONS, 0, s[i].session_id, json, &e);
         free(json);
         if (r) goto fail;
@@ -285,7 +286,7 @@ static void emit_store_examples(const char *url, const char *origin)
     }
     sg_gameserver_record g;
     gameserver_example(&g);
-    sg_status r = sg_gameserver_to_json(&g, &json);
+    r = sg_gameserver_to_json(&g, &json);
     if (!r) r = put_and_read(st, SG_BUCKET_GAMESERVER, 0, g.fqdn, json, &e);
     free(json);
     if (r) goto fail;

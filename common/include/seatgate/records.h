@@ -1,0 +1,247 @@
+/* seatgate: what goes into the store's buckets, its delete queue and its events, as typed C
+ * structs with one JSON form each (the contracts in schemas/).
+ *
+ *   bucket/queue/event        key                value
+ *   connect_tokens            client id (decimal) session id as plain text
+ *   sessions                  session id          sg_session_record
+ *   contexts                  game server FQDN    Edgegap context JSON, passed through
+ *   gameserver                game server FQDN    sg_gameserver_record
+ *   queue session_deletes     -                   sg_delete_job
+ *   events <app>.events.<kind> -                  sg_event
+ *
+ * Every *_to_json checks the struct first and refuses to write an invalid one (SG_E_INVALID
+ * naming the field), so nothing that breaks the schema reaches the store. Every *_from_json
+ * is a tolerant reader of untrusted text: unknown fields are ignored, missing or ill-typed
+ * required fields and over-long strings are SG_E_MALFORMED naming the field.
+ * Strings are copied into fixed-size arrays: structs need no freeing. *_to_json returns a
+ * malloc()ed, NUL-terminated compact JSON text (free() it). Thread-safe (no shared state).
+ *
+ * Client ids are unsigned 64-bit and travel as decimal strings: JSON numbers above 2^53 lose
+ * precision in most readers. Timestamps are unix milliseconds.
+ */
+#ifndef SEATGATE_RECORDS_H
+#define SEATGATE_RECORDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seatgate/kv.h"
+#include "seatgate/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SG_REC_ID_MAX 128    /* session ids, request ids (with NUL) */
+#define SG_REC_FQDN_MAX 254  /* host names, sources (with NUL) */
+#define SG_REC_IP_MAX 46     /* textual IPv4/IPv6 (with NUL) */
+#define SG_REC_NAME_MAX 64   /* short names: app, version, reasons, port names, places */
+#define SG_REC_TEXT_MAX 256  /* human messages */
+#define SG_REC_PORTS_MAX 16  /* ports per game server */
+#define SG_REC_DIGEST_LEN 64 /* hex SHA-256 */
+
+/* Well-known bucket and queue names (prefixed with the app by the store). */
+#define SG_BUCKET_CONNECT_TOKENS "connect_tokens"
+#define SG_BUCKET_SESSIONS "sessions"
+#define SG_BUCKET_CONTEXTS "contexts"
+#define SG_BUCKET_GAMESERVER "gameserver"
+#define SG_QUEUE_SESSION_DELETES "session_deletes"
+
+typedef struct sg_location {
+    char city[SG_REC_NAME_MAX];
+    char country[SG_REC_NAME_MAX];
+    char continent[SG_REC_NAME_MAX];
+    bool has_coords;
+    double latitude, longitude;
+} sg_location;
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+typedef enum sg_session_state {
+    SG_SESSION_UNCLAIMED = 0, /* created at Edgegap, player not connected yet */
+    SG_SESSION_CLAIMED,       /* a game server accepted the player */
+    SG_SESSION_RELEASED       /* the player left; the Edgegap session is being deleted */
+} sg_session_state;
+
+typedef struct sg_deployment_ref {
+    char request_id[SG_REC_ID_MAX];
+    char public_ip[SG_REC_IP_MAX];
+    char fqdn[SG_REC_FQDN_MAX];
+    uint16_t port;                  /* external port the player connects to */
+    char protocol[SG_REC_NAME_MAX]; /* "UDP", "TCP", "WS"... */
+    bool has_location;
+    sg_location location;
+} sg_deployment_ref;
+
+typedef struct sg_session_record {
+    char session_id[SG_REC_ID_MAX]; /* required; a valid store key */
+    sg_session_state state;         /* required */
+    long long created_at;           /* required, unix ms */
+    long long claim_deadline;       /* required: unclaimed past this, the reaper deletes it */
+    uint64_t client_id;             /* 0 = not yet drawn */
+    char player_ip[SG_REC_IP_MAX];
+    char app[SG_REC_NAME_MAX];
+    char version[SG_REC_NAME_MAX];
+    char claimed_by_fqdn[SG_REC_FQDN_MAX]; /* set when claimed (with claimed_at) */
+    char claimed_by_request_id[SG_REC_ID_MAX];
+    long long claimed_at; /* 0 = absent */
+    long long released_at;
+    char release_reason[SG_REC_NAME_MAX];
+    bool has_deployment;
+    sg_deployment_ref deployment;
+    char matchmaker[SG_REC_FQDN_MAX]; /* instance id of the matchmaker that created it */
+} sg_session_record;
+
+const char *sg_session_state_name(sg_session_state st);
+sg_status sg_session_to_json(const sg_session_record *r, char **out);
+sg_status sg_session_from_json(const char *json, size_t len, sg_session_record *out);
+
+/* ---- game servers ------------------------------------------------------------------------- */
+
+typedef struct sg_port {
+    char name[SG_REC_NAME_MAX];
+    uint16_t external, internal;
+    char protocol[SG_REC_NAME_MAX];
+} sg_port;
+
+typedef struct sg_gameserver_record {
+    char request_id[SG_REC_ID_MAX];
+    char fqdn[SG_REC_FQDN_MAX];
+    char public_ip[SG_REC_IP_MAX];
+    sg_port ports[SG_REC_PORTS_MAX];
+    size_t port_count; /* at least 1 */
+    bool has_location;
+    sg_location location;
+    int capacity;                            /* seats */
+    int players;                             /* connected now */
+    char cert_digest[SG_REC_DIGEST_LEN + 1]; /* "" or lower-case hex SHA-256 */
+    long long started_at, heartbeat_at;
+} sg_gameserver_record;
+
+sg_status sg_gameserver_to_json(const sg_gameserver_record *r, char **out);
+sg_status sg_gameserver_from_json(const char *json, size_t len, sg_gameserver_record *out);
+
+/* ---- contexts (Edgegap's JSON, passed through) -------------------------------------------- */
+
+typedef struct sg_context_info {
+    char request_id[SG_REC_ID_MAX];
+    char public_ip[SG_REC_IP_MAX];
+    char fqdn[SG_REC_FQDN_MAX];
+    size_t port_count;
+} sg_context_info;
+
+/* Checks that a context JSON holds request_id, public_ip, fqdn and a ports object (each
+ * port an object with an integer "external"), and reports those fields. Extra fields are
+ * allowed: the text is stored as it came. out may be NULL. */
+sg_status sg_context_check(const char *json, size_t len, sg_context_info *out);
+
+/* ---- connect tokens ----------------------------------------------------------------------- */
+
+/* Key of a client id in connect_tokens: its decimal form (buf of at least 21 bytes). */
+const char *sg_connect_token_key(uint64_t client_id, char *buf, size_t size);
+
+/* Checks a connect_tokens value (a session id, plain text) and copies it NUL-terminated. */
+sg_status sg_connect_token_value_parse(const char *v, size_t len, char *session_id, size_t size);
+
+/* Parses a decimal client id (1..2^64-1, no sign, no leading zeros). */
+sg_status sg_client_id_parse(const char *text, uint64_t *out);
+
+/* ---- session delete jobs ------------------------------------------------------------------ */
+
+typedef struct sg_delete_job {
+    char session_id[SG_REC_ID_MAX];
+    char reason[SG_REC_NAME_MAX]; /* snake_case: "player_left", "claim_expired"... */
+    long long enqueued_at;
+    char requested_by[SG_REC_FQDN_MAX]; /* matchmaker instance or game server FQDN */
+} sg_delete_job;
+
+sg_status sg_delete_job_to_json(const sg_delete_job *j, char **out);
+sg_status sg_delete_job_from_json(const char *json, size_t len, sg_delete_job *out);
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+typedef enum sg_event_kind {
+    SG_EV_SERVER_UP = 0,
+    SG_EV_SERVER_DOWN,
+    SG_EV_PLAYER_CONNECT,
+    SG_EV_PLAYER_DISCONNECT,
+    SG_EV_VERIFY_REJECTED,
+    SG_EV_SCORE,
+    SG_EV_KIND_COUNT
+} sg_event_kind;
+
+typedef enum sg_disconnect_reason {
+    SG_DISCONNECT_GOODBYE = 0, /* the client said goodbye */
+    SG_DISCONNECT_TIMEOUT,     /* the client went silent */
+    SG_DISCONNECT_KICKED,      /* the game removed the player */
+    SG_DISCONNECT_SERVER_STOP, /* the server is shutting down */
+    SG_DISCONNECT_ERROR,       /* transport or protocol error */
+    SG_DISCONNECT_REASON_COUNT
+} sg_disconnect_reason;
+
+typedef enum sg_reject_reason {
+    SG_REJECT_UNKNOWN_CLIENT = 0, /* no connect_tokens entry for the client id */
+    SG_REJECT_SESSION_NOT_READY,  /* Edgegap session not Ready */
+    SG_REJECT_IP_MISMATCH,        /* source IP not in session_ips */
+    SG_REJECT_WRONG_SERVER,       /* session's deployment is another server */
+    SG_REJECT_ALREADY_CONNECTED,  /* session already held by a connection */
+    SG_REJECT_UNAVAILABLE,        /* store or Edgegap unreachable: fail closed */
+    SG_REJECT_BAD_TOKEN,          /* connect token invalid or expired */
+    SG_REJECT_SESSION_GONE,       /* the Edgegap session no longer exists */
+    SG_REJECT_REASON_COUNT
+} sg_reject_reason;
+
+typedef struct sg_event {
+    sg_event_kind kind;
+    long long ts;                 /* unix ms; 0 = now (filled by sg_event_publish) */
+    char app[SG_REC_NAME_MAX];    /* "" = the store's app (filled by sg_event_publish) */
+    char source[SG_REC_FQDN_MAX]; /* who published: matchmaker instance or server FQDN */
+    union {
+        struct { /* server_up, server_down */
+            char fqdn[SG_REC_FQDN_MAX];
+            char request_id[SG_REC_ID_MAX];
+            char public_ip[SG_REC_IP_MAX];
+            char reason[SG_REC_NAME_MAX]; /* server_down only, optional */
+        } server;
+        struct { /* player_connect, player_disconnect */
+            char session_id[SG_REC_ID_MAX];
+            uint64_t client_id;
+            char player_ip[SG_REC_IP_MAX];
+            char fqdn[SG_REC_FQDN_MAX];
+            sg_disconnect_reason reason; /* player_disconnect only */
+            long long duration_ms;       /* player_disconnect only, optional (< 0 = absent) */
+        } player;
+        struct {                            /* verify_rejected */
+            uint64_t client_id;             /* 0 = unknown */
+            char session_id[SG_REC_ID_MAX]; /* optional */
+            char player_ip[SG_REC_IP_MAX];
+            char fqdn[SG_REC_FQDN_MAX];
+            sg_reject_reason reason;
+            char message[SG_REC_TEXT_MAX]; /* optional, human-readable */
+        } reject;
+        struct { /* score */
+            char session_id[SG_REC_ID_MAX];
+            uint64_t client_id;
+            char score_kind[SG_REC_NAME_MAX]; /* "kill", "score"... (snake_case) */
+            long long value;                  /* |value| <= 2^53 */
+            uint64_t target_client_id;        /* optional (0 = none): who was hit */
+        } score;
+    } u;
+} sg_event;
+
+const char *sg_event_kind_name(sg_event_kind k);
+sg_status sg_event_kind_parse(const char *name, sg_event_kind *out);
+const char *sg_disconnect_reason_name(sg_disconnect_reason r);
+const char *sg_reject_reason_name(sg_reject_reason r);
+
+sg_status sg_event_to_json(const sg_event *e, char **out);
+sg_status sg_event_from_json(const char *json, size_t len, sg_event *out);
+
+/* Publishes e on "<app>.events.<kind>", filling ts and app when unset. */
+sg_status sg_event_publish(sg_store *s, const sg_event *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,790 @@
+/* NATS JetStream backend: buckets are JetStream key-value buckets "KV_<app>_<bucket>".
+ *
+ * Every call first looks at the connection: while nats.c is reconnecting it would buffer
+ * publishes and let requests wait for their full timeout, so calls fail at once with
+ * SG_E_UNAVAILABLE instead. Requests already in flight when the connection drops fail too
+ * (FailRequestsOnDisconnect); a server that stops answering costs at most the store timeout
+ * (the JetStream context's Wait) and gives SG_E_TIMEOUT.
+ *
+ * Conflicts are told apart from other failures by reading the key back after a refused
+ * create or update, so no server error text is parsed.
+ */
+#include "kv_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "seatgate/log.h"
+
+#define NS_PER_MS 1000000LL
+
+typedef struct nats_store {
+    natsConnection *nc;
+    jsCtx *js;
+} nats_store;
+
+static nats_store *NS(sg_store *s)
+{
+    return s->impl;
+}
+
+static const char *nats_err_text(natsStatus s)
+{
+    const char *t = nats_GetLastError(NULL);
+    return (t && *t) ? t : natsStatus_GetText(s);
+}
+
+/* Maps a nats.c failure to an sg_status with a message naming the operation. */
+static sg_status nfail(sg_store *st, natsStatus s, jsErrCode jerr, const char *what)
+{
+    switch (s) {
+    case NATS_TIMEOUT:
+        return sg_fail(SG_E_TIMEOUT, "store: NATS %s got no answer within %lld ms", what,
+                       st->opts.timeout_ms);
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_NO_SERVER:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_STALE_CONNECTION:
+    case NATS_IO_ERROR:
+        return sg_fail(SG_E_UNAVAILABLE, "store: NATS %s failed: connection lost (%s)", what,
+                       natsStatus_GetText(s));
+    case NATS_NO_RESPONDERS:
+        return sg_fail(SG_E_UNAVAILABLE,
+                       "store: NATS %s failed: JetStream did not answer (is "
+                       "the server started with -js?)",
+                       what);
+    case NATS_NOT_FOUND:
+        return sg_fail(SG_E_NOT_FOUND, "store: NATS %s: not found", what);
+    case NATS_MAX_PAYLOAD:
+        return sg_fail(SG_E_TOO_LARGE, "store: NATS %s: larger than the server's max payload",
+                       what);
+    case NATS_CONNECTION_AUTH_FAILED:
+    case NATS_NOT_PERMITTED:
+        return sg_fail(SG_E_UNAUTHORIZED, "store: NATS %s: not authorized (%s)", what,
+                       natsStatus_GetText(s));
+    default:
+        break;
+    }
+    if (jerr == JSStreamMessageExceedsMaximumErr)
+        return sg_fail(SG_E_TOO_LARGE, "store: NATS %s: value larger than the bucket allows", what);
+    if (jerr == JSStreamWrongLastSequenceErr)
+        return sg_fail(SG_E_CONFLICT, "store: NATS %s: revision moved on", what);
+    if (jerr == JSStreamNotFoundErr || jerr == JSConsumerNotFoundErr)
+        return sg_fail(SG_E_NOT_FOUND, "store: NATS %s: not found", what);
+    if (jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr)
+        return sg_fail(SG_E_UNAVAILABLE, "store: NATS %s: JetStream is not enabled", what);
+    return sg_fail(SG_E_IO, "store: NATS %s failed: %.200s", what, nats_err_text(s));
+}
+
+/* Fails fast unless the connection is up. */
+static sg_status ready(sg_store *st)
+{
+    natsConnStatus cs = natsConnection_Status(NS(st)->nc);
+    if (cs == NATS_CONN_STATUS_CONNECTED) return SG_OK;
+    if (cs == NATS_CONN_STATUS_CLOSED)
+        return sg_fail(SG_E_UNAVAILABLE, "store: NATS connection is closed (gave up "
+                                         "reconnecting)");
+    return sg_fail(SG_E_UNAVAILABLE, "store: NATS connection is down, reconnecting; try again");
+}
+
+/* ---- store -------------------------------------------------------------------------------- */
+
+static void nats_close_store(sg_store *s)
+{
+    nats_store *ns = NS(s);
+    if (!ns) return;
+    jsCtx_Destroy(ns->js);
+    natsConnection_Destroy(ns->nc);
+    free(ns);
+    s->impl = NULL;
+}
+
+static sg_status ensure_stream(sg_store *s, jsStreamConfig *cfg, const char *what)
+{
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus ns = js_GetStreamInfo(&si, NS(s)->js, cfg->Name, NULL, &jerr);
+    if (ns == NATS_OK) {
+        jsStreamInfo_Destroy(si);
+        return SG_OK;
+    }
+    if (ns != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) return nfail(s, ns, jerr, what);
+    jerr = 0;
+    ns = js_AddStream(&si, NS(s)->js, cfg, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    return ns == NATS_OK ? SG_OK : nfail(s, ns, jerr, what);
+}
+
+static sg_status nats_open_store(sg_store *s)
+{
+    nats_store *ns = calloc(1, sizeof *ns);
+    if (!ns) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    s->impl = ns;
+    const sg_store_options *o = &s->opts;
+    natsOptions *no = NULL;
+    natsStatus n = natsOptions_Create(&no);
+    if (n == NATS_OK) n = natsOptions_SetURL(no, s->target);
+    if (n == NATS_OK) n = natsOptions_SetTimeout(no, o->timeout_ms);
+    if (n == NATS_OK) n = natsOptions_SetAllowReconnect(no, o->max_reconnects != 0);
+    if (n == NATS_OK && o->max_reconnects != 0)
+        n = natsOptions_SetMaxReconnect(no, o->max_reconnects < 0 ? -1 : o->max_reconnects);
+    if (n == NATS_OK && o->reconnect_wait_ms > 0)
+        n = natsOptions_SetReconnectWait(no, o->reconnect_wait_ms);
+    if (n == NATS_OK) n = natsOptions_SetFailRequestsOnDisconnect(no, true);
+    /* Little room for publishes while reconnecting: calls are refused before reaching it. */
+    if (n == NATS_OK) n = natsOptions_SetReconnectBufSize(no, 64 * 1024);
+    if (n == NATS_OK && o->name) n = natsOptions_SetName(no, o->name);
+    if (n == NATS_OK && o->user) n = natsOptions_SetUserInfo(no, o->user, o->password);
+    if (n == NATS_OK && o->token) n = natsOptions_SetToken(no, o->token);
+    sg_status st = SG_OK;
+    if (n != NATS_OK) st = nfail(s, n, 0, "options");
+    if (!st && o->creds_file &&
+        (n = natsOptions_SetUserCredentialsFromFiles(no, o->creds_file, NULL)) != NATS_OK)
+        st = sg_fail(SG_E_INVALID, "nats-creds-file: cannot use %.200s: %s", o->creds_file,
+                     natsStatus_GetText(n));
+    if (!st && (o->tls_ca || o->tls_cert)) {
+        n = natsOptions_SetSecure(no, true);
+        if (n == NATS_OK && o->tls_ca) n = natsOptions_LoadCATrustedCertificates(no, o->tls_ca);
+        if (n == NATS_OK && o->tls_cert)
+            n = natsOptions_LoadCertificatesChain(no, o->tls_cert, o->tls_key);
+        if (n != NATS_OK)
+            st = sg_fail(SG_E_INVALID, "nats-tls-*: cannot load TLS files: %.200s",
+                         nats_err_text(n));
+    }
+    if (!st) {
+        n = natsConnection_Connect(&ns->nc, no);
+        if (n == NATS_NO_SERVER || n == NATS_TIMEOUT || n == NATS_IO_ERROR)
+            st = sg_fail(SG_E_UNAVAILABLE, "store: no NATS server reachable at %.200s (%s)",
+                         s->target, natsStatus_GetText(n));
+        else if (n == NATS_CONNECTION_AUTH_FAILED || n == NATS_NOT_PERMITTED)
+            st = sg_fail(SG_E_UNAUTHORIZED, "store: NATS refused the credentials");
+        else if (n == NATS_SSL_ERROR || n == NATS_SECURE_CONNECTION_REQUIRED ||
+                 n == NATS_SECURE_CONNECTION_WANTED)
+            st = sg_fail(SG_E_UNAVAILABLE, "store: NATS TLS handshake failed: %.200s",
+                         nats_err_text(n));
+        else if (n != NATS_OK)
+            st = nfail(s, n, 0, "connect");
+    }
+    natsOptions_Destroy(no);
+    if (!st) {
+        jsOptions jo;
+        jsOptions_Init(&jo);
+        jo.Wait = o->timeout_ms;
+        n = natsConnection_JetStream(&ns->js, ns->nc, &jo);
+        if (n != NATS_OK) st = nfail(s, n, 0, "JetStream context");
+    }
+    if (!st) {
+        jsAccountInfo *ai = NULL;
+        jsErrCode jerr = 0;
+        n = js_GetAccountInfo(&ai, ns->js, NULL, &jerr);
+        jsAccountInfo_Destroy(ai);
+        if (n != NATS_OK) {
+            st = nfail(s, n, jerr, "JetStream check");
+            if (st == SG_E_IO || st == SG_E_UNAVAILABLE)
+                st = sg_fail(SG_E_UNAVAILABLE,
+                             "store: JetStream is not available on the NATS "
+                             "server (start it with -js): %.200s",
+                             sg_last_error());
+        }
+    }
+    if (!st && o->event_history) {
+        char name[SG_KV_APP_MAX + 16], subj[SG_KV_APP_MAX + 16];
+        snprintf(name, sizeof name, "%s_events", o->app);
+        snprintf(subj, sizeof subj, "%s.events.>", o->app);
+        const char *subjects[] = {subj};
+        jsStreamConfig cfg;
+        jsStreamConfig_Init(&cfg);
+        cfg.Name = name;
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Replicas = o->replicas;
+        cfg.MaxAge = o->event_history_max_age_ms * NS_PER_MS;
+        st = ensure_stream(s, &cfg, "create events stream");
+    }
+    if (st) nats_close_store(s);
+    return st;
+}
+
+static sg_store_state nats_state(sg_store *s)
+{
+    switch (natsConnection_Status(NS(s)->nc)) {
+    case NATS_CONN_STATUS_CONNECTED:
+    case NATS_CONN_STATUS_DRAINING_SUBS:
+    case NATS_CONN_STATUS_DRAINING_PUBS:
+        return SG_STORE_CONNECTED;
+    case NATS_CONN_STATUS_CLOSED:
+        return SG_STORE_CLOSED;
+    default:
+        return SG_STORE_RECONNECTING;
+    }
+}
+
+static sg_status nats_sweep(sg_store *s)
+{
+    (void)s; /* JetStream expires values by itself */
+    return SG_OK;
+}
+
+/* ---- buckets ------------------------------------------------------------------------------ */
+
+static sg_status read_config(sg_bucket *b, bool *found)
+{
+    char stream[2 * SG_KV_NAME_MAX + 8];
+    snprintf(stream, sizeof stream, "KV_%s", b->full);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    *found = false;
+    natsStatus n = js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr);
+    if (n == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return SG_OK;
+    if (n != NATS_OK) return nfail(b->store, n, jerr, "open bucket");
+    *found = true;
+    b->opts.ttl_ms = si->Config->MaxAge / NS_PER_MS;
+    b->opts.history = (int)si->Config->MaxMsgsPerSubject;
+    if (si->Config->MaxMsgSize > 0) b->opts.max_value_size = (size_t)si->Config->MaxMsgSize;
+    b->opts.replicas = (int)si->Config->Replicas;
+    jsStreamInfo_Destroy(si);
+    return SG_OK;
+}
+
+static sg_status nats_bucket_open(sg_bucket *b, const sg_bucket_options *want)
+{
+    sg_store *s = b->store;
+    sg_status st = ready(s);
+    bool found = false;
+    if (!st) st = read_config(b, &found);
+    if (st) return st;
+    kvStore *kv = NULL;
+    natsStatus n;
+    if (!found) {
+        if (!want->create)
+            return sg_fail(SG_E_NOT_FOUND,
+                           "store: bucket %s does not exist (open it with "
+                           "create)",
+                           b->full);
+        kvConfig kc;
+        kvConfig_Init(&kc);
+        kc.Bucket = b->full;
+        kc.History = (uint8_t)want->history;
+        kc.TTL = want->ttl_ms * NS_PER_MS;
+        kc.MaxValueSize = (int32_t)want->max_value_size;
+        kc.StorageType = js_FileStorage;
+        kc.Replicas = want->replicas;
+        n = js_CreateKeyValue(&kv, NS(s)->js, &kc);
+        if (n != NATS_OK) {
+            /* Another process may have created it a moment ago: bind to what is there. */
+            char why[256];
+            snprintf(why, sizeof why, "%s", nats_err_text(n));
+            st = read_config(b, &found);
+            if (st) return st;
+            if (!found)
+                return sg_fail(n == NATS_TIMEOUT ? SG_E_TIMEOUT : SG_E_IO,
+                               "store: cannot create bucket %s: %.200s", b->full, why);
+        }
+    }
+    if (!kv) {
+        n = js_KeyValue(&kv, NS(s)->js, b->full);
+        if (n != NATS_OK) return nfail(s, n, 0, "open bucket");
+    }
+    b->impl = kv;
+    return SG_OK;
+}
+
+static void nats_bucket_close(sg_bucket *b)
+{
+    kvStore_Destroy(b->impl);
+    b->impl = NULL;
+}
+
+static bool expired(const sg_bucket *b, long long created_ms)
+{
+    return b->opts.ttl_ms > 0 && created_ms + b->opts.ttl_ms <= sg_kv_now_ms();
+}
+
+static sg_kv_entry *from_entry(kvEntry *e, sg_kv_op op)
+{
+    return sg_kv_entry_make(kvEntry_Key(e), kvEntry_Value(e), (size_t)kvEntry_ValueLen(e),
+                            kvEntry_Revision(e), op, kvEntry_Created(e) / NS_PER_MS);
+}
+
+/* The key's latest live entry (NULL when absent, deleted or expired by the clock). */
+static sg_status latest(sg_bucket *b, const char *key, kvEntry **out)
+{
+    *out = NULL;
+    sg_status st = ready(b->store);
+    if (st) return st;
+    kvEntry *e = NULL;
+    natsStatus n = kvStore_Get(&e, b->impl, key);
+    if (n == NATS_NOT_FOUND) return SG_OK;
+    if (n != NATS_OK) return nfail(b->store, n, 0, "get");
+    if (expired(b, kvEntry_Created(e) / NS_PER_MS)) {
+        kvEntry_Destroy(e);
+        return SG_OK;
+    }
+    *out = e;
+    return SG_OK;
+}
+
+static sg_status nats_get(sg_bucket *b, const char *key, sg_kv_entry **out)
+{
+    kvEntry *e = NULL;
+    sg_status st = latest(b, key, &e);
+    if (st) return st;
+    if (!e) return sg_fail(SG_E_NOT_FOUND, "store: no key %s in %s", key, b->name);
+    *out = from_entry(e, SG_KV_PUT);
+    kvEntry_Destroy(e);
+    return *out ? SG_OK : sg_fail(SG_E_NOMEM, "store: out of memory");
+}
+
+static sg_status nats_put(sg_bucket *b, const char *key, const void *v, size_t n, uint64_t *rev)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    natsStatus ns = kvStore_Put(rev, b->impl, key, v, (int)n);
+    return ns == NATS_OK ? SG_OK : nfail(b->store, ns, 0, "put");
+}
+
+static sg_status nats_create(sg_bucket *b, const char *key, const void *v, size_t n, uint64_t *rev)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    natsStatus ns = kvStore_Create(rev, b->impl, key, v, (int)n);
+    if (ns == NATS_OK) return SG_OK;
+    sg_status first = nfail(b->store, ns, 0, "create");
+    if (first == SG_E_UNAVAILABLE || first == SG_E_TIMEOUT) return first;
+    char why[256];
+    snprintf(why, sizeof why, "%s", sg_last_error());
+    /* Refused: either the key holds a value, or the server still has one our clock says has
+     * expired (the server removes expired values a moment late); replace the latter. */
+    kvEntry *e = NULL;
+    natsStatus g = kvStore_Get(&e, b->impl, key);
+    if (g == NATS_OK) {
+        bool dead = expired(b, kvEntry_Created(e) / NS_PER_MS);
+        uint64_t last = kvEntry_Revision(e);
+        kvEntry_Destroy(e);
+        if (!dead) return sg_fail(SG_E_EXISTS, "store: key %s already exists in %s", key, b->name);
+        ns = kvStore_Update(rev, b->impl, key, v, (int)n, last);
+        if (ns == NATS_OK) return SG_OK;
+        return sg_fail(SG_E_EXISTS, "store: key %s was created by someone else in %s", key,
+                       b->name);
+    }
+    return sg_fail(first, "%s", why);
+}
+
+static sg_status nats_update(sg_bucket *b, const char *key, const void *v, size_t n, uint64_t last,
+                             uint64_t *rev)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    natsStatus ns = kvStore_Update(rev, b->impl, key, v, (int)n, last);
+    if (ns == NATS_OK) return SG_OK;
+    sg_status first = nfail(b->store, ns, 0, "update");
+    if (first == SG_E_UNAVAILABLE || first == SG_E_TIMEOUT) return first;
+    char why[256];
+    snprintf(why, sizeof why, "%s", sg_last_error());
+    kvEntry *e = NULL;
+    natsStatus g = kvStore_Get(&e, b->impl, key);
+    uint64_t cur = 0;
+    if (g == NATS_OK) {
+        cur = kvEntry_Revision(e);
+        kvEntry_Destroy(e);
+    }
+    if (g == NATS_NOT_FOUND || (g == NATS_OK && cur != last))
+        return sg_fail(SG_E_CONFLICT, "store: key %s in %s is no longer at revision %llu", key,
+                       b->name, (unsigned long long)last);
+    return sg_fail(first, "%s", why);
+}
+
+static sg_status nats_del(sg_bucket *b, const char *key)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    natsStatus ns = kvStore_Delete(b->impl, key);
+    return ns == NATS_OK ? SG_OK : nfail(b->store, ns, 0, "delete");
+}
+
+static sg_status nats_keys(sg_bucket *b, char ***keys, size_t *count)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    kvWatchOptions wo;
+    kvWatchOptions_Init(&wo);
+    wo.IgnoreDeletes = true;
+    wo.MetaOnly = true;
+    kvWatcher *w = NULL;
+    natsStatus n = kvStore_WatchAll(&w, b->impl, &wo);
+    if (n != NATS_OK) return nfail(b->store, n, 0, "list keys");
+    char **names = NULL;
+    size_t cnt = 0, cap = 0, bytes = 0;
+    long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
+    for (;;) {
+        long long left = deadline - sg_kv_now_ms();
+        kvEntry *e = NULL;
+        n = left > 0 ? kvWatcher_Next(&e, w, left) : NATS_TIMEOUT;
+        if (n != NATS_OK) {
+            st = nfail(b->store, n, 0, "list keys");
+            break;
+        }
+        if (!e) break; /* all current keys seen */
+        if (!expired(b, kvEntry_Created(e) / NS_PER_MS)) {
+            if (cnt == cap) {
+                cap = cap ? cap * 2 : 16;
+                char **nn = realloc(names, cap * sizeof *nn);
+                if (!nn) {
+                    kvEntry_Destroy(e);
+                    st = sg_fail(SG_E_NOMEM, "store: out of memory");
+                    break;
+                }
+                names = nn;
+            }
+            names[cnt] = strdup(kvEntry_Key(e));
+            if (!names[cnt]) {
+                kvEntry_Destroy(e);
+                st = sg_fail(SG_E_NOMEM, "store: out of memory");
+                break;
+            }
+            bytes += strlen(names[cnt]) + 1;
+            cnt++;
+        }
+        kvEntry_Destroy(e);
+    }
+    kvWatcher_Destroy(w);
+    char **out = NULL;
+    if (!st && cnt) {
+        out = malloc(cnt * sizeof *out + bytes);
+        if (!out) {
+            st = sg_fail(SG_E_NOMEM, "store: out of memory");
+        } else {
+            char *p = (char *)(out + cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                size_t len = strlen(names[i]) + 1;
+                memcpy(p, names[i], len);
+                out[i] = p;
+                p += len;
+            }
+        }
+    }
+    for (size_t i = 0; i < cnt; i++)
+        free(names[i]);
+    free(names);
+    if (st) return st;
+    *keys = out;
+    *count = out ? cnt : 0;
+    return SG_OK;
+}
+
+/* ---- watch -------------------------------------------------------------------------------- */
+
+typedef struct nats_watch {
+    kvWatcher *w;
+    bool caught_up;
+    uint64_t last_rev; /* highest revision delivered */
+} nats_watch;
+
+static sg_status nats_watch_start(sg_watch *w)
+{
+    sg_bucket *b = w->bucket;
+    sg_status st = ready(b->store);
+    if (st) return st;
+    nats_watch *nw = calloc(1, sizeof *nw);
+    if (!nw) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    natsStatus n = w->key ? kvStore_Watch(&nw->w, b->impl, w->key, NULL)
+                          : kvStore_WatchAll(&nw->w, b->impl, NULL);
+    if (n != NATS_OK) {
+        free(nw);
+        return nfail(b->store, n, 0, "watch");
+    }
+    w->impl = nw;
+    return SG_OK;
+}
+
+static sg_status nats_watch_next(sg_watch *w, long long timeout_ms, sg_kv_entry **out)
+{
+    nats_watch *nw = w->impl;
+    long long deadline = sg_kv_now_ms() + timeout_ms;
+    for (;;) {
+        long long left = deadline - sg_kv_now_ms();
+        kvEntry *e = NULL;
+        natsStatus n = kvWatcher_Next(&e, nw->w, left > 0 ? left : 1);
+        if (n == NATS_TIMEOUT)
+            return sg_fail(SG_E_TIMEOUT, "store: no change within %lld ms", timeout_ms);
+        if (n != NATS_OK) return nfail(w->bucket->store, n, 0, "watch");
+        if (!e) {
+            if (nw->caught_up) continue;
+            nw->caught_up = true;
+            return SG_OK; /* initial values delivered */
+        }
+        /* The watcher is an ordered consumer; when nats.c resets it, entries already seen
+         * may come again. Revisions only grow, so anything not newer is a repeat. */
+        if (kvEntry_Revision(e) <= nw->last_rev) {
+            kvEntry_Destroy(e);
+            continue;
+        }
+        kvOperation op = kvEntry_Operation(e);
+        bool del = op == kvOp_Delete || op == kvOp_Purge;
+        /* Before catching up, only live values count (deleted keys are not "current"). */
+        if (!nw->caught_up && (del || expired(w->bucket, kvEntry_Created(e) / NS_PER_MS))) {
+            nw->last_rev = kvEntry_Revision(e);
+            kvEntry_Destroy(e);
+            continue;
+        }
+        nw->last_rev = kvEntry_Revision(e);
+        *out = from_entry(e, del ? SG_KV_DELETE : SG_KV_PUT);
+        kvEntry_Destroy(e);
+        return *out ? SG_OK : sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
+}
+
+static void nats_watch_free(sg_watch *w)
+{
+    nats_watch *nw = w->impl;
+    if (!nw) return;
+    kvWatcher_Stop(nw->w);
+    kvWatcher_Destroy(nw->w);
+    free(nw);
+    w->impl = NULL;
+}
+
+/* ---- work queue --------------------------------------------------------------------------- */
+
+static sg_status nats_queue_open(sg_queue *q)
+{
+    sg_store *s = q->store;
+    sg_status st = ready(s);
+    if (st) return st;
+    const char *subjects[] = {q->subject};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = q->full;
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Retention = js_WorkQueuePolicy;
+    cfg.Storage = js_FileStorage;
+    cfg.Replicas = q->opts.replicas;
+    st = ensure_stream(s, &cfg, "create queue");
+    if (st) return st;
+
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = q->full;
+    so.Config.AckPolicy = js_AckExplicit;
+    so.Config.AckWait = q->opts.lease_ms * NS_PER_MS;
+    so.Config.MaxDeliver = -1;
+    so.Config.Replicas = q->opts.replicas;
+    natsSubscription *sub = NULL;
+    jsErrCode jerr = 0;
+    natsStatus n = js_PullSubscribe(&sub, NS(s)->js, q->subject, "workers", NULL, &so, &jerr);
+    if (n != NATS_OK) return nfail(s, n, jerr, "bind queue consumer");
+    q->impl = sub;
+    return SG_OK;
+}
+
+static void nats_queue_close(sg_queue *q)
+{
+    /* Destroy, not Unsubscribe: the durable consumer stays for the other takers. */
+    natsSubscription_Destroy(q->impl);
+    q->impl = NULL;
+}
+
+static sg_status nats_enqueue(sg_queue *q, const char *payload, size_t len)
+{
+    sg_status st = ready(q->store);
+    if (st) return st;
+    jsErrCode jerr = 0;
+    natsStatus n = js_Publish(NULL, NS(q->store)->js, q->subject, payload, (int)len, NULL, &jerr);
+    return n == NATS_OK ? SG_OK : nfail(q->store, n, jerr, "enqueue");
+}
+
+static sg_status nats_take(sg_queue *q, long long wait_ms, sg_job *j)
+{
+    sg_status st = ready(q->store);
+    if (st) return st;
+    natsMsgList list = {0};
+    jsErrCode jerr = 0;
+    jsFetchRequest fr;
+    jsFetchRequest_Init(&fr);
+    fr.Batch = 1;
+    /* "Do not wait" is a short pull: a NoWait pull makes nats-server 2.9 hand out again a
+     * message that is still leased. */
+    fr.Expires = (wait_ms > 20 ? wait_ms : 20) * NS_PER_MS;
+    natsStatus n = natsSubscription_FetchRequest(&list, q->impl, &fr);
+    (void)jerr;
+    if (n == NATS_TIMEOUT || n == NATS_NOT_FOUND || (n == NATS_OK && list.Count == 0)) {
+        natsMsgList_Destroy(&list);
+        return SG_E_NOT_FOUND;
+    }
+    if (n != NATS_OK) {
+        natsMsgList_Destroy(&list);
+        return nfail(q->store, n, 0, "take job");
+    }
+    natsMsg *m = list.Msgs[0];
+    list.Msgs[0] = NULL;
+    natsMsgList_Destroy(&list);
+    jsMsgMetaData *md = NULL;
+    if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+        j->attempts = (int)md->NumDelivered;
+        jsMsgMetaData_Destroy(md);
+    } else {
+        j->attempts = 1;
+    }
+    int len = natsMsg_GetDataLength(m);
+    j->payload = malloc((size_t)len + 1);
+    if (!j->payload) {
+        natsMsg_Destroy(m);
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
+    memcpy(j->payload, natsMsg_GetData(m), (size_t)len);
+    j->payload[len] = '\0';
+    j->len = (size_t)len;
+    j->impl = m;
+    return SG_OK;
+}
+
+static sg_status nats_ack(sg_job *j)
+{
+    if (!j->impl) return sg_fail(SG_E_INVALID, "store: job was already finished");
+    sg_status st = ready(j->queue->store);
+    if (st) return st;
+    jsErrCode jerr = 0;
+    natsStatus n = natsMsg_AckSync(j->impl, NULL, &jerr);
+    if (n != NATS_OK) return nfail(j->queue->store, n, jerr, "acknowledge job");
+    natsMsg_Destroy(j->impl);
+    j->impl = NULL;
+    return SG_OK;
+}
+
+static sg_status nats_retry(sg_job *j, long long delay_ms)
+{
+    if (!j->impl) return sg_fail(SG_E_INVALID, "store: job was already finished");
+    sg_status st = ready(j->queue->store);
+    if (st) return st;
+    natsStatus n = natsMsg_NakWithDelay(j->impl, delay_ms, NULL);
+    if (n != NATS_OK) return nfail(j->queue->store, n, 0, "retry job");
+    natsMsg_Destroy(j->impl);
+    j->impl = NULL;
+    return SG_OK;
+}
+
+static sg_status nats_touch(sg_job *j)
+{
+    if (!j->impl) return sg_fail(SG_E_INVALID, "store: job was already finished");
+    sg_status st = ready(j->queue->store);
+    if (st) return st;
+    natsStatus n = natsMsg_InProgress(j->impl, NULL);
+    return n == NATS_OK ? SG_OK : nfail(j->queue->store, n, 0, "extend job");
+}
+
+static void nats_job_free(sg_job *j)
+{
+    natsMsg_Destroy(j->impl);
+    j->impl = NULL;
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+static sg_status nats_publish(sg_store *s, const char *kind, const char *json, size_t len)
+{
+    sg_status st = ready(s);
+    if (st) return st;
+    char subj[SG_KV_APP_MAX + SG_KV_NAME_MAX + 16];
+    snprintf(subj, sizeof subj, "%s.events.%s", s->opts.app, kind);
+    natsStatus n;
+    jsErrCode jerr = 0;
+    if (s->opts.event_history)
+        n = js_Publish(NULL, NS(s)->js, subj, json, (int)len, NULL, &jerr);
+    else
+        n = natsConnection_Publish(NS(s)->nc, subj, json, (int)len);
+    return n == NATS_OK ? SG_OK : nfail(s, n, jerr, "publish event");
+}
+
+static sg_status nats_subscribe(sg_event_sub *sub)
+{
+    sg_store *s = sub->store;
+    sg_status st = ready(s);
+    if (st) return st;
+    char subj[SG_KV_APP_MAX + SG_KV_NAME_MAX + 16];
+    snprintf(subj, sizeof subj, "%s.events.%s", s->opts.app, sub->kind ? sub->kind : "*");
+    natsSubscription *ns = NULL;
+    natsStatus n = natsConnection_SubscribeSync(&ns, NS(s)->nc, subj);
+    /* Make sure the server knows the subscription before the caller publishes. */
+    if (n == NATS_OK) n = natsConnection_FlushTimeout(NS(s)->nc, s->opts.timeout_ms);
+    if (n != NATS_OK) {
+        natsSubscription_Destroy(ns);
+        return nfail(s, n, 0, "subscribe");
+    }
+    sub->impl = ns;
+    return SG_OK;
+}
+
+static sg_status nats_event_next(sg_event_sub *sub, long long timeout_ms, char **kind, char **json)
+{
+    natsMsg *m = NULL;
+    natsStatus n = natsSubscription_NextMsg(&m, sub->impl, timeout_ms > 0 ? timeout_ms : 1);
+    if (n == NATS_TIMEOUT)
+        return sg_fail(SG_E_TIMEOUT, "store: no event within %lld ms", timeout_ms);
+    if (n != NATS_OK) return nfail(sub->store, n, 0, "read event");
+    const char *subj = natsMsg_GetSubject(m);
+    const char *dot = strrchr(subj, '.');
+    *kind = strdup(dot ? dot + 1 : subj);
+    int len = natsMsg_GetDataLength(m);
+    *json = malloc((size_t)len + 1);
+    if (*json) {
+        memcpy(*json, natsMsg_GetData(m), (size_t)len);
+        (*json)[len] = '\0';
+    }
+    natsMsg_Destroy(m);
+    if (!*kind || !*json) {
+        free(*kind);
+        free(*json);
+        *kind = *json = NULL;
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
+    return SG_OK;
+}
+
+static void nats_sub_free(sg_event_sub *sub)
+{
+    natsSubscription_Unsubscribe(sub->impl);
+    natsSubscription_Destroy(sub->impl);
+    sub->impl = NULL;
+}
+
+void sg_store_library_cleanup(void)
+{
+    nats_CloseAndWait(2000);
+}
+
+const sg_kv_backend sg_kv_nats_backend = {
+    .version = SG_KV_BACKEND_VERSION,
+    .name = "nats",
+    .open = nats_open_store,
+    .close = nats_close_store,
+    .state = nats_state,
+    .sweep = nats_sweep,
+    .bucket_open = nats_bucket_open,
+    .bucket_close = nats_bucket_close,
+    .get = nats_get,
+    .put = nats_put,
+    .create = nats_create,
+    .update = nats_update,
+    .del = nats_del,
+    .keys = nats_keys,
+    .watch = nats_watch_start,
+    .watch_next = nats_watch_next,
+    .watch_free = nats_watch_free,
+    .queue_open = nats_queue_open,
+    .queue_close = nats_queue_close,
+    .enqueue = nats_enqueue,
+    .take = nats_take,
+    .ack = nats_ack,
+    .retry = nats_retry,
+    .touch = nats_touch,
+    .job_free = nats_job_free,
+    .publish = nats_publish,
+    .subscribe = nats_subscribe,
+    .event_next = nats_event_next,
+    .sub_free = nats_sub_free,
+};

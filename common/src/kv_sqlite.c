@@ -1,0 +1,671 @@
+/* SQLite backend: buckets, watchers and the sweep.
+ *
+ * Every bucket change is a row in sg_kv (bucket, rev, key, op, value, created_ms) whose rev
+ * comes from the bucket's counter in sg_buckets, so revisions increase per bucket as NATS
+ * stream sequences do. A key's state is its latest row: a put, or a delete marker. Reads
+ * treat rows older than the bucket TTL as absent; the sweep removes them later, together
+ * with superseded rows and delete markers older than the watch window (watchers poll rows by
+ * revision, so they see every change made within that window).
+ *
+ * One connection per store, used under a mutex; WAL mode and a busy timeout let several
+ * processes share the file. Writes run in BEGIN IMMEDIATE transactions.
+ */
+#include "kv_sqlite.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "seatgate/log.h"
+
+#define WATCH_WINDOW_MS 60000
+#define SCHEMA_VERSION 1
+
+static const char *const SQL[Q_COUNT] = {
+    [Q_BUCKET_GET] = "SELECT ttl_ms, history, max_value FROM sg_buckets WHERE name = ?1",
+    [Q_BUCKET_ADD] = "INSERT OR IGNORE INTO sg_buckets(name, ttl_ms, history, max_value, seq) "
+                     "VALUES (?1, ?2, ?3, ?4, 0)",
+    [Q_SEQ_NEXT] = "UPDATE sg_buckets SET seq = seq + 1 WHERE name = ?1 RETURNING seq",
+    [Q_LATEST] = "SELECT rev, op, value, created_ms FROM sg_kv INDEXED BY sg_kv_by_key "
+                 "WHERE bucket = ?1 AND key = ?2 "
+                 "ORDER BY rev DESC LIMIT 1",
+    [Q_INSERT] = "INSERT INTO sg_kv(bucket, rev, key, op, value, created_ms) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    /* SQLite takes the bare columns from the row holding MAX(rev). */
+    [Q_KEYS] = "SELECT key, op, value, created_ms, MAX(rev) AS r FROM sg_kv WHERE bucket = ?1 "
+               "AND (?2 IS NULL OR key = ?2) GROUP BY key ORDER BY r",
+    [Q_CHANGES] = "SELECT rev, key, op, value, created_ms FROM sg_kv WHERE bucket = ?1 AND "
+                  "rev > ?2 AND (?3 IS NULL OR key = ?3) ORDER BY rev LIMIT 64",
+    [Q_SEQ_GET] = "SELECT seq FROM sg_buckets WHERE name = ?1",
+    [Q_JOB_ADD] = "INSERT INTO sg_jobs(queue, payload, enqueued_ms, visible_ms) "
+                  "VALUES (?1, ?2, ?3, ?3)",
+    [Q_JOB_NEXT] = "SELECT id, payload, attempts FROM sg_jobs WHERE queue = ?1 AND "
+                   "visible_ms <= ?2 ORDER BY visible_ms, id LIMIT 1",
+    [Q_JOB_LEASE] = "UPDATE sg_jobs SET visible_ms = ?2, attempts = attempts + 1, lease = ?3 "
+                    "WHERE id = ?1",
+    [Q_JOB_ACK] = "DELETE FROM sg_jobs WHERE id = ?1 AND lease = ?2",
+    [Q_JOB_RETRY] = "UPDATE sg_jobs SET visible_ms = ?3, lease = 0 WHERE id = ?1 AND lease = ?2",
+    [Q_JOB_TOUCH] = "UPDATE sg_jobs SET visible_ms = ?3 WHERE id = ?1 AND lease = ?2",
+    [Q_EVENT_ADD] = "INSERT INTO sg_events(app, kind, ts_ms, payload) VALUES (?1, ?2, ?3, ?4)",
+    [Q_EVENT_MAX] = "SELECT COALESCE(MAX(id), 0) FROM sg_events",
+    [Q_EVENT_NEXT] = "SELECT id, kind, payload FROM sg_events WHERE id > ?1 AND app = ?2 "
+                     "ORDER BY id LIMIT 1",
+    [Q_EVENT_NEXT_KIND] = "SELECT id, kind, payload FROM sg_events WHERE id > ?1 AND app = ?2 "
+                          "AND kind = ?3 ORDER BY id LIMIT 1",
+    [Q_BEGIN] = "BEGIN",
+    [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+    [Q_COMMIT] = "COMMIT",
+    [Q_ROLLBACK] = "ROLLBACK",
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS sg_buckets(name TEXT PRIMARY KEY, ttl_ms INTEGER NOT NULL, "
+    "  history INTEGER NOT NULL, max_value INTEGER NOT NULL, seq INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS sg_kv(bucket TEXT NOT NULL, rev INTEGER NOT NULL, "
+    "  key TEXT NOT NULL, op INTEGER NOT NULL, value BLOB, created_ms INTEGER NOT NULL, "
+    "  PRIMARY KEY(bucket, rev)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS sg_kv_by_key ON sg_kv(bucket, key, rev);"
+    "CREATE TABLE IF NOT EXISTS sg_jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "  queue TEXT NOT NULL, payload TEXT NOT NULL, enqueued_ms INTEGER NOT NULL, "
+    "  visible_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
+    "  lease INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX IF NOT EXISTS sg_jobs_ready ON sg_jobs(queue, visible_ms, id);"
+    "CREATE TABLE IF NOT EXISTS sg_events(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "  app TEXT NOT NULL, kind TEXT NOT NULL, ts_ms INTEGER NOT NULL, payload TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS sg_events_ts ON sg_events(ts_ms);";
+
+/* ---- plumbing ----------------------------------------------------------------------------- */
+
+sqlite3_stmt *sq_stmt(sqlite_store *ss, sql_id id)
+{
+    sqlite3_stmt *st = ss->stmt[id];
+    if (!st) {
+        int rc = sqlite3_prepare_v3(ss->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            sq_fail(ss, rc, "prepare");
+            return NULL;
+        }
+        ss->stmt[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+sg_status sq_fail(sqlite_store *ss, int rc, const char *what)
+{
+    int prim = rc & 0xff;
+    if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+        return sg_fail(SG_E_TIMEOUT,
+                       "store: sqlite %s: database stayed locked by another "
+                       "connection beyond the store timeout",
+                       what);
+    if (prim == SQLITE_TOOBIG) return sg_fail(SG_E_TOO_LARGE, "store: sqlite %s: too big", what);
+    return sg_fail(SG_E_IO, "store: sqlite %s: %s", what, ss->db ? sqlite3_errmsg(ss->db) : "");
+}
+
+static sg_status exec1(sqlite_store *ss, sql_id id, const char *what)
+{
+    sqlite3_stmt *st = sq_stmt(ss, id);
+    if (!st) return SG_E_IO;
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, what);
+}
+
+sg_status sq_begin(sqlite_store *ss, bool write)
+{
+    return exec1(ss, write ? Q_BEGIN_WRITE : Q_BEGIN, "begin");
+}
+
+sg_status sq_commit(sqlite_store *ss)
+{
+    sg_status st = exec1(ss, Q_COMMIT, "commit");
+    if (st) sq_rollback(ss);
+    return st;
+}
+
+void sq_rollback(sqlite_store *ss)
+{
+    if (!sqlite3_get_autocommit(ss->db)) exec1(ss, Q_ROLLBACK, "rollback");
+}
+
+static sqlite_store *SS(sg_store *s)
+{
+    return s->impl;
+}
+
+/* ---- store -------------------------------------------------------------------------------- */
+
+static sg_status sql_exec(sqlite_store *ss, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(ss->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? SG_OK : sq_fail(ss, rc, what);
+}
+
+static void sqlite_close(sg_store *s)
+{
+    sqlite_store *ss = SS(s);
+    if (!ss) return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(ss->stmt[i]);
+    sqlite3_close(ss->db);
+    pthread_mutex_destroy(&ss->mu);
+    free(ss);
+    s->impl = NULL;
+}
+
+static sg_status sqlite_open(sg_store *s)
+{
+    sqlite_store *ss = calloc(1, sizeof *ss);
+    if (!ss) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    pthread_mutex_init(&ss->mu, NULL);
+    s->impl = ss;
+    int rc = sqlite3_open_v2(
+        s->target, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    sg_status st = SG_OK;
+    if (rc != SQLITE_OK) {
+        char q[200];
+        st = sg_fail(SG_E_IO, "store: cannot open sqlite file %s: %s",
+                     sg_log_quote(s->target, q, sizeof q),
+                     ss->db ? sqlite3_errmsg(ss->db) : sqlite3_errstr(rc));
+    }
+    if (!st) {
+        sqlite3_busy_timeout(ss->db, (int)s->opts.timeout_ms);
+        sqlite3_extended_result_codes(ss->db, 1);
+        /* Switching to WAL needs a moment without other writers: retry briefly. */
+        for (int i = 0; i < 50; i++) {
+            st = sql_exec(ss, "PRAGMA journal_mode=WAL", "enable WAL");
+            if (st != SG_E_TIMEOUT) break;
+            sg_kv_sleep_ms(20);
+        }
+    }
+    if (!st) st = sql_exec(ss, "PRAGMA synchronous=NORMAL", "set synchronous");
+    if (!st) st = sq_begin(ss, true);
+    if (!st) {
+        sqlite3_stmt *v = NULL;
+        long long version = 0;
+        if (sqlite3_prepare_v2(ss->db, "PRAGMA user_version", -1, &v, NULL) == SQLITE_OK &&
+            sqlite3_step(v) == SQLITE_ROW)
+            version = sqlite3_column_int64(v, 0);
+        sqlite3_finalize(v);
+        if (version > SCHEMA_VERSION)
+            st = sg_fail(SG_E_IO,
+                         "store: sqlite file has schema version %lld, newer than this "
+                         "program understands (%d)",
+                         version, SCHEMA_VERSION);
+        if (!st) st = sql_exec(ss, SCHEMA, "create schema");
+        if (!st && version < SCHEMA_VERSION)
+            st = sql_exec(ss, "PRAGMA user_version=1", "set schema version");
+        st = st ? (sq_rollback(ss), st) : sq_commit(ss);
+    }
+    if (st) {
+        sqlite_close(s);
+        return st;
+    }
+    ss->last_sweep_ms = sg_kv_now_ms();
+    return SG_OK;
+}
+
+static sg_store_state sqlite_state(sg_store *s)
+{
+    (void)s;
+    return SG_STORE_CONNECTED;
+}
+
+static sg_status sweep_locked(sg_store *s)
+{
+    sqlite_store *ss = SS(s);
+    long long now = sg_kv_now_ms();
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM sg_kv WHERE EXISTS (SELECT 1 FROM sg_buckets b WHERE b.name = "
+             "sg_kv.bucket AND b.ttl_ms > 0 AND sg_kv.created_ms + b.ttl_ms <= %lld);"
+             "DELETE FROM sg_kv WHERE created_ms < %lld AND rev < (SELECT MAX(k2.rev) FROM "
+             "sg_kv k2 WHERE k2.bucket = sg_kv.bucket AND k2.key = sg_kv.key);"
+             "DELETE FROM sg_kv WHERE op = %d AND created_ms < %lld;"
+             "DELETE FROM sg_events WHERE ts_ms < %lld;",
+             now, now - WATCH_WINDOW_MS, (int)SG_KV_DELETE, now - WATCH_WINDOW_MS,
+             now - s->opts.event_retention_ms);
+    sg_status st = sq_begin(ss, true);
+    if (!st) st = sql_exec(ss, sql, "sweep");
+    st = st ? (sq_rollback(ss), st) : sq_commit(ss);
+    ss->last_sweep_ms = now;
+    return st;
+}
+
+void sq_maybe_sweep(sg_store *s)
+{
+    sqlite_store *ss = SS(s);
+    if (sg_kv_now_ms() - ss->last_sweep_ms < s->opts.sweep_interval_ms) return;
+    if (sweep_locked(s) != SG_OK)
+        SG_WARN("store", "sweep_failed", "backend=sqlite error=\"%s\"", sg_last_error());
+}
+
+static sg_status sqlite_sweep(sg_store *s)
+{
+    pthread_mutex_lock(&SS(s)->mu);
+    sg_status st = sweep_locked(s);
+    pthread_mutex_unlock(&SS(s)->mu);
+    return st;
+}
+
+/* ---- buckets ------------------------------------------------------------------------------ */
+
+static sg_status read_bucket(sqlite_store *ss, sg_bucket *b, bool *found)
+{
+    *found = false;
+    sqlite3_stmt *st = sq_stmt(ss, Q_BUCKET_GET);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *found = true;
+        b->opts.ttl_ms = sqlite3_column_int64(st, 0);
+        b->opts.history = sqlite3_column_int(st, 1);
+        b->opts.max_value_size = (size_t)sqlite3_column_int64(st, 2);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, "read bucket");
+}
+
+static sg_status sqlite_bucket_open(sg_bucket *b, const sg_bucket_options *want)
+{
+    sqlite_store *ss = SS(b->store);
+    bool found = false;
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = sq_begin(ss, want->create);
+    if (!st) st = read_bucket(ss, b, &found);
+    if (!st && !found && want->create) {
+        sqlite3_stmt *ins = sq_stmt(ss, Q_BUCKET_ADD);
+        if (!ins) {
+            st = SG_E_IO;
+        } else {
+            sqlite3_bind_text(ins, 1, b->full, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(ins, 2, want->ttl_ms);
+            sqlite3_bind_int(ins, 3, want->history);
+            sqlite3_bind_int64(ins, 4, (sqlite3_int64)want->max_value_size);
+            int rc = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            if (rc != SQLITE_DONE) st = sq_fail(ss, rc, "create bucket");
+        }
+        if (!st) st = read_bucket(ss, b, &found);
+    }
+    st = st ? (sq_rollback(ss), st) : sq_commit(ss);
+    pthread_mutex_unlock(&ss->mu);
+    if (!st && !found)
+        st = sg_fail(SG_E_NOT_FOUND, "store: bucket %s does not exist (open it with create)",
+                     b->full);
+    return st;
+}
+
+static void sqlite_bucket_close(sg_bucket *b)
+{
+    (void)b;
+}
+
+static bool expired(const sg_bucket *b, long long created_ms, long long now)
+{
+    return b->opts.ttl_ms > 0 && created_ms + b->opts.ttl_ms <= now;
+}
+
+/* The key's latest row. *rev 0 when there is none or it has expired. Caller holds mu. */
+static sg_status latest(sg_bucket *b, const char *key, uint64_t *rev, int *op, sg_kv_entry **entry)
+{
+    sqlite_store *ss = SS(b->store);
+    *rev = 0;
+    *op = 0;
+    sqlite3_stmt *st = sq_stmt(ss, Q_LATEST);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sg_status res = SG_OK;
+    if (rc == SQLITE_ROW) {
+        long long created = sqlite3_column_int64(st, 3);
+        if (!expired(b, created, sg_kv_now_ms())) {
+            *rev = (uint64_t)sqlite3_column_int64(st, 0);
+            *op = sqlite3_column_int(st, 1);
+            if (entry && *op == SG_KV_PUT) {
+                *entry =
+                    sg_kv_entry_make(key, sqlite3_column_blob(st, 2),
+                                     (size_t)sqlite3_column_bytes(st, 2), *rev, SG_KV_PUT, created);
+                if (!*entry) res = sg_fail(SG_E_NOMEM, "store: out of memory");
+            }
+        }
+    } else if (rc != SQLITE_DONE) {
+        res = sq_fail(ss, rc, "read key");
+    }
+    sqlite3_reset(st);
+    return res;
+}
+
+/* Appends a row with the bucket's next revision. Caller holds mu, inside a write txn. */
+static sg_status append(sg_bucket *b, const char *key, int op, const void *v, size_t n,
+                        uint64_t *rev)
+{
+    sqlite_store *ss = SS(b->store);
+    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_NEXT);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", b->full);
+        return sq_fail(ss, rc, "next revision");
+    }
+    sqlite3_int64 next = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+
+    st = sq_stmt(ss, Q_INSERT);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, next);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, op);
+    sqlite3_bind_blob64(st, 5, v ? v : "", (sqlite3_uint64)n, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, sg_kv_now_ms());
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return sq_fail(ss, rc, "write key");
+    if (rev) *rev = (uint64_t)next;
+    return SG_OK;
+}
+
+enum write_mode { W_PUT, W_CREATE, W_UPDATE, W_DELETE };
+
+static sg_status write_key(sg_bucket *b, enum write_mode mode, const char *key, const void *v,
+                           size_t n, uint64_t last, uint64_t *rev)
+{
+    sqlite_store *ss = SS(b->store);
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = sq_begin(ss, true);
+    if (!st && (mode == W_CREATE || mode == W_UPDATE)) {
+        uint64_t cur = 0;
+        int op = 0;
+        st = latest(b, key, &cur, &op, NULL);
+        if (!st && mode == W_CREATE && cur && op == SG_KV_PUT)
+            st = sg_fail(SG_E_EXISTS, "store: key %s already exists in %s", key, b->name);
+        if (!st && mode == W_UPDATE && cur != last)
+            st = sg_fail(SG_E_CONFLICT, "store: key %s in %s is at revision %llu, not %llu", key,
+                         b->name, (unsigned long long)cur, (unsigned long long)last);
+    }
+    if (!st) st = append(b, key, mode == W_DELETE ? SG_KV_DELETE : SG_KV_PUT, v, n, rev);
+    st = st ? (sq_rollback(ss), st) : sq_commit(ss);
+    if (!st) sq_maybe_sweep(b->store);
+    pthread_mutex_unlock(&ss->mu);
+    return st;
+}
+
+static sg_status sqlite_get(sg_bucket *b, const char *key, sg_kv_entry **out)
+{
+    sqlite_store *ss = SS(b->store);
+    uint64_t rev = 0;
+    int op = 0;
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = latest(b, key, &rev, &op, out);
+    pthread_mutex_unlock(&ss->mu);
+    if (st) return st;
+    if (!*out) return sg_fail(SG_E_NOT_FOUND, "store: no key %s in %s", key, b->name);
+    return SG_OK;
+}
+
+static sg_status sqlite_put(sg_bucket *b, const char *key, const void *v, size_t n, uint64_t *rev)
+{
+    return write_key(b, W_PUT, key, v, n, 0, rev);
+}
+
+static sg_status sqlite_create(sg_bucket *b, const char *key, const void *v, size_t n,
+                               uint64_t *rev)
+{
+    return write_key(b, W_CREATE, key, v, n, 0, rev);
+}
+
+static sg_status sqlite_update(sg_bucket *b, const char *key, const void *v, size_t n,
+                               uint64_t last, uint64_t *rev)
+{
+    return write_key(b, W_UPDATE, key, v, n, last, rev);
+}
+
+static sg_status sqlite_del(sg_bucket *b, const char *key)
+{
+    return write_key(b, W_DELETE, key, NULL, 0, 0, NULL);
+}
+
+/* Live (put, unexpired) latest rows of the bucket, optionally of one key, in revision order.
+ * Caller holds mu. Calls fn for each; stops on error. */
+typedef sg_status (*row_fn)(void *ctx, const char *key, const void *v, size_t n, uint64_t rev,
+                            long long created);
+
+static sg_status live_rows(sg_bucket *b, const char *key, row_fn fn, void *ctx)
+{
+    sqlite_store *ss = SS(b->store);
+    sqlite3_stmt *st = sq_stmt(ss, Q_KEYS);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+    if (key) sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    long long now = sg_kv_now_ms();
+    sg_status res = SG_OK;
+    int rc;
+    while (res == SG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        long long created = sqlite3_column_int64(st, 3);
+        if (sqlite3_column_int(st, 1) != SG_KV_PUT || expired(b, created, now)) continue;
+        res =
+            fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 2),
+               (size_t)sqlite3_column_bytes(st, 2), (uint64_t)sqlite3_column_int64(st, 4), created);
+    }
+    if (res == SG_OK && rc != SQLITE_DONE) res = sq_fail(ss, rc, "list keys");
+    sqlite3_reset(st);
+    return res;
+}
+
+typedef struct key_list {
+    char **keys;
+    size_t count, cap, bytes;
+} key_list;
+
+static sg_status collect_key(void *ctx, const char *key, const void *v, size_t n, uint64_t rev,
+                             long long created)
+{
+    (void)v, (void)n, (void)rev, (void)created;
+    key_list *l = ctx;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **k = realloc(l->keys, cap * sizeof *k);
+        if (!k) return sg_fail(SG_E_NOMEM, "store: out of memory");
+        l->keys = k;
+        l->cap = cap;
+    }
+    if (!(l->keys[l->count] = strdup(key))) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    l->bytes += strlen(key) + 1;
+    l->count++;
+    return SG_OK;
+}
+
+static sg_status sqlite_keys(sg_bucket *b, char ***keys, size_t *count)
+{
+    sqlite_store *ss = SS(b->store);
+    key_list l = {0};
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = live_rows(b, NULL, collect_key, &l);
+    pthread_mutex_unlock(&ss->mu);
+    char **out = NULL;
+    if (!st && l.count) {
+        out = malloc(l.count * sizeof *out + l.bytes);
+        if (!out) {
+            st = sg_fail(SG_E_NOMEM, "store: out of memory");
+        } else {
+            char *p = (char *)(out + l.count);
+            for (size_t i = 0; i < l.count; i++) {
+                size_t n = strlen(l.keys[i]) + 1;
+                memcpy(p, l.keys[i], n);
+                out[i] = p;
+                p += n;
+            }
+        }
+    }
+    for (size_t i = 0; i < l.count; i++)
+        free(l.keys[i]);
+    free(l.keys);
+    if (st) return st;
+    *keys = out;
+    *count = out ? l.count : 0;
+    return SG_OK;
+}
+
+/* ---- watch -------------------------------------------------------------------------------- */
+
+typedef struct sq_watch {
+    sg_kv_entry **initial; /* snapshot of live values, delivered first */
+    size_t count, pos, cap;
+    bool caught_up; /* the "caught up" signal was delivered */
+    uint64_t last_rev;
+} sq_watch;
+
+static sg_status collect_entry(void *ctx, const char *key, const void *v, size_t n, uint64_t rev,
+                               long long created)
+{
+    sq_watch *w = ctx;
+    if (w->count == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 16;
+        sg_kv_entry **e = realloc(w->initial, cap * sizeof *e);
+        if (!e) return sg_fail(SG_E_NOMEM, "store: out of memory");
+        w->initial = e;
+        w->cap = cap;
+    }
+    sg_kv_entry *e = sg_kv_entry_make(key, v, n, rev, SG_KV_PUT, created);
+    if (!e) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    w->initial[w->count++] = e;
+    return SG_OK;
+}
+
+static void sqlite_watch_free(sg_watch *w)
+{
+    sq_watch *sw = w->impl;
+    if (!sw) return;
+    for (size_t i = sw->pos; i < sw->count; i++)
+        sg_kv_entry_free(sw->initial[i]);
+    free(sw->initial);
+    free(sw);
+    w->impl = NULL;
+}
+
+static sg_status sqlite_watch(sg_watch *w)
+{
+    sqlite_store *ss = SS(w->bucket->store);
+    sq_watch *sw = calloc(1, sizeof *sw);
+    if (!sw) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    w->impl = sw;
+    pthread_mutex_lock(&ss->mu);
+    /* One read transaction: the snapshot and the revision it stops at agree. */
+    sg_status st = sq_begin(ss, false);
+    if (!st) {
+        sqlite3_stmt *q = sq_stmt(ss, Q_SEQ_GET);
+        if (!q) {
+            st = SG_E_IO;
+        } else {
+            sqlite3_bind_text(q, 1, w->bucket->full, -1, SQLITE_STATIC);
+            int rc = sqlite3_step(q);
+            if (rc == SQLITE_ROW)
+                sw->last_rev = (uint64_t)sqlite3_column_int64(q, 0);
+            else if (rc == SQLITE_DONE)
+                st = sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", w->bucket->full);
+            else
+                st = sq_fail(ss, rc, "watch");
+            sqlite3_reset(q);
+        }
+    }
+    if (!st) st = live_rows(w->bucket, w->key, collect_entry, sw);
+    st = st ? (sq_rollback(ss), st) : sq_commit(ss);
+    pthread_mutex_unlock(&ss->mu);
+    if (st) sqlite_watch_free(w);
+    return st;
+}
+
+static sg_status poll_change(sg_watch *w, sg_kv_entry **out)
+{
+    sqlite_store *ss = SS(w->bucket->store);
+    sq_watch *sw = w->impl;
+    pthread_mutex_lock(&ss->mu);
+    sqlite3_stmt *st = sq_stmt(ss, Q_CHANGES);
+    sg_status res = SG_OK;
+    if (!st) {
+        res = SG_E_IO;
+    } else {
+        sqlite3_bind_text(st, 1, w->bucket->full, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)sw->last_rev);
+        if (w->key) sqlite3_bind_text(st, 3, w->key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            uint64_t rev = (uint64_t)sqlite3_column_int64(st, 0);
+            *out = sg_kv_entry_make((const char *)sqlite3_column_text(st, 1),
+                                    sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+                                    rev, (sg_kv_op)sqlite3_column_int(st, 2),
+                                    sqlite3_column_int64(st, 4));
+            if (!*out)
+                res = sg_fail(SG_E_NOMEM, "store: out of memory");
+            else
+                sw->last_rev = rev;
+        } else if (rc != SQLITE_DONE) {
+            res = sq_fail(ss, rc, "watch");
+        }
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&ss->mu);
+    return res;
+}
+
+static sg_status sqlite_watch_next(sg_watch *w, long long timeout_ms, sg_kv_entry **out)
+{
+    sq_watch *sw = w->impl;
+    if (sw->pos < sw->count) {
+        *out = sw->initial[sw->pos];
+        sw->initial[sw->pos++] = NULL;
+        return SG_OK;
+    }
+    if (!sw->caught_up) {
+        sw->caught_up = true;
+        return SG_OK; /* *out stays NULL: the initial values are all delivered */
+    }
+    long long deadline = sg_kv_now_ms() + timeout_ms;
+    for (;;) {
+        sg_status st = poll_change(w, out);
+        if (st || *out) return st;
+        long long left = deadline - sg_kv_now_ms();
+        if (left <= 0) return sg_fail(SG_E_TIMEOUT, "store: no change within %lld ms", timeout_ms);
+        sg_kv_sleep_ms(left < SQ_POLL_MS ? left : SQ_POLL_MS);
+    }
+}
+
+const sg_kv_backend sg_kv_sqlite_backend = {
+    .version = SG_KV_BACKEND_VERSION,
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .state = sqlite_state,
+    .sweep = sqlite_sweep,
+    .bucket_open = sqlite_bucket_open,
+    .bucket_close = sqlite_bucket_close,
+    .get = sqlite_get,
+    .put = sqlite_put,
+    .create = sqlite_create,
+    .update = sqlite_update,
+    .del = sqlite_del,
+    .keys = sqlite_keys,
+    .watch = sqlite_watch,
+    .watch_next = sqlite_watch_next,
+    .watch_free = sqlite_watch_free,
+    .queue_open = sq_queue_open,
+    .queue_close = sq_queue_close,
+    .enqueue = sq_enqueue,
+    .take = sq_take,
+    .ack = sq_ack,
+    .retry = sq_retry,
+    .touch = sq_touch,
+    .job_free = sq_job_free,
+    .publish = sq_publish,
+    .subscribe = sq_subscribe,
+    .event_next = sq_event_next,
+    .sub_free = sq_sub_free,
+};

@@ -1,0 +1,77 @@
+/* SQLite backend internals shared by kv_sqlite.c (buckets, watch, sweep) and
+ * kv_sqlite_queue.c (work queue, events). */
+#ifndef SEATGATE_KV_SQLITE_H
+#define SEATGATE_KV_SQLITE_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "kv_backend.h"
+
+/* Prepared statements, cached per connection. */
+typedef enum sql_id {
+    Q_BUCKET_GET,
+    Q_BUCKET_ADD,
+    Q_SEQ_NEXT,
+    Q_LATEST,
+    Q_INSERT,
+    Q_KEYS,
+    Q_CHANGES,
+    Q_SEQ_GET,
+    Q_JOB_ADD,
+    Q_JOB_NEXT,
+    Q_JOB_LEASE,
+    Q_JOB_ACK,
+    Q_JOB_RETRY,
+    Q_JOB_TOUCH,
+    Q_EVENT_ADD,
+    Q_EVENT_MAX,
+    Q_EVENT_NEXT,
+    Q_EVENT_NEXT_KIND,
+    Q_BEGIN,
+    Q_BEGIN_WRITE,
+    Q_COMMIT,
+    Q_ROLLBACK,
+    Q_COUNT
+} sql_id;
+
+typedef struct sqlite_store {
+    sqlite3 *db;
+    pthread_mutex_t mu; /* one connection, one caller at a time */
+    sqlite3_stmt *stmt[Q_COUNT];
+    long long last_sweep_ms;
+} sqlite_store;
+
+/* Returns the statement, reset and with bindings cleared, or NULL (error set). Caller holds mu. */
+sqlite3_stmt *sq_stmt(sqlite_store *ss, sql_id id);
+
+/* Maps an SQLite result code to an sg_status with a message; `what` names the operation. */
+sg_status sq_fail(sqlite_store *ss, int rc, const char *what);
+
+/* BEGIN IMMEDIATE (write) or BEGIN (read); COMMIT; ROLLBACK. Caller holds mu. */
+sg_status sq_begin(sqlite_store *ss, bool write);
+sg_status sq_commit(sqlite_store *ss);
+void sq_rollback(sqlite_store *ss);
+
+/* Runs a sweep when the interval has passed since the last one. Caller holds mu, outside a
+ * transaction. */
+void sq_maybe_sweep(sg_store *s);
+
+/* Queue and event functions live in kv_sqlite_queue.c. */
+sg_status sq_queue_open(sg_queue *q);
+void sq_queue_close(sg_queue *q);
+sg_status sq_enqueue(sg_queue *q, const char *payload, size_t len);
+sg_status sq_take(sg_queue *q, long long wait_ms, sg_job *j);
+sg_status sq_ack(sg_job *j);
+sg_status sq_retry(sg_job *j, long long delay_ms);
+sg_status sq_touch(sg_job *j);
+void sq_job_free(sg_job *j);
+sg_status sq_publish(sg_store *s, const char *kind, const char *json, size_t len);
+sg_status sq_subscribe(sg_event_sub *sub);
+sg_status sq_event_next(sg_event_sub *sub, long long timeout_ms, char **kind, char **json);
+void sq_sub_free(sg_event_sub *sub);
+
+/* Poll interval of waits (watch, take, events). */
+#define SQ_POLL_MS 10
+
+#endif

@@ -1,0 +1,275 @@
+/* Bucket and queue records: sessions, game servers, contexts, delete jobs. */
+#include "records_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const session_states[] = {"unclaimed", "claimed", "released"};
+
+const char *sg_session_state_name(sg_session_state st)
+{
+    return (unsigned)st < 3 ? session_states[st] : "unknown";
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+static void read_deployment(jr *r, const cJSON *o, sg_deployment_ref *d)
+{
+    memset(d, 0, sizeof *d);
+    jr_str(r, o, "request_id", true, JR_TEXT, d->request_id, sizeof d->request_id);
+    jr_str(r, o, "public_ip", true, JR_IP, d->public_ip, sizeof d->public_ip);
+    jr_str(r, o, "fqdn", false, JR_KEY, d->fqdn, sizeof d->fqdn);
+    long long port = 0;
+    jr_int(r, o, "port", true, 1, 65535, &port);
+    d->port = (uint16_t)port;
+    jr_str(r, o, "protocol", false, JR_TEXT, d->protocol, sizeof d->protocol);
+    const cJSON *loc = jr_obj(r, o, "location", false);
+    if (loc) {
+        d->has_location = true;
+        jr_location(r, loc, &d->location);
+    }
+}
+
+static sg_status check_session(const char *json, size_t len, void *scratch)
+{
+    return sg_session_from_json(json, len, scratch);
+}
+
+sg_status sg_session_from_json(const char *json, size_t len, sg_session_record *out)
+{
+    jr r = {.what = "session record"};
+    memset(out, 0, sizeof *out);
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    jr_str(&r, o, "session_id", true, JR_KEY, out->session_id, sizeof out->session_id);
+    int st = jr_enum(&r, o, "state", session_states, 3);
+    out->state = st < 0 ? SG_SESSION_UNCLAIMED : (sg_session_state)st;
+    jr_ms(&r, o, "created_at", true, &out->created_at);
+    jr_ms(&r, o, "claim_deadline", true, &out->claim_deadline);
+    jr_client_id(&r, o, "client_id", false, &out->client_id);
+    jr_str(&r, o, "player_ip", false, JR_IP, out->player_ip, sizeof out->player_ip);
+    jr_str(&r, o, "app", false, JR_TEXT, out->app, sizeof out->app);
+    jr_str(&r, o, "version", false, JR_TEXT, out->version, sizeof out->version);
+    const cJSON *cb = jr_obj(&r, o, "claimed_by", false);
+    if (cb) {
+        jr_str(&r, cb, "fqdn", true, JR_KEY, out->claimed_by_fqdn, sizeof out->claimed_by_fqdn);
+        jr_str(&r, cb, "request_id", false, JR_TEXT, out->claimed_by_request_id,
+               sizeof out->claimed_by_request_id);
+    }
+    jr_ms(&r, o, "claimed_at", false, &out->claimed_at);
+    jr_ms(&r, o, "released_at", false, &out->released_at);
+    jr_str(&r, o, "release_reason", false, JR_CODE, out->release_reason,
+           sizeof out->release_reason);
+    const cJSON *dep = jr_obj(&r, o, "deployment", false);
+    if (dep) {
+        out->has_deployment = true;
+        read_deployment(&r, dep, &out->deployment);
+    }
+    jr_str(&r, o, "matchmaker", false, JR_TEXT, out->matchmaker, sizeof out->matchmaker);
+    if (r.st == SG_OK && out->state == SG_SESSION_CLAIMED && (!cb || !out->claimed_at))
+        jr_fail(&r, "claimed_by/claimed_at", "are required when state is claimed");
+    if (r.st == SG_OK && out->state == SG_SESSION_RELEASED && !out->released_at)
+        jr_fail(&r, "released_at", "is required when state is released");
+    cJSON_Delete(o);
+    return r.st;
+}
+
+sg_status sg_session_to_json(const sg_session_record *s, char **out)
+{
+    bool ok = true;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return sg_fail(SG_E_NOMEM, "session record: out of memory");
+    JW_STR(o, "session_id", s->session_id, &ok);
+    jw_str(o, "state", sg_session_state_name(s->state), 16, &ok);
+    jw_num(o, "created_at", (double)s->created_at, &ok);
+    jw_num(o, "claim_deadline", (double)s->claim_deadline, &ok);
+    jw_client_id(o, "client_id", s->client_id, &ok);
+    JW_STR(o, "player_ip", s->player_ip, &ok);
+    JW_STR(o, "app", s->app, &ok);
+    JW_STR(o, "version", s->version, &ok);
+    if (s->claimed_by_fqdn[0]) {
+        cJSON *cb = jw_obj(o, "claimed_by", &ok);
+        if (cb) {
+            JW_STR(cb, "fqdn", s->claimed_by_fqdn, &ok);
+            JW_STR(cb, "request_id", s->claimed_by_request_id, &ok);
+        }
+    }
+    if (s->claimed_at) jw_num(o, "claimed_at", (double)s->claimed_at, &ok);
+    if (s->released_at) jw_num(o, "released_at", (double)s->released_at, &ok);
+    JW_STR(o, "release_reason", s->release_reason, &ok);
+    if (s->has_deployment) {
+        const sg_deployment_ref *d = &s->deployment;
+        cJSON *dj = jw_obj(o, "deployment", &ok);
+        if (dj) {
+            JW_STR(dj, "request_id", d->request_id, &ok);
+            JW_STR(dj, "public_ip", d->public_ip, &ok);
+            JW_STR(dj, "fqdn", d->fqdn, &ok);
+            jw_num(dj, "port", d->port, &ok);
+            JW_STR(dj, "protocol", d->protocol, &ok);
+            if (d->has_location) jw_location(dj, "location", &d->location, &ok);
+        }
+    }
+    JW_STR(o, "matchmaker", s->matchmaker, &ok);
+    sg_session_record scratch;
+    return jw_finish(o, ok, "session record", check_session, &scratch, out);
+}
+
+/* ---- game servers ------------------------------------------------------------------------- */
+
+static sg_status check_gameserver(const char *json, size_t len, void *scratch)
+{
+    return sg_gameserver_from_json(json, len, scratch);
+}
+
+sg_status sg_gameserver_from_json(const char *json, size_t len, sg_gameserver_record *out)
+{
+    jr r = {.what = "gameserver record"};
+    memset(out, 0, sizeof *out);
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    jr_str(&r, o, "request_id", true, JR_TEXT, out->request_id, sizeof out->request_id);
+    jr_str(&r, o, "fqdn", true, JR_KEY, out->fqdn, sizeof out->fqdn);
+    jr_str(&r, o, "public_ip", true, JR_IP, out->public_ip, sizeof out->public_ip);
+    const cJSON *ports = jr_obj(&r, o, "ports", true);
+    const cJSON *p = NULL;
+    if (ports) {
+        cJSON_ArrayForEach(p, ports)
+        {
+            if (out->port_count == SG_REC_PORTS_MAX) {
+                jr_fail(&r, "ports", "has too many entries");
+                break;
+            }
+            sg_port *sp = &out->ports[out->port_count++];
+            if (!cJSON_IsObject(p) || !p->string || !p->string[0] ||
+                strlen(p->string) >= sizeof sp->name) {
+                jr_fail(&r, "ports", "entries must be objects keyed by a short name");
+                break;
+            }
+            memcpy(sp->name, p->string, strlen(p->string) + 1);
+            long long ext = 0, in = 0;
+            jr_int(&r, p, "external", true, 1, 65535, &ext);
+            jr_int(&r, p, "internal", true, 1, 65535, &in);
+            sp->external = (uint16_t)ext;
+            sp->internal = (uint16_t)in;
+            jr_str(&r, p, "protocol", true, JR_TEXT, sp->protocol, sizeof sp->protocol);
+        }
+        if (r.st == SG_OK && out->port_count == 0) jr_fail(&r, "ports", "is empty");
+    }
+    const cJSON *loc = jr_obj(&r, o, "location", false);
+    if (loc) {
+        out->has_location = true;
+        jr_location(&r, loc, &out->location);
+    }
+    long long cap = 0, players = 0;
+    jr_int(&r, o, "capacity", true, 0, 1000000, &cap);
+    jr_int(&r, o, "players", true, 0, 1000000, &players);
+    out->capacity = (int)cap;
+    out->players = (int)players;
+    jr_str(&r, o, "cert_digest", false, JR_HEX64, out->cert_digest, sizeof out->cert_digest);
+    jr_ms(&r, o, "started_at", true, &out->started_at);
+    jr_ms(&r, o, "heartbeat_at", true, &out->heartbeat_at);
+    cJSON_Delete(o);
+    return r.st;
+}
+
+sg_status sg_gameserver_to_json(const sg_gameserver_record *g, char **out)
+{
+    bool ok = true;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return sg_fail(SG_E_NOMEM, "gameserver record: out of memory");
+    JW_STR(o, "request_id", g->request_id, &ok);
+    JW_STR(o, "fqdn", g->fqdn, &ok);
+    JW_STR(o, "public_ip", g->public_ip, &ok);
+    cJSON *ports = jw_obj(o, "ports", &ok);
+    for (size_t i = 0; ports && i < g->port_count && i < SG_REC_PORTS_MAX; i++) {
+        const sg_port *p = &g->ports[i];
+        if (strnlen(p->name, sizeof p->name) == sizeof p->name || !p->name[0]) {
+            ok = false;
+            break;
+        }
+        cJSON *pj = jw_obj(ports, p->name, &ok);
+        if (!pj) break;
+        jw_num(pj, "external", p->external, &ok);
+        jw_num(pj, "internal", p->internal, &ok);
+        JW_STR(pj, "protocol", p->protocol, &ok);
+    }
+    if (g->has_location) jw_location(o, "location", &g->location, &ok);
+    jw_num(o, "capacity", g->capacity, &ok);
+    jw_num(o, "players", g->players, &ok);
+    JW_STR(o, "cert_digest", g->cert_digest, &ok);
+    jw_num(o, "started_at", (double)g->started_at, &ok);
+    jw_num(o, "heartbeat_at", (double)g->heartbeat_at, &ok);
+    sg_gameserver_record *scratch = malloc(sizeof *scratch);
+    if (!scratch) {
+        cJSON_Delete(o);
+        return sg_fail(SG_E_NOMEM, "gameserver record: out of memory");
+    }
+    sg_status st = jw_finish(o, ok, "gameserver record", check_gameserver, scratch, out);
+    free(scratch);
+    return st;
+}
+
+/* ---- contexts ----------------------------------------------------------------------------- */
+
+sg_status sg_context_check(const char *json, size_t len, sg_context_info *out)
+{
+    sg_context_info tmp;
+    if (!out) out = &tmp;
+    memset(out, 0, sizeof *out);
+    jr r = {.what = "context"};
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    jr_str(&r, o, "request_id", true, JR_TEXT, out->request_id, sizeof out->request_id);
+    jr_str(&r, o, "public_ip", true, JR_IP, out->public_ip, sizeof out->public_ip);
+    jr_str(&r, o, "fqdn", true, JR_KEY, out->fqdn, sizeof out->fqdn);
+    const cJSON *ports = jr_obj(&r, o, "ports", true);
+    const cJSON *p = NULL;
+    if (ports) {
+        cJSON_ArrayForEach(p, ports)
+        {
+            long long ext = 0;
+            if (!cJSON_IsObject(p)) {
+                jr_fail(&r, "ports", "entries must be objects");
+                break;
+            }
+            jr_int(&r, p, "external", true, 1, 65535, &ext);
+            out->port_count++;
+        }
+    }
+    cJSON_Delete(o);
+    return r.st;
+}
+
+/* ---- delete jobs -------------------------------------------------------------------------- */
+
+static sg_status check_delete_job(const char *json, size_t len, void *scratch)
+{
+    return sg_delete_job_from_json(json, len, scratch);
+}
+
+sg_status sg_delete_job_from_json(const char *json, size_t len, sg_delete_job *out)
+{
+    jr r = {.what = "delete job"};
+    memset(out, 0, sizeof *out);
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    jr_str(&r, o, "session_id", true, JR_KEY, out->session_id, sizeof out->session_id);
+    jr_str(&r, o, "reason", true, JR_CODE, out->reason, sizeof out->reason);
+    jr_ms(&r, o, "enqueued_at", true, &out->enqueued_at);
+    jr_str(&r, o, "requested_by", true, JR_TEXT, out->requested_by, sizeof out->requested_by);
+    cJSON_Delete(o);
+    return r.st;
+}
+
+sg_status sg_delete_job_to_json(const sg_delete_job *j, char **out)
+{
+    bool ok = true;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return sg_fail(SG_E_NOMEM, "delete job: out of memory");
+    JW_STR(o, "session_id", j->session_id, &ok);
+    JW_STR(o, "reason", j->reason, &ok);
+    jw_num(o, "enqueued_at", (double)j->enqueued_at, &ok);
+    JW_STR(o, "requested_by", j->requested_by, &ok);
+    sg_delete_job scratch;
+    return jw_finish(o, ok, "delete job", check_delete_job, &scratch, out);
+}

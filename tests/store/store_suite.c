@@ -1,0 +1,929 @@
+/* One behaviour suite for the state store, run against each backend:
+ *
+ *   store_suite sqlite   (a temporary SQLite file)
+ *   store_suite nats     (a real nats-server -js on a free loopback port, started here)
+ *
+ * Every test uses buckets of its own, so tests do not see each other's keys. Waits for
+ * time-based behaviour (TTL, leases) poll with a bound and never assert durations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nats_server.h"
+#include "seatgate/kv.h"
+#include "seatgate/log.h"
+
+extern char **environ;
+
+static char g_backend[16];
+static char g_url[512];
+static char g_dir[256];
+static sg_test_nats g_nats;
+static int g_seq;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static bool is_nats(void)
+{
+    return strcmp(g_backend, "nats") == 0;
+}
+
+static sg_store *open_store_app(const char *app)
+{
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = g_url;
+    o.app = app;
+    o.timeout_ms = 2000;
+    o.reconnect_wait_ms = 100;
+    sg_store *s = NULL;
+    sg_status st = sg_store_open(&o, &s);
+    if (st) fprintf(stderr, "open %s: %s\n", g_url, sg_last_error());
+    assert_int_equal(st, SG_OK);
+    return s;
+}
+
+static sg_store *open_store(void)
+{
+    return open_store_app("t");
+}
+
+/* A bucket no other test uses. */
+static sg_bucket *new_bucket(sg_store *s, long long ttl_ms, char *name_out)
+{
+    char name[64];
+    snprintf(name, sizeof name, "b%d_%d", (int)getpid(), ++g_seq);
+    if (name_out) strcpy(name_out, name);
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    bo.ttl_ms = ttl_ms;
+    bo.max_value_size = 1024;
+    sg_bucket *b = NULL;
+    sg_status st = sg_bucket_open(s, name, &bo, &b);
+    if (st) fprintf(stderr, "bucket %s: %s\n", name, sg_last_error());
+    assert_int_equal(st, SG_OK);
+    return b;
+}
+
+static void expect_kv(sg_bucket *b, const char *key, const char *value, uint64_t rev)
+{
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(b, key, &e);
+    if (st) fprintf(stderr, "get %s: %s\n", key, sg_last_error());
+    assert_int_equal(st, SG_OK);
+    assert_string_equal(e->key, key);
+    assert_int_equal(e->len, strlen(value));
+    assert_memory_equal(e->value, value, e->len);
+    if (rev) assert_int_equal(e->revision, rev);
+    assert_int_equal(e->op, SG_KV_PUT);
+    sg_kv_entry_free(e);
+}
+
+static void expect_absent(sg_bucket *b, const char *key)
+{
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(b, key, &e), SG_E_NOT_FOUND);
+    assert_null(e);
+}
+
+/* ---- key/value -------------------------------------------------------------------------- */
+
+static void put_then_get_returns_value_and_revision(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    uint64_t r1 = 0, r2 = 0, r3 = 0;
+    assert_int_equal(sg_kv_put(b, "alpha", "one", 3, &r1), SG_OK);
+    assert_true(r1 > 0);
+    expect_kv(b, "alpha", "one", r1);
+    assert_int_equal(sg_kv_put(b, "alpha", "two", 3, &r2), SG_OK);
+    assert_true(r2 > r1);
+    expect_kv(b, "alpha", "two", r2);
+    assert_int_equal(sg_kv_put(b, "beta.x/y=z_-", "", 0, &r3), SG_OK);
+    assert_true(r3 > r2);
+    expect_kv(b, "beta.x/y=z_-", "", r3);
+    expect_absent(b, "gamma");
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void create_only_when_absent(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    uint64_t r = 0;
+    assert_int_equal(sg_kv_create(b, "k", "v1", 2, &r), SG_OK);
+    assert_true(r > 0);
+    assert_int_equal(sg_kv_create(b, "k", "v2", 2, &r), SG_E_EXISTS);
+    assert_int_equal(r, 0);
+    expect_kv(b, "k", "v1", 0);
+    /* A deleted key (a delete marker on NATS) can be created again. */
+    assert_int_equal(sg_kv_delete(b, "k"), SG_OK);
+    expect_absent(b, "k");
+    assert_int_equal(sg_kv_create(b, "k", "v3", 2, &r), SG_OK);
+    expect_kv(b, "k", "v3", r);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void update_is_compare_and_set(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    uint64_t r1 = 0, r2 = 0, r3 = 0;
+    assert_int_equal(sg_kv_put(b, "k", "a", 1, &r1), SG_OK);
+    assert_int_equal(sg_kv_update(b, "k", "b", 1, r1, &r2), SG_OK);
+    assert_true(r2 > r1);
+    /* The old revision lost. */
+    assert_int_equal(sg_kv_update(b, "k", "c", 1, r1, &r3), SG_E_CONFLICT);
+    assert_true(strlen(sg_last_error()) > 0);
+    expect_kv(b, "k", "b", r2);
+    /* Updating a key that does not exist, or was deleted, conflicts too. */
+    assert_int_equal(sg_kv_update(b, "nope", "x", 1, r2, NULL), SG_E_CONFLICT);
+    assert_int_equal(sg_kv_delete(b, "k"), SG_OK);
+    assert_int_equal(sg_kv_update(b, "k", "d", 1, r2, NULL), SG_E_CONFLICT);
+    /* Revision 0 is not a revision. */
+    assert_int_equal(sg_kv_update(b, "k", "d", 1, 0, NULL), SG_E_INVALID);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void delete_is_idempotent(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    assert_int_equal(sg_kv_delete(b, "never-there"), SG_OK);
+    assert_int_equal(sg_kv_put(b, "k", "v", 1, NULL), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "k"), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "k"), SG_OK);
+    expect_absent(b, "k");
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void keys_lists_live_keys(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    char **keys = NULL;
+    size_t n = 99;
+    assert_int_equal(sg_kv_keys(b, &keys, &n), SG_OK);
+    assert_int_equal(n, 0);
+    assert_null(keys);
+    assert_int_equal(sg_kv_put(b, "c", "1", 1, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(b, "a", "1", 1, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(b, "b", "1", 1, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(b, "a", "2", 1, NULL), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "b"), SG_OK);
+    assert_int_equal(sg_kv_keys(b, &keys, &n), SG_OK);
+    assert_int_equal(n, 2);
+    qsort(keys, n, sizeof *keys, cmp_str);
+    assert_string_equal(keys[0], "a");
+    assert_string_equal(keys[1], "c");
+    free(keys);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void ttl_expired_keys_read_as_absent(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 1000, NULL);
+    sg_bucket_options cfg;
+    sg_bucket_config(b, &cfg);
+    assert_int_equal(cfg.ttl_ms, 1000);
+    uint64_t r = 0;
+    assert_int_equal(sg_kv_create(b, "tok", "sess", 4, &r), SG_OK);
+    expect_kv(b, "tok", "sess", r);
+    long long deadline = now_ms() + 10000;
+    sg_kv_entry *e = NULL;
+    sg_status st;
+    while ((st = sg_kv_get(b, "tok", &e)) == SG_OK && now_ms() < deadline) {
+        sg_kv_entry_free(e);
+        e = NULL;
+        sleep_ms(50);
+    }
+    assert_int_equal(st, SG_E_NOT_FOUND);
+    char **keys = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_kv_keys(b, &keys, &n), SG_OK);
+    assert_int_equal(n, 0);
+    /* An expired key can be created again, and CAS on its old revision fails. */
+    assert_int_equal(sg_kv_update(b, "tok", "x", 1, r, NULL), SG_E_CONFLICT);
+    assert_int_equal(sg_kv_create(b, "tok", "again", 5, NULL), SG_OK);
+    expect_kv(b, "tok", "again", 0);
+    assert_int_equal(sg_store_sweep(s), SG_OK);
+    expect_kv(b, "tok", "again", 0);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static sg_kv_entry *next_change(sg_watch *w)
+{
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_watch_next(w, 5000, &e);
+    if (st) fprintf(stderr, "watch: %s\n", sg_last_error());
+    assert_int_equal(st, SG_OK);
+    assert_non_null(e);
+    return e;
+}
+
+static void watch_delivers_current_values_then_changes_in_order(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    uint64_t ra = 0, rgone = 0;
+    assert_int_equal(sg_kv_put(b, "a", "a1", 2, &ra), SG_OK);
+    assert_int_equal(sg_kv_put(b, "gone", "x", 1, &rgone), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "gone"), SG_OK);
+
+    sg_watch *w = NULL, *wk = NULL;
+    assert_int_equal(sg_kv_watch(b, NULL, &w), SG_OK);
+    assert_int_equal(sg_kv_watch(b, "b", &wk), SG_OK);
+
+    sg_kv_entry *e = next_change(w);
+    assert_string_equal(e->key, "a");
+    assert_string_equal(e->value, "a1");
+    assert_int_equal(e->revision, ra);
+    sg_kv_entry_free(e);
+    e = NULL;
+    assert_int_equal(sg_watch_next(w, 5000, &e), SG_OK); /* caught up */
+    assert_null(e);
+    assert_int_equal(sg_watch_next(wk, 5000, &e), SG_OK); /* nothing current for "b" */
+    assert_null(e);
+    assert_int_equal(sg_watch_next(w, 50, &e), SG_E_TIMEOUT);
+
+    uint64_t r[4];
+    assert_int_equal(sg_kv_put(b, "b", "b1", 2, &r[0]), SG_OK);
+    assert_int_equal(sg_kv_put(b, "a", "a2", 2, &r[1]), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "b"), SG_OK);
+    assert_int_equal(sg_kv_put(b, "b", "b2", 2, &r[3]), SG_OK);
+
+    const char *keys[] = {"b", "a", "b", "b"};
+    const char *vals[] = {"b1", "a2", "", "b2"};
+    sg_kv_op ops[] = {SG_KV_PUT, SG_KV_PUT, SG_KV_DELETE, SG_KV_PUT};
+    uint64_t last = ra;
+    for (int i = 0; i < 4; i++) {
+        e = next_change(w);
+        assert_string_equal(e->key, keys[i]);
+        assert_int_equal(e->op, ops[i]);
+        if (ops[i] == SG_KV_PUT) assert_string_equal(e->value, vals[i]);
+        assert_true(e->revision > last);
+        if (i != 2) assert_int_equal(e->revision, r[i]);
+        last = e->revision;
+        sg_kv_entry_free(e);
+    }
+    /* The single-key watcher saw only "b". */
+    for (int i = 0; i < 3; i++) {
+        e = next_change(wk);
+        assert_string_equal(e->key, "b");
+        assert_int_equal(e->op, i == 1 ? SG_KV_DELETE : SG_KV_PUT);
+        sg_kv_entry_free(e);
+    }
+    e = NULL;
+    assert_int_equal(sg_watch_next(wk, 50, &e), SG_E_TIMEOUT);
+    sg_watch_free(wk);
+    sg_watch_free(w);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* ---- buckets and names ------------------------------------------------------------------ */
+
+static void existing_bucket_configuration_wins(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    char name[64];
+    sg_bucket *b = new_bucket(s, 5000, name);
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    bo.ttl_ms = 60000;
+    sg_bucket *b2 = NULL;
+    assert_int_equal(sg_bucket_open(s, name, &bo, &b2), SG_OK);
+    sg_bucket_options cfg;
+    sg_bucket_config(b2, &cfg);
+    assert_int_equal(cfg.ttl_ms, 5000);
+    assert_int_equal(cfg.max_value_size, 1024);
+    /* Without create, an existing bucket opens and a missing one is an error. */
+    sg_bucket *b3 = NULL;
+    assert_int_equal(sg_bucket_open(s, name, NULL, &b3), SG_OK);
+    sg_bucket_close(b3);
+    b3 = NULL;
+    assert_int_equal(sg_bucket_open(s, "no_such_bucket", NULL, &b3), SG_E_NOT_FOUND);
+    assert_null(b3);
+    assert_non_null(strstr(sg_last_error(), "no_such_bucket"));
+    sg_bucket_close(b2);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void apps_do_not_see_each_other(void **state)
+{
+    (void)state;
+    sg_store *s1 = open_store_app("game1");
+    sg_store *s2 = open_store_app("game2");
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    char name[32];
+    snprintf(name, sizeof name, "shared%d", (int)getpid());
+    sg_bucket *b1 = NULL, *b2 = NULL;
+    assert_int_equal(sg_bucket_open(s1, name, &bo, &b1), SG_OK);
+    assert_int_equal(sg_bucket_open(s2, name, &bo, &b2), SG_OK);
+    assert_int_equal(sg_kv_put(b1, "k", "one", 3, NULL), SG_OK);
+    expect_absent(b2, "k");
+    assert_int_equal(sg_kv_put(b2, "k", "two", 3, NULL), SG_OK);
+    expect_kv(b1, "k", "one", 0);
+    expect_kv(b2, "k", "two", 0);
+    sg_bucket_close(b1);
+    sg_bucket_close(b2);
+    sg_store_close(s1);
+    sg_store_close(s2);
+}
+
+static void bad_input_is_refused_with_a_message(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    char big[1025];
+    memset(big, 'x', sizeof big);
+    assert_int_equal(sg_kv_put(b, "k", big, sizeof big, NULL), SG_E_TOO_LARGE);
+    assert_non_null(strstr(sg_last_error(), "1025"));
+    assert_int_equal(sg_kv_create(b, "k", big, sizeof big, NULL), SG_E_TOO_LARGE);
+    assert_int_equal(sg_kv_put(b, "k", big, 1024, NULL), SG_OK); /* exactly the limit */
+    expect_absent(b, "nothing-half-written");
+
+    char longkey[300];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    const char *bad[] = {"", ".a", "a.", "a..b", "a b", "a*", "a>", "x\n", "é", longkey};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sg_kv_entry *e = NULL;
+        assert_int_equal(sg_kv_put(b, bad[i], "v", 1, NULL), SG_E_INVALID);
+        assert_non_null(strstr(sg_last_error(), "invalid key"));
+        assert_int_equal(sg_kv_get(b, bad[i], &e), SG_E_INVALID);
+        assert_int_equal(sg_kv_create(b, bad[i], "v", 1, NULL), SG_E_INVALID);
+        assert_int_equal(sg_kv_delete(b, bad[i]), SG_E_INVALID);
+    }
+    assert_int_equal(sg_kv_put(b, NULL, "v", 1, NULL), SG_E_INVALID);
+
+    const char *bad_names[] = {"", "a.b", "x y", "a*",
+                               "0123456789012345678901234567890123456789"
+                               "01234567890123456789012345"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        sg_bucket *x = NULL;
+        sg_bucket_options bo;
+        sg_bucket_options_init(&bo);
+        bo.create = true;
+        assert_int_equal(sg_bucket_open(s, bad_names[i], &bo, &x), SG_E_INVALID);
+        assert_null(x);
+        assert_non_null(strstr(sg_last_error(), "invalid bucket name"));
+    }
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    bo.history = 65;
+    sg_bucket *x = NULL;
+    assert_int_equal(sg_bucket_open(s, "hist", &bo, &x), SG_E_INVALID);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* ---- concurrency ------------------------------------------------------------------------ */
+
+typedef struct counter_ctx {
+    sg_bucket *b;
+    int rounds;
+    int failures;
+} counter_ctx;
+
+static void *counter_thread(void *arg)
+{
+    counter_ctx *c = arg;
+    for (int i = 0; i < c->rounds; i++) {
+        for (int tries = 0;; tries++) {
+            sg_kv_entry *e = NULL;
+            if (sg_kv_get(c->b, "counter", &e) != SG_OK) {
+                c->failures++;
+                break;
+            }
+            char next[32];
+            int len = snprintf(next, sizeof next, "%d", atoi(e->value) + 1);
+            sg_status st = sg_kv_update(c->b, "counter", next, (size_t)len, e->revision, NULL);
+            sg_kv_entry_free(e);
+            if (st == SG_OK) break;
+            if (st != SG_E_CONFLICT || tries > 10000) {
+                c->failures++;
+                break;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void concurrent_cas_increments_lose_nothing(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    assert_int_equal(sg_kv_create(b, "counter", "0", 1, NULL), SG_OK);
+    enum { THREADS = 4, ROUNDS = 25 };
+    pthread_t th[THREADS];
+    counter_ctx ctx[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        ctx[i] = (counter_ctx){b, ROUNDS, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, counter_thread, &ctx[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(ctx[i].failures, 0);
+    }
+    expect_kv(b, "counter", "100", 0);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* Child mode: `store_suite --race-child URL BUCKET KEY START_MS` creates KEY at START_MS.
+ * Exit 0: created; 3: it existed; 1: anything else. */
+static int race_child(char **argv)
+{
+    snprintf(g_url, sizeof g_url, "%s", argv[2]);
+    sg_log_set_level(SG_LOG_WARN);
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = g_url;
+    o.app = "t";
+    o.timeout_ms = 5000;
+    sg_store *s = NULL;
+    sg_bucket *b = NULL;
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    bo.max_value_size = 1024;
+    if (sg_store_open(&o, &s) != SG_OK || sg_bucket_open(s, argv[3], &bo, &b) != SG_OK) {
+        fprintf(stderr, "race child: %s\n", sg_last_error());
+        sg_store_close(s);
+        return 1;
+    }
+    struct timespec ts;
+    long long start = atoll(argv[5]);
+    do {
+        clock_gettime(CLOCK_REALTIME, &ts);
+    } while ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 < start);
+    char me[32];
+    int len = snprintf(me, sizeof me, "%d", (int)getpid());
+    sg_status st = sg_kv_create(b, argv[4], me, (size_t)len, NULL);
+    if (st != SG_OK && st != SG_E_EXISTS) fprintf(stderr, "race child: %s\n", sg_last_error());
+    sg_bucket_close(b);
+    sg_store_close(s);
+    sg_store_library_cleanup();
+    return st == SG_OK ? 0 : st == SG_E_EXISTS ? 3 : 1;
+}
+
+static void processes_racing_to_create_one_key_have_one_winner(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    char name[64];
+    sg_bucket *b = new_bucket(s, 0, name);
+    enum { N = 5 };
+    for (int round = 0; round < 3; round++) {
+        char key[16], start[32];
+        snprintf(key, sizeof key, "seat%d", round);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(start, sizeof start, "%lld",
+                 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 700);
+        pid_t pids[N];
+        char *args[] = {"store_suite", "--race-child", g_url, name, key, start, NULL};
+        for (int i = 0; i < N; i++)
+            assert_int_equal(posix_spawn(&pids[i], "/proc/self/exe", NULL, NULL, args, environ), 0);
+        int won = 0, lost = 0;
+        for (int i = 0; i < N; i++) {
+            int status = 0;
+            assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+            assert_true(WIFEXITED(status));
+            if (WEXITSTATUS(status) == 0) won++;
+            if (WEXITSTATUS(status) == 3) lost++;
+        }
+        assert_int_equal(won, 1);
+        assert_int_equal(lost, N - 1);
+        sg_kv_entry *e = NULL;
+        assert_int_equal(sg_kv_get(b, key, &e), SG_OK);
+        assert_true(atoi(e->value) > 0);
+        sg_kv_entry_free(e);
+    }
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* ---- work queue ------------------------------------------------------------------------- */
+
+static sg_queue *new_queue(sg_store *s, long long lease_ms)
+{
+    char name[64];
+    snprintf(name, sizeof name, "q%d_%d", (int)getpid(), ++g_seq);
+    sg_queue_options qo;
+    sg_queue_options_init(&qo);
+    qo.lease_ms = lease_ms;
+    sg_queue *q = NULL;
+    sg_status st = sg_queue_open(s, name, &qo, &q);
+    if (st) fprintf(stderr, "queue: %s\n", sg_last_error());
+    assert_int_equal(st, SG_OK);
+    return q;
+}
+
+static sg_job *take(sg_queue *q, long long wait_ms)
+{
+    sg_job *j = NULL;
+    sg_status st = sg_queue_take(q, wait_ms, &j);
+    if (st) fprintf(stderr, "take: %s\n", sg_last_error());
+    assert_int_equal(st, SG_OK);
+    return j;
+}
+
+static void queue_hands_out_acks_and_retries(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_queue *q = new_queue(s, 1000);
+    assert_null(take(q, 0));
+    assert_int_equal(sg_queue_enqueue(q, "{\"n\":1}", 7), SG_OK);
+    assert_int_equal(sg_queue_enqueue(q, "{\"n\":2}", 7), SG_OK);
+
+    sg_job *j1 = take(q, 2000);
+    assert_non_null(j1);
+    assert_string_equal(sg_job_payload(j1, NULL), "{\"n\":1}");
+    assert_int_equal(sg_job_attempts(j1), 1);
+    assert_int_equal(sg_job_ack(j1), SG_OK);
+    sg_job_free(j1);
+
+    /* Retry later: the job comes back after the delay, not before, with a higher count. */
+    sg_job *j2 = take(q, 2000);
+    assert_non_null(j2);
+    assert_string_equal(sg_job_payload(j2, NULL), "{\"n\":2}");
+    assert_int_equal(sg_job_retry(j2, 300), SG_OK);
+    sg_job_free(j2);
+    j2 = take(q, 5000);
+    assert_non_null(j2);
+    assert_string_equal(sg_job_payload(j2, NULL), "{\"n\":2}");
+    assert_int_equal(sg_job_attempts(j2), 2);
+    assert_int_equal(sg_job_touch(j2), SG_OK);
+    assert_int_equal(sg_job_ack(j2), SG_OK);
+    sg_job_free(j2);
+    assert_null(take(q, 300));
+
+    assert_int_equal(sg_queue_enqueue(q, "not json", 8), SG_E_MALFORMED);
+    assert_int_equal(sg_queue_enqueue(q, "{} x", 4), SG_E_MALFORMED);
+    assert_null(take(q, 100));
+    sg_queue_close(q);
+    sg_store_close(s);
+}
+
+static void queue_lease_expiry_hands_the_job_out_again(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_queue *q = new_queue(s, 1000);
+    assert_int_equal(sg_queue_enqueue(q, "{\"session_id\":\"abc\"}", 20), SG_OK);
+    sg_job *j = take(q, 2000);
+    assert_non_null(j);
+    assert_int_equal(sg_job_attempts(j), 1);
+    /* Held under lease: no one else gets it now. */
+    assert_null(take(q, 0));
+    sg_job_free(j); /* the taker "dies" without finishing */
+    j = take(q, 10000);
+    assert_non_null(j);
+    assert_string_equal(sg_job_payload(j, NULL), "{\"session_id\":\"abc\"}");
+    assert_int_equal(sg_job_attempts(j), 2);
+    assert_int_equal(sg_job_ack(j), SG_OK);
+    assert_int_equal(sg_job_ack(j), SG_E_INVALID); /* already finished */
+    sg_job_free(j);
+    assert_null(take(q, 1500));
+    sg_queue_close(q);
+    sg_store_close(s);
+}
+
+static void queue_is_shared_by_two_handles(void **state)
+{
+    (void)state;
+    sg_store *s1 = open_store();
+    sg_store *s2 = open_store();
+    sg_queue *q1 = new_queue(s1, 5000);
+    sg_queue *q2 = NULL;
+    sg_queue_options qo;
+    sg_queue_options_init(&qo);
+    qo.lease_ms = 5000;
+    char name[64];
+    snprintf(name, sizeof name, "q%d_%d", (int)getpid(), g_seq);
+    assert_int_equal(sg_queue_open(s2, name, &qo, &q2), SG_OK);
+    for (int i = 0; i < 4; i++) {
+        char p[16];
+        int n = snprintf(p, sizeof p, "{\"n\":%d}", i);
+        assert_int_equal(sg_queue_enqueue(i % 2 ? q1 : q2, p, (size_t)n), SG_OK);
+    }
+    int seen[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        sg_job *j = take(i % 2 ? q2 : q1, 2000);
+        assert_non_null(j);
+        int n = atoi(strchr(sg_job_payload(j, NULL), ':') + 1);
+        assert_true(n >= 0 && n < 4);
+        seen[n]++;
+        assert_int_equal(sg_job_ack(j), SG_OK);
+        sg_job_free(j);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(seen[i], 1);
+    assert_null(take(q1, 200));
+    assert_null(take(q2, 0));
+    sg_queue_close(q1);
+    sg_queue_close(q2);
+    sg_store_close(s1);
+    sg_store_close(s2);
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+static void events_are_read_back_in_order(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_store *other = open_store_app("elsewhere");
+    sg_event_sub *all = NULL, *ups = NULL;
+    assert_int_equal(sg_event_subscribe(s, NULL, &all), SG_OK);
+    assert_int_equal(sg_event_subscribe(s, "server_up", &ups), SG_OK);
+    assert_int_equal(sg_event_publish_json(other, "server_up", "{\"x\":0}", 7), SG_OK);
+    assert_int_equal(sg_event_publish_json(s, "server_up", "{\"n\":1}", 7), SG_OK);
+    assert_int_equal(sg_event_publish_json(s, "player_connect", "{\"n\":2}", 7), SG_OK);
+    assert_int_equal(sg_event_publish_json(s, "server_up", "{\"n\":3}", 7), SG_OK);
+
+    const char *kinds[] = {"server_up", "player_connect", "server_up"};
+    const char *bodies[] = {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}"};
+    for (int i = 0; i < 3; i++) {
+        char *kind = NULL, *json = NULL;
+        assert_int_equal(sg_event_next(all, 5000, &kind, &json), SG_OK);
+        assert_string_equal(kind, kinds[i]);
+        assert_string_equal(json, bodies[i]);
+        free(kind);
+        free(json);
+    }
+    char *json = NULL;
+    assert_int_equal(sg_event_next(ups, 5000, NULL, &json), SG_OK);
+    assert_string_equal(json, "{\"n\":1}");
+    free(json);
+    assert_int_equal(sg_event_next(ups, 5000, NULL, &json), SG_OK);
+    assert_string_equal(json, "{\"n\":3}");
+    free(json);
+    assert_int_equal(sg_event_next(ups, 50, NULL, &json), SG_E_TIMEOUT);
+    assert_null(json);
+
+    assert_int_equal(sg_event_publish_json(s, "Bad.Kind", "{}", 2), SG_E_INVALID);
+    assert_int_equal(sg_event_publish_json(s, "ok", "{", 1), SG_E_MALFORMED);
+    sg_event_sub *x = NULL;
+    assert_int_equal(sg_event_subscribe(s, "a>", &x), SG_E_INVALID);
+    sg_event_sub_free(ups);
+    sg_event_sub_free(all);
+    sg_store_close(other);
+    sg_store_close(s);
+}
+
+/* ---- backend specific ------------------------------------------------------------------- */
+
+static void nats_restart_fails_fast_then_resumes(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    assert_int_equal(sg_kv_put(b, "k", "before", 6, NULL), SG_OK);
+    assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
+
+    sg_test_nats_stop(&g_nats);
+    long long deadline = now_ms() + 5000;
+    while (sg_store_state_get(s) == SG_STORE_CONNECTED && now_ms() < deadline)
+        sleep_ms(10);
+    assert_int_equal(sg_store_state_get(s), SG_STORE_RECONNECTING);
+    sg_status st = sg_kv_put(b, "k", "during", 6, NULL);
+    assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
+    assert_non_null(strstr(sg_last_error(), "NATS"));
+    sg_kv_entry *e = NULL;
+    st = sg_kv_get(b, "k", &e);
+    assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
+    st = sg_event_publish_json(s, "server_down", "{}", 2);
+    assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
+
+    assert_int_equal(sg_test_nats_restart(&g_nats), 0);
+    deadline = now_ms() + 15000;
+    while (sg_store_state_get(s) != SG_STORE_CONNECTED && now_ms() < deadline)
+        sleep_ms(20);
+    assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
+    /* JetStream may need a moment after the listener is back: retry briefly. */
+    deadline = now_ms() + 10000;
+    while ((st = sg_kv_get(b, "k", &e)) != SG_OK && now_ms() < deadline)
+        sleep_ms(50);
+    assert_int_equal(st, SG_OK);
+    assert_string_equal(e->value, "before");
+    sg_kv_entry_free(e);
+    assert_int_equal(sg_kv_put(b, "k", "after", 5, NULL), SG_OK);
+    expect_kv(b, "k", "after", 0);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void nats_unreachable_server_is_a_clear_error(void **state)
+{
+    (void)state;
+    sg_test_nats dead = {0};
+    assert_int_equal(sg_test_nats_start(&dead), 0);
+    char url[64];
+    snprintf(url, sizeof url, "%s", dead.url);
+    sg_test_nats_free(&dead); /* nothing listens there now */
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = url;
+    o.timeout_ms = 500;
+    sg_store *s = NULL;
+    assert_int_equal(sg_store_open(&o, &s), SG_E_UNAVAILABLE);
+    assert_null(s);
+    assert_non_null(strstr(sg_last_error(), "no NATS server reachable"));
+}
+
+static void nats_without_jetstream_is_a_clear_error(void **state)
+{
+    (void)state;
+    sg_test_nats plain = {.no_jetstream = true};
+    assert_int_equal(sg_test_nats_start(&plain), 0);
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = plain.url;
+    o.timeout_ms = 1000;
+    sg_store *s = NULL;
+    sg_status st = sg_store_open(&o, &s);
+    sg_test_nats_free(&plain);
+    assert_int_equal(st, SG_E_UNAVAILABLE);
+    assert_non_null(strstr(sg_last_error(), "JetStream"));
+}
+
+static void nats_event_history_keeps_events_in_a_stream(void **state)
+{
+    (void)state;
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = g_url;
+    o.app = "hist";
+    o.event_history = true;
+    sg_store *s = NULL;
+    assert_int_equal(sg_store_open(&o, &s), SG_OK);
+    sg_event_sub *sub = NULL;
+    assert_int_equal(sg_event_subscribe(s, NULL, &sub), SG_OK);
+    assert_int_equal(sg_event_publish_json(s, "score", "{\"v\":1}", 7), SG_OK);
+    char *json = NULL;
+    assert_int_equal(sg_event_next(sub, 5000, NULL, &json), SG_OK);
+    assert_string_equal(json, "{\"v\":1}");
+    free(json);
+    sg_event_sub_free(sub);
+    sg_store_close(s);
+}
+
+static void sqlite_unusable_path_is_a_clear_error(void **state)
+{
+    (void)state;
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = "sqlite:///nonexistent-dir-for-seatgate/x/state.db";
+    sg_store *s = NULL;
+    assert_int_equal(sg_store_open(&o, &s), SG_E_IO);
+    assert_null(s);
+    assert_non_null(strstr(sg_last_error(), "nonexistent-dir-for-seatgate"));
+}
+
+static void sqlite_sweep_removes_expired_rows(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 1000, NULL);
+    assert_int_equal(sg_kv_put(b, "old", "v", 1, NULL), SG_OK);
+    sleep_ms(1100);
+    assert_int_equal(sg_store_sweep(s), SG_OK);
+    /* After the sweep the row is gone, so a watcher has nothing current to show either. */
+    sg_watch *w = NULL;
+    assert_int_equal(sg_kv_watch(b, NULL, &w), SG_OK);
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_watch_next(w, 1000, &e), SG_OK);
+    assert_null(e);
+    sg_watch_free(w);
+    expect_absent(b, "old");
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 6 && strcmp(argv[1], "--race-child") == 0) return race_child(argv);
+    if (argc < 2 || (strcmp(argv[1], "sqlite") != 0 && strcmp(argv[1], "nats") != 0)) {
+        fprintf(stderr, "usage: %s sqlite|nats\n", argv[0]);
+        return 2;
+    }
+    snprintf(g_backend, sizeof g_backend, "%s", argv[1]);
+    sg_log_set_level(SG_LOG_WARN);
+    if (is_nats()) {
+        if (sg_test_nats_start(&g_nats) != 0) return 1;
+        snprintf(g_url, sizeof g_url, "%s", g_nats.url);
+    } else {
+        snprintf(g_dir, sizeof g_dir, "%s/sg-sqlite-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (!mkdtemp(g_dir)) return 1;
+        snprintf(g_url, sizeof g_url, "sqlite://%s/state.db", g_dir);
+    }
+
+    const struct CMUnitTest common[] = {
+        cmocka_unit_test(put_then_get_returns_value_and_revision),
+        cmocka_unit_test(create_only_when_absent),
+        cmocka_unit_test(update_is_compare_and_set),
+        cmocka_unit_test(delete_is_idempotent),
+        cmocka_unit_test(keys_lists_live_keys),
+        cmocka_unit_test(ttl_expired_keys_read_as_absent),
+        cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),
+        cmocka_unit_test(existing_bucket_configuration_wins),
+        cmocka_unit_test(apps_do_not_see_each_other),
+        cmocka_unit_test(bad_input_is_refused_with_a_message),
+        cmocka_unit_test(concurrent_cas_increments_lose_nothing),
+        cmocka_unit_test(processes_racing_to_create_one_key_have_one_winner),
+        cmocka_unit_test(queue_hands_out_acks_and_retries),
+        cmocka_unit_test(queue_lease_expiry_hands_the_job_out_again),
+        cmocka_unit_test(queue_is_shared_by_two_handles),
+        cmocka_unit_test(events_are_read_back_in_order),
+    };
+    const struct CMUnitTest nats_only[] = {
+        cmocka_unit_test(nats_unreachable_server_is_a_clear_error),
+        cmocka_unit_test(nats_without_jetstream_is_a_clear_error),
+        cmocka_unit_test(nats_event_history_keeps_events_in_a_stream),
+        cmocka_unit_test(nats_restart_fails_fast_then_resumes),
+    };
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),
+        cmocka_unit_test(sqlite_sweep_removes_expired_rows),
+    };
+    char name[64];
+    snprintf(name, sizeof name, "store (%s)", g_backend);
+    int failed =
+        _cmocka_run_group_tests(name, common, sizeof common / sizeof common[0], NULL, NULL);
+    if (is_nats())
+        failed += cmocka_run_group_tests_name("store (nats only)", nats_only, NULL, NULL);
+    else
+        failed += cmocka_run_group_tests_name("store (sqlite only)", sqlite_only, NULL, NULL);
+
+    if (is_nats())
+        sg_test_nats_free(&g_nats);
+    else
+        nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    sg_store_library_cleanup();
+    return failed ? 1 : 0;
+}

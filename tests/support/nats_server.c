@@ -1,0 +1,165 @@
+#include "nats_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int can_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    return ok;
+}
+
+static int spawn(sg_test_nats *n)
+{
+    char port[16], log[300];
+    snprintf(port, sizeof port, "%d", n->port);
+    snprintf(log, sizeof log, "%s/nats-server.log", n->dir);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        /* Dies with the test, whatever way the test ends. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        if (!n->no_jetstream)
+            execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd",
+                   n->dir, (char *)NULL);
+        else
+            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port, (char *)NULL);
+        _exit(127);
+    }
+    n->pid = pid;
+    long long deadline = now_ms() + 10000;
+    while (now_ms() < deadline) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            n->pid = 0;
+            fprintf(stderr,
+                    "nats-server exited at start (status %d; is it installed? "
+                    "scripts/deps test); log: %s\n",
+                    status, log);
+            return -1;
+        }
+        if (can_connect(n->port)) return 0;
+        sleep_ms(10);
+    }
+    fprintf(stderr, "nats-server did not listen on port %d within 10 s\n", n->port);
+    sg_test_nats_stop(n);
+    return -1;
+}
+
+int sg_test_nats_start(sg_test_nats *n)
+{
+    bool no_js = n->no_jetstream;
+    memset(n, 0, sizeof *n);
+    n->no_jetstream = no_js;
+    snprintf(n->dir, sizeof n->dir, "%s/sg-nats-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(n->dir)) {
+        perror("mkdtemp");
+        n->dir[0] = '\0';
+        return -1;
+    }
+    for (int attempt = 0; attempt < 5; attempt++) {
+        n->port = free_port();
+        if (n->port <= 0) return -1;
+        snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
+        if (spawn(n) == 0) return 0;
+    }
+    return -1;
+}
+
+int sg_test_nats_restart(sg_test_nats *n)
+{
+    if (n->pid) sg_test_nats_stop(n);
+    /* The port was ours a moment ago; retry while the kernel lets go of it. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (spawn(n) == 0) return 0;
+        sleep_ms(200);
+    }
+    return -1;
+}
+
+void sg_test_nats_stop(sg_test_nats *n)
+{
+    if (n->pid <= 0) return;
+    kill(n->pid, SIGTERM);
+    long long deadline = now_ms() + 3000;
+    int status;
+    while (waitpid(n->pid, &status, WNOHANG) == 0) {
+        if (now_ms() > deadline) {
+            kill(n->pid, SIGKILL);
+            waitpid(n->pid, &status, 0);
+            break;
+        }
+        sleep_ms(5);
+    }
+    n->pid = 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void sg_test_nats_free(sg_test_nats *n)
+{
+    sg_test_nats_stop(n);
+    if (n->dir[0]) nftw(n->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    n->dir[0] = '\0';
+}

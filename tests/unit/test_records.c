@@ -1,0 +1,288 @@
+/* Records and events: round trips through JSON, and refusal of invalid structs and texts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seatgate/records.h"
+
+static void claimed_session(sg_session_record *s)
+{
+    memset(s, 0, sizeof *s);
+    strcpy(s->session_id, "950dd2eaff09-S");
+    s->state = SG_SESSION_CLAIMED;
+    s->created_at = 1763700000000LL;
+    s->claim_deadline = 1763700060000LL;
+    s->client_id = 18446744073709551615ULL; /* needs the decimal-string form */
+    strcpy(s->player_ip, "203.0.113.7");
+    strcpy(s->app, "mygame");
+    strcpy(s->version, "v1");
+    strcpy(s->claimed_by_fqdn, "9f511e17.pr.edgegap.net");
+    strcpy(s->claimed_by_request_id, "9f511e17a1b2");
+    s->claimed_at = 1763700005000LL;
+    s->has_deployment = true;
+    strcpy(s->deployment.request_id, "9f511e17a1b2");
+    strcpy(s->deployment.public_ip, "198.51.100.4");
+    strcpy(s->deployment.fqdn, "9f511e17.pr.edgegap.net");
+    s->deployment.port = 31500;
+    strcpy(s->deployment.protocol, "UDP");
+    s->deployment.has_location = true;
+    strcpy(s->deployment.location.city, "Montreal");
+    strcpy(s->deployment.location.country, "Canada");
+    strcpy(s->matchmaker, "mm-1");
+}
+
+static void session_round_trips(void **state)
+{
+    (void)state;
+    sg_session_record s, back;
+    claimed_session(&s);
+    char *json = NULL;
+    assert_int_equal(sg_session_to_json(&s, &json), SG_OK);
+    assert_non_null(strstr(json, "\"client_id\":\"18446744073709551615\""));
+    assert_non_null(strstr(json, "\"state\":\"claimed\""));
+    assert_int_equal(sg_session_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&s, &back, sizeof s);
+    free(json);
+
+    /* The minimal record: only the required fields. */
+    memset(&s, 0, sizeof s);
+    strcpy(s.session_id, "abc-S");
+    s.created_at = 1;
+    s.claim_deadline = 2;
+    assert_int_equal(sg_session_to_json(&s, &json), SG_OK);
+    assert_string_equal(json, "{\"session_id\":\"abc-S\",\"state\":\"unclaimed\",\"created_at\":1,"
+                              "\"claim_deadline\":2}");
+    free(json);
+}
+
+static void invalid_session_is_not_written(void **state)
+{
+    (void)state;
+    sg_session_record s;
+    char *json = NULL;
+    claimed_session(&s);
+    s.claimed_by_fqdn[0] = '\0'; /* claimed, but by no one */
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    assert_null(json);
+    assert_non_null(strstr(sg_last_error(), "claimed_by"));
+    claimed_session(&s);
+    strcpy(s.player_ip, "not-an-ip");
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "player_ip"));
+    claimed_session(&s);
+    strcpy(s.session_id, "bad id");
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    claimed_session(&s);
+    s.created_at = -5;
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    claimed_session(&s);
+    memset(s.app, 'a', sizeof s.app); /* no terminator */
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    assert_null(json);
+}
+
+static void malformed_session_text_names_the_field(void **state)
+{
+    (void)state;
+    struct {
+        const char *json, *says;
+    } bad[] = {
+        {"", "not valid JSON"},
+        {"[]", "not an object"},
+        {"{\"session_id\":\"a\"} x", "trailing"},
+        {"{\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1}", "session_id"},
+        {"{\"session_id\":\"a\",\"state\":\"gone\",\"created_at\":1,\"claim_deadline\":1}",
+         "state"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1.5,\"claim_deadline\":1}",
+         "created_at"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
+         "\"client_id\":12}",
+         "client_id"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
+         "\"client_id\":\"18446744073709551616\"}",
+         "client_id"},
+        {"{\"session_id\":\"a\",\"state\":\"released\",\"created_at\":1,\"claim_deadline\":1}",
+         "released_at"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sg_session_record s;
+        assert_int_not_equal(sg_session_from_json(bad[i].json, strlen(bad[i].json), &s), SG_OK);
+        if (!strstr(sg_last_error(), bad[i].says))
+            fail_msg("%s: '%s' lacks '%s'", bad[i].json, sg_last_error(), bad[i].says);
+    }
+    /* Unknown fields are ignored (tolerant reader). */
+    const char *extra = "{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,"
+                        "\"claim_deadline\":1,\"future\":{\"x\":1}}";
+    sg_session_record s;
+    assert_int_equal(sg_session_from_json(extra, strlen(extra), &s), SG_OK);
+}
+
+static void gameserver_round_trips(void **state)
+{
+    (void)state;
+    sg_gameserver_record g, back;
+    memset(&g, 0, sizeof g);
+    strcpy(g.request_id, "9f511e17a1b2");
+    strcpy(g.fqdn, "9f511e17.pr.edgegap.net");
+    strcpy(g.public_ip, "2001:db8::7");
+    g.port_count = 2;
+    strcpy(g.ports[0].name, "game");
+    g.ports[0].external = 31500;
+    g.ports[0].internal = 7000;
+    strcpy(g.ports[0].protocol, "UDP");
+    strcpy(g.ports[1].name, "webtransport");
+    g.ports[1].external = 31501;
+    g.ports[1].internal = 7001;
+    strcpy(g.ports[1].protocol, "UDP");
+    g.has_location = true;
+    strcpy(g.location.city, "Paris");
+    g.location.has_coords = true;
+    g.location.latitude = 48.85;
+    g.location.longitude = 2.35;
+    g.capacity = 10;
+    g.players = 3;
+    memset(g.cert_digest, 'a', SG_REC_DIGEST_LEN);
+    g.started_at = 1763700000000LL;
+    g.heartbeat_at = 1763700009000LL;
+    char *json = NULL;
+    assert_int_equal(sg_gameserver_to_json(&g, &json), SG_OK);
+    assert_int_equal(sg_gameserver_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&g, &back, sizeof g);
+    free(json);
+    g.cert_digest[3] = 'G';
+    assert_int_equal(sg_gameserver_to_json(&g, &json), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "cert_digest"));
+    g.cert_digest[3] = 'a';
+    g.port_count = 0;
+    assert_int_equal(sg_gameserver_to_json(&g, &json), SG_E_INVALID);
+}
+
+static void context_is_checked_but_passed_through(void **state)
+{
+    (void)state;
+    const char *ctx = "{\"request_id\":\"9f511e17a1b2\",\"public_ip\":\"198.51.100.4\","
+                      "\"fqdn\":\"9f511e17.pr.edgegap.net\",\"ports\":{\"game\":{\"external\":"
+                      "31500,\"internal\":7000,\"protocol\":\"UDP\"}},\"tags\":[\"x\"]}";
+    sg_context_info info;
+    assert_int_equal(sg_context_check(ctx, strlen(ctx), &info), SG_OK);
+    assert_string_equal(info.fqdn, "9f511e17.pr.edgegap.net");
+    assert_int_equal(info.port_count, 1);
+    const char *noports = "{\"request_id\":\"r\",\"public_ip\":\"198.51.100.4\",\"fqdn\":\"f\"}";
+    assert_int_equal(sg_context_check(noports, strlen(noports), NULL), SG_E_MALFORMED);
+    assert_non_null(strstr(sg_last_error(), "ports"));
+}
+
+static void delete_job_and_connect_token_values(void **state)
+{
+    (void)state;
+    sg_delete_job j = {0}, back;
+    strcpy(j.session_id, "950dd2eaff09-S");
+    strcpy(j.reason, "player_left");
+    j.enqueued_at = 1763700000000LL;
+    strcpy(j.requested_by, "9f511e17.pr.edgegap.net");
+    char *json = NULL;
+    assert_int_equal(sg_delete_job_to_json(&j, &json), SG_OK);
+    assert_int_equal(sg_delete_job_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&j, &back, sizeof j);
+    free(json);
+    strcpy(j.reason, "Player Left");
+    assert_int_equal(sg_delete_job_to_json(&j, &json), SG_E_INVALID);
+
+    char key[24], sid[SG_REC_ID_MAX];
+    assert_string_equal(sg_connect_token_key(18446744073709551615ULL, key, sizeof key),
+                        "18446744073709551615");
+    assert_int_equal(sg_connect_token_value_parse("950dd2eaff09-S", 14, sid, sizeof sid), SG_OK);
+    assert_string_equal(sid, "950dd2eaff09-S");
+    assert_int_equal(sg_connect_token_value_parse("a b", 3, sid, sizeof sid), SG_E_MALFORMED);
+    assert_int_equal(sg_connect_token_value_parse("", 0, sid, sizeof sid), SG_E_MALFORMED);
+    uint64_t id;
+    assert_int_equal(sg_client_id_parse("1", &id), SG_OK);
+    assert_int_equal(id, 1);
+    const char *bad_ids[] = {"0", "01", "-1", "1e3", "", "18446744073709551616", " 1"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++)
+        assert_int_equal(sg_client_id_parse(bad_ids[i], &id), SG_E_INVALID);
+}
+
+static void every_event_kind_round_trips(void **state)
+{
+    (void)state;
+    for (int k = 0; k < SG_EV_KIND_COUNT; k++) {
+        sg_event e, back;
+        memset(&e, 0, sizeof e);
+        e.kind = (sg_event_kind)k;
+        e.ts = 1763700000123LL;
+        strcpy(e.app, "mygame");
+        strcpy(e.source, "9f511e17.pr.edgegap.net");
+        switch (e.kind) {
+        case SG_EV_SERVER_UP:
+        case SG_EV_SERVER_DOWN:
+            strcpy(e.u.server.fqdn, "9f511e17.pr.edgegap.net");
+            strcpy(e.u.server.request_id, "9f511e17a1b2");
+            strcpy(e.u.server.public_ip, "198.51.100.4");
+            if (e.kind == SG_EV_SERVER_DOWN) strcpy(e.u.server.reason, "shutdown");
+            break;
+        case SG_EV_PLAYER_CONNECT:
+        case SG_EV_PLAYER_DISCONNECT:
+            strcpy(e.u.player.session_id, "950dd2eaff09-S");
+            e.u.player.client_id = 42;
+            strcpy(e.u.player.player_ip, "203.0.113.7");
+            strcpy(e.u.player.fqdn, "9f511e17.pr.edgegap.net");
+            e.u.player.duration_ms = e.kind == SG_EV_PLAYER_DISCONNECT ? 60000 : -1;
+            e.u.player.reason = SG_DISCONNECT_TIMEOUT;
+            if (e.kind == SG_EV_PLAYER_CONNECT) e.u.player.reason = 0;
+            break;
+        case SG_EV_VERIFY_REJECTED:
+            e.u.reject.client_id = 7;
+            strcpy(e.u.reject.player_ip, "203.0.113.9");
+            strcpy(e.u.reject.fqdn, "9f511e17.pr.edgegap.net");
+            e.u.reject.reason = SG_REJECT_IP_MISMATCH;
+            strcpy(e.u.reject.message, "source IP is not in session_ips");
+            break;
+        case SG_EV_SCORE:
+            strcpy(e.u.score.session_id, "950dd2eaff09-S");
+            e.u.score.client_id = 42;
+            strcpy(e.u.score.score_kind, "kill");
+            e.u.score.value = -3;
+            e.u.score.target_client_id = 43;
+            break;
+        default:
+            break;
+        }
+        char *json = NULL;
+        assert_int_equal(sg_event_to_json(&e, &json), SG_OK);
+        assert_int_equal(sg_event_from_json(json, strlen(json), &back), SG_OK);
+        assert_memory_equal(&e, &back, sizeof e);
+        sg_event_kind parsed;
+        assert_int_equal(sg_event_kind_parse(sg_event_kind_name(e.kind), &parsed), SG_OK);
+        assert_int_equal(parsed, e.kind);
+        free(json);
+    }
+    sg_event e = {.kind = SG_EV_KIND_COUNT};
+    char *json = NULL;
+    assert_int_equal(sg_event_to_json(&e, &json), SG_E_INVALID);
+    e.kind = SG_EV_PLAYER_CONNECT; /* required fields missing */
+    assert_int_equal(sg_event_to_json(&e, &json), SG_E_INVALID);
+    const char *unknown = "{\"kind\":\"teleport\",\"ts\":1,\"app\":\"a\",\"source\":\"s\"}";
+    assert_int_equal(sg_event_from_json(unknown, strlen(unknown), &e), SG_E_MALFORMED);
+    assert_non_null(strstr(sg_last_error(), "kind"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(session_round_trips),
+        cmocka_unit_test(invalid_session_is_not_written),
+        cmocka_unit_test(malformed_session_text_names_the_field),
+        cmocka_unit_test(gameserver_round_trips),
+        cmocka_unit_test(context_is_checked_but_passed_through),
+        cmocka_unit_test(delete_job_and_connect_token_values),
+        cmocka_unit_test(every_event_kind_round_trips),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -16,6 +16,7 @@
 
 typedef enum hook_setting_id {
     HOOK_SET_STORE_URL,
+    HOOK_SET_STORE_TIMEOUT,
     HOOK_SET_STORE_USER,
     HOOK_SET_STORE_PASSWORD,
     HOOK_SET_STORE_TOKEN,
@@ -66,9 +67,9 @@ const char *hook_options_value(const sg_hook_options *o, hook_setting_id id);
 
 /* Who this server is, as learnt at start. */
 typedef struct hook_identity {
-    char request_id[64];
-    char public_ip[64];
-    char fqdn[256];
+    char request_id[128]; /* sizes as in records.h */
+    char public_ip[46];
+    char fqdn[254];
 } hook_identity;
 
 /* The facts of an Edgegap session the checks need. Strings point into backend memory

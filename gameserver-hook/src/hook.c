@@ -104,6 +104,7 @@ sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, 
     h->delete_retry_ms = setting_num(o, HOOK_SET_DELETE_RETRY);
     if (h->delete_retry_ms <= 0) h->delete_retry_ms = 2000;
     h->start_status = SG_E_TIMEOUT;
+    h->dry_run = hook_options_value(o, HOOK_SET_CLAIM) && setting_num(o, HOOK_SET_CLAIM) == 0;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -31,6 +31,7 @@ typedef struct live {
     char env_request_id[SG_REC_ID_MAX], env_public_ip[SG_REC_IP_MAX];
     int capacity;
     long long heartbeat_ms;
+    bool register_server;
     /* after start */
     bool started;
     hook_identity id;
@@ -220,9 +221,11 @@ static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
     if (!sg_edgegap_find_port(c->ports, c->port_count, l->port_name))
         SG_WARN(COMP, "port_not_found", "port_name=%s", l->port_name);
     st = open_store(l);
-    if (st == SG_OK) st = sg_kv_put(l->contexts, l->id.fqdn, c->raw_json, c->raw_len, NULL);
-    if (st == SG_OK) st = put_record(l);
-    if (st == SG_OK) st = publish_server(l, SG_EV_SERVER_UP, NULL);
+    if (st == SG_OK && l->register_server) {
+        st = sg_kv_put(l->contexts, l->id.fqdn, c->raw_json, c->raw_len, NULL);
+        if (st == SG_OK) st = put_record(l);
+        if (st == SG_OK) st = publish_server(l, SG_EV_SERVER_UP, NULL);
+    }
     if (st == SG_OK) *context_json = strdup(c->raw_json);
     sg_edgegap_result_clear(&res);
     if (st == SG_E_INVALID) return st; /* a bad record (e.g. cert-digest): no retry helps */
@@ -235,6 +238,7 @@ static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
 static sg_status l_heartbeat(void *ctx, uint32_t players)
 {
     live *l = ctx;
+    if (!l->register_server) return SG_OK;
     l->record.players = (int)players;
     l->record.heartbeat_at = unix_ms();
     return put_record(l);
@@ -565,7 +569,7 @@ static sg_status l_stop(void *ctx, int timeout_ms)
      * the durable queue (on_delete). */
     sg_edgegap_client_free(l->edgegap);
     l->edgegap = NULL;
-    if (l->started) {
+    if (l->started && l->register_server) {
         sg_status d = sg_kv_delete(l->gameserver, l->id.fqdn);
         sg_status e = publish_server(l, SG_EV_SERVER_DOWN, "stopped");
         if (st == SG_OK && (d != SG_OK || e != SG_OK)) st = d != SG_OK ? d : e;
@@ -631,6 +635,7 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
     copy_opt(l->env_request_id, sizeof l->env_request_id, o, HOOK_SET_REQUEST_ID);
     copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, HOOK_SET_PUBLIC_IP);
     l->capacity = (int)num_opt(o, HOOK_SET_CAPACITY);
+    l->register_server = num_opt(o, HOOK_SET_REGISTER) != 0;
     l->heartbeat_ms = num_opt(o, HOOK_SET_HEARTBEAT);
     if (l->heartbeat_ms <= 0) l->heartbeat_ms = 5000;
 

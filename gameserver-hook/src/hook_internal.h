@@ -35,6 +35,8 @@ typedef enum hook_setting_id {
     HOOK_SET_START_TIMEOUT,
     HOOK_SET_STOP_TIMEOUT,
     HOOK_SET_DELETE_RETRY,
+    HOOK_SET_REGISTER,
+    HOOK_SET_CLAIM,
     HOOK_SET_REQUEST_ID,
     HOOK_SET_PUBLIC_IP,
     HOOK_SET_PORTS_MAPPING,
@@ -225,6 +227,7 @@ struct sg_hook {
     int queue_size;
     long long verify_timeout_ms, start_timeout_ms, stop_timeout_ms, heartbeat_ms;
     long long delete_retry_ms;
+    bool dry_run; /* claim=0: checks only, nothing claimed or published */
 
     pthread_t worker;
     bool worker_running;

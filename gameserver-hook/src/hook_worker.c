@@ -109,7 +109,10 @@ static void verify_finish(sg_hook *h, hook_job *j)
     else if (v->reason > 0 && v->reason < SG_HOOK_REASON_COUNT)
         h->stats.rejected[v->reason]++;
     pthread_mutex_unlock(&h->mu);
-    if (v->accepted) {
+    if (h->dry_run) {
+        SG_INFO(COMP, "verify_dry_run", "client_id=%" PRIu64 " reason=%s", v->client_id,
+                sg_hook_reason_name((sg_hook_reason)v->reason));
+    } else if (v->accepted) {
         SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s", v->client_id,
                 v->session_id, v->source_ip);
         hook_event ev = {.kind = HOOK_EV_PLAYER_CONNECT,
@@ -174,6 +177,12 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     if (here) {
         reject(h, j, SG_HOOK_REJECT_ALREADY_CONNECTED, "%s",
                "this client id is already connected to this server");
+        return;
+    }
+    if (h->dry_run) {
+        hook_verdict_set(v, SG_HOOK_ACCEPTED, "session %s would be accepted (dry run)",
+                         v->session_id);
+        verify_finish(h, j);
         return;
     }
     st = ops(h)->claim(h->backend.ctx, v->session_id, j->client_id, v->source_ip);

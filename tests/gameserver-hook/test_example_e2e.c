@@ -35,7 +35,7 @@
 #define SERVER_A "aaaaaaaaaaa1"
 #define PROTOCOL_ID "4242"
 
-static const char *server_bin, *client_bin, *sim_bin, *sim_config;
+static const char *server_bin, *client_bin, *sim_bin, *sim_config, *tool_bin;
 
 static struct {
     sg_test_nats nats;
@@ -226,6 +226,77 @@ static void fresh_replayed_stolen_and_foreign_tokens(void **state)
     expect_client(foreign, "127.0.0.1", 2, "reason=wrong_server_id");
 }
 
+/* Runs seatgate-hook with the deployment's environment; returns its exit code and first line. */
+static int run_tool(const char *args, char *line, size_t size)
+{
+    char url[512], token[512], cmd[2048];
+    assert_true(sim_env(&E.sim, SERVER_A, "CONTEXT_URL", url, sizeof url));
+    assert_true(sim_env(&E.sim, SERVER_A, "CONTEXT_TOKEN", token, sizeof token));
+    snprintf(cmd, sizeof cmd,
+             "SEATGATE_STORE_URL=%s SEATGATE_APP=e2e SEATGATE_EDGEGAP_URL=%s "
+             "SEATGATE_EDGEGAP_API_KEY=%s ARBITRIUM_CONTEXT_URL=%s ARBITRIUM_CONTEXT_TOKEN=%s "
+             "%s %s",
+             E.nats.url, E.sim.url, API_KEY, url, token, tool_bin, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    line[0] = '\0';
+    if (!fgets(line, (int)size, p)) line[0] = '\0';
+    char rest[512];
+    while (fgets(rest, sizeof rest, p)) {
+    }
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void operator_tool_inspects_without_side_effects(void **state)
+{
+    (void)state;
+    char line[1024], args[256], sid[128];
+    uint64_t cid;
+    assert_int_equal(run_tool("context", line, sizeof line), 0);
+    assert_non_null(strstr(line, SERVER_A));
+    /* a dry-run verify: accepted, nothing claimed */
+    issue(SERVER_A, "127.0.0.1", &cid, sid, sizeof sid);
+    snprintf(args, sizeof args, "verify %llu 127.0.0.1", (unsigned long long)cid);
+    assert_int_equal(run_tool(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "accepted"));
+    snprintf(args, sizeof args, "verify %llu 127.0.0.5", (unsigned long long)cid);
+    assert_int_equal(run_tool(args, line, sizeof line), 2);
+    assert_non_null(strstr(line, "reason=ip_mismatch"));
+    sg_kv_entry *e = NULL;
+    sg_session_record r;
+    assert_int_equal(sg_kv_get(E.sessions, sid, &e), SG_OK);
+    assert_int_equal(sg_session_from_json(e->value, e->len, &r), SG_OK);
+    sg_kv_entry_free(e);
+    assert_int_equal(r.state, SG_SESSION_UNCLAIMED);
+    /* a player connected through the example server shows up, and can be disconnected */
+    char file[128];
+    snprintf(file, sizeof file, "%s/stay.token", E.dir);
+    mint_to_file(cid, sid, file);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s --token-file %s --stay 10s --goodbye=false >/dev/null &",
+             client_bin, file);
+    assert_int_equal(system(cmd), 0);
+    bool listed = false;
+    for (int i = 0; i < 100 && !listed; i++) {
+        listed = run_tool("sessions", line, sizeof line) == 0 && strstr(line, sid) != NULL;
+        if (!listed) {
+            struct timespec ts = {0, 50000000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    assert_true(listed);
+    snprintf(args, sizeof args, "disconnect %llu kicked", (unsigned long long)cid);
+    assert_int_equal(run_tool(args, line, sizeof line), 0);
+    assert_non_null(strstr(line, "delete=done"));
+    assert_int_equal(sg_kv_get(E.sessions, sid, &e), SG_OK);
+    assert_int_equal(sg_session_from_json(e->value, e->len, &r), SG_OK);
+    sg_kv_entry_free(e);
+    assert_int_equal(r.state, SG_SESSION_RELEASED);
+    assert_int_equal(run_tool(args, line, sizeof line), 3); /* nothing left to release */
+    assert_int_equal(run_tool("bogus", line, sizeof line), 2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -284,17 +355,19 @@ static int teardown(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s SERVER CLIENT SIMULATOR CONFIG\n", argv[0]);
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s SERVER CLIENT SIMULATOR CONFIG TOOL\n", argv[0]);
         return 2;
     }
     server_bin = argv[1];
     client_bin = argv[2];
     sim_bin = argv[3];
     sim_config = argv[4];
+    tool_bin = argv[5];
     sg_log_set_level(SG_LOG_OFF);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fresh_replayed_stolen_and_foreign_tokens),
+        cmocka_unit_test(operator_tool_inspects_without_side_effects),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -181,7 +181,8 @@ static sg_status enqueue(sg_hook *h, hook_job *job)
     bool was_empty = h->incoming.head == NULL;
     hook_list_push(&h->incoming, job);
     pthread_mutex_unlock(&h->mu);
-    if (was_empty) signal_fd(h->wake_fd);
+    /* Wake the worker only when it may be waiting (it re-checks the queue after saying so). */
+    if (was_empty && atomic_load(&h->worker_idle)) signal_fd(h->wake_fd);
     return SG_OK;
 }
 

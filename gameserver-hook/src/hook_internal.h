@@ -240,6 +240,7 @@ struct sg_hook {
     hook_list done;         /* worker -> sg_hook_poll */
     atomic_int outstanding; /* enqueued and not yet delivered */
     atomic_int done_count;
+    atomic_int worker_idle; /* 1 while the worker may be waiting: enqueues must wake it */
     bool stopping;          /* no new requests */
     bool quit;              /* worker exits */
     sg_status start_status; /* SG_E_TIMEOUT while starting */

@@ -533,7 +533,12 @@ void *hook_worker_main(void *arg)
             wait = min_ll(wait, j->deadline_ms - now);
         if (stopping) wait = min_ll(wait, stop_deadline - now);
         if (wait < 0) wait = 0;
+        atomic_store(&h->worker_idle, 1);
+        pthread_mutex_lock(&h->mu);
+        if (h->incoming.head) wait = 0; /* arrived before idle was visible: no wake-up came */
+        pthread_mutex_unlock(&h->mu);
         ops(h)->run(h->backend.ctx, (int)wait, h->wake_fd);
+        atomic_store(&h->worker_idle, 0);
     }
     /* Refuse whatever arrived after the stop (enqueue already refuses; this is a safety net). */
     pthread_mutex_lock(&h->mu);

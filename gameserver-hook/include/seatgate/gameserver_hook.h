@@ -117,7 +117,8 @@ typedef struct sg_hook sg_hook;
  * worker thread, which at once begins the start sequence: fetch the deployment context
  * (retrying while Edgegap does not have it yet), write `contexts` and `gameserver`, publish
  * server-up, then keep the gameserver record alive with heartbeats. Requests made before
- * the start completes wait for it. Errors: SG_E_INVALID (a missing or bad setting, named),
+ * the start completes wait for it. arbitrium-context-url and arbitrium-context-token are
+ * required. Errors: SG_E_INVALID (a missing or bad setting, named),
  * SG_E_NOMEM, SG_E_INTERNAL (thread creation). */
 sg_status sg_hook_new(const sg_hook_options *options, sg_hook **out);
 
@@ -129,9 +130,9 @@ sg_status sg_hook_wait_started(sg_hook *h, int timeout_ms);
 
 /* Stops the hook: refuses new requests (SG_E_UNAVAILABLE), finishes the queued ones (their
  * callbacks run at the next sg_hook_poll), completes or hands over pending Edgegap deletes
- * to the durable queue within timeout_ms (< 0: the stop-timeout setting), removes the gameserver record and publishes
- * server-down. Blocking; idempotent. Returns SG_OK, or SG_E_TIMEOUT when work remained
- * (what was left is in the durable delete queue when the store was reachable). */
+ * to the durable queue within timeout_ms (< 0: the stop-timeout setting), removes the gameserver
+ * record and publishes server-down. Blocking; idempotent. Returns SG_OK, or SG_E_TIMEOUT when work
+ * remained (what was left is in the durable delete queue when the store was reachable). */
 sg_status sg_hook_stop(sg_hook *h, int timeout_ms);
 
 /* Stops the hook (with the stop-timeout setting) if not done, joins the worker, runs no

@@ -97,7 +97,8 @@ static void raise_fd_limit(void)
 static int write_text_file(const char *path, const char *text)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (n < 0 || (size_t)n >= sizeof tmp) return -1;
     FILE *f = fopen(tmp, "w");
     if (!f) return -1;
     bool ok = fputs(text, f) >= 0;

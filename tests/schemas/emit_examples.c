@@ -216,6 +216,23 @@ static void emit_code_examples(void)
     CHECK(sg_delete_job_to_json(&j, &json));
     emit("urn:seatgate:schema:delete_job", "code", json, strlen(json), false);
     free(json);
+    /* Every reason the code knows must be one the schema allows. */
+    for (int r = 0; r < SG_DISCONNECT_REASON_COUNT; r++) {
+        sg_event e;
+        event_example(&e, SG_EV_PLAYER_DISCONNECT, false);
+        e.u.player.reason = (sg_disconnect_reason)r;
+        CHECK(sg_event_to_json(&e, &json));
+        emit("urn:seatgate:schema:events:player_disconnect", "code", json, strlen(json), false);
+        free(json);
+    }
+    for (int r = 0; r < SG_REJECT_REASON_COUNT; r++) {
+        sg_event e;
+        event_example(&e, SG_EV_VERIFY_REJECTED, false);
+        e.u.reject.reason = (sg_reject_reason)r;
+        CHECK(sg_event_to_json(&e, &json));
+        emit("urn:seatgate:schema:events:verify_rejected", "code", json, strlen(json), false);
+        free(json);
+    }
     for (int k = 0; k < SG_EV_KIND_COUNT; k++) {
         for (int full = 0; full < 2; full++) {
             sg_event e;
@@ -256,10 +273,11 @@ static void emit_store_examples(const char *url, const char *origin)
     CHECK(sg_store_open(&o, &st));
     char *json = NULL;
     sg_kv_entry *e = NULL;
+    sg_status r = SG_OK;
     sg_session_record s[3];
     session_examples(s);
     for (int i = 0; i < 3; i++) {
-        sg_status r = sg_session_to_json(&s[i], &json);
+        r = sg_session_to_json(&s[i], &json);
         if (!r) r = put_and_read(st, SG_BUCKET_SESSIONS, 0, s[i].session_id, json, &e);
         free(json);
         if (r) goto fail;
@@ -268,7 +286,7 @@ static void emit_store_examples(const char *url, const char *origin)
     }
     sg_gameserver_record g;
     gameserver_example(&g);
-    sg_status r = sg_gameserver_to_json(&g, &json);
+    r = sg_gameserver_to_json(&g, &json);
     if (!r) r = put_and_read(st, SG_BUCKET_GAMESERVER, 0, g.fqdn, json, &e);
     free(json);
     if (r) goto fail;

@@ -147,8 +147,8 @@ const char *sg_bucket_name(const sg_bucket *b);
 typedef enum sg_kv_op { SG_KV_PUT = 1, SG_KV_DELETE } sg_kv_op;
 
 /* One value (or, from a watch, a deletion). Allocated as one block: free with
- * sg_kv_entry_free. value is NUL-terminated for convenience (len excludes the NUL); it is
- * NULL-free even when empty. */
+ * sg_kv_entry_free. value is NUL-terminated for convenience (len excludes the NUL) and never
+ * NULL, even when empty. */
 typedef struct sg_kv_entry {
     char *key;
     char *value;

@@ -1,0 +1,154 @@
+/* seatgate-example-server: the reference game server for the gameserver hook.
+ *
+ * A UDP server that admits players with netcode 1.02 connection requests, verified by the
+ * hook (docs/gameserver-hook.md). Its own settings below; the hook reads SEATGATE_* and
+ * Edgegap's ARBITRIUM_* from the environment. Stops on SIGINT/SIGTERM: players are told
+ * goodbye, their sessions deleted, the server deregistered. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "ex_server.h"
+#include "seatgate/config.h"
+#include "seatgate/keys.h"
+#include "seatgate/log.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* ARBITRIUM_PUBLIC_IP and the external port of the named port in ARBITRIUM_PORTS_MAPPING. */
+static bool edgegap_public_addr(const char *port_name, sg_addr *out)
+{
+    const char *ip = getenv("ARBITRIUM_PUBLIC_IP");
+    const char *mapping = getenv("ARBITRIUM_PORTS_MAPPING");
+    if (!ip || !mapping || sg_addr_parse(ip, SG_PORT_FORBIDDEN, out) != SG_OK) return false;
+    cJSON *root = cJSON_Parse(mapping);
+    cJSON *ports = cJSON_GetObjectItemCaseSensitive(root, "ports");
+    cJSON *port = cJSON_GetObjectItemCaseSensitive(ports, port_name);
+    cJSON *ext = cJSON_GetObjectItemCaseSensitive(port, "external");
+    bool ok = cJSON_IsNumber(ext) && ext->valueint > 0 && ext->valueint < 65536;
+    if (ok) out->port = (uint16_t)ext->valueint;
+    cJSON_Delete(root);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    sg_setting settings[] = {
+        {.name = "listen",
+         .type = SG_SET_STRING,
+         .def = "0.0.0.0:7000",
+         .help = "UDP address to listen on"},
+        {.name = "public-address",
+         .type = SG_SET_STRING,
+         .help = "address tokens must list (default: ARBITRIUM_PUBLIC_IP and the external port "
+                 "of port-name, else the listen address)"},
+        {.name = "port-name",
+         .type = SG_SET_STRING,
+         .def = "gameport",
+         .help = "name of the game port in ARBITRIUM_PORTS_MAPPING"},
+        {.name = "private-key",
+         .type = SG_SET_STRING,
+         .flags = SG_SET_SECRET | SG_SET_REQUIRED,
+         .help = "netcode private key (hex, base64 or 32 comma-separated bytes)"},
+        {.name = "protocol-id",
+         .type = SG_SET_STRING,
+         .def = "0",
+         .help = "netcode protocol id (decimal or 0x hex)"},
+        {.name = "ipv6-layout",
+         .type = SG_SET_STRING,
+         .def = "groups-le",
+         .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
+        {.name = "max-players",
+         .type = SG_SET_INT,
+         .def = "64",
+         .min = 1,
+         .max = 4096,
+         .help = "player slots"},
+        {.name = "keepalive",
+         .type = SG_SET_DURATION,
+         .def = "1s",
+         .min = 10,
+         .max = 60000,
+         .help = "interval of keep-alive packets"},
+        {.name = "log-level",
+         .type = SG_SET_STRING,
+         .def = "info",
+         .help = "debug, info, warn or error"},
+    };
+    sg_config cfg = {.program = "seatgate-example-server",
+                     .summary = "Example UDP game server admitting players through the hook",
+                     .env_prefix = "EXAMPLE_",
+                     .settings = settings,
+                     .count = sizeof settings / sizeof *settings};
+    sg_status st = sg_config_load(&cfg, argc, argv);
+    if (st == SG_E_HELP) return 0;
+    if (st != SG_OK) {
+        fprintf(stderr, "seatgate-example-server: %s\n", sg_last_error());
+        return 2;
+    }
+    sg_log_level level;
+    if (sg_log_level_parse(sg_config_str(&cfg, "log-level"), &level) == SG_OK)
+        sg_log_set_level(level);
+
+    int rc = 1;
+    sg_key *key = NULL;
+    sg_hook_options *ho = NULL;
+    sg_hook *hook = NULL;
+    ex_server *server = NULL;
+    ex_server_config sc = {.listen = sg_config_str(&cfg, "listen"),
+                           .max_players = (int)sg_config_num(&cfg, "max-players"),
+                           .keepalive_ms = (int)sg_config_num(&cfg, "keepalive")};
+    sg_addr pub;
+    const char *pub_text = sg_config_str(&cfg, "public-address");
+    if (pub_text) {
+        if (sg_addr_parse(pub_text, SG_PORT_REQUIRED, &pub) != SG_OK) goto fail;
+        sc.public_addr = &pub;
+    } else if (edgegap_public_addr(sg_config_str(&cfg, "port-name"), &pub)) {
+        sc.public_addr = &pub;
+    }
+    if (sg_key_parse(sg_config_str(&cfg, "private-key"), &key) != SG_OK ||
+        sg_token_protocol_id_parse(sg_config_str(&cfg, "protocol-id"), &sc.protocol_id) != SG_OK ||
+        sg_token_ipv6_layout_parse(sg_config_str(&cfg, "ipv6-layout"), &sc.ipv6_layout) != SG_OK)
+        goto fail;
+    sc.key = key;
+
+    ho = sg_hook_options_new();
+    if (!ho || sg_hook_options_load_env(ho) != SG_OK ||
+        sg_hook_options_set(ho, "port-name", sg_config_str(&cfg, "port-name")) != SG_OK ||
+        sg_hook_new(ho, &hook) != SG_OK)
+        goto fail;
+    if (ex_server_new(&sc, hook, &server) != 0) {
+        sg_fail(SG_E_IO, "cannot listen on %s", sc.listen);
+        goto fail;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* Tell a supervising script (and the tests) where we listen. */
+    printf("listening %u\n", (unsigned)ex_server_port(server));
+    fflush(stdout);
+    while (!stop_requested)
+        ex_server_tick(server, 20);
+    ex_server_free(server);
+    server = NULL;
+    rc = sg_hook_stop(hook, -1 /* the hook's stop-timeout */) == SG_OK ? 0 : 1;
+    goto done;
+fail:
+    fprintf(stderr, "seatgate-example-server: %s\n", sg_last_error());
+done:
+    ex_server_free(server);
+    sg_hook_free(hook);
+    sg_hook_options_free(ho);
+    sg_key_free(key);
+    sg_config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,664 @@
+/* The production backend: the state store (connect_tokens, sessions, contexts, gameserver,
+ * events, the durable session_deletes queue) and the Edgegap client, both driven from the
+ * hook's worker thread. Store calls are blocking but bounded (store-timeout); Edgegap calls
+ * for verifications and deletes go through the client's non-blocking path. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hook_internal.h"
+#include "seatgate/edgegap.h"
+#include "seatgate/kv.h"
+#include "seatgate/log.h"
+#include "seatgate/records.h"
+
+#define COMP "hook"
+
+typedef struct live {
+    sg_store_options store_opts;
+    sg_store *store;
+    sg_bucket *tokens, *sessions, *contexts, *gameserver;
+    sg_queue *deletes;
+    sg_edgegap_client *edgegap;
+    bool has_api_key;
+    /* settings */
+    char *context_url, *context_token;
+    char fqdn_setting[SG_REC_FQDN_MAX];
+    char port_name[SG_REC_NAME_MAX];
+    char cert_digest[SG_REC_DIGEST_LEN + 1];
+    char env_request_id[SG_REC_ID_MAX], env_public_ip[SG_REC_IP_MAX];
+    int capacity;
+    long long heartbeat_ms;
+    bool register_server;
+    /* after start */
+    bool started;
+    hook_identity id;
+    sg_gameserver_record record;
+} live;
+
+static long long unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static char *dup_opt(const sg_hook_options *o, hook_setting_id id)
+{
+    const char *v = hook_options_value(o, id);
+    return v ? strdup(v) : NULL;
+}
+
+static void copy_opt(char *dst, size_t size, const sg_hook_options *o, hook_setting_id id)
+{
+    const char *v = hook_options_value(o, id);
+    snprintf(dst, size, "%s", v ? v : "");
+}
+
+static long long num_opt(const sg_hook_options *o, hook_setting_id id)
+{
+    const char *v = hook_options_value(o, id);
+    long long n = 0;
+    if (!v) return 0;
+    if (hook_settings[id].type == HOOK_DURATION)
+        sg_parse_duration_ms(v, &n);
+    else
+        sg_parse_int(v, &n);
+    return n;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s) return;
+    memset(s, 0, strlen(s));
+    free(s);
+}
+
+/* Opens the store's buckets and queue (creating them with the matchmaker's options when the
+ * hook comes first). */
+static sg_status open_store(live *l)
+{
+    if (l->store) return SG_OK;
+    sg_status st = sg_store_open(&l->store_opts, &l->store);
+    if (st != SG_OK) return st;
+    struct {
+        const char *name;
+        long long ttl_ms;
+        sg_bucket **out;
+    } buckets[] = {
+        {SG_BUCKET_CONNECT_TOKENS, 60000, &l->tokens},
+        {SG_BUCKET_SESSIONS, 0, &l->sessions},
+        {SG_BUCKET_CONTEXTS, 0, &l->contexts},
+        {SG_BUCKET_GAMESERVER, l->heartbeat_ms * 6, &l->gameserver},
+    };
+    for (size_t i = 0; i < sizeof buckets / sizeof *buckets && st == SG_OK; i++) {
+        sg_bucket_options bo;
+        sg_bucket_options_init(&bo);
+        bo.ttl_ms = buckets[i].ttl_ms;
+        bo.create = true;
+        st = sg_bucket_open(l->store, buckets[i].name, &bo, buckets[i].out);
+    }
+    if (st == SG_OK) {
+        sg_queue_options qo;
+        sg_queue_options_init(&qo);
+        st = sg_queue_open(l->store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
+    }
+    return st;
+}
+
+static void close_store(live *l)
+{
+    sg_bucket_close(l->tokens);
+    sg_bucket_close(l->sessions);
+    sg_bucket_close(l->contexts);
+    sg_bucket_close(l->gameserver);
+    sg_queue_close(l->deletes);
+    sg_store_close(l->store);
+    l->tokens = l->sessions = l->contexts = l->gameserver = NULL;
+    l->deletes = NULL;
+    l->store = NULL;
+}
+
+/* ---- start ------------------------------------------------------------------------------ */
+
+static void fill_record(live *l, const sg_edgegap_context *c)
+{
+    sg_gameserver_record *r = &l->record;
+    memset(r, 0, sizeof *r);
+    snprintf(r->request_id, sizeof r->request_id, "%s", l->id.request_id);
+    snprintf(r->fqdn, sizeof r->fqdn, "%s", l->id.fqdn);
+    snprintf(r->public_ip, sizeof r->public_ip, "%s", l->id.public_ip);
+    for (size_t i = 0; i < c->port_count && r->port_count < SG_REC_PORTS_MAX; i++) {
+        const sg_edgegap_port *p = &c->ports[i];
+        if (p->external <= 0 || p->external > 65535) continue;
+        sg_port *o = &r->ports[r->port_count++];
+        snprintf(o->name, sizeof o->name, "%s", p->name);
+        o->external = (uint16_t)p->external;
+        o->internal = (uint16_t)(p->internal > 0 && p->internal <= 65535 ? p->internal : 0);
+        snprintf(o->protocol, sizeof o->protocol, "%s", p->protocol);
+    }
+    if (c->location.city[0] || c->location.country[0] || c->location.has_coordinates) {
+        r->has_location = true;
+        snprintf(r->location.city, sizeof r->location.city, "%s", c->location.city);
+        snprintf(r->location.country, sizeof r->location.country, "%s", c->location.country);
+        snprintf(r->location.continent, sizeof r->location.continent, "%s", c->location.continent);
+        r->location.has_coords = c->location.has_coordinates;
+        r->location.latitude = c->location.latitude;
+        r->location.longitude = c->location.longitude;
+    }
+    r->capacity = l->capacity > 0 ? l->capacity : (c->sockets > 0 ? c->sockets : 0);
+    snprintf(r->cert_digest, sizeof r->cert_digest, "%s", l->cert_digest);
+    r->started_at = r->heartbeat_at = unix_ms();
+}
+
+static sg_status put_record(live *l)
+{
+    char *json = NULL;
+    sg_status st = sg_gameserver_to_json(&l->record, &json);
+    if (st == SG_OK) st = sg_kv_put(l->gameserver, l->id.fqdn, json, strlen(json), NULL);
+    free(json);
+    return st;
+}
+
+static sg_status publish_server(live *l, sg_event_kind kind, const char *reason)
+{
+    sg_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    snprintf(e.source, sizeof e.source, "%s", l->id.fqdn);
+    snprintf(e.u.server.fqdn, sizeof e.u.server.fqdn, "%s", l->id.fqdn);
+    snprintf(e.u.server.request_id, sizeof e.u.server.request_id, "%s", l->id.request_id);
+    snprintf(e.u.server.public_ip, sizeof e.u.server.public_ip, "%s", l->id.public_ip);
+    if (reason) snprintf(e.u.server.reason, sizeof e.u.server.reason, "%s", reason);
+    return sg_event_publish(l->store, &e);
+}
+
+static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
+{
+    live *l = ctx;
+    sg_edgegap_request *req = NULL;
+    sg_status st = sg_edgegap_request_get_context(l->context_url, l->context_token, &req);
+    if (st != SG_OK) return st;
+    sg_edgegap_result res;
+    memset(&res, 0, sizeof res);
+    st = sg_edgegap_perform(l->edgegap, req, &res);
+    sg_edgegap_request_free(req);
+    if (st != SG_OK) {
+        /* 404: Edgegap does not have the context yet; retried by the worker. */
+        st = sg_fail(st == SG_E_NOT_FOUND                                ? SG_E_NOT_FOUND
+                     : st == SG_E_UNAUTHORIZED || st == SG_E_BAD_REQUEST ? st
+                                                                         : SG_E_UNAVAILABLE,
+                     "context: %s (HTTP %d) %s", sg_status_name(res.status), res.http_status,
+                     res.message);
+        sg_edgegap_result_clear(&res);
+        return st;
+    }
+    const sg_edgegap_context *c = res.context;
+    memset(&l->id, 0, sizeof l->id);
+    snprintf(l->id.request_id, sizeof l->id.request_id, "%s",
+             *c->request_id ? c->request_id : l->env_request_id);
+    snprintf(l->id.public_ip, sizeof l->id.public_ip, "%s",
+             *c->public_ip ? c->public_ip : l->env_public_ip);
+    snprintf(l->id.fqdn, sizeof l->id.fqdn, "%s",
+             l->fqdn_setting[0] ? l->fqdn_setting
+             : *c->fqdn         ? c->fqdn
+                                : l->id.request_id);
+    if (l->env_request_id[0] && strcmp(l->env_request_id, l->id.request_id) != 0) {
+        st = sg_fail(SG_E_INVALID, "context: request id %s is not ARBITRIUM_REQUEST_ID %s",
+                     l->id.request_id, l->env_request_id);
+        sg_edgegap_result_clear(&res);
+        return st;
+    }
+    if (!sg_kv_key_valid(l->id.fqdn)) {
+        st = sg_fail(SG_E_INVALID, "context: server name '%.64s' is not a valid store key",
+                     l->id.fqdn);
+        sg_edgegap_result_clear(&res);
+        return st;
+    }
+    fill_record(l, c);
+    if (!sg_edgegap_find_port(c->ports, c->port_count, l->port_name))
+        SG_WARN(COMP, "port_not_found", "port_name=%s", l->port_name);
+    st = open_store(l);
+    if (st == SG_OK && l->register_server) {
+        st = sg_kv_put(l->contexts, l->id.fqdn, c->raw_json, c->raw_len, NULL);
+        if (st == SG_OK) st = put_record(l);
+        if (st == SG_OK) st = publish_server(l, SG_EV_SERVER_UP, NULL);
+    }
+    if (st == SG_OK) *context_json = strdup(c->raw_json);
+    sg_edgegap_result_clear(&res);
+    if (st == SG_E_INVALID) return st; /* a bad record (e.g. cert-digest): no retry helps */
+    if (st != SG_OK) return sg_fail(SG_E_UNAVAILABLE, "store: %s", sg_last_error());
+    l->started = true;
+    *id = l->id;
+    return SG_OK;
+}
+
+static sg_status l_heartbeat(void *ctx, uint32_t players)
+{
+    live *l = ctx;
+    if (!l->register_server) return SG_OK;
+    l->record.players = (int)players;
+    l->record.heartbeat_at = unix_ms();
+    return put_record(l);
+}
+
+/* ---- verify ----------------------------------------------------------------------------- */
+
+static sg_status l_lookup(void *ctx, uint64_t client_id, char *session_id, size_t size)
+{
+    live *l = ctx;
+    char key[24];
+    sg_connect_token_key(client_id, key, sizeof key);
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->tokens, key, &e);
+    if (st != SG_OK) return st;
+    st = sg_connect_token_value_parse(e->value, e->len, session_id, size);
+    sg_kv_entry_free(e);
+    return st == SG_OK ? SG_OK : sg_fail(SG_E_IO, "connect_tokens: bad value for %s", key);
+}
+
+typedef struct pending_get {
+    hook_job *job;
+    hook_session_done done;
+} pending_get;
+
+static void on_get(sg_edgegap_result *res, void *user)
+{
+    pending_get *p = user;
+    if (res->status != SG_OK) {
+        sg_fail(res->status, "Edgegap: %s (HTTP %d) %s", sg_status_name(res->status),
+                res->http_status, res->message);
+        p->done(p->job, res->status, NULL);
+        free(p);
+        return;
+    }
+    const sg_edgegap_session *s = res->session;
+    const char **ips = calloc(s->session_ip_count + 1, sizeof *ips);
+    for (size_t i = 0; ips && i < s->session_ip_count; i++)
+        ips[i] = s->session_ips[i].ip;
+    hook_session_view v = {.status = s->status,
+                           .ready = s->state == SG_EDGEGAP_STATE_READY && s->ready,
+                           .ips = ips,
+                           .ip_count = ips ? s->session_ip_count : 0,
+                           .has_deployment = s->deployment.present,
+                           .public_ip = s->deployment.public_ip,
+                           .request_id = s->deployment.request_id};
+    p->done(p->job, SG_OK, &v);
+    free(ips);
+    free(p);
+}
+
+static sg_status read_session(live *l, const char *session_id, sg_session_record *rec,
+                              uint64_t *rev);
+
+/* Without the organisation key the hook cannot ask Edgegap: the session record the
+ * matchmaker wrote once the session was Ready (player IP, deployment) is the source. */
+static void session_from_record(live *l, const char *session_id, hook_job *job,
+                                hook_session_done done)
+{
+    sg_session_record rec;
+    uint64_t rev = 0;
+    sg_status st = read_session(l, session_id, &rec, &rev);
+    if (st != SG_OK) {
+        if (st != SG_E_NOT_FOUND) st = sg_fail(SG_E_UNAVAILABLE, "sessions: %s", sg_last_error());
+        done(job, st, NULL);
+        return;
+    }
+    const char *ips[] = {rec.player_ip};
+    hook_session_view v = {.status = rec.has_deployment ? "Ready (recorded)" : "not recorded",
+                           .ready = rec.has_deployment,
+                           .ips = ips,
+                           .ip_count = rec.player_ip[0] ? 1 : 0,
+                           .has_deployment = rec.has_deployment,
+                           .public_ip = rec.deployment.public_ip,
+                           .request_id = rec.deployment.request_id};
+    done(job, SG_OK, &v);
+}
+
+static void l_get_session(void *ctx, const char *session_id, hook_job *job, hook_session_done done)
+{
+    live *l = ctx;
+    if (!l->has_api_key) {
+        session_from_record(l, session_id, job, done);
+        return;
+    }
+    sg_edgegap_request *req = NULL;
+    pending_get *p = malloc(sizeof *p);
+    sg_status st =
+        p ? sg_edgegap_request_get_session(session_id, &req) : sg_fail(SG_E_NOMEM, "out of memory");
+    if (st != SG_OK) {
+        free(p);
+        done(job, st == SG_E_INVALID ? SG_E_NOT_FOUND : st, NULL);
+        return;
+    }
+    p->job = job;
+    p->done = done;
+    sg_edgegap_submit(l->edgegap, req, on_get, p);
+}
+
+static sg_status read_session(live *l, const char *session_id, sg_session_record *rec,
+                              uint64_t *rev)
+{
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->sessions, session_id, &e);
+    if (st != SG_OK) return st;
+    st = sg_session_from_json(e->value, e->len, rec);
+    *rev = e->revision;
+    sg_kv_entry_free(e);
+    return st == SG_OK ? SG_OK : sg_fail(SG_E_IO, "sessions: unreadable record %s", session_id);
+}
+
+static sg_status write_session(live *l, const sg_session_record *rec, uint64_t rev)
+{
+    char *json = NULL;
+    sg_status st = sg_session_to_json(rec, &json);
+    if (st == SG_OK) st = sg_kv_update(l->sessions, rec->session_id, json, strlen(json), rev, NULL);
+    free(json);
+    return st;
+}
+
+static sg_status l_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip)
+{
+    live *l = ctx;
+    (void)ip;
+    sg_session_record rec;
+    uint64_t rev = 0;
+    sg_status st = read_session(l, session_id, &rec, &rev);
+    if (st != SG_OK) return st;
+    if (rec.state != SG_SESSION_UNCLAIMED)
+        return sg_fail(SG_E_CONFLICT, "session %s is %s", session_id,
+                       sg_session_state_name(rec.state));
+    if (rec.client_id != 0 && rec.client_id != client_id)
+        return sg_fail(SG_E_CONFLICT, "session %s was issued to another client", session_id);
+    rec.state = SG_SESSION_CLAIMED;
+    rec.client_id = client_id;
+    snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "%s", l->id.fqdn);
+    snprintf(rec.claimed_by_request_id, sizeof rec.claimed_by_request_id, "%s", l->id.request_id);
+    rec.claimed_at = unix_ms();
+    return write_session(l, &rec, rev); /* SG_E_CONFLICT when another server won the race */
+}
+
+static const char *release_reason(int reason)
+{
+    static const char *const names[] = {"player_left", "player_timeout", "player_kicked",
+                                        "server_stop", "player_error"};
+    return reason >= 0 && reason < 5 ? names[reason] : "player_left";
+}
+
+static sg_status l_release(void *ctx, const char *session_id, uint64_t client_id, int reason)
+{
+    live *l = ctx;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        sg_session_record rec;
+        uint64_t rev = 0;
+        sg_status st = read_session(l, session_id, &rec, &rev);
+        if (st != SG_OK) return st;
+        if (rec.state != SG_SESSION_CLAIMED || rec.client_id != client_id ||
+            strcmp(rec.claimed_by_fqdn, l->id.fqdn) != 0)
+            return SG_OK; /* not ours (any more): nothing to release */
+        rec.state = SG_SESSION_RELEASED;
+        rec.released_at = unix_ms();
+        snprintf(rec.release_reason, sizeof rec.release_reason, "%s", release_reason(reason));
+        st = write_session(l, &rec, rev);
+        if (st != SG_E_CONFLICT) return st;
+    }
+    return sg_fail(SG_E_CONFLICT, "session %s kept changing", session_id);
+}
+
+/* ---- deletes ---------------------------------------------------------------------------- */
+
+static sg_status enqueue_delete(live *l, const char *session_id, const char *reason)
+{
+    sg_delete_job j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.session_id, sizeof j.session_id, "%s", session_id);
+    snprintf(j.reason, sizeof j.reason, "%s", reason);
+    j.enqueued_at = unix_ms();
+    snprintf(j.requested_by, sizeof j.requested_by, "%s", l->id.fqdn);
+    char *json = NULL;
+    sg_status st = sg_delete_job_to_json(&j, &json);
+    if (st == SG_OK) st = sg_queue_enqueue(l->deletes, json, strlen(json));
+    free(json);
+    return st;
+}
+
+typedef struct pending_delete {
+    live *l;
+    hook_job *job;
+    hook_delete_done done;
+    char session_id[SG_REC_ID_MAX];
+} pending_delete;
+
+static void on_delete(sg_edgegap_result *res, void *user)
+{
+    pending_delete *p = user;
+    sg_status st = res->status;
+    if (st == SG_OK || st == SG_E_NOT_FOUND || st == SG_E_GONE) {
+        p->done(p->job, SG_OK, false);
+    } else {
+        /* Hand it to the durable queue; the matchmaker's worker completes it. */
+        sg_status q = enqueue_delete(p->l, p->session_id, "player_left");
+        if (q == SG_OK)
+            p->done(p->job, SG_OK, true);
+        else {
+            sg_fail(st, "Edgegap delete: %s (HTTP %d); delete queue: %s", sg_status_name(st),
+                    res->http_status, sg_status_name(q));
+            p->done(p->job, st, false);
+        }
+    }
+    free(p);
+}
+
+static void l_delete_session(void *ctx, const char *session_id, hook_job *job,
+                             hook_delete_done done)
+{
+    live *l = ctx;
+    if (!l->has_api_key) {
+        sg_status st = enqueue_delete(l, session_id, "player_left");
+        done(job, st, st == SG_OK);
+        return;
+    }
+    sg_edgegap_request *req = NULL;
+    pending_delete *p = calloc(1, sizeof *p);
+    sg_status st = p ? sg_edgegap_request_delete_session(session_id, &req)
+                     : sg_fail(SG_E_NOMEM, "out of memory");
+    if (st != SG_OK) {
+        free(p);
+        done(job, st, false);
+        return;
+    }
+    p->l = l;
+    p->job = job;
+    p->done = done;
+    snprintf(p->session_id, sizeof p->session_id, "%s", session_id);
+    sg_edgegap_submit(l->edgegap, req, on_delete, p);
+}
+
+/* ---- events ----------------------------------------------------------------------------- */
+
+static sg_reject_reason reject_reason(int r)
+{
+    switch (r) {
+    case SG_HOOK_REJECT_UNKNOWN_CLIENT:
+        return SG_REJECT_UNKNOWN_CLIENT;
+    case SG_HOOK_REJECT_SESSION_GONE:
+        return SG_REJECT_SESSION_GONE;
+    case SG_HOOK_REJECT_SESSION_NOT_READY:
+        return SG_REJECT_SESSION_NOT_READY;
+    case SG_HOOK_REJECT_IP_MISMATCH:
+        return SG_REJECT_IP_MISMATCH;
+    case SG_HOOK_REJECT_WRONG_SERVER_IP:
+    case SG_HOOK_REJECT_WRONG_SERVER_ID:
+        return SG_REJECT_WRONG_SERVER;
+    case SG_HOOK_REJECT_ALREADY_CONNECTED:
+        return SG_REJECT_ALREADY_CONNECTED;
+    case SG_HOOK_REJECT_UNAVAILABLE:
+        return SG_REJECT_UNAVAILABLE;
+    default:
+        return SG_REJECT_BAD_TOKEN; /* invalid input, session mismatch */
+    }
+}
+
+/* The event schema wants an IP; "?" (unparsable source) becomes "". */
+static void copy_ip(char *dst, size_t size, const char *ip)
+{
+    snprintf(dst, size, "%s", ip && strcmp(ip, "?") != 0 ? ip : "");
+}
+
+static sg_status l_publish(void *ctx, const hook_event *ev)
+{
+    live *l = ctx;
+    if (!l->store) return sg_fail(SG_E_UNAVAILABLE, "store not open");
+    sg_event e;
+    memset(&e, 0, sizeof e);
+    snprintf(e.source, sizeof e.source, "%s", l->id.fqdn);
+    switch (ev->kind) {
+    case HOOK_EV_PLAYER_CONNECT:
+    case HOOK_EV_PLAYER_DISCONNECT:
+        e.kind =
+            ev->kind == HOOK_EV_PLAYER_CONNECT ? SG_EV_PLAYER_CONNECT : SG_EV_PLAYER_DISCONNECT;
+        snprintf(e.u.player.session_id, sizeof e.u.player.session_id, "%s", ev->session_id);
+        e.u.player.client_id = ev->client_id;
+        copy_ip(e.u.player.player_ip, sizeof e.u.player.player_ip, ev->ip);
+        snprintf(e.u.player.fqdn, sizeof e.u.player.fqdn, "%s", l->id.fqdn);
+        e.u.player.reason = (sg_disconnect_reason)ev->reason; /* same order as the hook's */
+        e.u.player.duration_ms = ev->kind == HOOK_EV_PLAYER_DISCONNECT ? ev->duration_ms : -1;
+        break;
+    case HOOK_EV_VERIFY_REJECTED:
+        e.kind = SG_EV_VERIFY_REJECTED;
+        e.u.reject.client_id = ev->client_id;
+        snprintf(e.u.reject.session_id, sizeof e.u.reject.session_id, "%s",
+                 ev->session_id ? ev->session_id : "");
+        copy_ip(e.u.reject.player_ip, sizeof e.u.reject.player_ip, ev->ip);
+        snprintf(e.u.reject.fqdn, sizeof e.u.reject.fqdn, "%s", l->id.fqdn);
+        e.u.reject.reason = reject_reason(ev->reason);
+        snprintf(e.u.reject.message, sizeof e.u.reject.message, "%s",
+                 ev->message ? ev->message : "");
+        break;
+    case HOOK_EV_SCORE:
+        e.kind = SG_EV_SCORE;
+        snprintf(e.u.score.session_id, sizeof e.u.score.session_id, "%s", ev->session_id);
+        e.u.score.client_id = ev->client_id;
+        snprintf(e.u.score.score_kind, sizeof e.u.score.score_kind, "%s", ev->score_kind);
+        e.u.score.value = ev->value;
+        e.u.score.target_client_id = ev->target_client_id;
+        break;
+    }
+    return sg_event_publish(l->store, &e);
+}
+
+/* ---- loop, stop, free -------------------------------------------------------------------- */
+
+static void l_run(void *ctx, int timeout_ms, int wake_fd)
+{
+    live *l = ctx;
+    sg_edgegap_waitfd w = {.fd = wake_fd, .events = 0x001 /* POLLIN */};
+    sg_edgegap_run(l->edgegap, timeout_ms, &w, 1, NULL);
+}
+
+static sg_status l_stop(void *ctx, int timeout_ms)
+{
+    live *l = ctx;
+    long long until = unix_ms() + timeout_ms;
+    while (sg_edgegap_pending(l->edgegap) > 0 && unix_ms() < until)
+        sg_edgegap_run(l->edgegap, (int)(until - unix_ms()), NULL, 0, NULL);
+    sg_status st = sg_edgegap_pending(l->edgegap) > 0 ? SG_E_TIMEOUT : SG_OK;
+    /* Unfinished Edgegap calls complete now with SG_E_UNAVAILABLE: deletes among them go to
+     * the durable queue (on_delete). */
+    sg_edgegap_client_free(l->edgegap);
+    l->edgegap = NULL;
+    if (l->started && l->register_server) {
+        sg_status d = sg_kv_delete(l->gameserver, l->id.fqdn);
+        sg_status e = publish_server(l, SG_EV_SERVER_DOWN, "stopped");
+        if (st == SG_OK && (d != SG_OK || e != SG_OK)) st = d != SG_OK ? d : e;
+    }
+    return st;
+}
+
+static void l_free(void *ctx)
+{
+    live *l = ctx;
+    if (!l) return;
+    sg_edgegap_client_free(l->edgegap);
+    close_store(l);
+    wipe_free((char *)l->store_opts.url);
+    wipe_free((char *)l->store_opts.app);
+    wipe_free((char *)l->store_opts.user);
+    wipe_free((char *)l->store_opts.password);
+    wipe_free((char *)l->store_opts.token);
+    wipe_free((char *)l->store_opts.creds_file);
+    wipe_free(l->context_url);
+    wipe_free(l->context_token);
+    free(l);
+}
+
+static const hook_backend_ops live_ops = {
+    .start = l_start,
+    .heartbeat = l_heartbeat,
+    .lookup_client = l_lookup,
+    .get_session = l_get_session,
+    .claim = l_claim,
+    .release = l_release,
+    .delete_session = l_delete_session,
+    .publish = l_publish,
+    .run = l_run,
+    .stop = l_stop,
+    .free = l_free,
+};
+
+sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!hook_options_value(o, HOOK_SET_CONTEXT_URL) ||
+        !hook_options_value(o, HOOK_SET_CONTEXT_TOKEN))
+        return sg_fail(SG_E_INVALID,
+                       "hook: arbitrium-context-url and arbitrium-context-token "
+                       "(ARBITRIUM_CONTEXT_URL, ARBITRIUM_CONTEXT_TOKEN) are required");
+    live *l = calloc(1, sizeof *l);
+    if (!l) return sg_fail(SG_E_NOMEM, "hook: out of memory");
+    sg_store_options_init(&l->store_opts);
+    l->store_opts.url = dup_opt(o, HOOK_SET_STORE_URL);
+    l->store_opts.app = dup_opt(o, HOOK_SET_APP_PREFIX);
+    l->store_opts.user = dup_opt(o, HOOK_SET_STORE_USER);
+    l->store_opts.password = dup_opt(o, HOOK_SET_STORE_PASSWORD);
+    l->store_opts.token = dup_opt(o, HOOK_SET_STORE_TOKEN);
+    l->store_opts.creds_file = dup_opt(o, HOOK_SET_STORE_CREDS);
+    l->store_opts.timeout_ms = num_opt(o, HOOK_SET_STORE_TIMEOUT);
+    if (l->store_opts.timeout_ms <= 0) l->store_opts.timeout_ms = 2000;
+    l->context_url = dup_opt(o, HOOK_SET_CONTEXT_URL);
+    l->context_token = dup_opt(o, HOOK_SET_CONTEXT_TOKEN);
+    copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, HOOK_SET_FQDN);
+    copy_opt(l->port_name, sizeof l->port_name, o, HOOK_SET_PORT_NAME);
+    copy_opt(l->cert_digest, sizeof l->cert_digest, o, HOOK_SET_CERT_DIGEST);
+    copy_opt(l->env_request_id, sizeof l->env_request_id, o, HOOK_SET_REQUEST_ID);
+    copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, HOOK_SET_PUBLIC_IP);
+    l->capacity = (int)num_opt(o, HOOK_SET_CAPACITY);
+    l->register_server = num_opt(o, HOOK_SET_REGISTER) != 0;
+    l->heartbeat_ms = num_opt(o, HOOK_SET_HEARTBEAT);
+    if (l->heartbeat_ms <= 0) l->heartbeat_ms = 5000;
+
+    sg_edgegap_options eo;
+    sg_edgegap_options_default(&eo);
+    eo.base_url = hook_options_value(o, HOOK_SET_EDGEGAP_URL);
+    eo.api_key = hook_options_value(o, HOOK_SET_EDGEGAP_API_KEY);
+    l->has_api_key = eo.api_key != NULL && *eo.api_key;
+    eo.timeout_ms = num_opt(o, HOOK_SET_EDGEGAP_TIMEOUT);
+    if (eo.timeout_ms <= 0) eo.timeout_ms = 3000;
+    if (eo.connect_timeout_ms > eo.timeout_ms) eo.connect_timeout_ms = eo.timeout_ms;
+    /* One retry at most, within the verification's time budget. */
+    long long verify_ms = num_opt(o, HOOK_SET_VERIFY_TIMEOUT);
+    eo.max_retries = 1;
+    eo.retry_budget_ms = verify_ms > 0 ? verify_ms / 2 : 2000;
+    eo.backoff_base_ms = 100;
+    eo.rate = 0; /* a game server's few calls need no pacing; Edgegap's 429 still backs off */
+    sg_status st = sg_edgegap_client_new(&eo, &l->edgegap);
+    if (st != SG_OK) {
+        l_free(l);
+        return st;
+    }
+    /* The store is opened by the start sequence (and retried with it). */
+    *out = (hook_backend){.ops = &live_ops, .ctx = l};
+    return SG_OK;
+}

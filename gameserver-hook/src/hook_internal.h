@@ -1,0 +1,280 @@
+/* Internals of the gameserver hook: settings table, requests (jobs), the hook object, and
+ * the backend interface through which the worker reaches the store and the orchestrator. */
+#ifndef SEATGATE_HOOK_INTERNAL_H
+#define SEATGATE_HOOK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "seatgate/addr.h"
+#include "seatgate/gameserver_hook.h"
+
+/* ---- settings ---------------------------------------------------------------------------- */
+
+typedef enum hook_setting_id {
+    HOOK_SET_STORE_URL,
+    HOOK_SET_STORE_TIMEOUT,
+    HOOK_SET_STORE_USER,
+    HOOK_SET_STORE_PASSWORD,
+    HOOK_SET_STORE_TOKEN,
+    HOOK_SET_STORE_CREDS,
+    HOOK_SET_APP_PREFIX,
+    HOOK_SET_EDGEGAP_URL,
+    HOOK_SET_EDGEGAP_API_KEY,
+    HOOK_SET_EDGEGAP_TIMEOUT,
+    HOOK_SET_PORT_NAME,
+    HOOK_SET_CERT_DIGEST,
+    HOOK_SET_CAPACITY,
+    HOOK_SET_FQDN,
+    HOOK_SET_HEARTBEAT,
+    HOOK_SET_QUEUE_SIZE,
+    HOOK_SET_VERIFY_TIMEOUT,
+    HOOK_SET_START_TIMEOUT,
+    HOOK_SET_STOP_TIMEOUT,
+    HOOK_SET_DELETE_RETRY,
+    HOOK_SET_REGISTER,
+    HOOK_SET_CLAIM,
+    HOOK_SET_REQUEST_ID,
+    HOOK_SET_PUBLIC_IP,
+    HOOK_SET_PORTS_MAPPING,
+    HOOK_SET_LOCATION,
+    HOOK_SET_CONTEXT_URL,
+    HOOK_SET_CONTEXT_TOKEN,
+    HOOK_SET_DELETE_URL,
+    HOOK_SET_DELETE_TOKEN,
+    HOOK_SET_COUNT
+} hook_setting_id;
+
+typedef enum hook_setting_type { HOOK_STR, HOOK_INT, HOOK_DURATION } hook_setting_type;
+#define HOOK_SECRET 0x1u
+
+typedef struct hook_setting_def {
+    const char *name;
+    const char *env;
+    hook_setting_type type;
+    const char *def;
+    unsigned flags;
+    const char *help;
+} hook_setting_def;
+
+extern const hook_setting_def hook_settings[HOOK_SET_COUNT];
+
+/* The raw value (secrets included; never log it), NULL when unset. */
+const char *hook_options_value(const sg_hook_options *o, hook_setting_id id);
+
+/* ---- what the backend reports --------------------------------------------------------- */
+
+/* Who this server is, as learnt at start. */
+typedef struct hook_identity {
+    char request_id[128]; /* sizes as in records.h */
+    char public_ip[46];
+    char fqdn[254];
+} hook_identity;
+
+/* The facts of an Edgegap session the checks need. Strings point into backend memory
+ * valid during the callback that receives the view. */
+typedef struct hook_session_view {
+    const char *status; /* as Edgegap sent it */
+    bool ready;
+    const char *const *ips; /* session_ips */
+    size_t ip_count;
+    bool has_deployment;
+    const char *public_ip;
+    const char *request_id;
+} hook_session_view;
+
+/* Decides a verification from the session facts (pure; hook_check.c). Fills reason and
+ * message of *v and returns true when every check passed. */
+bool hook_check_session(const hook_identity *self, const sg_addr *source,
+                        const hook_session_view *s, sg_hook_verdict *v);
+
+/* Writes a verdict's reason and message (printf format). */
+void hook_verdict_set(sg_hook_verdict *v, sg_hook_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- events the worker publishes (server up/down are the backend's own) ---------------- */
+
+typedef enum hook_event_kind {
+    HOOK_EV_PLAYER_CONNECT,
+    HOOK_EV_PLAYER_DISCONNECT,
+    HOOK_EV_VERIFY_REJECTED,
+    HOOK_EV_SCORE
+} hook_event_kind;
+
+typedef struct hook_event {
+    hook_event_kind kind;
+    uint64_t client_id;
+    const char *session_id; /* "" when unknown */
+    const char *ip;         /* player IP, "" when unknown */
+    int reason;             /* sg_hook_reason (rejected) or sg_hook_disconnect_reason */
+    const char *message;    /* rejected: the verdict's message */
+    long long duration_ms;  /* disconnect: time connected */
+    const char *score_kind; /* score */
+    int64_t value;
+    uint64_t target_client_id;
+} hook_event;
+
+/* ---- the backend interface ------------------------------------------------------------ */
+
+typedef struct hook_job hook_job;
+
+/* Completion of an asynchronous get_session: st SG_OK with s, SG_E_NOT_FOUND/SG_E_GONE for a
+ * session Edgegap does not know, anything else a dependency failure. */
+typedef void (*hook_session_done)(hook_job *job, sg_status st, const hook_session_view *s);
+/* Completion of delete_session: SG_OK when deleted (or already gone) or when the delete was
+ * queued durably for later (*queued true); any other status: neither happened. */
+typedef void (*hook_delete_done)(hook_job *job, sg_status st, bool queued);
+
+/* Everything below runs on the hook's worker thread only. Blocking calls must be bounded
+ * (they delay other requests, never the game). A status other than SG_OK, SG_E_NOT_FOUND and
+ * SG_E_CONFLICT means "dependency unavailable"; sg_last_error() says why. */
+typedef struct hook_backend_ops {
+    /* One attempt at the start sequence: learn the identity and the context JSON (malloc()ed
+     * into *context_json), register the server and publish server-up. Retryable failures
+     * return SG_E_UNAVAILABLE/SG_E_NOT_FOUND; others (SG_E_UNAUTHORIZED, SG_E_INVALID) end
+     * the start. */
+    sg_status (*start)(void *ctx, hook_identity *id, char **context_json);
+    /* Refreshes the gameserver record. */
+    sg_status (*heartbeat)(void *ctx, uint32_t players);
+    /* connect_tokens[client_id] -> session id. SG_E_NOT_FOUND: unknown or expired. */
+    sg_status (*lookup_client)(void *ctx, uint64_t client_id, char *session_id, size_t size);
+    /* Starts fetching the session; done runs later from run() (or at once). */
+    void (*get_session)(void *ctx, const char *session_id, hook_job *job, hook_session_done done);
+    /* Atomic claim of the session record for (client_id, source ip) by this server.
+     * SG_E_CONFLICT: held by another connection, or released; SG_E_NOT_FOUND: no record. */
+    sg_status (*claim)(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
+    /* Releases this server's claim (the session record goes to released). */
+    sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id, int reason);
+    /* Deletes the Edgegap session (directly or by queueing it for the matchmaker); a delete
+     * that fails is queued durably when the store allows, else retried by the hook. */
+    void (*delete_session)(void *ctx, const char *session_id, hook_job *job, hook_delete_done done);
+    /* Publishes an event (the backend adds this server's name and the time). */
+    sg_status (*publish)(void *ctx, const hook_event *ev);
+    /* Waits up to timeout_ms for backend activity or wake_fd readable, and runs due
+     * completions. */
+    void (*run)(void *ctx, int timeout_ms, int wake_fd);
+    /* Deregisters (removes the gameserver record, publishes server-down) and hands what is
+     * still pending to the durable queue, within timeout_ms. */
+    sg_status (*stop)(void *ctx, int timeout_ms);
+    void (*free)(void *ctx);
+} hook_backend_ops;
+
+typedef struct hook_backend {
+    const hook_backend_ops *ops;
+    void *ctx;
+} hook_backend;
+
+/* The production backend (state store + Edgegap client), built from the options. */
+sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out);
+
+/* Creates a hook over a given backend (tests use fakes); the hook owns it from then on, also
+ * on failure. */
+sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, sg_hook **out);
+
+/* ---- requests -------------------------------------------------------------------------- */
+
+typedef enum hook_job_kind {
+    JOB_VERIFY,
+    JOB_DISCONNECT,
+    JOB_SCORE,
+    JOB_RETRY_DELETE /* internal: a session delete the hook retries itself */
+} hook_job_kind;
+
+typedef struct hook_waiter hook_waiter;
+
+struct hook_job {
+    hook_job_kind kind;
+    hook_job *next;
+    sg_hook *hook;
+    uint64_t client_id;
+    long long deadline_ms; /* verify: rejected as unavailable after this (monotonic ms) */
+    sg_addr source;
+    char session_hint[256]; /* verify: session id from the token, "" when none */
+    char name[64];          /* score kind */
+    int reason;             /* disconnect: an sg_hook_disconnect_reason */
+    int64_t value;          /* score value; retried delete: current backoff (ms) */
+    uint64_t target;        /* score: the other player, 0 for none */
+    bool in_flight;         /* waiting for an asynchronous backend completion */
+    /* results */
+    sg_hook_verdict verdict;
+    sg_status status;
+    /* delivery */
+    sg_hook_verify_fn verify_cb;
+    sg_hook_done_fn done_cb;
+    void *user;
+    hook_waiter *waiter; /* blocking variants: signalled instead of a callback */
+};
+
+/* ---- the hook -------------------------------------------------------------------------- */
+
+typedef struct hook_conn {
+    uint64_t client_id;
+    char session_id[256];
+    char ip[64];
+    long long since; /* unix seconds */
+} hook_conn;
+
+typedef struct hook_list {
+    hook_job *head, *tail;
+} hook_list;
+
+struct sg_hook {
+    hook_backend backend;
+    /* copied settings */
+    int queue_size;
+    long long verify_timeout_ms, start_timeout_ms, stop_timeout_ms, heartbeat_ms;
+    long long delete_retry_ms;
+    bool dry_run; /* claim=0: checks only, nothing claimed or published */
+
+    pthread_t worker;
+    bool worker_running;
+    int wake_fd; /* eventfd: wakes the worker */
+    int poll_fd; /* eventfd: readable when results wait for sg_hook_poll */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;    /* start finished, stop finished */
+    hook_list incoming;     /* game -> worker */
+    hook_list done;         /* worker -> sg_hook_poll */
+    atomic_int outstanding; /* enqueued and not yet delivered */
+    atomic_int done_count;
+    atomic_int worker_idle; /* 1 while the worker may be waiting: enqueues must wake it */
+    bool stopping;          /* no new requests */
+    bool quit;              /* worker exits */
+    sg_status start_status; /* SG_E_TIMEOUT while starting */
+    bool started, stopped;
+    sg_status stop_status;
+    int stop_timeout_req;
+
+    /* state shared with inspection calls (under mu) */
+    hook_identity self;
+    char *context_json;
+    hook_conn *conns;
+    size_t conn_count, conn_cap;
+    sg_hook_stats stats;
+
+    /* worker-only state */
+    hook_list waiting;  /* verifies waiting for the start */
+    hook_list retrying; /* disconnects whose delete is retried by the hook */
+    long long next_heartbeat_ms;
+    long long next_start_ms;
+    long long start_deadline_ms;
+    long long start_backoff_ms;
+    long long next_retry_ms;
+    int in_flight;
+};
+
+long long hook_now_ms(void); /* monotonic */
+
+/* Worker side (hook_worker.c). */
+void *hook_worker_main(void *arg);
+/* Hands a finished job back to the game (sg_hook_poll or its waiter). */
+void hook_complete(sg_hook *h, hook_job *job);
+void hook_job_free(hook_job *job);
+
+void hook_list_push(hook_list *l, hook_job *j);
+hook_job *hook_list_take_all(hook_list *l);
+
+#endif

@@ -1,0 +1,289 @@
+/* seatgate-hook: operator CLI over the gameserver hook, for debugging a live deployment.
+ *
+ *   seatgate-hook [--SETTING VALUE]... context
+ *   seatgate-hook [--SETTING VALUE]... verify CLIENT_ID IP [SESSION_ID]
+ *   seatgate-hook [--SETTING VALUE]... sessions
+ *   seatgate-hook [--SETTING VALUE]... disconnect CLIENT_ID [REASON]
+ *
+ * Settings are the hook's (docs/gameserver-hook.md), read from SEATGATE_* / ARBITRIUM_* and
+ * overridable as flags (--store-url nats://...). The tool never registers as the server
+ * (register=0) and its verify is a dry run (claim=0): it runs every check and claims
+ * nothing, so it is safe beside the running game server. `sessions` lists the session
+ * records claimed by this deployment; `disconnect` releases one (as the game would) and has
+ * its Edgegap session deleted (directly with an API key, else through the delete queue). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "hook_internal.h"
+#include "seatgate/edgegap.h"
+#include "seatgate/kv.h"
+#include "seatgate/log.h"
+#include "seatgate/records.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: seatgate-hook [--SETTING VALUE]... COMMAND\n"
+                 "  context                              the deployment context (JSON)\n"
+                 "  verify CLIENT_ID IP [SESSION_ID]     dry-run verification (claims nothing)\n"
+                 "  sessions                             sessions claimed by this deployment\n"
+                 "  disconnect CLIENT_ID [REASON]        release a player and delete its session\n"
+                 "Settings (also SEATGATE_<NAME> / ARBITRIUM_*):\n");
+    for (size_t i = 0; i < sg_hook_options_count(); i++)
+        fprintf(out, "  --%s\n", sg_hook_options_name(i));
+}
+
+static long long unix_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fail(const char *what)
+{
+    fprintf(stderr, "seatgate-hook: %s: %s\n", what, sg_last_error());
+    return 1;
+}
+
+typedef struct tool {
+    sg_hook_options *o;
+    sg_hook *hook;
+    char request_id[128];
+    char fqdn[254];
+    sg_store *store;
+    sg_bucket *sessions;
+} tool;
+
+static int start(tool *t)
+{
+    if (sg_hook_new(t->o, &t->hook) != SG_OK) return fail("hook");
+    if (sg_hook_wait_started(t->hook, 30000) != SG_OK) return fail("start");
+    char *ctx = NULL;
+    if (sg_hook_context_json(t->hook, &ctx) != SG_OK) return fail("context");
+    cJSON *j = cJSON_Parse(ctx);
+    cJSON *rid = cJSON_GetObjectItemCaseSensitive(j, "request_id");
+    cJSON *fqdn = cJSON_GetObjectItemCaseSensitive(j, "fqdn");
+    snprintf(t->request_id, sizeof t->request_id, "%s",
+             cJSON_IsString(rid) ? rid->valuestring : "");
+    const char *name = hook_options_value(t->o, HOOK_SET_FQDN);
+    snprintf(t->fqdn, sizeof t->fqdn, "%s",
+             name                   ? name
+             : cJSON_IsString(fqdn) ? fqdn->valuestring
+                                    : t->request_id);
+    cJSON_Delete(j);
+    free(ctx);
+    return 0;
+}
+
+static int open_sessions(tool *t)
+{
+    sg_store_options so;
+    sg_store_options_init(&so);
+    so.url = hook_options_value(t->o, HOOK_SET_STORE_URL);
+    so.app = hook_options_value(t->o, HOOK_SET_APP_PREFIX);
+    so.user = hook_options_value(t->o, HOOK_SET_STORE_USER);
+    so.password = hook_options_value(t->o, HOOK_SET_STORE_PASSWORD);
+    so.token = hook_options_value(t->o, HOOK_SET_STORE_TOKEN);
+    so.creds_file = hook_options_value(t->o, HOOK_SET_STORE_CREDS);
+    if (sg_store_open(&so, &t->store) != SG_OK) return fail("store");
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    if (sg_bucket_open(t->store, SG_BUCKET_SESSIONS, &bo, &t->sessions) != SG_OK)
+        return fail("sessions bucket");
+    return 0;
+}
+
+static int cmd_verify(tool *t, int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    uint64_t cid = 0;
+    if (sg_client_id_parse(argv[0], &cid) != SG_OK) return fail("client id");
+    sg_hook_verdict v;
+    if (sg_hook_verify_wait(t->hook, cid, argv[1], argc > 2 ? argv[2] : NULL, 30000, &v) != SG_OK)
+        return fail("verify");
+    char q[300];
+    printf("%s reason=%s session_id=%s ip=%s message=%s\n", v.accepted ? "accepted" : "rejected",
+           sg_hook_reason_name((sg_hook_reason)v.reason), *v.session_id ? v.session_id : "-",
+           v.source_ip, sg_log_quote(v.message, q, sizeof q));
+    return v.accepted ? 0 : 2;
+}
+
+/* Calls fn for every session record claimed by this deployment; stops when fn returns 1. */
+static int each_claimed(tool *t, int (*fn)(tool *, const sg_session_record *, uint64_t, void *),
+                        void *user)
+{
+    char **keys = NULL;
+    size_t n = 0;
+    if (sg_kv_keys(t->sessions, &keys, &n) != SG_OK) return fail("sessions");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        sg_kv_entry *e = NULL;
+        sg_session_record r;
+        if (sg_kv_get(t->sessions, keys[i], &e) != SG_OK) continue;
+        bool ok = sg_session_from_json(e->value, e->len, &r) == SG_OK;
+        uint64_t rev = e->revision;
+        sg_kv_entry_free(e);
+        if (ok && r.state == SG_SESSION_CLAIMED &&
+            strcmp(r.claimed_by_request_id, t->request_id) == 0)
+            rc = fn(t, &r, rev, user);
+    }
+    free(keys);
+    return rc < 0 ? 1 : 0;
+}
+
+static int print_one(tool *t, const sg_session_record *r, uint64_t rev, void *user)
+{
+    (void)t;
+    (void)rev;
+    (*(int *)user)++;
+    printf("{\"session_id\":\"%s\",\"client_id\":\"%" PRIu64 "\",\"player_ip\":\"%s\","
+           "\"claimed_by\":\"%s\",\"claimed_at\":%lld}\n",
+           r->session_id, r->client_id, r->player_ip, r->claimed_by_fqdn, r->claimed_at);
+    return 0;
+}
+
+typedef struct disc {
+    uint64_t client_id;
+    const char *reason;
+    int found;
+} disc;
+
+static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *user)
+{
+    disc *d = user;
+    if (r->client_id != d->client_id) return 0;
+    d->found = 1;
+    sg_session_record n = *r;
+    n.state = SG_SESSION_RELEASED;
+    n.released_at = unix_ms();
+    snprintf(n.release_reason, sizeof n.release_reason, "%s", d->reason);
+    char *json = NULL;
+    sg_status st = sg_session_to_json(&n, &json);
+    if (st == SG_OK) st = sg_kv_update(t->sessions, n.session_id, json, strlen(json), rev, NULL);
+    free(json);
+    if (st != SG_OK) {
+        fail("release");
+        return -1;
+    }
+    /* The session delete: with a key directly, else through the matchmaker's queue. */
+    const char *key = hook_options_value(t->o, HOOK_SET_EDGEGAP_API_KEY);
+    sg_status del = SG_E_UNAVAILABLE;
+    if (key) {
+        sg_edgegap_options eo;
+        sg_edgegap_options_default(&eo);
+        eo.base_url = hook_options_value(t->o, HOOK_SET_EDGEGAP_URL);
+        eo.api_key = key;
+        sg_edgegap_client *c = NULL;
+        sg_edgegap_request *req = NULL;
+        if (sg_edgegap_client_new(&eo, &c) == SG_OK &&
+            sg_edgegap_request_delete_session(n.session_id, &req) == SG_OK) {
+            sg_edgegap_result res;
+            del = sg_edgegap_perform(c, req, &res);
+            if (del == SG_E_NOT_FOUND || del == SG_E_GONE) del = SG_OK;
+            sg_edgegap_result_clear(&res);
+        }
+        sg_edgegap_request_free(req);
+        sg_edgegap_client_free(c);
+    }
+    if (del != SG_OK) {
+        sg_queue *q = NULL;
+        sg_queue_options qo;
+        sg_queue_options_init(&qo);
+        sg_delete_job j = {.enqueued_at = unix_ms()};
+        snprintf(j.session_id, sizeof j.session_id, "%s", n.session_id);
+        snprintf(j.reason, sizeof j.reason, "operator");
+        snprintf(j.requested_by, sizeof j.requested_by, "%s", t->fqdn);
+        char *jj = NULL;
+        del = sg_queue_open(t->store, SG_QUEUE_SESSION_DELETES, &qo, &q);
+        if (del == SG_OK) del = sg_delete_job_to_json(&j, &jj);
+        if (del == SG_OK) del = sg_queue_enqueue(q, jj, strlen(jj));
+        free(jj);
+        sg_queue_close(q);
+        if (del != SG_OK) {
+            fail("delete queue");
+            return -1;
+        }
+        printf("released session_id=%s delete=queued\n", n.session_id);
+    } else {
+        printf("released session_id=%s delete=done\n", n.session_id);
+    }
+    sg_event e = {.kind = SG_EV_PLAYER_DISCONNECT};
+    snprintf(e.source, sizeof e.source, "%s", t->fqdn);
+    snprintf(e.u.player.session_id, sizeof e.u.player.session_id, "%s", n.session_id);
+    e.u.player.client_id = n.client_id;
+    snprintf(e.u.player.player_ip, sizeof e.u.player.player_ip, "%s", n.player_ip);
+    snprintf(e.u.player.fqdn, sizeof e.u.player.fqdn, "%s", t->fqdn);
+    e.u.player.reason = SG_DISCONNECT_KICKED;
+    e.u.player.duration_ms = -1;
+    if (sg_event_publish(t->store, &e) != SG_OK) fail("event");
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    tool t = {0};
+    t.o = sg_hook_options_new();
+    if (!t.o || sg_hook_options_load_env(t.o) != SG_OK) return fail("settings");
+    int i = 1;
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+        if (strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc || sg_hook_options_set(t.o, argv[i] + 2, argv[i + 1]) != SG_OK)
+            return fail(argv[i]);
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    sg_hook_options_set(t.o, "register", "0");
+    sg_hook_options_set(t.o, "claim", "0");
+    sg_log_set_level(SG_LOG_WARN);
+    const char *cmd = argv[i];
+    int rc = 2;
+    if (strcmp(cmd, "context") && strcmp(cmd, "verify") && strcmp(cmd, "sessions") &&
+        strcmp(cmd, "disconnect")) {
+        usage(stderr);
+    } else if ((rc = start(&t)) == 0) {
+        if (strcmp(cmd, "context") == 0) {
+            char *ctx = NULL;
+            if (sg_hook_context_json(t.hook, &ctx) == SG_OK) printf("%s\n", ctx);
+            free(ctx);
+        } else if (strcmp(cmd, "verify") == 0) {
+            rc = cmd_verify(&t, argc - i - 1, argv + i + 1);
+        } else if ((rc = open_sessions(&t)) == 0) {
+            if (strcmp(cmd, "sessions") == 0) {
+                int count = 0;
+                rc = each_claimed(&t, print_one, &count);
+                fprintf(stderr, "%d session(s) claimed by %s\n", count, t.request_id);
+            } else {
+                disc d = {.reason = i + 2 < argc ? argv[i + 2] : "operator"};
+                if (i + 1 >= argc || sg_client_id_parse(argv[i + 1], &d.client_id) != SG_OK) {
+                    usage(stderr);
+                    rc = 2;
+                } else {
+                    rc = each_claimed(&t, release_one, &d);
+                    if (rc == 0 && !d.found) {
+                        fprintf(stderr, "seatgate-hook: client %s holds no session here\n",
+                                argv[i + 1]);
+                        rc = 3;
+                    }
+                }
+            }
+        }
+    }
+    sg_bucket_close(t.sessions);
+    sg_store_close(t.store);
+    sg_hook_free(t.hook);
+    sg_hook_options_free(t.o);
+    return rc;
+}

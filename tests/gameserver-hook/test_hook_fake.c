@@ -1,0 +1,561 @@
+/* The gameserver hook over an in-memory backend: every verification rule, dependency
+ * failures, disconnects and retried deletes, game events, start and stop, the bounded
+ * queues, and the game thread never waiting for the worker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "fake_backend.h"
+#include "seatgate/log.h"
+
+#define SERVER_IP "203.0.113.10"
+#define SERVER_ID "aaaabbbbcccc"
+#define PLAYER_IP "198.51.100.7"
+
+typedef struct fixture {
+    fake_world w;
+    sg_hook *h;
+} fixture;
+
+static sg_hook_options *test_options(void)
+{
+    sg_hook_options *o = sg_hook_options_new();
+    assert_non_null(o);
+    assert_int_equal(sg_hook_options_set(o, "heartbeat", "50ms"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "delete-retry", "20ms"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "verify-timeout", "5s"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "stop-timeout", "1s"), SG_OK);
+    return o;
+}
+
+static sg_hook *new_hook(fake_world *w, sg_hook_options *o, const char *id, const char *ip)
+{
+    sg_hook *h = NULL;
+    assert_int_equal(hook_new_with_backend(o, fake_backend(w, id, ip), &h), SG_OK);
+    return h;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    fake_world_init(&f->w);
+    sg_hook_options *o = test_options();
+    f->h = new_hook(&f->w, o, SERVER_ID, SERVER_IP);
+    sg_hook_options_free(o);
+    assert_int_equal(sg_hook_wait_started(f->h, 5000), SG_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sg_hook_free(f->h);
+    fake_world_destroy(&f->w);
+    free(f);
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+typedef struct got {
+    int calls;
+    sg_hook_verdict v;
+    int done_calls;
+    sg_status done_status;
+} got;
+
+static void on_verdict(const sg_hook_verdict *v, void *user)
+{
+    got *g = user;
+    g->calls++;
+    g->v = *v;
+}
+
+static void on_done(uint64_t client_id, sg_status st, void *user)
+{
+    (void)client_id;
+    got *g = user;
+    g->done_calls++;
+    g->done_status = st;
+}
+
+/* Polls the hook like a game loop until n callbacks ran into g (bounded wait). */
+static void poll_until(sg_hook *h, const int *counter, int n)
+{
+    for (int i = 0; i < 5000 && *counter < n; i++) {
+        if (sg_hook_poll(h, 0) == 0) sleep_ms(1);
+    }
+    assert_int_equal(*counter, n);
+}
+
+static sg_hook_verdict verify(fixture *f, uint64_t cid, const char *ip, const char *hint)
+{
+    got g = {0};
+    assert_int_equal(sg_hook_verify(f->h, cid, ip, hint, on_verdict, &g), SG_OK);
+    poll_until(f->h, &g.calls, 1);
+    assert_int_equal(g.v.client_id, cid);
+    return g.v;
+}
+
+static void expect_reason(sg_hook_verdict v, sg_hook_reason r)
+{
+    if (v.reason != (int)r)
+        fail_msg("reason %s (%s), expected %s", sg_hook_reason_name(v.reason), v.message,
+                 sg_hook_reason_name(r));
+    assert_int_equal(v.accepted, r == SG_HOOK_ACCEPTED);
+}
+
+static void accepts_a_ready_session_for_this_server(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 11, "s11-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    sg_hook_verdict v = verify(f, 11, PLAYER_IP ":5555", "s11-S");
+    expect_reason(v, SG_HOOK_ACCEPTED);
+    assert_string_equal(v.session_id, "s11-S");
+    assert_string_equal(v.source_ip, PLAYER_IP);
+    assert_int_equal(fake_find(&f->w, "s11-S")->claim, 1);
+    assert_int_equal(fake_count_events(&f->w, "player_connect"), 1);
+    sg_hook_stats st;
+    sg_hook_get_stats(f->h, &st);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.players, 1);
+    char *json = NULL;
+    assert_int_equal(sg_hook_sessions_json(f->h, &json), SG_OK);
+    assert_non_null(strstr(json, "\"client_id\":\"11\""));
+    assert_non_null(strstr(json, "\"session_id\":\"s11-S\""));
+    free(json);
+}
+
+static void ipv4_mapped_ipv6_source_matches_ipv4(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 12, "s12-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 12, "::ffff:" PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+}
+
+static void rejects_unknown_or_expired_client_id(void **state)
+{
+    fixture *f = *state;
+    sg_hook_verdict v = verify(f, 999, PLAYER_IP, NULL);
+    expect_reason(v, SG_HOOK_REJECT_UNKNOWN_CLIENT);
+    assert_int_equal(fake_count_events(&f->w, "verify_rejected"), 1);
+    pthread_mutex_lock(&f->w.mu);
+    assert_non_null(strstr(f->w.event_json[0], "reason=unknown_client"));
+    pthread_mutex_unlock(&f->w.mu);
+}
+
+static void rejects_a_token_naming_another_session(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 13, "s13-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 13, PLAYER_IP, "other-S"), SG_HOOK_REJECT_SESSION_MISMATCH);
+    assert_int_equal(fake_find(&f->w, "s13-S")->claim, 0);
+}
+
+static void rejects_a_session_edgegap_no_longer_knows(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 14, "s14-S", PLAYER_IP, SERVER_IP, SERVER_ID)->edgegap_gone = true;
+    expect_reason(verify(f, 14, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_GONE);
+}
+
+static void rejects_a_session_not_ready(void **state)
+{
+    fixture *f = *state;
+    fake_session *s = fake_add(&f->w, 15, "s15-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    pthread_mutex_lock(&f->w.mu);
+    s->ready = false;
+    strcpy(s->status, "Seeking");
+    pthread_mutex_unlock(&f->w.mu);
+    sg_hook_verdict v = verify(f, 15, PLAYER_IP, NULL);
+    expect_reason(v, SG_HOOK_REJECT_SESSION_NOT_READY);
+    assert_non_null(strstr(v.message, "Seeking"));
+}
+
+static void rejects_an_ip_not_in_the_session(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 16, "s16-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 16, "192.0.2.99", NULL), SG_HOOK_REJECT_IP_MISMATCH);
+    assert_int_equal(fake_find(&f->w, "s16-S")->claim, 0);
+}
+
+static void rejects_another_servers_session_by_ip(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 17, "s17-S", PLAYER_IP, "203.0.113.99", SERVER_ID);
+    expect_reason(verify(f, 17, PLAYER_IP, NULL), SG_HOOK_REJECT_WRONG_SERVER_IP);
+}
+
+static void rejects_another_servers_session_by_request_id(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 18, "s18-S", PLAYER_IP, SERVER_IP, "ddddeeeeffff");
+    expect_reason(verify(f, 18, PLAYER_IP, NULL), SG_HOOK_REJECT_WRONG_SERVER_ID);
+}
+
+static void rejects_a_second_connection_to_a_held_session(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 19, "s19-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 19, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    /* the same client id again */
+    expect_reason(verify(f, 19, PLAYER_IP, NULL), SG_HOOK_REJECT_ALREADY_CONNECTED);
+    /* another client id mapped to the same session */
+    pthread_mutex_lock(&f->w.mu);
+    f->w.client_ids[f->w.client_count] = 20;
+    strcpy(f->w.client_sessions[f->w.client_count++], "s19-S");
+    pthread_mutex_unlock(&f->w.mu);
+    expect_reason(verify(f, 20, PLAYER_IP, NULL), SG_HOOK_REJECT_ALREADY_CONNECTED);
+}
+
+static void rejects_bad_input_through_the_queue(void **state)
+{
+    fixture *f = *state;
+    expect_reason(verify(f, 0, PLAYER_IP, NULL), SG_HOOK_REJECT_INVALID);
+    expect_reason(verify(f, 21, "not-an-ip", NULL), SG_HOOK_REJECT_INVALID);
+    got g = {0};
+    assert_int_equal(sg_hook_verify(f->h, 21, NULL, NULL, on_verdict, &g), SG_E_INVALID);
+    assert_int_equal(sg_hook_verify(f->h, 21, PLAYER_IP, NULL, NULL, NULL), SG_E_INVALID);
+}
+
+static void dependency_failures_reject_as_unavailable(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 22, "s22-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    static const sg_status edgegap[] = {SG_E_SERVER, SG_E_TIMEOUT, SG_E_NETWORK, SG_E_RATE_LIMITED,
+                                        SG_E_UNAUTHORIZED};
+    for (size_t i = 0; i < sizeof edgegap / sizeof *edgegap; i++) {
+        f->w.edgegap_status = edgegap[i];
+        expect_reason(verify(f, 22, PLAYER_IP, NULL), SG_HOOK_REJECT_UNAVAILABLE);
+    }
+    f->w.edgegap_status = SG_OK;
+    f->w.lookup_status = SG_E_UNAVAILABLE; /* store down */
+    expect_reason(verify(f, 22, PLAYER_IP, NULL), SG_HOOK_REJECT_UNAVAILABLE);
+    f->w.lookup_status = SG_OK;
+    f->w.claim_status = SG_E_UNAVAILABLE;
+    expect_reason(verify(f, 22, PLAYER_IP, NULL), SG_HOOK_REJECT_UNAVAILABLE);
+    f->w.claim_status = SG_OK;
+    assert_int_equal(fake_find(&f->w, "s22-S")->claim, 0);
+    /* and once the dependencies are back, the player gets in */
+    expect_reason(verify(f, 22, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+}
+
+static void disconnect_releases_deletes_and_publishes(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 23, "s23-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 23, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    got g = {0};
+    assert_int_equal(sg_hook_disconnect(f->h, 23, SG_HOOK_DISCONNECT_GOODBYE, on_done, &g), SG_OK);
+    poll_until(f->h, &g.done_calls, 1);
+    assert_int_equal(g.done_status, SG_OK);
+    fake_session *s = fake_find(&f->w, "s23-S");
+    assert_int_equal(s->claim, 2);
+    assert_true(s->deleted);
+    assert_int_equal(fake_count_events(&f->w, "player_disconnect"), 1);
+    pthread_mutex_lock(&f->w.mu);
+    bool tagged = false;
+    for (int i = 0; i < f->w.event_count; i++)
+        tagged |= strstr(f->w.event_json[i], "reason=goodbye") != NULL;
+    pthread_mutex_unlock(&f->w.mu);
+    assert_true(tagged);
+    sg_hook_stats st;
+    sg_hook_get_stats(f->h, &st);
+    assert_int_equal(st.players, 0);
+    assert_int_equal(st.deletes_done, 1);
+    /* a released session cannot be claimed again */
+    expect_reason(verify(f, 23, PLAYER_IP, NULL), SG_HOOK_REJECT_SESSION_GONE);
+    /* a client never accepted here */
+    assert_int_equal(sg_hook_disconnect_wait(f->h, 4242, SG_HOOK_DISCONNECT_KICKED, 5000),
+                     SG_E_NOT_FOUND);
+    assert_int_equal(sg_hook_disconnect(f->h, 23, 99, NULL, NULL), SG_E_INVALID);
+}
+
+static void a_failed_delete_completes_later(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 24, "s24-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 24, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    f->w.delete_failures = 2;
+    assert_int_equal(sg_hook_disconnect_wait(f->h, 24, SG_HOOK_DISCONNECT_TIMEOUT, 5000),
+                     SG_E_SERVER);
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&f->w.mu);
+        bool deleted = fake_find(&f->w, "s24-S")->deleted;
+        pthread_mutex_unlock(&f->w.mu);
+        if (deleted) break;
+        sleep_ms(1);
+    }
+    assert_true(fake_find(&f->w, "s24-S")->deleted);
+    assert_int_equal(f->w.delete_failures, 0);
+}
+
+static void score_events_are_tagged_with_session_and_client(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 25, "s25-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 25, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    got g = {0};
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "kill", 3, 26, on_done, &g), SG_OK);
+    poll_until(f->h, &g.done_calls, 1);
+    assert_int_equal(g.done_status, SG_OK);
+    pthread_mutex_lock(&f->w.mu);
+    const char *json = NULL;
+    for (int i = 0; i < f->w.event_count; i++)
+        if (strcmp(f->w.events[i], "score") == 0) json = f->w.event_json[i];
+    assert_non_null(json);
+    assert_non_null(strstr(json, "client_id=25 session_id=s25-S"));
+    assert_non_null(strstr(json, "score_kind=kill value=3 target=26"));
+    pthread_mutex_unlock(&f->w.mu);
+    /* not connected here */
+    got g2 = {0};
+    assert_int_equal(sg_hook_publish_score(f->h, 77, "kill", 1, 0, on_done, &g2), SG_OK);
+    poll_until(f->h, &g2.done_calls, 1);
+    assert_int_equal(g2.done_status, SG_E_NOT_FOUND);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "Kill!", 1, 0, NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "", 1, 0, NULL, NULL), SG_E_INVALID);
+    assert_int_equal(sg_hook_publish_score(f->h, 25, "score", INT64_MAX, 0, NULL, NULL),
+                     SG_E_INVALID);
+}
+
+/* The worker is held at a gate: the game thread still enqueues without waiting, up to the
+ * queue size, then gets SG_E_FULL; once the gate opens every callback runs. If an enqueue
+ * waited for the worker this test would hang (and ctest would fail it on its timeout). */
+static void verify_never_waits_for_the_worker(void **state)
+{
+    (void)state;
+    fake_world w;
+    fake_world_init(&w);
+    sg_hook_options *o = test_options();
+    assert_int_equal(sg_hook_options_set(o, "queue-size", "8"), SG_OK);
+    sg_hook *h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+    sg_hook_options_free(o);
+    assert_int_equal(sg_hook_wait_started(h, 5000), SG_OK);
+    fake_add(&w, 31, "s31-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    fake_gate(&w, true);
+    got g = {0};
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(sg_hook_verify(h, 31, PLAYER_IP, NULL, on_verdict, &g), SG_OK);
+    assert_int_equal(sg_hook_verify(h, 31, PLAYER_IP, NULL, on_verdict, &g), SG_E_FULL);
+    assert_int_equal(sg_hook_disconnect(h, 31, SG_HOOK_DISCONNECT_GOODBYE, NULL, NULL), SG_E_FULL);
+    assert_int_equal(sg_hook_poll(h, 0), 0);
+    sg_hook_stats st;
+    sg_hook_get_stats(h, &st);
+    assert_int_equal(st.full, 2);
+    assert_int_equal(st.pending, 8);
+    fake_gate(&w, false);
+    poll_until(h, &g.calls, 8);
+    sg_hook_get_stats(h, &st);
+    assert_int_equal(st.accepted, 1);
+    assert_int_equal(st.rejected[SG_HOOK_REJECT_ALREADY_CONNECTED], 7);
+    assert_int_equal(st.pending, 0);
+    sg_hook_free(h);
+    fake_world_destroy(&w);
+}
+
+typedef struct racer {
+    sg_hook *h;
+    pthread_barrier_t *go;
+    sg_hook_verdict v;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    pthread_barrier_wait(r->go);
+    assert_int_equal(sg_hook_verify_wait(r->h, 41, PLAYER_IP, NULL, 5000, &r->v), SG_OK);
+    return NULL;
+}
+
+/* Two hooks (two servers of one deployment, as a test can have) race for one session: the
+ * claim lets exactly one win. */
+static void two_servers_racing_for_one_session(void **state)
+{
+    (void)state;
+    fake_world w;
+    fake_world_init(&w);
+    sg_hook_options *o = test_options();
+    for (int round = 0; round < 20; round++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "race%d-S", round);
+        w.client_count = 0;
+        fake_add(&w, 41, sid, PLAYER_IP, SERVER_IP, SERVER_ID);
+        racer r[2];
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) {
+            r[i].h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+            r[i].go = &go;
+            assert_int_equal(sg_hook_wait_started(r[i].h, 5000), SG_OK);
+        }
+        for (int i = 0; i < 2; i++)
+            pthread_create(&t[i], NULL, race, &r[i]);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        assert_int_equal(r[0].v.accepted + r[1].v.accepted, 1);
+        sg_hook_verdict *loser = r[0].v.accepted ? &r[1].v : &r[0].v;
+        expect_reason(*loser, SG_HOOK_REJECT_ALREADY_CONNECTED);
+        for (int i = 0; i < 2; i++)
+            sg_hook_free(r[i].h);
+        pthread_barrier_destroy(&go);
+    }
+    sg_hook_options_free(o);
+    fake_world_destroy(&w);
+}
+
+static void start_retries_and_waiting_verifies_follow(void **state)
+{
+    (void)state;
+    fake_world w;
+    fake_world_init(&w);
+    w.start_failures = 3;
+    fake_add(&w, 51, "s51-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    sg_hook_options *o = test_options();
+    sg_hook *h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+    sg_hook_options_free(o);
+    got g = {0};
+    assert_int_equal(sg_hook_verify(h, 51, PLAYER_IP, NULL, on_verdict, &g), SG_OK);
+    assert_int_equal(sg_hook_wait_started(h, 10000), SG_OK);
+    poll_until(h, &g.calls, 1);
+    expect_reason(g.v, SG_HOOK_ACCEPTED);
+    char *ctx = NULL;
+    assert_int_equal(sg_hook_context_json(h, &ctx), SG_OK);
+    assert_non_null(strstr(ctx, "request_id"));
+    free(ctx);
+    sg_hook_free(h);
+    fake_world_destroy(&w);
+}
+
+static void verifies_before_a_start_that_never_comes_are_unavailable(void **state)
+{
+    (void)state;
+    fake_world w;
+    fake_world_init(&w);
+    w.start_failures = 1000000;
+    sg_hook_options *o = test_options();
+    assert_int_equal(sg_hook_options_set(o, "verify-timeout", "100ms"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "start-timeout", "300ms"), SG_OK);
+    sg_hook *h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+    sg_hook_options_free(o);
+    got g = {0};
+    assert_int_equal(sg_hook_verify(h, 52, PLAYER_IP, NULL, on_verdict, &g), SG_OK);
+    poll_until(h, &g.calls, 1);
+    expect_reason(g.v, SG_HOOK_REJECT_UNAVAILABLE);
+    assert_int_equal(sg_hook_wait_started(h, 10000), SG_E_UNAVAILABLE);
+    sg_hook_verdict v;
+    assert_int_equal(sg_hook_verify_wait(h, 52, PLAYER_IP, NULL, 5000, &v), SG_OK);
+    expect_reason(v, SG_HOOK_REJECT_UNAVAILABLE);
+    sg_hook_free(h);
+    fake_world_destroy(&w);
+}
+
+static void stop_refuses_new_requests_and_deregisters(void **state)
+{
+    fixture *f = *state;
+    fake_add(&f->w, 61, "s61-S", PLAYER_IP, SERVER_IP, SERVER_ID);
+    expect_reason(verify(f, 61, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    got g = {0};
+    assert_int_equal(sg_hook_disconnect(f->h, 61, SG_HOOK_DISCONNECT_SERVER_STOP, on_done, &g),
+                     SG_OK);
+    assert_int_equal(sg_hook_stop(f->h, 2000), SG_OK);
+    poll_until(f->h, &g.done_calls, 1); /* queued work finished before the stop */
+    assert_true(fake_find(&f->w, "s61-S")->deleted);
+    assert_int_equal(f->w.stops, 1);
+    assert_int_equal(fake_count_events(&f->w, "server_down"), 1);
+    got g2 = {0};
+    assert_int_equal(sg_hook_verify(f->h, 61, PLAYER_IP, NULL, on_verdict, &g2), SG_E_UNAVAILABLE);
+    assert_int_equal(sg_hook_stop(f->h, 2000), SG_OK); /* idempotent */
+    sg_hook_stats st;
+    sg_hook_get_stats(f->h, &st);
+    assert_int_equal(st.stopped, 1);
+}
+
+static void heartbeats_run_on_their_own(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 5000; i++) {
+        pthread_mutex_lock(&f->w.mu);
+        int n = f->w.heartbeats;
+        pthread_mutex_unlock(&f->w.mu);
+        if (n >= 2) break;
+        sleep_ms(1);
+    }
+    assert_true(f->w.heartbeats >= 2);
+}
+
+static void options_validate_and_hide_secrets(void **state)
+{
+    (void)state;
+    sg_hook_options *o = sg_hook_options_new();
+    assert_string_equal(sg_hook_options_get(o, "port-name"), "gameport");
+    assert_int_equal(sg_hook_options_set(o, "no-such-thing", "1"), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "no-such-thing"));
+    assert_int_equal(sg_hook_options_set(o, "heartbeat", "soon"), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "SEATGATE_HEARTBEAT"));
+    assert_int_equal(sg_hook_options_set(o, "queue-size", "-3"), SG_E_INVALID);
+    assert_int_equal(sg_hook_options_set(o, "edgegap-api-key", "token s3cr3t-key"), SG_OK);
+    assert_string_equal(sg_hook_options_get(o, "edgegap-api-key"), "(set)");
+    assert_null(sg_hook_options_get(o, "nope"));
+    setenv("ARBITRIUM_REQUEST_ID", "0123456789ab", 1);
+    setenv("SEATGATE_PORT_NAME", "game", 1);
+    setenv("SEATGATE_CAPACITY", "lots", 1);
+    assert_int_equal(sg_hook_options_load_env(o), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "SEATGATE_CAPACITY"));
+    unsetenv("SEATGATE_CAPACITY");
+    assert_int_equal(sg_hook_options_load_env(o), SG_OK);
+    assert_string_equal(sg_hook_options_get(o, "arbitrium-request-id"), "0123456789ab");
+    assert_string_equal(sg_hook_options_get(o, "port-name"), "game");
+    unsetenv("ARBITRIUM_REQUEST_ID");
+    unsetenv("SEATGATE_PORT_NAME");
+    assert_true(sg_hook_options_count() > 20);
+    assert_string_equal(sg_hook_options_name(0), "store-url");
+    assert_null(sg_hook_options_name(10000));
+    sg_hook_options_free(o);
+    assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_IP_MISMATCH), "ip_mismatch");
+    assert_string_equal(sg_hook_reason_name((sg_hook_reason)99), "unknown");
+}
+
+int main(void)
+{
+    sg_log_set_level(SG_LOG_OFF);
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(accepts_a_ready_session_for_this_server),
+        T(ipv4_mapped_ipv6_source_matches_ipv4),
+        T(rejects_unknown_or_expired_client_id),
+        T(rejects_a_token_naming_another_session),
+        T(rejects_a_session_edgegap_no_longer_knows),
+        T(rejects_a_session_not_ready),
+        T(rejects_an_ip_not_in_the_session),
+        T(rejects_another_servers_session_by_ip),
+        T(rejects_another_servers_session_by_request_id),
+        T(rejects_a_second_connection_to_a_held_session),
+        T(rejects_bad_input_through_the_queue),
+        T(dependency_failures_reject_as_unavailable),
+        T(disconnect_releases_deletes_and_publishes),
+        T(a_failed_delete_completes_later),
+        T(score_events_are_tagged_with_session_and_client),
+        T(stop_refuses_new_requests_and_deregisters),
+        T(heartbeats_run_on_their_own),
+        cmocka_unit_test(verify_never_waits_for_the_worker),
+        cmocka_unit_test(two_servers_racing_for_one_session),
+        cmocka_unit_test(start_retries_and_waiting_verifies_follow),
+        cmocka_unit_test(verifies_before_a_start_that_never_comes_are_unavailable),
+        cmocka_unit_test(options_validate_and_hide_secrets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -16,7 +16,6 @@
 #include "seatgate/codec.h"
 #include "seatgate/log.h"
 
-
 /* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -132,8 +131,10 @@ static void unlink_maps(flight *f)
 static void flight_free(flight *f)
 {
     sg_flow *fl = f->flow;
-    if (f->all_prev) f->all_prev->all_next = f->all_next;
-    else fl->all = f->all_next;
+    if (f->all_prev)
+        f->all_prev->all_next = f->all_next;
+    else
+        fl->all = f->all_next;
     if (f->all_next) f->all_next->all_prev = f->all_prev;
     free(f->ready_seat);
     sodium_memzero(f->token_b64, sizeof f->token_b64);
@@ -236,8 +237,8 @@ static void enqueue_failed_on_loop(void *arg)
 static void enqueue_job(void *arg)
 {
     delete_req *d = arg;
-    sg_status st = sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason,
-                                            d->fl->instance);
+    sg_status st =
+        sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason, d->fl->instance);
     if (st == SG_OK) {
         sg_counter_inc(d->fl->delete_queued);
         free(d);
@@ -292,8 +293,8 @@ static void fail_flight(flight *f, int status, const char *code, long long retry
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
     char q[300];
-    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s",
-            f->ip_text, f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
+    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s", f->ip_text,
+            f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
             sg_log_quote(e.message, q, sizeof q));
     char *json = sg_reply_error_json(&e, NULL);
     while (f->calls) {
@@ -388,8 +389,10 @@ static void poll_now(void *arg)
     sg_counter_inc(fl->polls);
     /* The next delay doubles up to the cap. */
     long long next = f->poll_delay_ms ? f->poll_delay_ms * 2 : fl->o.poll_first_ms;
-    if (f->poll_delay_ms == 0) f->poll_delay_ms = fl->o.poll_first_ms;
-    else f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
+    if (f->poll_delay_ms == 0)
+        f->poll_delay_ms = fl->o.poll_first_ms;
+    else
+        f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
     fl->o.orch->ops->poll_seat(fl->o.orch->self, f->seat_id, on_polled, f);
 }
 
@@ -442,13 +445,14 @@ static void on_recorded_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     f->record_pending = false;
-    if (e->st == SG_OK) f->record_ok = true;
-    else f->record_failed = true;
+    if (e->st == SG_OK)
+        f->record_ok = true;
+    else
+        f->record_failed = true;
     if (f->state == F_WAITING) {
         if (e->st != SG_OK) {
             fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
-                        "the session could not be recorded (%s); try again",
-                        sg_status_name(e->st));
+                        "the session could not be recorded (%s); try again", sg_status_name(e->st));
         } else if (f->ready_seat) {
             sg_seat *seat = f->ready_seat;
             f->ready_seat = NULL;
@@ -530,8 +534,8 @@ static void on_created_loop(void *arg)
             case SG_E_CONFLICT:
             case SG_E_NOT_FOUND:
             case SG_E_INVALID:
-                fail_flight(f, 502, "edgegap_refused", 0, NULL,
-                            "Edgegap refused the session: %s", r->message);
+                fail_flight(f, 502, "edgegap_refused", 0, NULL, "Edgegap refused the session: %s",
+                            r->message);
                 break;
             default:
                 fail_flight(f, 502, "edgegap_unavailable", 0, NULL,
@@ -570,8 +574,7 @@ static void finish_job(void *arg)
         st = sg_ledger_cert_digest(fl->o.ledger, f->seat.fqdn, e->digest);
     if (st == SG_OK) {
         sg_session_record rec;
-        long long deadline =
-            wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        long long deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         fill_record(f, &rec, deadline);
         rec.client_id = f->client_id;
         rec.has_deployment = true;
@@ -674,8 +677,10 @@ static void on_finished_loop(void *arg)
             f->calls = c->next;
             f->ncalls--;
             char *body = json ? strdup(json) : NULL;
-            if (body) answer_call(fl, c, 200, body, "ok", 0);
-            else answer_error(fl, c, 500, "internal", "out of memory", 0);
+            if (body)
+                answer_call(fl, c, 200, body, "ok", 0);
+            else
+                answer_error(fl, c, 500, "internal", "out of memory", 0);
         }
         if (json) sodium_memzero(json, strlen(json));
         free(json);
@@ -725,8 +730,7 @@ static void attach(flight *f, sg_connect_call *c)
     c->next = f->calls;
     f->calls = c;
     f->ncalls++;
-    if (c->fd >= 0 &&
-        sg_loop_io_add(fl->o.loop, &c->io, c->fd, EPOLLRDHUP, on_hangup, c) != SG_OK)
+    if (c->fd >= 0 && sg_loop_io_add(fl->o.loop, &c->io, c->fd, EPOLLRDHUP, on_hangup, c) != SG_OK)
         SG_DEBUG("flow", "hangup_watch_failed", "fd=%d", c->fd);
 }
 
@@ -780,7 +784,8 @@ static void start_on_loop(void *arg)
     attach(f, c);
 
     const char *sels[SG_CONNECT_MAX_SELECTORS];
-    for (size_t i = 0; i < f->selector_count; i++) sels[i] = f->selectors[i];
+    for (size_t i = 0; i < f->selector_count; i++)
+        sels[i] = f->selectors[i];
     sg_seat_request rq = {
         .player_ip = f->ip_text,
         .selectors = sels,
@@ -821,7 +826,8 @@ static void notify_on_loop(void *arg)
     notify_ev *n = arg;
     sg_flow *fl = n->fl;
     flight *f = *seat_slot(fl, n->seat.id);
-    while (f && strcmp(f->seat_id, n->seat.id) != 0) f = f->seat_next;
+    while (f && strcmp(f->seat_id, n->seat.id) != 0)
+        f = f->seat_next;
     if (f && f->state == F_WAITING) {
         sg_counter_inc(fl->webhooks_matched);
         SG_DEBUG("flow", "webhook", "session=%s state=%s", n->seat.id,
@@ -893,18 +899,18 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
     pthread_mutex_init(&fl->mu, NULL);
     pthread_cond_init(&fl->cv, NULL);
     sg_metrics *m = o->metrics;
-    fl->created = sg_metrics_counter(m, "seatgate_sessions_created_total",
-                                     "Edgegap sessions created", NULL);
+    fl->created =
+        sg_metrics_counter(m, "seatgate_sessions_created_total", "Edgegap sessions created", NULL);
     fl->create_failed = sg_metrics_counter(m, "seatgate_session_create_failures_total",
                                            "Edgegap session creations that failed", NULL);
-    fl->polls = sg_metrics_counter(m, "seatgate_session_polls_total",
-                                   "Edgegap session polls sent", NULL);
+    fl->polls =
+        sg_metrics_counter(m, "seatgate_session_polls_total", "Edgegap session polls sent", NULL);
     const char *matched[] = {"matched", "true", NULL};
     const char *unmatched[] = {"matched", "false", NULL};
-    fl->webhooks_matched = sg_metrics_counter(m, "seatgate_webhooks_total",
-                                              "Edgegap webhooks received", matched);
-    fl->webhooks_unmatched = sg_metrics_counter(m, "seatgate_webhooks_total",
-                                                "Edgegap webhooks received", unmatched);
+    fl->webhooks_matched =
+        sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", matched);
+    fl->webhooks_unmatched =
+        sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", unmatched);
     const char *queued[] = {"via", "queue", NULL};
     const char *direct[] = {"via", "direct", NULL};
     fl->delete_queued = sg_metrics_counter(m, "seatgate_session_delete_requests_total",

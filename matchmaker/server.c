@@ -51,7 +51,7 @@ typedef struct http_req {
     long long start_ms;
     const char *allow; /* for 405 */
     sg_connect_call call;
-    sg_cors_headers cors;
+    sg_cors_headers *cors; /* only for requests with an Origin (kept small for waiters) */
     struct sg_server *server;
 } http_req;
 
@@ -114,8 +114,8 @@ static enum MHD_Result send_body(http_req *r, int status, char *body, size_t len
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-    for (size_t i = 0; i < r->cors.count; i++)
-        MHD_add_response_header(resp, r->cors.h[i].name, r->cors.h[i].value);
+    for (size_t i = 0; r->cors && i < r->cors->count; i++)
+        MHD_add_response_header(resp, r->cors->h[i].name, r->cors->h[i].value);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     count_request(s, r->rt, status);
@@ -224,7 +224,7 @@ static enum MHD_Result connect_begin(http_req *r)
     sg_server *s = r->server;
     struct MHD_Connection *c = r->conn;
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    sg_cors_request(s->o.cors, origin, &r->cors);
+    if (origin && (r->cors = malloc(sizeof *r->cors))) sg_cors_request(s->o.cors, origin, r->cors);
 
     sg_reply_error err = {0};
     if (r->too_large) {
@@ -317,7 +317,9 @@ static enum MHD_Result preflight(http_req *r)
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
     const char *hdrs =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
-    sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, &r->cors);
+    r->cors = malloc(sizeof *r->cors);
+    if (!r->cors) return MHD_NO;
+    sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, r->cors);
     if (cr == SG_CORS_DENIED) {
         sg_reply_error e;
         sg_reply_error_set(&e, 403, "origin_not_allowed",
@@ -471,6 +473,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     }
     free(r->call.body);
     free(r->body);
+    free(r->cors);
     free(r);
     *req_cls = NULL;
 }

@@ -133,6 +133,9 @@ typedef struct sim_fault_settings {
     int burst_status;
     long long force_429; /* the next N API calls get 429 */
     int retry_after_s;   /* Retry-After on forced 429s */
+    /* Faults after the work is done (POST /v1/session only): the session is created, then */
+    long long lose_create_answers;    /* the next N answers are lost (connection closed) */
+    long long create_answer_delay_ms; /* the answer leaves this much later */
 } sim_fault_settings;
 
 typedef enum sim_fault_action {
@@ -150,6 +153,13 @@ void sim_faults_get(sim_faults *f, sim_fault_settings *out);
 cJSON *sim_faults_to_json(sim_faults *f);
 /* Per request, after latency/hang: what to answer instead of the real thing. */
 sim_fault_action sim_faults_decide(sim_faults *f, int *status, int *retry_after_s);
+/* After a successful POST /v1/session: what happens to its answer. */
+typedef enum sim_after_action {
+    SIM_AFTER_ANSWER = 0, /* answer now */
+    SIM_AFTER_DROP,       /* close the connection without an answer */
+    SIM_AFTER_DELAY       /* answer after *delay_ms */
+} sim_after_action;
+sim_after_action sim_faults_after_create(sim_faults *f, long long *delay_ms);
 /* Token bucket per key (the caller passes a digest of the key, never the key). Returns true
  * when allowed; else *retry_after_s is set. */
 bool sim_rate_allow(sim_faults *f, const unsigned char key_digest[32], int *retry_after_s);

@@ -24,7 +24,7 @@ struct sim_faults {
     double rps, burst;
     bucket buckets[MAX_BUCKETS];
     size_t n_buckets;
-    long long injected, forced_429, rate_limited;
+    long long injected, forced_429, rate_limited, lost_answers, delayed_answers;
 };
 
 sim_faults *sim_faults_new(const sim_fault_settings *initial, double rate_rps, double rate_burst)
@@ -81,6 +81,10 @@ sg_status sim_faults_update(sim_faults *f, const cJSON *obj)
             s.force_429 = (long long)e->valuedouble;
         else if (!strcmp(k, "retry_after_s") && num_in(e, 1, 3600, true))
             s.retry_after_s = e->valueint;
+        else if (!strcmp(k, "lose_create_answers") && num_in(e, 0, 1e9, true))
+            s.lose_create_answers = (long long)e->valuedouble;
+        else if (!strcmp(k, "create_answer_delay_ms") && num_in(e, 0, 600000, true))
+            s.create_answer_delay_ms = (long long)e->valuedouble;
         else if (!strcmp(k, "rate_limit_rps") && num_in(e, 0, 1e6, false))
             rps = e->valuedouble;
         else if (!strcmp(k, "rate_limit_burst") && num_in(e, 0, 1e6, false))
@@ -131,11 +135,15 @@ cJSON *sim_faults_to_json(sim_faults *f)
     cJSON_AddNumberToObject(o, "burst_status", f->s.burst_status);
     cJSON_AddNumberToObject(o, "force_429", (double)f->s.force_429);
     cJSON_AddNumberToObject(o, "retry_after_s", f->s.retry_after_s);
+    cJSON_AddNumberToObject(o, "lose_create_answers", (double)f->s.lose_create_answers);
+    cJSON_AddNumberToObject(o, "create_answer_delay_ms", (double)f->s.create_answer_delay_ms);
     cJSON_AddNumberToObject(o, "rate_limit_rps", f->rps);
     cJSON_AddNumberToObject(o, "rate_limit_burst", f->burst);
     cJSON_AddNumberToObject(o, "injected_errors", (double)f->injected);
     cJSON_AddNumberToObject(o, "forced_429s", (double)f->forced_429);
     cJSON_AddNumberToObject(o, "rate_limited", (double)f->rate_limited);
+    cJSON_AddNumberToObject(o, "lost_create_answers", (double)f->lost_answers);
+    cJSON_AddNumberToObject(o, "delayed_create_answers", (double)f->delayed_answers);
     pthread_mutex_unlock(&f->mu);
     return o;
 }
@@ -160,6 +168,23 @@ sim_fault_action sim_faults_decide(sim_faults *f, int *status, int *retry_after_
         f->injected++;
         *status = f->s.error_status ? f->s.error_status : (randombytes_uniform(2) ? 503 : 500);
         a = SIM_FAULT_STATUS;
+    }
+    pthread_mutex_unlock(&f->mu);
+    return a;
+}
+
+sim_after_action sim_faults_after_create(sim_faults *f, long long *delay_ms)
+{
+    sim_after_action a = SIM_AFTER_ANSWER;
+    pthread_mutex_lock(&f->mu);
+    if (f->s.lose_create_answers > 0) {
+        f->s.lose_create_answers--;
+        f->lost_answers++;
+        a = SIM_AFTER_DROP;
+    } else if (f->s.create_answer_delay_ms > 0) {
+        f->delayed_answers++;
+        *delay_ms = f->s.create_answer_delay_ms;
+        a = SIM_AFTER_DELAY;
     }
     pthread_mutex_unlock(&f->mu);
     return a;

@@ -22,8 +22,10 @@ typedef struct sim_response {
     int status;
     cJSON *json;
     char *text;
-    int retry_after_s; /* > 0: Retry-After header */
-    char route[64];    /* templated route for request counts */
+    int retry_after_s;      /* > 0: Retry-After header */
+    char route[64];         /* templated route for request counts */
+    sim_after_action after; /* lose or delay the answer (a created session only) */
+    long long after_delay_ms;
 } sim_response;
 
 typedef struct sim_sink sim_sink; /* recorded POSTs to /_sim/webhook-sink */

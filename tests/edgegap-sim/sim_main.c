@@ -66,6 +66,10 @@ static sg_setting settings[] = {
         0),
     SET("fault-burst", SG_SET_INT, "0", "the next N API calls fail with 503", 0, 0, 1000000000),
     SET("fault-force-429", SG_SET_INT, "0", "the next N API calls get 429", 0, 0, 1000000000),
+    SET("fault-lose-create-answers", SG_SET_INT, "0",
+        "the next N session creates are carried out but their answer is lost", 0, 0, 1000000000),
+    SET("fault-create-answer-delay", SG_SET_DURATION, "0",
+        "session creates are carried out at once and answered this much later", 0, 0, 600000),
     SET("max-body", SG_SET_SIZE, "64KiB", "largest request body accepted (413 beyond)", 0, 64,
         16777216),
     SET("threads", SG_SET_INT, "4", "HTTP worker threads", 0, 1, 256),
@@ -223,12 +227,15 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 
-    sim_fault_settings fs = {.error_rate = err_rate,
-                             .error_status = (int)sg_config_num(&cfg, "fault-error-status"),
-                             .latency_ms = sg_config_num(&cfg, "fault-latency"),
-                             .hang = sg_config_bool(&cfg, "fault-hang"),
-                             .burst = sg_config_num(&cfg, "fault-burst"),
-                             .force_429 = sg_config_num(&cfg, "fault-force-429")};
+    sim_fault_settings fs = {
+        .error_rate = err_rate,
+        .error_status = (int)sg_config_num(&cfg, "fault-error-status"),
+        .latency_ms = sg_config_num(&cfg, "fault-latency"),
+        .hang = sg_config_bool(&cfg, "fault-hang"),
+        .burst = sg_config_num(&cfg, "fault-burst"),
+        .force_429 = sg_config_num(&cfg, "fault-force-429"),
+        .lose_create_answers = sg_config_num(&cfg, "fault-lose-create-answers"),
+        .create_answer_delay_ms = sg_config_num(&cfg, "fault-create-answer-delay")};
     if (fs.error_status && fs.error_status < 500) {
         fprintf(stderr, "seatgate-edgegap-sim: --fault-error-status must be 0 or 500..599\n");
         return 2;

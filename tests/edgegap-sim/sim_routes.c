@@ -99,6 +99,8 @@ static void create_session(sim_routes *rt, const sim_request *q, sim_response *r
         return error(r, 400, sg_last_error());
     r->status = sim_state_create_session(rt->state, &req, &r->json);
     sim_session_req_clear(&req);
+    /* Edgegap acted; what happens to the answer is another matter. */
+    if (r->status == 200) r->after = sim_faults_after_create(rt->faults, &r->after_delay_ms);
 }
 
 static void list_sessions(sim_routes *rt, const sim_request *q, sim_response *r)

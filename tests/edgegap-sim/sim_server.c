@@ -24,6 +24,7 @@ typedef struct req_ctx {
     bool started; /* faults with delay considered */
     bool hung;
     long long wake_ms;
+    sim_response *answer;          /* computed, held back by create_answer_delay_ms */
     struct req_ctx *wprev, *wnext; /* in the wait list while suspended */
 } req_ctx;
 
@@ -38,7 +39,7 @@ struct sim_server {
     pthread_cond_t wcv;
     req_ctx *waits;
     size_t n_waiting;
-    long long delayed_total, hung_total;
+    long long delayed_total, hung_total, lost_answers, held_answers;
     bool stop;
 };
 
@@ -130,6 +131,8 @@ static cJSON *server_stats(void *server)
     cJSON_AddNumberToObject(o, "hung_requests", (double)hung);
     cJSON_AddNumberToObject(o, "delayed_total", (double)s->delayed_total);
     cJSON_AddNumberToObject(o, "hung_total", (double)s->hung_total);
+    cJSON_AddNumberToObject(o, "lost_answers", (double)s->lost_answers);
+    cJSON_AddNumberToObject(o, "held_answers", (double)s->held_answers);
     pthread_mutex_unlock(&s->wmu);
     return o;
 }
@@ -214,6 +217,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_size = 0;
         return ok ? MHD_YES : MHD_NO;
     }
+    if (c->answer) { /* resumed after create_answer_delay_ms */
+        sim_response *held = c->answer;
+        c->answer = NULL;
+        enum MHD_Result ret = respond(s, conn, method, held);
+        free(held);
+        return ret;
+    }
     if (!c->started) {
         c->started = true;
         if (strncmp(url, "/v1/", 4) == 0 && !s->routes.stopping) {
@@ -246,6 +256,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                      .body_too_large = c->too_large};
     sim_response r;
     sim_route(&s->routes, &q, &r);
+    if (r.after == SIM_AFTER_DROP) {
+        /* The session exists; the answer is lost on the way back (connection closed). */
+        cJSON_Delete(r.json);
+        free(r.text);
+        sim_state_count(s->routes.state, method, "(answer lost)", 0);
+        pthread_mutex_lock(&s->wmu);
+        s->lost_answers++;
+        pthread_mutex_unlock(&s->wmu);
+        SG_DEBUG("sim", "answer_lost", "route=%s", r.route);
+        return MHD_NO;
+    }
+    if (r.after == SIM_AFTER_DELAY && (c->answer = malloc(sizeof r))) {
+        *c->answer = r;
+        pthread_mutex_lock(&s->wmu);
+        if (!s->stop) {
+            c->hung = false;
+            c->wake_ms = sim_now_ms() + r.after_delay_ms;
+            s->held_answers++;
+            MHD_suspend_connection(conn);
+            wait_add(s, c);
+            pthread_cond_signal(&s->wcv);
+            pthread_mutex_unlock(&s->wmu);
+            return MHD_YES;
+        }
+        pthread_mutex_unlock(&s->wmu);
+        free(c->answer); /* stopping: answer now */
+        c->answer = NULL;
+    }
     return respond(s, conn, method, &r);
 }
 
@@ -257,6 +295,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     req_ctx *c = *con_cls;
     if (!c) return;
+    if (c->answer) {
+        cJSON_Delete(c->answer->json);
+        free(c->answer->text);
+        free(c->answer);
+    }
     free(c->body);
     free(c);
     *con_cls = NULL;

@@ -134,6 +134,55 @@ static void test_latency_delays_but_answers(void **state)
     assert_true(state_num("server.delayed_total") == before + 1);
 }
 
+/* Edgegap acts, then the answer never arrives: the session exists although the caller
+ * never learned its id (a create answer lost to a timeout or a dropped connection). */
+static void test_lost_create_answer_leaves_the_session(void **state)
+{
+    (void)state;
+    double live = state_num("counters.sessions_live");
+    set_faults("{\"lose_create_answers\":1}");
+    http_resp r;
+    api(&r, &g_sim, "POST", "/v1/session",
+        "{\"app_name\":\"game\",\"version_name\":\"big\",\"ip_list\":[\"198.51.100.77\"]}");
+    assert_int_equal(r.status, 0); /* no answer: the connection was closed */
+    http_free(&r);
+    assert_true(state_num("counters.sessions_live") == live + 1);
+    assert_true(state_num("server.lost_answers") >= 1);
+    assert_true(state_num("faults.lose_create_answers") == 0); /* only the next one */
+    /* Only creates are affected; the next create is answered. */
+    char id[64];
+    create("big", NULL, id, sizeof id);
+    assert_int_equal(delete_session(id), 200);
+    /* A delayed answer: the session exists before the answer leaves. */
+    set_faults("{\"create_answer_delay_ms\":400}");
+    api(&r, &g_sim, "GET", "/v1/sessions", NULL); /* other calls are not delayed */
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    double held = state_num("server.held_answers");
+    create("big", NULL, id, sizeof id);
+    assert_true(state_num("server.held_answers") == held + 1);
+    clear_faults();
+    assert_int_equal(delete_session(id), 200);
+    /* The session the lost answer created is still there: list it and delete it. */
+    api(&r, &g_sim, "GET", "/v1/sessions?limit=100", NULL);
+    assert_int_equal(r.status, 200);
+    const cJSON *d = cJSON_GetObjectItem(r.json, "data"), *e;
+    int deleted = 0;
+    cJSON_ArrayForEach(e, d)
+    {
+        const char *sid = jstr(e, "session_id");
+        http_resp g;
+        get_session(sid, &g);
+        const char *ip = jstr(g.json, "session_ips.0.ip");
+        if (g.status == 200 && ip && strcmp(ip, "198.51.100.77") == 0)
+            deleted += delete_session(sid) == 200;
+        http_free(&g);
+    }
+    http_free(&r);
+    assert_int_equal(deleted, 1);
+    assert_true(state_num("counters.sessions_live") == live);
+}
+
 typedef struct many {
     const sim_proc *p;
     int n;
@@ -265,6 +314,7 @@ int sim_tests_faults(void)
         cmocka_unit_test(test_forced_429_carries_retry_after),
         cmocka_unit_test(test_rate_limit_answers_429_with_retry_after),
         cmocka_unit_test(test_latency_delays_but_answers),
+        cmocka_unit_test(test_lost_create_answer_leaves_the_session),
         cmocka_unit_test(test_hang_holds_calls_until_cleared_without_blocking_others),
         cmocka_unit_test(test_bad_fault_settings_are_400),
         cmocka_unit_test(test_faults_set_at_start),

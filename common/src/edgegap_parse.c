@@ -368,6 +368,9 @@ static sg_status fill_session(holder *h, sg_edgegap_session *s)
     TRY(get_str(o, w, "webhook_url", false, &s->webhook_url));
     TRY(get_int(o, w, "user_count", 0, INT32_MAX, &s->user_count));
     TRY(get_ll(o, w, "elapsed", 0, (long long)1 << 52, -1, &s->elapsed));
+    /* Informational: anything but a plain integer reads as absent rather than failing. */
+    if (get_ll(o, w, "app_version", 0, (long long)1 << 52, -1, &s->app_version) != SG_OK)
+        s->app_version = -1;
     TRY(parse_ips(h, o, "session_ips", &s->session_ips, &s->session_ip_count));
     TRY(parse_ips(h, o, "session_users", &s->session_users, &s->session_user_count));
     TRY(parse_deployment(h, o, &s->deployment));

@@ -273,3 +273,57 @@ sg_status sg_delete_job_to_json(const sg_delete_job *j, char **out)
     sg_delete_job scratch;
     return jw_finish(o, ok, "delete job", check_delete_job, &scratch, out);
 }
+
+/* ---- session create intents --------------------------------------------------------------- */
+
+static sg_status check_intent(const char *json, size_t len, void *scratch)
+{
+    return sg_create_intent_from_json(json, len, scratch);
+}
+
+sg_status sg_create_intent_from_json(const char *json, size_t len, sg_create_intent *out)
+{
+    jr r = {.what = "create intent"};
+    memset(out, 0, sizeof *out);
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    if (jr_str(&r, o, "marker", true, JR_KEY, out->marker, sizeof out->marker) &&
+        strlen(out->marker) != SG_INTENT_MARKER_LEN)
+        jr_fail(&r, "marker", "must be 32 hex digits");
+    for (const char *p = out->marker; r.st == SG_OK && *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            jr_fail(&r, "marker", "must be 32 hex digits");
+    jr_str(&r, o, "player_ip", true, JR_IP, out->player_ip, sizeof out->player_ip);
+    jr_str(&r, o, "app", true, JR_TEXT, out->app, sizeof out->app);
+    jr_str(&r, o, "version", true, JR_TEXT, out->version, sizeof out->version);
+    jr_ms(&r, o, "created_at", true, &out->created_at);
+    jr_int(&r, o, "window_ms", true, 0, 86400000LL, &out->window_ms);
+    jr_ms(&r, o, "reconcile_after", true, &out->reconcile_after);
+    jr_str(&r, o, "marker_via", false, JR_CODE, out->marker_via, sizeof out->marker_via);
+    jr_str(&r, o, "matchmaker", true, JR_TEXT, out->matchmaker, sizeof out->matchmaker);
+    jr_str(&r, o, "reconciling_by", false, JR_TEXT, out->reconciling_by,
+           sizeof out->reconciling_by);
+    jr_ms(&r, o, "reconciling_at", false, &out->reconciling_at);
+    cJSON_Delete(o);
+    return r.st;
+}
+
+sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out)
+{
+    bool ok = true;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return sg_fail(SG_E_NOMEM, "create intent: out of memory");
+    JW_STR(o, "marker", i->marker, &ok);
+    JW_STR(o, "player_ip", i->player_ip, &ok);
+    JW_STR(o, "app", i->app, &ok);
+    JW_STR(o, "version", i->version, &ok);
+    jw_num(o, "created_at", (double)i->created_at, &ok);
+    jw_num(o, "window_ms", (double)i->window_ms, &ok);
+    jw_num(o, "reconcile_after", (double)i->reconcile_after, &ok);
+    JW_STR(o, "marker_via", i->marker_via, &ok);
+    JW_STR(o, "matchmaker", i->matchmaker, &ok);
+    JW_STR(o, "reconciling_by", i->reconciling_by, &ok);
+    if (i->reconciling_at) jw_num(o, "reconciling_at", (double)i->reconciling_at, &ok);
+    sg_create_intent scratch;
+    return jw_finish(o, ok, "create intent", check_intent, &scratch, out);
+}

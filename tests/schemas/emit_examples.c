@@ -139,6 +139,24 @@ static void delete_job_example(sg_delete_job *j)
     strcpy(j->requested_by, "9f511e17.pr.edgegap.net");
 }
 
+static void intent_example(sg_create_intent *i, bool reconciling)
+{
+    memset(i, 0, sizeof *i);
+    strcpy(i->marker, "4f1a9c2b7d3e5f60718293a4b5c6d7e8");
+    strcpy(i->player_ip, "203.0.113.7");
+    strcpy(i->app, "demo");
+    strcpy(i->version, "v1");
+    i->created_at = 1763703600000LL;
+    i->window_ms = 25000;
+    i->reconcile_after = 1763703685000LL;
+    strcpy(i->matchmaker, "mm-1");
+    if (reconciling) {
+        strcpy(i->marker_via, "webhook_url");
+        strcpy(i->reconciling_by, "mm-2");
+        i->reconciling_at = 1763703690000LL;
+    }
+}
+
 /* Every kind, fully filled (full) or with only the required fields. */
 static void event_example(sg_event *e, sg_event_kind kind, bool full)
 {
@@ -216,6 +234,13 @@ static void emit_code_examples(void)
     CHECK(sg_delete_job_to_json(&j, &json));
     emit("urn:seatgate:schema:delete_job", "code", json, strlen(json), false);
     free(json);
+    for (int k = 0; k < 2; k++) {
+        sg_create_intent in;
+        intent_example(&in, k == 1);
+        CHECK(sg_create_intent_to_json(&in, &json));
+        emit("urn:seatgate:schema:create_intent", "code", json, strlen(json), false);
+        free(json);
+    }
     /* Every reason the code knows must be one the schema allows. */
     for (int r = 0; r < SG_DISCONNECT_REASON_COUNT; r++) {
         sg_event e;
@@ -300,6 +325,14 @@ static void emit_store_examples(const char *url, const char *origin)
     if ((r = put_and_read(st, SG_BUCKET_CONNECT_TOKENS, 60000, key, s[1].session_id, &e)))
         goto fail;
     emit("urn:seatgate:schema:connect_token", origin, e->value, e->len, true);
+    sg_kv_entry_free(e);
+    sg_create_intent in;
+    intent_example(&in, true);
+    if ((r = sg_create_intent_to_json(&in, &json))) goto fail;
+    r = put_and_read(st, SG_BUCKET_SESSION_INTENTS, 0, in.marker, json, &e);
+    free(json);
+    if (r) goto fail;
+    emit("urn:seatgate:schema:create_intent", origin, e->value, e->len, false);
     sg_kv_entry_free(e);
 
     sg_queue *q = NULL;

@@ -47,6 +47,7 @@ static void parses_a_ready_session(void **state)
     assert_string_equal(s->error, "");
     assert_int_equal(s->user_count, 1);
     assert_int_equal(s->elapsed, 12);
+    assert_int_equal(s->app_version, 1234);
     assert_int_equal(s->session_ip_count, 2);
     assert_string_equal(s->session_ips[0].ip, "203.0.113.7");
     assert_true(s->session_ips[0].has_coordinates);
@@ -108,6 +109,7 @@ static void parses_a_pending_session_without_deployment(void **state)
     assert_int_equal(s->deployment.sockets, -1);
     assert_int_equal(s->user_count, -1);
     assert_int_equal(s->elapsed, -1);
+    assert_int_equal(s->app_version, -1);
     assert_string_equal(s->webhook_url, "");
     assert_null(sg_edgegap_find_port(s->deployment.ports, s->deployment.port_count, "gameport"));
     sg_edgegap_session_free(s);

@@ -178,6 +178,46 @@ static void context_is_checked_but_passed_through(void **state)
     assert_non_null(strstr(sg_last_error(), "ports"));
 }
 
+static void create_intent_round_trip_and_bad_values(void **state)
+{
+    (void)state;
+    sg_create_intent in = {0}, back;
+    strcpy(in.marker, "0123456789abcdef0123456789abcdef");
+    strcpy(in.player_ip, "2001:db8::7");
+    strcpy(in.app, "demo");
+    strcpy(in.version, "v1");
+    in.created_at = 1763703600000LL;
+    in.window_ms = 25000;
+    in.reconcile_after = 1763703685000LL;
+    strcpy(in.matchmaker, "mm-1");
+    char *json = NULL;
+    assert_int_equal(sg_create_intent_to_json(&in, &json), SG_OK);
+    assert_null(strstr(json, "reconciling"));
+    assert_int_equal(sg_create_intent_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&in, &back, sizeof in);
+    free(json);
+    strcpy(in.marker_via, "webhook_url");
+    strcpy(in.reconciling_by, "mm-2");
+    in.reconciling_at = 1763703690000LL;
+    assert_int_equal(sg_create_intent_to_json(&in, &json), SG_OK);
+    assert_int_equal(sg_create_intent_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&in, &back, sizeof in);
+    free(json);
+    /* Nothing invalid is written: a marker that is not 32 hex digits, a bad IP. */
+    sg_create_intent bad = in;
+    strcpy(bad.marker, "0123456789ABCDEF0123456789abcdef");
+    assert_int_equal(sg_create_intent_to_json(&bad, &json), SG_E_INVALID);
+    bad = in;
+    strcpy(bad.marker, "abc");
+    assert_int_equal(sg_create_intent_to_json(&bad, &json), SG_E_INVALID);
+    bad = in;
+    strcpy(bad.player_ip, "not-an-ip");
+    assert_int_equal(sg_create_intent_to_json(&bad, &json), SG_E_INVALID);
+    const char *missing = "{\"marker\":\"0123456789abcdef0123456789abcdef\","
+                          "\"player_ip\":\"203.0.113.7\",\"app\":\"demo\"}";
+    assert_int_equal(sg_create_intent_from_json(missing, strlen(missing), &back), SG_E_MALFORMED);
+}
+
 static void delete_job_and_connect_token_values(void **state)
 {
     (void)state;
@@ -282,6 +322,7 @@ int main(void)
         cmocka_unit_test(gameserver_round_trips),
         cmocka_unit_test(context_is_checked_but_passed_through),
         cmocka_unit_test(delete_job_and_connect_token_values),
+        cmocka_unit_test(create_intent_round_trip_and_bad_values),
         cmocka_unit_test(every_event_kind_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

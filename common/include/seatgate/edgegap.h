@@ -125,8 +125,9 @@ typedef struct sg_edgegap_session {
     const char *error; /* "" when null or absent */
     const char *create_time;
     const char *webhook_url;
-    int user_count;    /* -1 when absent */
-    long long elapsed; /* seconds; -1 when absent */
+    int user_count;        /* -1 when absent */
+    long long elapsed;     /* seconds; -1 when absent */
+    long long app_version; /* Edgegap's numeric id of the app version; -1 when absent */
     sg_edgegap_session_ip *session_ips;
     size_t session_ip_count;
     sg_edgegap_session_ip *session_users;

@@ -7,6 +7,7 @@
  *   contexts                  game server FQDN    Edgegap context JSON, passed through
  *   gameserver                game server FQDN    sg_gameserver_record
  *   queue session_deletes     -                   sg_delete_job
+ *   session_intents           intent marker       sg_create_intent
  *   events <app>.events.<kind> -                  sg_event
  *
  * Every *_to_json checks the struct first and refuses to write an invalid one (SG_E_INVALID
@@ -47,6 +48,7 @@ extern "C" {
 #define SG_BUCKET_CONTEXTS "contexts"
 #define SG_BUCKET_GAMESERVER "gameserver"
 #define SG_QUEUE_SESSION_DELETES "session_deletes"
+#define SG_BUCKET_SESSION_INTENTS "session_intents"
 
 typedef struct sg_location {
     char city[SG_REC_NAME_MAX];
@@ -158,6 +160,31 @@ typedef struct sg_delete_job {
 
 sg_status sg_delete_job_to_json(const sg_delete_job *j, char **out);
 sg_status sg_delete_job_from_json(const char *json, size_t len, sg_delete_job *out);
+
+/* ---- session create intents --------------------------------------------------------------- */
+
+/* Written before a session is created, removed once the session is recorded (or the create
+ * failed without creating anything). One left behind means the session's id may never have
+ * been learned: after reconcile_after it is reconciled (sessions for that player IP created
+ * in [created_at, created_at + window_ms] without a record are deleted). */
+#define SG_INTENT_MARKER_LEN 32 /* lower-case hex */
+
+typedef struct sg_create_intent {
+    char marker[SG_INTENT_MARKER_LEN + 1]; /* required; the key */
+    char player_ip[SG_REC_IP_MAX];         /* required */
+    char app[SG_REC_NAME_MAX];             /* required */
+    char version[SG_REC_NAME_MAX];         /* required */
+    long long created_at;                  /* required: just before the create call */
+    long long window_ms;                   /* required: longest the create call may take */
+    long long reconcile_after;             /* required: reconciled from then on */
+    char marker_via[SG_REC_NAME_MAX];      /* "" or "webhook_url": the marker reached Edgegap */
+    char matchmaker[SG_REC_FQDN_MAX];      /* required: instance that created it */
+    char reconciling_by[SG_REC_FQDN_MAX];  /* set while a replica reconciles it */
+    long long reconciling_at;              /* 0 = not being reconciled */
+} sg_create_intent;
+
+sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out);
+sg_status sg_create_intent_from_json(const char *json, size_t len, sg_create_intent *out);
 
 /* ---- events ------------------------------------------------------------------------------- */
 

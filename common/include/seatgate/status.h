@@ -13,27 +13,27 @@ extern "C" {
 
 typedef enum sg_status {
     SG_OK = 0,
-    SG_E_INVALID,      /* bad argument or input value (message says which) */
-    SG_E_NOMEM,        /* allocation failed */
-    SG_E_TOO_LARGE,    /* input exceeds a configured or protocol limit */
-    SG_E_TRUNCATED,    /* input shorter than its format requires */
-    SG_E_MALFORMED,    /* input does not follow its format */
+    SG_E_INVALID,   /* bad argument or input value (message says which) */
+    SG_E_NOMEM,     /* allocation failed */
+    SG_E_TOO_LARGE, /* input exceeds a configured or protocol limit */
+    SG_E_TRUNCATED, /* input shorter than its format requires */
+    SG_E_MALFORMED, /* input does not follow its format */
     /* connect tokens */
-    SG_E_DECRYPT,      /* wrong key, or the encrypted bytes or associated data were altered */
-    SG_E_PROTOCOL_ID,  /* token minted for another protocol id */
-    SG_E_VERSION,      /* version info is not "NETCODE 1.02" */
-    SG_E_EXPIRED,      /* token expire timestamp is not in the future */
-    SG_E_ADDR_COUNT,   /* server address count outside 1..32 */
-    SG_E_ADDR_TYPE,    /* server address type is neither IPv4 (1) nor IPv6 (2) */
-    SG_E_TIMESTAMPS,   /* create timestamp later than expire timestamp */
+    SG_E_DECRYPT,     /* wrong key, or the encrypted bytes or associated data were altered */
+    SG_E_PROTOCOL_ID, /* token minted for another protocol id */
+    SG_E_VERSION,     /* version info is not "NETCODE 1.02" */
+    SG_E_EXPIRED,     /* token expire timestamp is not in the future */
+    SG_E_ADDR_COUNT,  /* server address count outside 1..32 */
+    SG_E_ADDR_TYPE,   /* server address type is neither IPv4 (1) nor IPv6 (2) */
+    SG_E_TIMESTAMPS,  /* create timestamp later than expire timestamp */
     /* state store */
-    SG_E_NOT_FOUND,    /* no such key, bucket, session... */
-    SG_E_EXISTS,       /* create-if-absent found the key present */
-    SG_E_CONFLICT,     /* compare-and-set lost: the revision moved on */
-    SG_E_UNAVAILABLE,  /* a dependency (store, upstream) cannot be reached now */
-    SG_E_TIMEOUT,      /* the call did not complete within its deadline */
-    SG_E_IO,           /* local I/O failed */
-    SG_E_FULL,         /* a bounded queue is full */
+    SG_E_NOT_FOUND,   /* no such key, bucket, session... */
+    SG_E_EXISTS,      /* create-if-absent found the key present */
+    SG_E_CONFLICT,    /* compare-and-set lost: the revision moved on */
+    SG_E_UNAVAILABLE, /* a dependency (store, upstream) cannot be reached now */
+    SG_E_TIMEOUT,     /* the call did not complete within its deadline */
+    SG_E_IO,          /* local I/O failed */
+    SG_E_FULL,        /* a bounded queue is full */
     /* upstream HTTP (Edgegap) */
     SG_E_BAD_REQUEST,  /* 400 */
     SG_E_UNAUTHORIZED, /* 401/403 */

@@ -118,6 +118,11 @@ static const sg_setting app_settings[] = {
      .help = "how often unclaimed sessions are looked for (0: no reaper here)"},
     {.name = "orphan-sweep", .type = SG_SET_DURATION, .def = "0", .min = 0, .max = 24 * HOUR,
      .help = "how often Edgegap's sessions are listed to delete those without a record (0: off)"},
+    {.name = "reconcile-interval", .type = SG_SET_DURATION, .def = "10s", .min = 0, .max = HOUR,
+     .help = "how often create intents left behind are reconciled (0: not here)"},
+    {.name = "reconcile-grace", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000),
+     .max = HOUR,
+     .help = "a create intent is reconciled this long after its create call's deadline"},
     {.name = "delete-lease", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000), .max = HOUR,
      .help = "a taken delete job returns to the queue after this if not finished"},
     {.name = "instance-id", .type = SG_SET_STRING,
@@ -457,6 +462,11 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .poll_first_ms = sg_config_num(cfg, "poll-first"),
         .poll_max_ms = sg_config_num(cfg, "poll-max"),
         .claim_grace_ms = sg_config_num(cfg, "claim-grace"),
+        /* The create call's longest life: its retries, its last attempt, and the time it may
+         * wait for the outgoing pace (bounded here by the player's own wait). */
+        .intent_window_ms = eo.client.retry_budget_ms + eo.client.timeout_ms +
+                            sg_config_num(cfg, "wait-timeout"),
+        .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .single_flight = sg_config_bool(cfg, "single-flight"),
         .instance = app->instance,
@@ -478,6 +488,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .delete_workers = (unsigned)sg_config_num(cfg, "delete-workers"),
         .reap_interval_ms = sg_config_num(cfg, "reap-interval"),
         .orphan_interval_ms = sg_config_num(cfg, "orphan-sweep"),
+        .reconcile_interval_ms = sg_config_num(cfg, "reconcile-interval"),
         .instance = app->instance,
     };
     TRY(sg_janitor_start(&jo, &app->janitor));

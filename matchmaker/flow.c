@@ -43,6 +43,8 @@ typedef struct flight {
     sg_connect_call *calls;
     size_t ncalls;
     char seat_id[SG_SEAT_ID_MAX];
+    char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
+    bool intent_open;                       /* written and not yet acknowledged */
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
@@ -76,8 +78,8 @@ struct sg_flow {
     pthread_mutex_t mu; /* shutdown handshake */
     pthread_cond_t cv;
     size_t live; /* flights allocated (loop thread; read under mu at shutdown) */
-    sg_counter *created, *create_failed, *polls, *webhooks_matched, *webhooks_unmatched,
-        *delete_queued, *delete_direct;
+    sg_counter *created, *create_failed, *create_ambiguous, *polls, *webhooks_matched,
+        *webhooks_unmatched, *delete_queued, *delete_direct;
 };
 
 /* ---- helpers ---- */
@@ -187,6 +189,7 @@ static void answer_error(sg_flow *fl, sg_connect_call *c, int status, const char
 typedef struct delete_req {
     sg_flow *fl;
     char seat_id[SG_SEAT_ID_MAX];
+    char marker[SG_INTENT_MARKER_LEN + 1]; /* intent to acknowledge once queued ("" none) */
     char reason[64];
     int tries;
     sg_timer retry;
@@ -243,6 +246,8 @@ static void enqueue_job(void *arg)
         sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason, d->fl->instance);
     if (st == SG_OK) {
         sg_counter_inc(d->fl->delete_queued);
+        /* The durable delete covers the session now: its create intent is done. */
+        if (d->marker[0]) sg_ledger_ack_intent(d->fl->o.ledger, d->marker);
         free(d);
         return;
     }
@@ -251,8 +256,10 @@ static void enqueue_job(void *arg)
     if (sg_loop_post(d->fl->o.loop, enqueue_failed_on_loop, d) != SG_OK) free(d);
 }
 
-/* Deletes a session: through the durable queue, or directly when the store is down. */
-static void request_delete(sg_flow *fl, const char *seat_id, const char *reason)
+/* Deletes a session: through the durable queue, or directly when the store is down. The
+ * create intent `marker` (NULL: none) is acknowledged once the delete is queued. */
+static void request_delete(sg_flow *fl, const char *seat_id, const char *marker,
+                           const char *reason)
 {
     delete_req *d = calloc(1, sizeof *d);
     if (!d) {
@@ -261,8 +268,38 @@ static void request_delete(sg_flow *fl, const char *seat_id, const char *reason)
     }
     d->fl = fl;
     copy_str(d->seat_id, sizeof d->seat_id, seat_id);
+    copy_str(d->marker, sizeof d->marker, marker);
     copy_str(d->reason, sizeof d->reason, reason);
     if (sg_workpool_submit(fl->o.pool, enqueue_job, d) != SG_OK) direct_delete(d);
+}
+
+/* ---- create intents ---- */
+
+typedef struct ack_req {
+    sg_flow *fl;
+    char marker[SG_INTENT_MARKER_LEN + 1];
+} ack_req;
+
+static void ack_job(void *arg)
+{
+    ack_req *a = arg;
+    sg_status st = sg_ledger_ack_intent(a->fl->o.ledger, a->marker);
+    if (st != SG_OK) /* harmless: the reconciler finds the session recorded and drops it */
+        SG_DEBUG("flow", "intent_ack_failed", "intent=%s error=%s", a->marker,
+                 sg_status_name(st));
+    free(a);
+}
+
+/* Acknowledges the flight's create intent (once), off the loop thread. */
+static void ack_intent(flight *f)
+{
+    if (!f->intent_open) return;
+    f->intent_open = false;
+    ack_req *a = malloc(sizeof *a);
+    if (!a) return;
+    a->fl = f->flow;
+    copy_str(a->marker, sizeof a->marker, f->marker);
+    if (sg_workpool_submit(f->flow->o.pool, ack_job, a) != SG_OK) free(a);
 }
 
 /* ---- ending a flight ---- */
@@ -275,7 +312,10 @@ static void end_flight(flight *f, const char *delete_reason)
     sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
     sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
     unlink_maps(f);
-    if (f->seat_id[0] && delete_reason) request_delete(fl, f->seat_id, delete_reason);
+    if (f->seat_id[0] && delete_reason) {
+        request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL, delete_reason);
+        f->intent_open = false;
+    }
     unref(f);
 }
 
@@ -447,10 +487,12 @@ static void on_recorded_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     f->record_pending = false;
-    if (e->st == SG_OK)
+    if (e->st == SG_OK) {
         f->record_ok = true;
-    else
+        ack_intent(f); /* the record protects the session from now on */
+    } else {
         f->record_failed = true;
+    }
     if (f->state == F_WAITING) {
         if (e->st != SG_OK) {
             fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
@@ -495,7 +537,8 @@ static void on_created_loop(void *arg)
                 f->seat_id, r->latency_us / 1000);
         if (f->state == F_DONE) {
             /* Every player left (or shutdown) while it was being created. */
-            request_delete(fl, f->seat_id, "abandoned");
+            request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL, "abandoned");
+            f->intent_open = false;
         } else {
             flight **slot = seat_slot(fl, f->seat_id);
             f->seat_next = *slot;
@@ -521,9 +564,16 @@ static void on_created_loop(void *arg)
         }
     } else {
         sg_counter_inc(fl->create_failed);
-        if (r->ambiguous)
-            SG_WARN("flow", "create_ambiguous", "ip=%s status=%s", f->ip_text,
-                    sg_status_name(r->status));
+        if (r->ambiguous) {
+            /* Edgegap may have created a session we will never hear of: the intent stays,
+             * and the reconciler deletes what it finds for it after the grace period. */
+            sg_counter_inc(fl->create_ambiguous);
+            SG_WARN("flow", "create_ambiguous", "ip=%s status=%s intent=%s", f->ip_text,
+                    sg_status_name(r->status), f->marker);
+            f->intent_open = false;
+        } else {
+            ack_intent(f); /* nothing was created */
+        }
         if (f->state != F_DONE) {
             switch (r->status) {
             case SG_E_RATE_LIMITED:
@@ -744,6 +794,69 @@ static void attach(flight *f, sg_connect_call *c)
         SG_DEBUG("flow", "hangup_watch_failed", "fd=%d", c->fd);
 }
 
+/* ---- the create intent, then the create ---- */
+
+/* Creates the seat for the flight's first call (the orchestrator copies the request). */
+static void create_seat_now(flight *f)
+{
+    sg_flow *fl = f->flow;
+    const sg_connect_call *c = f->calls;
+    const char *sels[SG_CONNECT_MAX_SELECTORS];
+    size_t nsel = c ? c->req.selector_count : 0;
+    for (size_t i = 0; i < nsel; i++)
+        sels[i] = c->req.selectors[i];
+    sg_seat_request rq = {
+        .player_ip = f->ip_text,
+        .selectors = sels,
+        .selector_count = nsel,
+        .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
+        .marker = f->marker,
+    };
+    f->refs++;
+    fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);
+}
+
+static void on_intent_loop(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    if (e->st == SG_OK) f->intent_open = true;
+    if (f->state == F_DONE) {
+        ack_intent(f); /* everybody left before the create: nothing to protect */
+    } else if (e->st != SG_OK) {
+        fail_flight(f, 503, "store_unavailable", 1000, NULL,
+                    "the session could not be prepared (%s); try again", sg_status_name(e->st));
+    } else if (!f->calls) {
+        end_flight(f, NULL);
+        ack_intent(f);
+    } else {
+        create_seat_now(f);
+    }
+    free(e);
+    unref(f);
+}
+
+/* Runs on a pool thread: only fields fixed before submission are read. */
+static void intent_job(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    const sg_flow *fl = f->flow;
+    sg_create_intent in;
+    memset(&in, 0, sizeof in);
+    copy_str(in.marker, sizeof in.marker, f->marker);
+    copy_str(in.player_ip, sizeof in.player_ip, f->ip_text);
+    copy_str(in.app, sizeof in.app, fl->app);
+    copy_str(in.version, sizeof in.version, fl->version);
+    in.created_at = wall_ms();
+    in.window_ms = fl->o.intent_window_ms;
+    in.reconcile_after = in.created_at + in.window_ms + fl->o.reconcile_grace_ms;
+    if (fl->webhook_url[0]) copy_str(in.marker_via, sizeof in.marker_via, "webhook_url");
+    copy_str(in.matchmaker, sizeof in.matchmaker, fl->instance);
+    e->st = sg_ledger_put_intent(fl->o.ledger, &in);
+    post_or_die(f->flow, on_intent_loop, e);
+}
+
 /* ---- entry points ---- */
 
 static void start_on_loop(void *arg)
@@ -790,21 +903,22 @@ static void start_on_loop(void *arg)
     sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
     attach(f, c);
 
-    /* The orchestrator copies the request, so the call's own fields can be lent here. */
-    const char *sels[SG_CONNECT_MAX_SELECTORS];
-    for (size_t i = 0; i < c->req.selector_count; i++)
-        sels[i] = c->req.selectors[i];
     if (c->req.client_version[0])
         SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text, c->req.client_version);
-    sg_seat_request rq = {
-        .player_ip = f->ip_text,
-        .selectors = sels,
-        .selector_count = c->req.selector_count,
-        .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
-    };
+    /* First the durable intent, then the create (create_seat_now). */
+    uint8_t m[SG_INTENT_MARKER_LEN / 2];
+    randombytes_buf(m, sizeof m);
+    sodium_bin2hex(f->marker, sizeof f->marker, m, sizeof m);
     f->state = F_CREATING;
-    f->refs++;
-    fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);
+    flow_ev *e = ev_new(f);
+    if (e) {
+        f->refs++;
+        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) return;
+        f->refs--;
+        free(e);
+    }
+    fail_flight(f, 503, "store_unavailable", 1000, NULL,
+                "the session could not be prepared; try again");
 }
 
 void sg_flow_start(sg_flow *fl, sg_connect_call *c)
@@ -913,6 +1027,11 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
         sg_metrics_counter(m, "seatgate_sessions_created_total", "Edgegap sessions created", NULL);
     fl->create_failed = sg_metrics_counter(m, "seatgate_session_create_failures_total",
                                            "Edgegap session creations that failed", NULL);
+    fl->create_ambiguous = sg_metrics_counter(
+        m, "seatgate_session_creates_ambiguous_total",
+        "Edgegap creates that failed in a way that may have created a session (left to the "
+        "reconciler)",
+        NULL);
     fl->polls =
         sg_metrics_counter(m, "seatgate_session_polls_total", "Edgegap session polls sent", NULL);
     const char *matched[] = {"matched", "true", NULL};

@@ -1,8 +1,10 @@
 /* seatgate matchmaker: the connect flow, from an admitted request to a connect token.
  *
+ *   0. write a create intent (session_intents bucket: player IP, time, a unique marker), so
+ *      that a create whose answer is lost (or a crash before step 2) can be reconciled;
  *   1. create a seat (Edgegap session) for the player's IP;
  *   2. record it as unclaimed at once (sessions bucket, with a claim deadline), so nothing
- *      that fails later can leak it;
+ *      that fails later can leak it, then acknowledge (remove) the intent;
  *   3. wait for it: an immediate poll, then polls backing off from poll_first_ms to
  *      poll_max_ms, woken early by the webhook; a final failure, the deadline or the player
  *      hanging up ends the wait, and the session is deleted (durable delete queue);
@@ -53,6 +55,10 @@ typedef struct sg_flow_options {
     long long poll_first_ms;   /* first delay after the immediate poll */
     long long poll_max_ms;
     long long claim_grace_ms; /* unclaimed this long after the token expired: reaped */
+    /* Create intents: the longest a create call may take (retries included), and how long
+     * after that an intent left behind waits before it is reconciled. */
+    long long intent_window_ms;
+    long long reconcile_grace_ms;
     const char *webhook_url;  /* sent to the orchestrator; NULL: polling only */
     bool single_flight;
     const char *instance;      /* this matchmaker's id, in records */

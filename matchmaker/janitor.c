@@ -23,6 +23,7 @@ struct sg_janitor {
     char **suspects; /* seat ids seen without a record in the last orphan sweep */
     size_t nsuspects;
     sg_gauge *claimed, *unclaimed;
+    sg_reconciler *reconciler;
 };
 
 /* Sleeps up to ms unless stopping; returns false when stopping. */
@@ -273,16 +274,32 @@ size_t sg_janitor_sweep_orphans(sg_janitor *j)
     return queued;
 }
 
+size_t sg_janitor_reconcile_once(sg_janitor *j)
+{
+    return j->reconciler ? sg_reconciler_run_once(j->reconciler) : 0;
+}
+
+static void shortest(long long *interval, long long candidate)
+{
+    if (candidate > 0 && (*interval <= 0 || candidate < *interval)) *interval = candidate;
+}
+
 static void *reaper(void *arg)
 {
     sg_janitor *j = arg;
-    long long interval = j->o.reap_interval_ms;
-    if (interval <= 0 || (j->o.orphan_interval_ms > 0 && j->o.orphan_interval_ms < interval))
-        interval = j->o.orphan_interval_ms;
-    long long since_reap = 0, since_orphans = 0;
+    long long interval = 0;
+    shortest(&interval, j->o.reap_interval_ms);
+    shortest(&interval, j->o.orphan_interval_ms);
+    shortest(&interval, j->o.reconcile_interval_ms);
+    long long since_reap = 0, since_orphans = 0, since_reconcile = 0;
     while (nap(j, interval)) {
         since_reap += interval;
         since_orphans += interval;
+        since_reconcile += interval;
+        if (j->o.reconcile_interval_ms > 0 && since_reconcile >= j->o.reconcile_interval_ms) {
+            since_reconcile = 0;
+            sg_janitor_reconcile_once(j);
+        }
         if (j->o.reap_interval_ms > 0 && since_reap >= j->o.reap_interval_ms) {
             since_reap = 0;
             sg_janitor_reap_once(j);
@@ -334,6 +351,19 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
                                   "Sessions claimed by a game server (last reaper scan)", NULL);
     j->unclaimed = sg_metrics_gauge(m, "seatgate_sessions_unclaimed",
                                     "Sessions not yet claimed (last reaper scan)", NULL);
+    sg_reconciler_options ro = {.ledger = o->ledger,
+                                .orch = o->orch,
+                                .metrics = m,
+                                .instance = j->instance,
+                                .lease_ms = o->reconcile_lease_ms,
+                                .stop = &j->stop};
+    if (o->reconcile_interval_ms > 0 && o->orch->ops->inspect_seat) {
+        sg_status st = sg_reconciler_new(&ro, &j->reconciler);
+        if (st != SG_OK) {
+            sg_janitor_stop(j);
+            return st;
+        }
+    }
     for (unsigned i = 0; i < o->delete_workers; i++) {
         if (pthread_create(&j->workers[i], NULL, delete_worker, j) != 0) {
             sg_janitor_stop(j);
@@ -341,7 +371,7 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
         }
         j->nworkers++;
     }
-    if (o->reap_interval_ms > 0 || o->orphan_interval_ms > 0) {
+    if (o->reap_interval_ms > 0 || o->orphan_interval_ms > 0 || j->reconciler) {
         if (pthread_create(&j->reaper, NULL, reaper, j) != 0) {
             sg_janitor_stop(j);
             return sg_fail(SG_E_IO, "janitor: cannot start the reaper");
@@ -365,6 +395,7 @@ void sg_janitor_stop(sg_janitor *j)
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free_list(j->suspects, j->nsuspects);
+    sg_reconciler_free(j->reconciler);
     free(j->workers);
     free(j->instance);
     free(j);

@@ -11,6 +11,9 @@
  * replica wins) and its delete is queued. A released record whose delete has not removed it
  * within a few minutes gets its delete queued again. Claimed records are counted.
  *
+ * The reconciler (reconcile.h, on by default) deletes the sessions of create intents left
+ * behind: a create whose answer was lost, or a crash between the create and the record.
+ *
  * The orphan sweep (optional) lists the backend's sessions and deletes those that have no
  * record in two consecutive sweeps: a create whose answer was lost (a timeout after Edgegap
  * acted, a crash between create and record) leaves such a session. It assumes every session
@@ -22,6 +25,7 @@
 #include "ledger.h"
 #include "metrics.h"
 #include "orchestrator.h"
+#include "reconcile.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +40,8 @@ typedef struct sg_janitor_options {
     long long retry_max_ms;       /* longest delay between attempts of one delete */
     long long stuck_after_ms;     /* released records older than this get their delete re-queued */
     long long orphan_interval_ms; /* 0: no orphan sweep */
+    long long reconcile_interval_ms; /* 0: create intents are not reconciled here */
+    long long reconcile_lease_ms;    /* a claim on an intent lapses after this (0: 60 s) */
     const char *instance;         /* copied; written into jobs the reaper queues */
 } sg_janitor_options;
 
@@ -52,6 +58,9 @@ size_t sg_janitor_reap_once(sg_janitor *j);
 
 /* One orphan sweep now, on the calling thread. Returns the number of deletes it queued. */
 size_t sg_janitor_sweep_orphans(sg_janitor *j);
+
+/* One reconciliation pass of create intents now (reconcile.h). Returns the deletes queued. */
+size_t sg_janitor_reconcile_once(sg_janitor *j);
 
 #ifdef __cplusplus
 }

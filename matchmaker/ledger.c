@@ -8,7 +8,7 @@
 
 struct sg_ledger {
     sg_store *store;
-    sg_bucket *sessions, *tokens, *gameserver;
+    sg_bucket *sessions, *tokens, *gameserver, *intents;
     sg_queue *deletes;
 };
 
@@ -40,6 +40,7 @@ sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger 
     sg_status st = open_bucket(store, SG_BUCKET_SESSIONS, 0, &l->sessions);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, o->token_ttl_ms, &l->tokens);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, 0, &l->gameserver);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, 0, &l->intents);
     if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     if (st != SG_OK) {
         sg_ledger_close(l);
@@ -53,6 +54,7 @@ void sg_ledger_close(sg_ledger *l)
 {
     if (!l) return;
     sg_queue_close(l->deletes);
+    sg_bucket_close(l->intents);
     sg_bucket_close(l->gameserver);
     sg_bucket_close(l->tokens);
     sg_bucket_close(l->sessions);
@@ -170,4 +172,46 @@ sg_status sg_ledger_take_delete(sg_ledger *l, long long wait_ms, sg_job **job,
     }
     *job = j;
     return SG_OK;
+}
+
+sg_status sg_ledger_put_intent(sg_ledger *l, const sg_create_intent *in)
+{
+    char *json = NULL;
+    sg_status st = sg_create_intent_to_json(in, &json);
+    if (st != SG_OK) return st;
+    st = sg_kv_put(l->intents, in->marker, json, strlen(json), NULL);
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_ack_intent(sg_ledger *l, const char *marker)
+{
+    return sg_kv_delete(l->intents, marker);
+}
+
+sg_status sg_ledger_intent_markers(sg_ledger *l, char ***markers, size_t *count)
+{
+    return sg_kv_keys(l->intents, markers, count);
+}
+
+sg_status sg_ledger_get_intent(sg_ledger *l, const char *marker, sg_create_intent *out,
+                               uint64_t *rev)
+{
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->intents, marker, &e);
+    if (st != SG_OK) return st;
+    st = sg_create_intent_from_json(e->value, e->len, out);
+    if (rev) *rev = e->revision;
+    sg_kv_entry_free(e);
+    return st;
+}
+
+sg_status sg_ledger_update_intent(sg_ledger *l, const sg_create_intent *in, uint64_t rev)
+{
+    char *json = NULL;
+    sg_status st = sg_create_intent_to_json(in, &json);
+    if (st != SG_OK) return st;
+    st = sg_kv_update(l->intents, in->marker, json, strlen(json), rev, NULL);
+    free(json);
+    return st;
 }

@@ -2,7 +2,8 @@
  *
  * A thin layer over kv.h and records.h with the matchmaker's buckets opened once:
  * `sessions` (sg_session_record), `connect_tokens` (client id -> session id, TTL),
- * `gameserver` (read for certificate digests) and the durable `session_deletes` queue.
+ * `gameserver` (read for certificate digests), `session_intents` (sg_create_intent, written
+ * before every Edgegap create) and the durable `session_deletes` queue.
  * Every call blocks (the store's calls do): the connect flow runs them on its work pool,
  * the janitor on its own threads. Thread-safe.
  */
@@ -59,6 +60,18 @@ sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const c
 /* Takes the next delete job (waits up to wait_ms). SG_OK with *job NULL when none. */
 sg_status sg_ledger_take_delete(sg_ledger *l, long long wait_ms, sg_job **job,
                                 sg_delete_job *parsed);
+
+/* session_intents: written before a create (put), removed once the outcome is known
+ * (ack; idempotent). */
+sg_status sg_ledger_put_intent(sg_ledger *l, const sg_create_intent *in);
+sg_status sg_ledger_ack_intent(sg_ledger *l, const char *marker);
+/* Every intent marker. *markers is one allocation: free() it. */
+sg_status sg_ledger_intent_markers(sg_ledger *l, char ***markers, size_t *count);
+/* Reads one. SG_E_NOT_FOUND when absent; SG_E_MALFORMED when unreadable. */
+sg_status sg_ledger_get_intent(sg_ledger *l, const char *marker, sg_create_intent *out,
+                               uint64_t *rev);
+/* Compare-and-set on the revision (SG_E_CONFLICT when another writer came first). */
+sg_status sg_ledger_update_intent(sg_ledger *l, const sg_create_intent *in, uint64_t rev);
 
 /* Unix milliseconds (wall clock), the time base of records. */
 long long sg_ledger_now_ms(void);

@@ -27,6 +27,8 @@ extern "C" {
 
 #define SG_SEAT_ID_MAX 128
 #define SG_SEAT_MAX_PORTS 16
+#define SG_SEAT_MAX_PLAYERS 4
+#define SG_SEAT_MARKER_MAX 33 /* a create intent marker (32 hex digits) and its NUL */
 
 typedef enum sg_seat_state {
     SG_SEAT_PENDING = 0, /* still being placed: poll again */
@@ -58,6 +60,12 @@ typedef struct sg_seat {
     sg_seat_port ports[SG_SEAT_MAX_PORTS];
     size_t port_count;
     sg_seat_location location;
+    /* For reconciliation (a seat whose id was never learned): */
+    char player_ips[SG_SEAT_MAX_PLAYERS][46]; /* the players it was made for */
+    size_t player_ip_count;
+    long long created_ms;            /* when the backend made it (unix ms); 0 when unknown */
+    char marker[SG_SEAT_MARKER_MAX]; /* the creating request's marker, when echoed; else "" */
+    bool other_game; /* inspect_seat only: the backend knows it is not of this game */
 } sg_seat;
 
 /* The outcome of one operation. Errors follow the Edgegap client's classes:
@@ -78,6 +86,11 @@ typedef struct sg_seat_request {
     const char *const *selectors; /* deployment tags to filter on (may be NULL) */
     size_t selector_count;
     const char *webhook_url; /* where the backend reports the seat (NULL: none) */
+    /* A unique marker of this create (its intent), attached to the seat where the backend can
+     * (Edgegap: inside webhook_url, so only with a webhook) and read back into
+     * sg_seat.marker: a seat whose create answer was lost is then matched exactly. NULL:
+     * none. */
+    const char *marker;
 } sg_seat_request;
 
 typedef void (*sg_orch_created_fn)(const sg_orch_result *r, const char *seat_id, void *user);
@@ -88,7 +101,7 @@ typedef void (*sg_orch_listed_fn)(const sg_orch_result *r, const char *const *id
                                   bool has_next, void *user);
 
 typedef struct sg_orchestrator_ops {
-    int version; /* 1 */
+    int version; /* 2: inspect_seat added */
     const char *name;
     /* Reserves a seat; seat_id is set when r->status is SG_OK. */
     void (*create_seat)(void *self, const sg_seat_request *req, sg_orch_created_fn cb, void *user);
@@ -99,6 +112,10 @@ typedef struct sg_orchestrator_ops {
     /* Lists the seats the backend holds, one page at a time (page from 1). Used to find
      * seats nobody recorded (a create whose answer was lost). */
     void (*list_seats)(void *self, int page, sg_orch_listed_fn cb, void *user);
+    /* Reads any seat of the backend (found by list_seats) for reconciliation: like
+     * poll_seat, and also sets sg_seat.other_game when the backend can tell the seat belongs
+     * to another game. Never used to learn anything about this game's own seats. */
+    void (*inspect_seat)(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user);
     /* Checks that the configured game (Edgegap app version) exists and is active. */
     void (*check)(void *self, sg_orch_done_fn cb, void *user);
     /* Parses a push notification body (Edgegap webhook) into a seat, synchronously.

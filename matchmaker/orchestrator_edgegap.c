@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "seatgate/log.h"
 
@@ -23,12 +24,63 @@ typedef struct edgegap_orch {
     char *app, *version;
     pthread_t thread;
     atomic_bool stop;
+    /* Edgegap's numeric id of the configured app version, learned from the sessions this
+     * matchmaker created (-1 until one was polled): tells other games' sessions apart. */
+    atomic_llong app_version_id;
 } edgegap_orch;
 
 typedef struct call_ctx {
     void *cb;
     void *user;
+    edgegap_orch *o;
+    bool inspect;
 } call_ctx;
+
+#define MARKER_PARAM "seatgate_intent="
+
+/* Edgegap's create_time ("2024-03-21 15:04:05.123456", UTC) in unix ms; 0 when unreadable. */
+static long long parse_create_time(const char *t)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (!t || sscanf(t, "%4d-%2d-%2d%*1[ T]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return 0;
+    if (y < 2000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return 0;
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = sec};
+    time_t when = timegm(&tm);
+    if (when == (time_t)-1) return 0;
+    long long ms = (long long)when * 1000;
+    if (t[n] == '.' && t[n + 1] >= '0' && t[n + 1] <= '9') {
+        int frac = 0, digits = 0;
+        for (const char *p = t + n + 1; *p >= '0' && *p <= '9' && digits < 3; p++, digits++)
+            frac = frac * 10 + (*p - '0');
+        while (digits++ < 3)
+            frac *= 10;
+        ms += frac;
+    }
+    return ms;
+}
+
+/* The marker this matchmaker put into the webhook URL ("" when none). */
+static void marker_from_url(const char *url, char out[SG_SEAT_MARKER_MAX])
+{
+    out[0] = '\0';
+    const char *q = url ? strchr(url, '?') : NULL;
+    for (const char *p = q; p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, MARKER_PARAM, strlen(MARKER_PARAM)) != 0) continue;
+        const char *v = p + 1 + strlen(MARKER_PARAM);
+        size_t n = strcspn(v, "&#");
+        if (n >= SG_SEAT_MARKER_MAX) return;
+        memcpy(out, v, n);
+        out[n] = '\0';
+        return;
+    }
+}
 
 const char *sg_seat_state_name(sg_seat_state st)
 {
@@ -73,6 +125,15 @@ void sg_seat_from_edgegap(const sg_edgegap_session *s, sg_seat *out)
         out->state = SG_SEAT_PENDING;
         break;
     }
+    for (size_t i = 0; i < s->session_ip_count && out->player_ip_count < SG_SEAT_MAX_PLAYERS; i++)
+        COPY(out->player_ips[out->player_ip_count++], s->session_ips[i].ip);
+    out->created_ms = parse_create_time(s->create_time);
+    if (!out->created_ms && s->elapsed >= 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        out->created_ms = ((long long)now.tv_sec - s->elapsed) * 1000;
+    }
+    marker_from_url(s->webhook_url, out->marker);
     const sg_edgegap_deployment *d = &s->deployment;
     if (!d->present) return;
     COPY(out->server_id, d->request_id);
@@ -121,7 +182,7 @@ static void *drive(void *arg)
 static call_ctx *ctx_new(void *cb, void *user)
 {
     call_ctx *c = malloc(sizeof *c);
-    if (c) *c = (call_ctx){cb, user};
+    if (c) *c = (call_ctx){cb, user, NULL, false};
     return c;
 }
 
@@ -152,12 +213,21 @@ static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_
     for (size_t i = 0; i < nsel; i++)
         sel[i] = (sg_edgegap_selector){req->selectors[i], false};
     const char *ips[1] = {req->player_ip};
+    /* The marker rides in the webhook URL: Edgegap echoes it in every session body and list
+     * entry, and sends it back to our webhook, which ignores query strings. */
+    char hook[1024];
+    const char *webhook = req->webhook_url;
+    if (webhook && req->marker && *req->marker) {
+        int n = snprintf(hook, sizeof hook, "%s%c%s%s", webhook, strchr(webhook, '?') ? '&' : '?',
+                         MARKER_PARAM, req->marker);
+        if (n > 0 && (size_t)n < sizeof hook) webhook = hook;
+    }
     sg_edgegap_create_params p = {
         .app_name = o->app,
         .version_name = o->version,
         .ip_list = ips,
         .ip_count = 1,
-        .webhook_url = req->webhook_url,
+        .webhook_url = webhook,
         .selectors = nsel ? sel : NULL,
         .selector_count = nsel,
     };
@@ -186,17 +256,28 @@ static void on_polled(sg_edgegap_result *res, void *user)
             sg_seat_from_edgegap(res->session, seat);
         else
             r.status = SG_E_NOMEM;
+        long long mine = atomic_load(&c->o->app_version_id), theirs = res->session->app_version;
+        if (seat && c->inspect) {
+            seat->other_game = mine >= 0 && theirs >= 0 && theirs != mine;
+        } else if (theirs >= 0 && mine != theirs) {
+            /* A session this matchmaker created: its app version is ours. */
+            atomic_store(&c->o->app_version_id, theirs);
+        }
     }
     ((sg_orch_polled_fn)c->cb)(&r, seat, c->user);
     free(seat);
     free(c);
 }
 
-static void poll_seat(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user)
+static void get_seat(edgegap_orch *o, bool inspect, const char *seat_id, sg_orch_polled_fn cb,
+                     void *user)
 {
-    edgegap_orch *o = self;
     sg_edgegap_request *rq = NULL;
     call_ctx *c = ctx_new((void *)cb, user);
+    if (c) {
+        c->o = o;
+        c->inspect = inspect;
+    }
     sg_status st = c ? sg_edgegap_request_get_session(seat_id, &rq) : SG_E_NOMEM;
     if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_polled, c);
     if (st != SG_OK) {
@@ -205,6 +286,16 @@ static void poll_seat(void *self, const char *seat_id, sg_orch_polled_fn cb, voi
         free(c);
         cb(&r, NULL, user);
     }
+}
+
+static void poll_seat(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user)
+{
+    get_seat(self, false, seat_id, cb, user);
+}
+
+static void inspect_seat(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user)
+{
+    get_seat(self, true, seat_id, cb, user);
 }
 
 static void on_released(sg_edgegap_result *res, void *user)
@@ -320,12 +411,13 @@ static void destroy(void *self)
 }
 
 static const sg_orchestrator_ops edgegap_ops = {
-    .version = 1,
+    .version = 2,
     .name = "edgegap",
     .create_seat = create_seat,
     .poll_seat = poll_seat,
     .release_seat = release_seat,
     .list_seats = list_seats,
+    .inspect_seat = inspect_seat,
     .check = check,
     .parse_notification = parse_notification,
     .destroy = destroy,
@@ -338,6 +430,7 @@ sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orc
         return sg_fail(SG_E_INVALID, "edgegap orchestrator: app and version are required");
     edgegap_orch *o = calloc(1, sizeof *o);
     if (!o) return sg_fail(SG_E_NOMEM, "edgegap orchestrator: out of memory");
+    atomic_init(&o->app_version_id, -1);
     o->app = strdup(opt->app);
     o->version = strdup(opt->version);
     sg_status st =

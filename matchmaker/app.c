@@ -464,8 +464,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .claim_grace_ms = sg_config_num(cfg, "claim-grace"),
         /* The create call's longest life: its retries, its last attempt, and the time it may
          * wait for the outgoing pace (bounded here by the player's own wait). */
-        .intent_window_ms = eo.client.retry_budget_ms + eo.client.timeout_ms +
-                            sg_config_num(cfg, "wait-timeout"),
+        .intent_window_ms =
+            eo.client.retry_budget_ms + eo.client.timeout_ms + sg_config_num(cfg, "wait-timeout"),
         .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .single_flight = sg_config_bool(cfg, "single-flight"),

@@ -44,7 +44,7 @@ typedef struct flight {
     size_t ncalls;
     char seat_id[SG_SEAT_ID_MAX];
     char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
-    bool intent_open;                       /* written and not yet acknowledged */
+    bool intent_open;                      /* written and not yet acknowledged */
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
@@ -258,8 +258,7 @@ static void enqueue_job(void *arg)
 
 /* Deletes a session: through the durable queue, or directly when the store is down. The
  * create intent `marker` (NULL: none) is acknowledged once the delete is queued. */
-static void request_delete(sg_flow *fl, const char *seat_id, const char *marker,
-                           const char *reason)
+static void request_delete(sg_flow *fl, const char *seat_id, const char *marker, const char *reason)
 {
     delete_req *d = calloc(1, sizeof *d);
     if (!d) {
@@ -285,8 +284,7 @@ static void ack_job(void *arg)
     ack_req *a = arg;
     sg_status st = sg_ledger_ack_intent(a->fl->o.ledger, a->marker);
     if (st != SG_OK) /* harmless: the reconciler finds the session recorded and drops it */
-        SG_DEBUG("flow", "intent_ack_failed", "intent=%s error=%s", a->marker,
-                 sg_status_name(st));
+        SG_DEBUG("flow", "intent_ack_failed", "intent=%s error=%s", a->marker, sg_status_name(st));
     free(a);
 }
 

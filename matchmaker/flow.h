@@ -59,7 +59,7 @@ typedef struct sg_flow_options {
      * after that an intent left behind waits before it is reconciled. */
     long long intent_window_ms;
     long long reconcile_grace_ms;
-    const char *webhook_url;  /* sent to the orchestrator; NULL: polling only */
+    const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
     bool single_flight;
     const char *instance;      /* this matchmaker's id, in records */
     const char *app, *version; /* for records */

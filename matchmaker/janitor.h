@@ -42,7 +42,7 @@ typedef struct sg_janitor_options {
     long long orphan_interval_ms; /* 0: no orphan sweep */
     long long reconcile_interval_ms; /* 0: create intents are not reconciled here */
     long long reconcile_lease_ms;    /* a claim on an intent lapses after this (0: 60 s) */
-    const char *instance;         /* copied; written into jobs the reaper queues */
+    const char *instance;            /* copied; written into jobs the reaper queues */
 } sg_janitor_options;
 
 typedef struct sg_janitor sg_janitor;

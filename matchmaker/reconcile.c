@@ -142,8 +142,7 @@ static bool has_player(const sg_seat *s, const char *ip)
         sg_addr a;
         if (sg_addr_parse(s->player_ips[i], SG_PORT_FORBIDDEN, &a) != SG_OK) continue;
         sg_addr_normalize(&a);
-        if (a.family == want.family &&
-            memcmp(a.ip, want.ip, a.family == AF_INET ? 4 : 16) == 0)
+        if (a.family == want.family && memcmp(a.ip, want.ip, a.family == AF_INET ? 4 : 16) == 0)
             return true;
     }
     return false;
@@ -164,7 +163,7 @@ static verdict judge(const sg_reconciler *r, const sg_create_intent *in, const s
     if (s->created_ms > in->created_at + in->window_ms + skew) return NO_MATCH;
     /* Its creator, if alive, must have had the whole grace period to record it. */
     long long grace = in->reconcile_after - in->created_at - in->window_ms;
-    return s->created_ms + grace + skew <= now ? MATCH : TOO_YOUNG;
+    return s->created_ms + grace <= now ? MATCH : TOO_YOUNG;
 }
 
 /* ---- one pass ---- */
@@ -246,8 +245,8 @@ size_t sg_reconciler_run_once(sg_reconciler *r)
             queued++;
             sg_counter_inc(r->sessions);
             SG_WARN("reconcile", "session_reconciled",
-                    "session=%s player_ip=%s intent=%s matched_by=%s", ids[i],
-                    due[k].in.player_ip, due[k].in.marker, w.seat->marker[0] ? "marker" : "time");
+                    "session=%s player_ip=%s intent=%s matched_by=%s", ids[i], due[k].in.player_ip,
+                    due[k].in.marker, w.seat->marker[0] ? "marker" : "time");
             break;
         }
         free(w.seat);
@@ -281,7 +280,7 @@ sg_status sg_reconciler_new(const sg_reconciler_options *o, sg_reconciler **out)
     if (!r) return sg_fail(SG_E_NOMEM, "reconciler: out of memory");
     r->o = *o;
     if (r->o.lease_ms <= 0) r->o.lease_ms = 60000;
-    if (r->o.clock_skew_ms <= 0) r->o.clock_skew_ms = 10000;
+    if (r->o.clock_skew_ms <= 0) r->o.clock_skew_ms = 5000;
     r->instance = strdup(o->instance ? o->instance : "matchmaker");
     if (!r->instance) {
         free(r);

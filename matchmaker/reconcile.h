@@ -35,13 +35,13 @@ extern "C" {
 #endif
 
 typedef struct sg_reconciler_options {
-    sg_ledger *ledger;         /* borrowed */
-    sg_orchestrator *orch;     /* borrowed */
-    sg_metrics *metrics;       /* borrowed */
-    const char *instance;      /* copied; written into claims and delete jobs */
-    long long lease_ms;        /* a claim on an intent lapses after this (0: 60 s) */
-    long long clock_skew_ms;   /* tolerance between the backend's clock and ours (0: 10 s) */
-    const atomic_bool *stop;   /* borrowed; a pass ends early when it turns true (may be NULL) */
+    sg_ledger *ledger;       /* borrowed */
+    sg_orchestrator *orch;   /* borrowed */
+    sg_metrics *metrics;     /* borrowed */
+    const char *instance;    /* copied; written into claims and delete jobs */
+    long long lease_ms;      /* a claim on an intent lapses after this (0: 60 s) */
+    long long clock_skew_ms; /* tolerance between the backend's clock and ours (0: 5 s) */
+    const atomic_bool *stop; /* borrowed; a pass ends early when it turns true (may be NULL) */
 } sg_reconciler_options;
 
 typedef struct sg_reconciler sg_reconciler;

@@ -288,6 +288,11 @@ static sg_status attempt_setup(sg_edgegap_client *c, CURL *e, xfer *x)
                      x->hdrs                   ? x->hdrs
                      : r->method == SG_EG_POST ? c->hdr_post
                                                : c->hdr_get);
+    /* libcurl silently sends a request again on a fresh connection when a reused one closes
+     * without an answer. For a create that second send may create a second session while
+     * the first, already made by Edgegap, is never heard of: a create always gets a
+     * connection of its own, and any loss is reported (ambiguous) instead. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, r->call == SG_EDGEGAP_CREATE_SESSION ? 1L : 0L);
     switch (r->method) {
     case SG_EG_POST:
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");

@@ -1,7 +1,7 @@
 /* The matchmaker over real HTTP, against seatgate-edgegap-sim, with both store backends.
  * Usage: test_matchmaker MATCHMAKER SIM SIM_CONFIG GROUP EXAMPLES_JSONL
- * Groups: http, admission, faults, webhook, tls, crash, nats. Every group ends by checking
- * that the simulator holds no session once the reaper's deadline has passed. */
+ * Groups: http, admission, faults, webhook, tls, crash, nats, reconcile. Every group ends by
+ * checking that the simulator holds no session once the reaper's deadline has passed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -72,6 +72,18 @@ static void assert_no_leak(long ms)
     }
     fprintf(stderr, "sessions still live at the simulator: %lld\n", live);
     assert_int_equal(live, 0);
+}
+
+/* assert_no_leak, printing the matchmaker's log when something leaked. */
+static void assert_no_leak_of(const mm_proc *m, long ms)
+{
+    long long live = -1;
+    for (long waited = 0; waited <= ms && live != 0; waited += 100) {
+        live = live_sessions();
+        if (live) sleep_ms(100);
+    }
+    if (live != 0) mm_print_log(m);
+    assert_no_leak(0);
 }
 
 /* Matchmaker arguments shared by every group, then extra ones. */
@@ -785,6 +797,215 @@ static void kill9_mid_wait_then_restart_leaves_nothing(void **state)
     mm_cleanup(&m);
 }
 
+/* ---- group: reconcile ---- */
+
+/* The matchmaker's counter `name` (0 when absent). */
+static long long mm_metric(const mm_proc *m, const char *name)
+{
+    char url[256];
+    url_of(m, "/metrics", url, sizeof url);
+    http_resp r;
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    long long v = 0;
+    char want[160];
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *p = r.body ? strstr(r.body, want) : NULL;
+    if (p) v = atoll(p + strlen(want));
+    http_free(&r);
+    return v;
+}
+
+static bool log_has(const mm_proc *m, const char *needle)
+{
+    FILE *f = fopen(m->log, "r");
+    if (!f) return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Short windows so a test sees reconciliation within seconds: the create call lives at most
+ * edgegap-timeout (no retry) + wait-timeout; the grace is 1 s. */
+#define RECONCILE_ARGS                                                                             \
+    "--edgegap-timeout", "1s", "--edgegap-retries", "0", "--edgegap-retry-budget", "0",            \
+        "--wait-timeout", "1s", "--reconcile-interval", "200ms", "--reconcile-grace", "1s",        \
+        "--trusted-proxies", "127.0.0.1"
+
+/* Edgegap creates the session but its answer is lost (connection dropped) or late (past
+ * the timeout): the player gets 502, the session exists, and after the grace period the
+ * reconciler deletes it. Once with a webhook (exact match on the marker), once without
+ * (player IP and time window). */
+static void lost_create_answer_is_reconciled(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *plain[] = {RECONCILE_ARGS, NULL};
+    assert_true(start_mm(&m, plain, NULL, 0));
+    const char *ip[] = {"X-Forwarded-For: 198.51.100.60", NULL};
+    http_resp r;
+
+    /* The connection drops after Edgegap acted. */
+    long long created = sim_counter(&sim, "sessions_created");
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"lose_create_answers\":1}", NULL),
+                     200);
+    connect_me(&m, &r, ip, NULL, 10000);
+    assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), created + 1);
+    assert_true(live_sessions() >= 1); /* the seat is taken, and nobody knows its id */
+    assert_no_leak_of(&m, 8000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reconciled_total"), 1);
+    assert_int_equal(mm_metric(&m, "seatgate_session_creates_ambiguous_total"), 1);
+    assert_true(log_has(&m, "matched_by=time"));
+
+    /* The answer comes after the create call gave up (the "hang after create" case). */
+    assert_int_equal(
+        sim_http(&sim, "POST", "/_sim/faults", "{\"create_answer_delay_ms\":2500}", NULL), 200);
+    connect_me(&m, &r, ip, NULL, 10000);
+    if (r.status == 504) /* the player's deadline came first */
+        assert_error(&r, 504, "server_timeout");
+    else
+        assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), created + 2);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_no_leak_of(&m, 8000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reconciled_total"), 2);
+    /* Nothing left to reconcile: the intents are gone, normal requests leave none. */
+    connect_me(&m, &r, ip, NULL, 10000);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    assert_no_leak_of(&m, 8000); /* reaped: never claimed */
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reconciled_total"), 2);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+
+    /* With a webhook the marker travels in its URL: an exact match. */
+    int port = free_port();
+    char pub[64];
+    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
+    const char *hooked[] = {RECONCILE_ARGS,     "--webhook-public-url",     pub,
+                            "--webhook-secret", "s3cret-webhook-path-0123", NULL};
+    assert_true(start_mm(&m, hooked, NULL, port));
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"lose_create_answers\":1}", NULL),
+                     200);
+    connect_me(&m, &r, ip, NULL, 10000);
+    assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    assert_true(live_sessions() >= 1);
+    assert_no_leak_of(&m, 8000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reconciled_total"), 1);
+    assert_true(log_has(&m, "matched_by=marker"));
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* kill -9 after the create reached Edgegap and before its answer (so before the record):
+ * another process on the same store frees the seat. store_url NULL: SQLite, restart in the
+ * same directory; else a second replica on that NATS. */
+static void kill9_between_create_and_record(const char *store_url)
+{
+    mm_proc a, b;
+    const char *nats_args[] = {RECONCILE_ARGS, "--store-url", store_url, "--app", "mmrec", NULL};
+    const char *sqlite_args[] = {RECONCILE_ARGS, NULL};
+    const char *const *args = store_url ? nats_args : sqlite_args;
+    assert_true(start_mm(&a, args, NULL, 0));
+    assert_int_equal(
+        sim_http(&sim, "POST", "/_sim/faults", "{\"create_answer_delay_ms\":3000}", NULL), 200);
+    long long before = sim_counter(&sim, "sessions_created");
+    const char *ip[] = {"X-Forwarded-For: 198.51.100.61", NULL};
+    async_req q;
+    async_start(&q, &a, ip, 20000);
+    wait_created(before + 1);
+    mm_kill9(&a); /* the answer is still held by the simulator: nothing was recorded */
+    async_join(&q);
+    assert_int_equal(q.r.status, 0);
+    http_free(&q.r);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_true(live_sessions() >= 1);
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s", a.dir);
+    assert_true(start_mm(&b, args, store_url ? NULL : dir, 0));
+    assert_no_leak_of(&b, 10000);
+    assert_int_equal(mm_metric(&b, "seatgate_sessions_reconciled_total"), 1);
+    assert_int_equal(mm_stop(&b), 0);
+    mm_cleanup(&b);
+    if (store_url) mm_cleanup(&a);
+}
+
+static void kill9_between_create_and_record_sqlite(void **state)
+{
+    (void)state;
+    kill9_between_create_and_record(NULL);
+}
+
+static void kill9_between_create_and_record_nats(void **state)
+{
+    (void)state;
+    sg_test_nats n = {0};
+    assert_int_equal(sg_test_nats_start(&n), 0);
+    kill9_between_create_and_record(n.url);
+    sg_test_nats_stop(&n);
+    sg_test_nats_free(&n);
+}
+
+/* Replica A loses a create answer for a player while replica B (same store) serves the same
+ * player IP: A's orphan is reconciled, B's session is never touched. */
+static void concurrent_session_of_another_replica_is_kept(void **state)
+{
+    (void)state;
+    mm_proc a, b;
+    const char *args_a[] = {RECONCILE_ARGS, "--token-expire", "60", "--claim-grace", "60s", NULL};
+    assert_true(start_mm(&a, args_a, NULL, 0));
+    char store[160];
+    snprintf(store, sizeof store, "sqlite://%s/mm.db", a.dir);
+    const char *args_b[] = {RECONCILE_ARGS, "--token-expire", "60",  "--claim-grace",
+                            "60s",          "--store-url",    store, NULL};
+    assert_true(start_mm(&b, args_b, NULL, 0));
+    const char *ip[] = {"X-Forwarded-For: 198.51.100.62", NULL};
+    http_resp r;
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"lose_create_answers\":1}", NULL),
+                     200);
+    connect_me(&a, &r, ip, NULL, 10000);
+    assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    connect_me(&b, &r, ip, NULL, 10000); /* same player, same moment, another replica */
+    assert_token_answer(&r, 0);
+    char kept[128];
+    snprintf(kept, sizeof kept, "%s", jstr(r.json, "session_id"));
+    http_free(&r);
+    assert_int_equal(live_sessions(), 2);
+    /* Wait until A's intent has been reconciled (by either replica). */
+    long long done = 0;
+    for (int i = 0; i < 100 && done < 1; i++) {
+        done = mm_metric(&a, "seatgate_create_intents_reconciled_total") +
+               mm_metric(&b, "seatgate_create_intents_reconciled_total");
+        if (done < 1) sleep_ms(100);
+    }
+    assert_int_equal(done, 1);
+    assert_int_equal(live_sessions(), 1);
+    assert_int_equal(sim_session(kept, &r), 200); /* B's session is still there */
+    http_free(&r);
+    assert_int_equal(mm_metric(&a, "seatgate_sessions_reconciled_total") +
+                         mm_metric(&b, "seatgate_sessions_reconciled_total"),
+                     1);
+    assert_int_equal(mm_stop(&a), 0);
+    assert_int_equal(mm_stop(&b), 0);
+    /* B's unclaimed session is deleted when the matchmaker says so, not before. */
+    char url[512];
+    snprintf(url, sizeof url, "%s/v1/session/%s", sim.url, kept);
+    const char *auth[] = {"Authorization: token " API_KEY, NULL};
+    http_req(&r, "DELETE", url, auth, NULL, 5000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    mm_cleanup(&b);
+    mm_cleanup(&a);
+    assert_no_leak(2000);
+}
+
 /* ---- group: nats ---- */
 
 static void nats_store_happy_path_and_store_down(void **state)
@@ -907,6 +1128,11 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(serves_https_with_a_certificate, test_teardown)};
     const struct CMUnitTest crash[] = {
         cmocka_unit_test_teardown(kill9_mid_wait_then_restart_leaves_nothing, test_teardown)};
+    const struct CMUnitTest reconcile[] = {
+        cmocka_unit_test_teardown(lost_create_answer_is_reconciled, test_teardown),
+        cmocka_unit_test_teardown(kill9_between_create_and_record_sqlite, test_teardown),
+        cmocka_unit_test_teardown(kill9_between_create_and_record_nats, test_teardown),
+        cmocka_unit_test_teardown(concurrent_session_of_another_replica_is_kept, test_teardown)};
     const struct CMUnitTest nats[] = {
         cmocka_unit_test_teardown(nats_store_happy_path_and_store_down, test_teardown)};
 #define RUN(name, t)                                                                               \
@@ -920,6 +1146,7 @@ int main(int argc, char **argv)
     RUN("tls", tls);
     RUN("crash", crash);
     RUN("nats", nats);
+    RUN("reconcile", reconcile);
     fprintf(stderr, "unknown group %s\n", group);
     return 2;
 }

@@ -353,6 +353,7 @@ typedef struct flow_ev {
     flight *f;
     sg_orch_result r;
     char seat_id[SG_SEAT_ID_MAX];
+    char marker[SG_INTENT_MARKER_LEN + 1]; /* record_job: intent to acknowledge with it */
     sg_seat *seat;
     sg_status st;
     char digest[SG_REC_DIGEST_LEN + 1];
@@ -487,7 +488,7 @@ static void on_recorded_loop(void *arg)
     f->record_pending = false;
     if (e->st == SG_OK) {
         f->record_ok = true;
-        ack_intent(f); /* the record protects the session from now on */
+        if (e->marker[0]) f->intent_open = false; /* removed with the record */
     } else {
         f->record_failed = true;
     }
@@ -516,7 +517,8 @@ static void record_job(void *arg)
     long long deadline = f->created_wall_ms + fl->o.wait_timeout_ms +
                          fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
     fill_record(f, &rec, deadline);
-    e->st = sg_ledger_put_session(fl->o.ledger, &rec);
+    /* The record protects the session from now on: the intent goes in the same commit. */
+    e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL);
     post_or_die(f->flow, on_recorded_loop, e);
 }
 
@@ -545,6 +547,7 @@ static void on_created_loop(void *arg)
             /* Record it as unclaimed, and look at it at once (in parallel). */
             flow_ev *re = ev_new(f);
             if (re) {
+                if (f->intent_open) copy_str(re->marker, sizeof re->marker, f->marker);
                 f->record_pending = true;
                 f->refs++;
                 if (sg_workpool_submit(fl->o.pool, record_job, re) != SG_OK) {
@@ -620,9 +623,8 @@ static void finish_job(void *arg)
     flight *f = e->f;
     const sg_flow *fl = f->flow;
     const finish *fin = f->fin;
-    sg_status st = sg_ledger_put_token(fl->o.ledger, fin->client_id, f->seat_id);
-    if (st == SG_OK && fin->seat.fqdn[0])
-        st = sg_ledger_cert_digest(fl->o.ledger, fin->seat.fqdn, e->digest);
+    sg_status st = SG_OK;
+    if (fin->seat.fqdn[0]) st = sg_ledger_cert_digest(fl->o.ledger, fin->seat.fqdn, e->digest);
     if (st == SG_OK) {
         sg_session_record rec;
         long long deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
@@ -645,7 +647,7 @@ static void finish_job(void *arg)
             d->location.latitude = l->latitude;
             d->location.longitude = l->longitude;
         }
-        st = sg_ledger_put_session(fl->o.ledger, &rec);
+        st = sg_ledger_put_token_and_session(fl->o.ledger, fin->client_id, &rec);
     }
     e->st = st;
     post_or_die(f->flow, on_finished_loop, e);

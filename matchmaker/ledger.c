@@ -113,6 +113,33 @@ sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count)
     return sg_kv_keys(l->sessions, ids, count);
 }
 
+sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, const char *ack_marker)
+{
+    char *json = NULL;
+    sg_status st = sg_session_to_json(r, &json);
+    if (st != SG_OK) return st;
+    sg_kv_write w[2] = {{l->sessions, r->session_id, json, strlen(json)},
+                        {l->intents, ack_marker, NULL, 0}};
+    st = sg_kv_write_many(w, ack_marker && *ack_marker ? 2 : 1);
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
+                                          const sg_session_record *r)
+{
+    char *json = NULL;
+    sg_status st = sg_session_to_json(r, &json);
+    if (st != SG_OK) return st;
+    char key[32];
+    sg_connect_token_key(client_id, key, sizeof key);
+    sg_kv_write w[2] = {{l->tokens, key, r->session_id, strlen(r->session_id)},
+                        {l->sessions, r->session_id, json, strlen(json)}};
+    st = sg_kv_write_many(w, 2);
+    free(json);
+    return st;
+}
+
 sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id)
 {
     char key[32];

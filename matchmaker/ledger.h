@@ -47,6 +47,15 @@ sg_status sg_ledger_delete_session(sg_ledger *l, const char *session_id);
 /* Every session id with a record. *ids is one allocation: free() it. */
 sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count);
 
+/* Writes a session record and, when ack_marker is not NULL, removes that create intent:
+ * on SQLite in one transaction. */
+sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r,
+                                   const char *ack_marker);
+/* connect_tokens[client_id] = session_id and the session record r (on SQLite in one
+ * transaction): what a connect answer needs written. */
+sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
+                                          const sg_session_record *r);
+
 /* connect_tokens[client_id] = session_id. */
 sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id);
 

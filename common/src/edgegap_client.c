@@ -26,6 +26,7 @@ typedef struct xfer {
     sg_status preset; /* fails before any attempt (no API key) */
     CURL *easy;
     struct curl_slist *hdrs; /* per-attempt list (context call), wiped on release */
+    size_t upload_off;       /* create: how much of the body libcurl has read */
     char *body;
     size_t len, cap;
     bool overflow;
@@ -245,6 +246,17 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
     return add;
 }
 
+static size_t read_body(char *buf, size_t size, size_t n, void *user)
+{
+    xfer *x = user;
+    const char *body = x->req->body ? x->req->body : "";
+    size_t len = strlen(body), left = len - x->upload_off, room = size * n;
+    if (left > room) left = room;
+    memcpy(buf, body + x->upload_off, left);
+    x->upload_off += left;
+    return left;
+}
+
 static sg_status attempt_setup(sg_edgegap_client *c, CURL *e, xfer *x)
 {
     const sg_edgegap_request *r = x->req;
@@ -288,14 +300,19 @@ static sg_status attempt_setup(sg_edgegap_client *c, CURL *e, xfer *x)
                      x->hdrs                   ? x->hdrs
                      : r->method == SG_EG_POST ? c->hdr_post
                                                : c->hdr_get);
-    /* libcurl silently sends a request again on a fresh connection when a reused one closes
-     * without an answer. For a create that second send may create a second session while
-     * the first, already made by Edgegap, is never heard of: a create always gets a
-     * connection of its own, and any loss is reported (ambiguous) instead. */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, r->call == SG_EDGEGAP_CREATE_SESSION ? 1L : 0L);
     switch (r->method) {
     case SG_EG_POST:
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+        /* libcurl silently sends a request again on a fresh connection when a reused one
+         * closes without an answer. For a create that second send may create a second
+         * session while the first, already made by Edgegap, is never heard of. The body is
+         * therefore handed over by a read callback without a seek callback: libcurl cannot
+         * rewind it, so that resend fails (CURLE_SEND_FAIL_REWIND) and the loss is reported
+         * as an ambiguous failure instead (libcurl's CURLOPT_SEEKFUNCTION documents this). */
+        x->upload_off = 0;
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+        curl_easy_setopt(e, CURLOPT_READDATA, x);
+        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, NULL);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(r->body ? strlen(r->body) : 0));
         break;
     case SG_EG_DELETE:

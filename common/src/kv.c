@@ -486,6 +486,26 @@ sg_status sg_kv_delete(sg_bucket *b, const char *key)
     return st ? st : b->store->be->del(b, key);
 }
 
+sg_status sg_kv_write_many(const sg_kv_write *w, size_t n)
+{
+    if (n == 0) return SG_OK;
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i].bucket || w[i].bucket->store != w[0].bucket->store)
+            return sg_fail(SG_E_INVALID, "store: write_many needs buckets of one store");
+        sg_status st = check_key(w[i].key);
+        if (!st && w[i].value) st = check_value(w[i].bucket, w[i].value, w[i].len);
+        if (st) return st;
+    }
+    const sg_kv_backend *be = w[0].bucket->store->be;
+    if (be->write_many) return be->write_many(w, n);
+    for (size_t i = 0; i < n; i++) {
+        sg_status st = w[i].value ? be->put(w[i].bucket, w[i].key, w[i].value, w[i].len, NULL)
+                                  : be->del(w[i].bucket, w[i].key);
+        if (st) return st;
+    }
+    return SG_OK;
+}
+
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count)
 {
     *keys = NULL;

@@ -8,7 +8,9 @@
  * revision, so they see every change made within that window).
  *
  * One connection per store, used under a mutex; WAL mode and a busy timeout let several
- * processes share the file. Writes run in BEGIN IMMEDIATE transactions.
+ * processes share the file. Writes run in BEGIN IMMEDIATE transactions. Bucket writes that
+ * arrive while another is in progress are committed together (group commit): each still
+ * sees the effect of those before it, as if run one by one, and each gets its own result.
  */
 #include "kv_sqlite.h"
 
@@ -150,6 +152,8 @@ static void sqlite_close(sg_store *s)
         sqlite3_finalize(ss->stmt[i]);
     sqlite3_close(ss->db);
     pthread_mutex_destroy(&ss->mu);
+    pthread_mutex_destroy(&ss->gmu);
+    pthread_cond_destroy(&ss->gcv);
     free(ss);
     s->impl = NULL;
 }
@@ -159,6 +163,8 @@ static sg_status sqlite_open(sg_store *s)
     sqlite_store *ss = calloc(1, sizeof *ss);
     if (!ss) return sg_fail(SG_E_NOMEM, "store: out of memory");
     pthread_mutex_init(&ss->mu, NULL);
+    pthread_mutex_init(&ss->gmu, NULL);
+    pthread_cond_init(&ss->gcv, NULL);
     s->impl = ss;
     int rc = sqlite3_open_v2(
         s->target, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -375,26 +381,146 @@ static sg_status append(sg_bucket *b, const char *key, int op, const void *v, si
 
 enum write_mode { W_PUT, W_CREATE, W_UPDATE, W_DELETE };
 
+struct sq_write {
+    sg_bucket *b;
+    enum write_mode mode;
+    const char *key;
+    const void *v;
+    size_t n;
+    uint64_t last, rev;
+    sg_status st;
+    char err[256]; /* the failure's message, handed back to the writer's thread */
+    bool done;
+    sq_write *next;
+};
+
+/* One write inside the open transaction. Caller holds mu. A refused create or update
+ * writes nothing; an append failure may have spoilt the transaction (*fatal). */
+static sg_status apply_write(sq_write *w, bool *fatal)
+{
+    sg_status st = SG_OK;
+    *fatal = false;
+    if (w->mode == W_CREATE || w->mode == W_UPDATE) {
+        uint64_t cur = 0;
+        int op = 0;
+        st = latest(w->b, w->key, &cur, &op, NULL);
+        if (st) {
+            *fatal = true;
+            return st;
+        }
+        if (w->mode == W_CREATE && cur && op == SG_KV_PUT)
+            return sg_fail(SG_E_EXISTS, "store: key %s already exists in %s", w->key, w->b->name);
+        if (w->mode == W_UPDATE && cur != w->last)
+            return sg_fail(SG_E_CONFLICT, "store: key %s in %s is at revision %llu, not %llu",
+                           w->key, w->b->name, (unsigned long long)cur,
+                           (unsigned long long)w->last);
+    }
+    st = append(w->b, w->key, w->mode == W_DELETE ? SG_KV_DELETE : SG_KV_PUT, w->v, w->n, &w->rev);
+    if (st) *fatal = true;
+    return st;
+}
+
+static void keep_error(sq_write *w, sg_status st)
+{
+    w->st = st;
+    if (st) snprintf(w->err, sizeof w->err, "%s", sg_last_error());
+}
+
+/* Runs writes in one transaction; when one breaks the transaction, each runs alone. */
+static void run_batch(sqlite_store *ss, sg_store *store, sq_write *batch)
+{
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = sq_begin(ss, true);
+    bool fatal = false;
+    for (sq_write *w = batch; !st && w && !fatal; w = w->next)
+        keep_error(w, apply_write(w, &fatal));
+    if (!st && !fatal) {
+        st = sq_commit(ss);
+    } else if (!st) {
+        sq_rollback(ss);
+        /* Alone, the others' results do not depend on the one that failed. */
+        for (sq_write *w = batch; w; w = w->next) {
+            sg_status one = sq_begin(ss, true);
+            if (!one) one = apply_write(w, &fatal);
+            one = one ? (sq_rollback(ss), one) : sq_commit(ss);
+            keep_error(w, one);
+        }
+    }
+    if (st) {
+        char err[256];
+        snprintf(err, sizeof err, "%s", sg_last_error());
+        for (sq_write *w = batch; w; w = w->next) {
+            w->st = st;
+            memcpy(w->err, err, sizeof err);
+        }
+    }
+    sq_maybe_sweep(store);
+    pthread_mutex_unlock(&ss->mu);
+}
+
+/* Queues writes w[0..n) (contiguous, so one leader takes them all) and returns once they
+ * are done: the first failure, with its message, or SG_OK. */
+static sg_status commit_writes(sqlite_store *ss, sg_store *store, sq_write *w, size_t n)
+{
+    pthread_mutex_lock(&ss->gmu);
+    for (size_t i = 0; i < n; i++) {
+        if (ss->gtail)
+            ss->gtail->next = &w[i];
+        else
+            ss->gqueue = &w[i];
+        ss->gtail = &w[i];
+    }
+    sq_write *last = &w[n - 1];
+    while (!last->done) {
+        if (ss->gleader) {
+            pthread_cond_wait(&ss->gcv, &ss->gmu);
+            continue;
+        }
+        /* Lead: take everything queued so far (these writes included) and commit it. */
+        ss->gleader = true;
+        sq_write *batch = ss->gqueue;
+        ss->gqueue = ss->gtail = NULL;
+        pthread_mutex_unlock(&ss->gmu);
+        run_batch(ss, store, batch);
+        pthread_mutex_lock(&ss->gmu);
+        for (sq_write *x = batch, *next; x; x = next) {
+            next = x->next; /* x lives on its writer's stack: read before marking it done */
+            x->done = true;
+        }
+        ss->gleader = false;
+        pthread_cond_broadcast(&ss->gcv);
+    }
+    pthread_mutex_unlock(&ss->gmu);
+    for (size_t i = 0; i < n; i++)
+        if (w[i].st) return sg_fail(w[i].st, "%s", w[i].err);
+    return SG_OK;
+}
+
 static sg_status write_key(sg_bucket *b, enum write_mode mode, const char *key, const void *v,
                            size_t n, uint64_t last, uint64_t *rev)
 {
-    sqlite_store *ss = SS(b->store);
-    pthread_mutex_lock(&ss->mu);
-    sg_status st = sq_begin(ss, true);
-    if (!st && (mode == W_CREATE || mode == W_UPDATE)) {
-        uint64_t cur = 0;
-        int op = 0;
-        st = latest(b, key, &cur, &op, NULL);
-        if (!st && mode == W_CREATE && cur && op == SG_KV_PUT)
-            st = sg_fail(SG_E_EXISTS, "store: key %s already exists in %s", key, b->name);
-        if (!st && mode == W_UPDATE && cur != last)
-            st = sg_fail(SG_E_CONFLICT, "store: key %s in %s is at revision %llu, not %llu", key,
-                         b->name, (unsigned long long)cur, (unsigned long long)last);
+    sq_write w = {.b = b, .mode = mode, .key = key, .v = v, .n = n, .last = last};
+    sg_status st = commit_writes(SS(b->store), b->store, &w, 1);
+    if (!st && rev) *rev = w.rev;
+    return st;
+}
+
+static sg_status sqlite_write_many(const sg_kv_write *in, size_t n)
+{
+    sq_write stack[8];
+    sq_write *w = n <= 8 ? stack : calloc(n, sizeof *w);
+    if (!w) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    memset(w, 0, n * sizeof *w);
+    for (size_t i = 0; i < n; i++) {
+        w[i].b = in[i].bucket;
+        w[i].mode = in[i].value ? W_PUT : W_DELETE;
+        w[i].key = in[i].key;
+        w[i].v = in[i].value;
+        w[i].n = in[i].len;
     }
-    if (!st) st = append(b, key, mode == W_DELETE ? SG_KV_DELETE : SG_KV_PUT, v, n, rev);
-    st = st ? (sq_rollback(ss), st) : sq_commit(ss);
-    if (!st) sq_maybe_sweep(b->store);
-    pthread_mutex_unlock(&ss->mu);
+    sg_store *store = in[0].bucket->store;
+    sg_status st = commit_writes(SS(store), store, w, n);
+    if (w != stack) free(w);
     return st;
 }
 
@@ -652,6 +778,7 @@ const sg_kv_backend sg_kv_sqlite_backend = {
     .create = sqlite_create,
     .update = sqlite_update,
     .del = sqlite_del,
+    .write_many = sqlite_write_many,
     .keys = sqlite_keys,
     .watch = sqlite_watch,
     .watch_next = sqlite_watch_next,

@@ -35,11 +35,19 @@ typedef enum sql_id {
     Q_COUNT
 } sql_id;
 
+typedef struct sq_write sq_write;
+
 typedef struct sqlite_store {
     sqlite3 *db;
     pthread_mutex_t mu; /* one connection, one caller at a time */
     sqlite3_stmt *stmt[Q_COUNT];
     long long last_sweep_ms;
+    /* Group commit: bucket writes from concurrent threads queue here; one of them (the
+     * leader) applies the whole queue in one transaction while the others wait. */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcv;
+    sq_write *gqueue, *gtail;
+    bool gleader;
 } sqlite_store;
 
 /* Returns the statement, reset and with bindings cleared, or NULL (error set). Caller holds mu. */

@@ -176,6 +176,35 @@ static void update_is_compare_and_set(void **state)
     sg_store_close(s);
 }
 
+static void write_many_applies_puts_and_deletes_in_order(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *a = new_bucket(s, 0, NULL), *b = new_bucket(s, 0, NULL);
+    assert_int_equal(sg_kv_put(a, "gone", "x", 1, NULL), SG_OK);
+    sg_kv_write w[] = {
+        {a, "k1", "one", 3}, {b, "k2", "two", 3}, {a, "gone", NULL, 0}, {a, "k1", "uno", 3}};
+    assert_int_equal(sg_kv_write_many(w, 4), SG_OK);
+    expect_kv(a, "k1", "uno", 0);
+    expect_kv(b, "k2", "two", 0);
+    expect_absent(a, "gone");
+    /* Bad input anywhere: nothing is written. */
+    sg_kv_write bad[] = {{a, "k3", "three", 5}, {b, "..bad", "v", 1}};
+    assert_int_equal(sg_kv_write_many(bad, 2), SG_E_INVALID);
+    expect_absent(a, "k3");
+    sg_store *other = open_store_app("t2");
+    sg_bucket *c = new_bucket(other, 0, NULL);
+    sg_kv_write mixed[] = {{a, "k4", "four", 4}, {c, "k4", "four", 4}};
+    assert_int_equal(sg_kv_write_many(mixed, 2), SG_E_INVALID);
+    expect_absent(a, "k4");
+    assert_int_equal(sg_kv_write_many(NULL, 0), SG_OK);
+    sg_bucket_close(c);
+    sg_store_close(other);
+    sg_bucket_close(b);
+    sg_bucket_close(a);
+    sg_store_close(s);
+}
+
 static void delete_is_idempotent(void **state)
 {
     (void)state;
@@ -888,6 +917,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(create_only_when_absent),
         cmocka_unit_test(update_is_compare_and_set),
         cmocka_unit_test(delete_is_idempotent),
+        cmocka_unit_test(write_many_applies_puts_and_deletes_in_order),
         cmocka_unit_test(keys_lists_live_keys),
         cmocka_unit_test(ttl_expired_keys_read_as_absent),
         cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),

@@ -177,6 +177,21 @@ sg_status sg_kv_update(sg_bucket *b, const char *key, const void *value, size_t 
 /* Deletes the key (idempotent: deleting an absent key is SG_OK). Watchers see SG_KV_DELETE. */
 sg_status sg_kv_delete(sg_bucket *b, const char *key);
 
+/* One write of sg_kv_write_many: a put (value non-NULL) or a delete (value NULL). */
+typedef struct sg_kv_write {
+    sg_bucket *bucket;
+    const char *key;
+    const void *value;
+    size_t len;
+} sg_kv_write;
+
+/* Applies n writes in order, in buckets of one store, and returns the first failure.
+ * SQLite: committed together, in one transaction (one commit instead of n). NATS: one after
+ * the other, each on its own (no atomicity: the writes before a failure stay applied).
+ * SG_E_INVALID when a key or value is bad or the buckets belong to different stores
+ * (nothing is written then). */
+sg_status sg_kv_write_many(const sg_kv_write *w, size_t n);
+
 /* Keys that currently hold a value, in no particular order. *keys is one allocation (array
  * and strings): free() it. An empty bucket gives *count 0 and *keys NULL. */
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count);

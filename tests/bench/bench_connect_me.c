@@ -6,10 +6,15 @@
  *   bench_connect_me hold URL COUNT TIMEOUT_S XFF_BASE
  *       opens COUNT POST requests at once (each its own connection) and waits for all;
  *       prints "ok=N errors=E seconds=S first_ms=A last_ms=B"
+ *   bench_connect_me edgegap SIM_URL API_KEY APP VERSION CONCURRENCY SECONDS
+ *       what a /connect-me costs at Edgegap alone: POST /v1/session then GET of that session,
+ *       straight to the simulator (the baseline the matchmaker's own work adds to); prints
+ *       the same line as load, one "request" being the two round trips"
  * XFF_BASE (0..255) makes every request carry X-Forwarded-For: 100.XFF_BASE.x.y with a
  * distinct x.y, so each request is a different player (single flight, per-IP limits);
  * -1 sends none. Uses libcurl multi on one thread. */
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +171,126 @@ static int run_hold(const char *url, int count, long timeout_s, int xff)
     return errors ? 1 : 0;
 }
 
+/* ---- edgegap: the two round trips alone ---- */
+
+typedef struct eslot {
+    CURL *e;
+    struct curl_slist *hdr;
+    double started;
+    bool getting;
+    char body[4096];
+    size_t len;
+} eslot;
+
+static size_t keep(char *d, size_t s, size_t n, void *u)
+{
+    eslot *x = u;
+    size_t k = s * n;
+    if (x->len + k < sizeof x->body) {
+        memcpy(x->body + x->len, d, k);
+        x->len += k;
+        x->body[x->len] = '\0';
+    }
+    return k;
+}
+
+static void eprepare(eslot *x, const char *sim, const char *app, const char *version, bool get)
+{
+    char url[512];
+    x->len = 0;
+    x->body[0] = '\0';
+    x->getting = get;
+    if (!get) {
+        static char post[256];
+        unsigned long n = seq++;
+        snprintf(post, sizeof post,
+                 "{\"app_name\":\"%s\",\"version_name\":\"%s\",\"ip_list\":[\"100.9.%lu.%lu\"]}",
+                 app, version, (n / 250) % 250 + 1, n % 250 + 1);
+        snprintf(url, sizeof url, "%s/v1/session", sim);
+        curl_easy_setopt(x->e, CURLOPT_URL, url);
+        curl_easy_setopt(x->e, CURLOPT_COPYPOSTFIELDS, post);
+        x->started = now_ms();
+    } else {
+        const char *id = strstr(x->body, "\"session_id\":\"");
+        char sid[128] = "";
+        if (id) sscanf(id + 14, "%127[^\"]", sid);
+        snprintf(url, sizeof url, "%s/v1/session/%s", sim, sid);
+        curl_easy_setopt(x->e, CURLOPT_URL, url);
+        curl_easy_setopt(x->e, CURLOPT_HTTPGET, 1L);
+    }
+}
+
+static int run_edgegap(const char *sim, const char *key, const char *app, const char *version,
+                       int conc, double seconds)
+{
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
+    eslot *slots = calloc((size_t)conc, sizeof *slots);
+    size_t cap = 1 << 20, n = 0;
+    double *lat = malloc(cap * sizeof *lat);
+    long errors = 0;
+    char auth[256];
+    snprintf(auth, sizeof auth, "Authorization: token %s", key);
+    double start = now_ms(), end = start + seconds * 1000.0;
+    for (int i = 0; i < conc; i++) {
+        eslot *x = &slots[i];
+        x->e = curl_easy_init();
+        x->hdr = curl_slist_append(curl_slist_append(NULL, auth), "Content-Type: application/json");
+        curl_easy_setopt(x->e, CURLOPT_HTTPHEADER, x->hdr);
+        curl_easy_setopt(x->e, CURLOPT_WRITEFUNCTION, keep);
+        curl_easy_setopt(x->e, CURLOPT_WRITEDATA, x);
+        curl_easy_setopt(x->e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(x->e, CURLOPT_TIMEOUT, 60L);
+        curl_easy_setopt(x->e, CURLOPT_PRIVATE, x);
+        eprepare(x, sim, app, version, false);
+        curl_multi_add_handle(m, x->e);
+    }
+    int running = conc;
+    while (running > 0) {
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            eslot *x = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            double t = now_ms();
+            curl_multi_remove_handle(m, x->e);
+            bool ok = msg->data.result == CURLE_OK && code == 200;
+            if (ok && !x->getting) { /* created: now the GET */
+                eprepare(x, sim, app, version, true);
+                curl_multi_add_handle(m, x->e);
+                running++;
+                continue;
+            }
+            if (!ok)
+                errors++;
+            else if (n < cap)
+                lat[n++] = t - x->started;
+            if (t < end) {
+                eprepare(x, sim, app, version, false);
+                curl_multi_add_handle(m, x->e);
+                running++;
+            }
+        }
+        if (running) curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    double elapsed = (now_ms() - start) / 1000.0;
+    qsort(lat, n, sizeof *lat, cmp_double);
+    printf("requests=%zu errors=%ld rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", n, errors,
+           (double)n / elapsed, n ? lat[n / 2] : 0, n ? lat[(size_t)((double)n * 0.99)] : 0);
+    for (int i = 0; i < conc; i++) {
+        curl_easy_cleanup(slots[i].e);
+        curl_slist_free_all(slots[i].hdr);
+    }
+    free(slots);
+    free(lat);
+    curl_multi_cleanup(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -174,11 +299,14 @@ int main(int argc, char **argv)
         rc = run_load(argv[2], argv[3], atoi(argv[4]), atof(argv[5]), atoi(argv[6]));
     else if (argc == 6 && strcmp(argv[1], "hold") == 0)
         rc = run_hold(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
+    else if (argc == 8 && strcmp(argv[1], "edgegap") == 0)
+        rc = run_edgegap(argv[2], argv[3], argv[4], argv[5], atoi(argv[6]), atof(argv[7]));
     else
         fprintf(stderr,
                 "usage: %s load URL METHOD CONCURRENCY SECONDS XFF_BASE\n"
-                "       %s hold URL COUNT TIMEOUT_S XFF_BASE\n",
-                argv[0], argv[0]);
+                "       %s hold URL COUNT TIMEOUT_S XFF_BASE\n"
+                "       %s edgegap SIM_URL API_KEY APP VERSION CONCURRENCY SECONDS\n",
+                argv[0], argv[0], argv[0]);
     curl_global_cleanup();
     return rc;
 }

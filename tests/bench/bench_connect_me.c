@@ -196,7 +196,9 @@ static size_t keep(char *d, size_t s, size_t n, void *u)
 
 static void eprepare(eslot *x, const char *sim, const char *app, const char *version, bool get)
 {
-    char url[512];
+    char url[512], sid[128] = "";
+    const char *id = get ? strstr(x->body, "\"session_id\":\"") : NULL;
+    if (id) sscanf(id + 14, "%127[^\"]", sid);
     x->len = 0;
     x->body[0] = '\0';
     x->getting = get;
@@ -211,9 +213,6 @@ static void eprepare(eslot *x, const char *sim, const char *app, const char *ver
         curl_easy_setopt(x->e, CURLOPT_COPYPOSTFIELDS, post);
         x->started = now_ms();
     } else {
-        const char *id = strstr(x->body, "\"session_id\":\"");
-        char sid[128] = "";
-        if (id) sscanf(id + 14, "%127[^\"]", sid);
         snprintf(url, sizeof url, "%s/v1/session/%s", sim, sid);
         curl_easy_setopt(x->e, CURLOPT_URL, url);
         curl_easy_setopt(x->e, CURLOPT_HTTPGET, 1L);
@@ -265,10 +264,14 @@ static int run_edgegap(const char *sim, const char *key, const char *app, const 
                 running++;
                 continue;
             }
-            if (!ok)
-                errors++;
-            else if (n < cap)
+            if (!ok) {
+                if (errors++ == 0)
+                    fprintf(stderr, "edgegap: %s answered %ld (%s) %s\n",
+                            x->getting ? "GET" : "POST", code, curl_easy_strerror(msg->data.result),
+                            x->body);
+            } else if (n < cap) {
                 lat[n++] = t - x->started;
+            }
             if (t < end) {
                 eprepare(x, sim, app, version, false);
                 curl_multi_add_handle(m, x->e);

@@ -40,7 +40,10 @@ sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger 
     sg_status st = open_bucket(store, SG_BUCKET_SESSIONS, 0, &l->sessions);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, o->token_ttl_ms, &l->tokens);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, 0, &l->gameserver);
-    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, 0, &l->intents);
+    /* Intents live seconds; the day-long TTL only bounds what removed ones leave behind (NATS
+     * keeps a delete marker per key) and one that no replica reconciled within a day. */
+    if (st == SG_OK)
+        st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, 24 * 3600 * 1000LL, &l->intents);
     if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     if (st != SG_OK) {
         sg_ledger_close(l);

@@ -89,7 +89,7 @@ static void assert_no_leak_of(const mm_proc *m, long ms)
 /* Matchmaker arguments shared by every group, then extra ones. */
 static bool start_mm(mm_proc *m, const char *const *extra, const char *dir, int port)
 {
-    const char *args[48];
+    const char *args[96];
     size_t n = 0;
     const char *base[] = {"--edgegap-url",
                           sim.url,
@@ -124,6 +124,7 @@ static bool start_mm(mm_proc *m, const char *const *extra, const char *dir, int 
         args[n++] = base[i];
     bool has_version = false;
     for (size_t i = 0; extra && extra[i]; i++) {
+        assert_true(n + 3 < sizeof args / sizeof *args);
         if (strcmp(extra[i], "--edgegap-version") == 0) has_version = true;
         args[n++] = extra[i];
     }

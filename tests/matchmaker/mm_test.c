@@ -224,7 +224,7 @@ static void async_join(async_req *a)
 /* GET /v1/session/{id} at the simulator, with the organisation key. */
 static long sim_session(const char *session_id, http_resp *r)
 {
-    char url[256];
+    char url[512];
     snprintf(url, sizeof url, "%s/v1/session/%s", sim.url, session_id);
     const char *auth[] = {"Authorization: token " API_KEY, NULL};
     http_req(r, "GET", url, auth, NULL, 5000);

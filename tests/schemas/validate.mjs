@@ -6,7 +6,10 @@ import Ajv2020 from "ajv/dist/2020.js";
 import fs from "node:fs";
 import path from "node:path";
 
-const [schemaDir, examplesFile] = process.argv.slice(2);
+const [schemaDir, examplesFile, originsFlag, originsValue] = process.argv.slice(2);
+// Store values come from the code and both backends; HTTP answers (schemas/http/, ids
+// urn:seatgate:schema:http:*) come from the matchmaker's tests (--origins http).
+const httpMode = originsFlag === "--origins" && originsValue === "http";
 if (!schemaDir || !examplesFile) {
   console.error("usage: node validate.mjs SCHEMA_DIR EXAMPLES_JSONL");
   process.exit(2);
@@ -88,7 +91,8 @@ for (const line of lines) {
 
 for (const id of schemas.keys()) {
   if (id.endsWith(":defs") || id.endsWith(":envelope")) continue;
-  for (const origin of ["code", "sqlite", "nats"]) {
+  if (id.includes(":http:") !== httpMode) continue;
+  for (const origin of httpMode ? ["http"] : ["code", "sqlite", "nats"]) {
     const n = lines.filter((l) => {
       const o = JSON.parse(l);
       return o.schema === id && o.origin === origin;

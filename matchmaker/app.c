@@ -1,0 +1,585 @@
+/* The matchmaker's settings and wiring. */
+#include "app.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admission.h"
+#include "client_ip.h"
+#include "cors.h"
+#include "flow.h"
+#include "janitor.h"
+#include "ledger.h"
+#include "loop.h"
+#include "metrics.h"
+#include "orchestrator_edgegap.h"
+#include "seatgate/edgegap.h"
+#include "seatgate/keys.h"
+#include "seatgate/kv.h"
+#include "seatgate/log.h"
+#include "seatgate/token.h"
+#include "server.h"
+#include "workpool.h"
+
+#define MS(x) (x)
+#define HOUR (3600LL * 1000)
+
+/* clang-format off */
+static const sg_setting app_settings[] = {
+    /* HTTP */
+    {.name = "listen-address", .type = SG_SET_STRING, .def = "::",
+     .help = "address to listen on (:: = every IPv6 and IPv4 address)"},
+    {.name = "listen-port", .type = SG_SET_INT, .def = "8080", .min = 0, .max = 65535,
+     .help = "TCP port (0 picks a free one)"},
+    {.name = "ready-file", .type = SG_SET_STRING,
+     .help = "write the service URL to this file once listening"},
+    {.name = "tls-cert-file", .type = SG_SET_STRING,
+     .help = "PEM certificate chain: serve HTTPS (with tls-key-file)"},
+    {.name = "tls-key-file", .type = SG_SET_STRING, .help = "PEM private key for HTTPS"},
+    {.name = "http-threads", .type = SG_SET_INT, .def = "1", .min = 1, .max = 64,
+     .help = "HTTP event-loop threads"},
+    {.name = "max-connections", .type = SG_SET_INT, .def = "16384", .min = 16, .max = 1000000,
+     .help = "concurrent HTTP connections (the fd limit is raised to fit)"},
+    {.name = "connection-memory", .type = SG_SET_SIZE, .def = "16KiB", .min = 4096,
+     .max = 1048576, .help = "buffer per HTTP connection (request headers, answer headers)"},
+    {.name = "connection-timeout", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000),
+     .max = HOUR, .help = "idle HTTP connections close after this (waiting requests do not)"},
+    {.name = "max-body", .type = SG_SET_SIZE, .def = "4KiB", .min = 64, .max = 65536,
+     .help = "largest /connect-me request body"},
+    {.name = "trusted-proxies", .type = SG_SET_STRING, .def = "",
+     .help = "CIDRs of proxies whose forwarding header is believed (comma-separated)"},
+    {.name = "forwarded-header", .type = SG_SET_STRING, .def = "x-forwarded-for",
+     .help = "header trusted proxies set: x-forwarded-for, forwarded (RFC 7239) or none"},
+    {.name = "fake-ip", .type = SG_SET_STRING,
+     .help = "development: public IP used for loopback/private players (Edgegap needs one)"},
+    {.name = "cors-origins", .type = SG_SET_STRING, .def = "",
+     .help = "origins allowed to call /connect-me from a browser (comma-separated, or *)"},
+    {.name = "cors-credentials", .type = SG_SET_BOOL, .def = "false",
+     .help = "send Access-Control-Allow-Credentials: true"},
+    {.name = "cors-max-age", .type = SG_SET_DURATION, .def = "10m", .min = 0, .max = 24 * HOUR,
+     .help = "how long browsers may cache a preflight answer"},
+    /* Admission */
+    {.name = "ip-rate", .type = SG_SET_INT, .def = "30", .min = 0, .max = 1000000,
+     .help = "/connect-me requests per minute per player IP (0: no per-IP limit)"},
+    {.name = "ip-burst", .type = SG_SET_INT, .def = "5", .min = 1, .max = 1000000,
+     .help = "requests a player IP may send at once before ip-rate applies"},
+    {.name = "ip-table-size", .type = SG_SET_INT, .def = "100000", .min = 1, .max = 100000000,
+     .help = "player IPs remembered by the rate limiter (bounded memory)"},
+    {.name = "ipv6-prefix", .type = SG_SET_INT, .def = "64", .min = 1, .max = 128,
+     .help = "IPv6 players sharing this prefix share a rate limit"},
+    {.name = "max-in-flight", .type = SG_SET_INT, .def = "15000", .min = 1, .max = 10000000,
+     .help = "/connect-me requests waiting at once; more get 503"},
+    {.name = "single-flight", .type = SG_SET_BOOL, .def = "true",
+     .help = "a second request from a waiting player IP joins the first"},
+    {.name = "client-selectors", .type = SG_SET_STRING, .def = "",
+     .help = "deployment tags a client may ask for in \"selectors\" (comma-separated)"},
+    /* The flow */
+    {.name = "edgegap-app", .type = SG_SET_STRING, .flags = SG_SET_REQUIRED,
+     .help = "Edgegap application name"},
+    {.name = "edgegap-version", .type = SG_SET_STRING, .flags = SG_SET_REQUIRED,
+     .help = "Edgegap application version"},
+    {.name = "port-name", .type = SG_SET_STRING, .def = "",
+     .help = "game port to hand out, by name (empty: the first port)"},
+    {.name = "wait-timeout", .type = SG_SET_DURATION, .def = "60s", .min = MS(100),
+     .max = HOUR, .help = "longest wait for a ready server before answering 504"},
+    {.name = "poll-first", .type = SG_SET_DURATION, .def = "250ms", .min = MS(10),
+     .max = MS(60000), .help = "delay before the second poll (the first is immediate)"},
+    {.name = "poll-max", .type = SG_SET_DURATION, .def = "2s", .min = MS(10), .max = MS(600000),
+     .help = "longest delay between polls (the delay doubles up to it)"},
+    {.name = "webhook-public-url", .type = SG_SET_STRING,
+     .help = "base URL Edgegap can reach this service at (enables the webhook)"},
+    {.name = "webhook-secret", .type = SG_SET_STRING, .flags = SG_SET_SECRET,
+     .help = "secret path segment of the webhook (at least 16 characters)"},
+    {.name = "claim-grace", .type = SG_SET_DURATION, .def = "60s", .min = 0, .max = 24 * HOUR,
+     .help = "unclaimed this long after its token expired, a session is reaped"},
+    /* Tokens */
+    {.name = "netcode-key", .type = SG_SET_STRING, .flags = SG_SET_SECRET | SG_SET_REQUIRED,
+     .help = "netcode private key shared with game servers (hex, base64 or 32 decimal bytes)"},
+    {.name = "protocol-id", .type = SG_SET_STRING, .def = "0",
+     .help = "netcode protocol id (decimal or 0x hex), as the game server expects"},
+    {.name = "token-expire", .type = SG_SET_INT, .def = "30", .min = 1, .max = 86400,
+     .help = "connect token lifetime in seconds"},
+    {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
+     .help = "netcode connection timeout in seconds written into tokens (-1: none)"},
+    {.name = "token-ipv6-layout", .type = SG_SET_STRING, .def = "groups-le",
+     .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
+    /* Background work */
+    {.name = "store-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
+     .help = "threads running store calls for the connect flow"},
+    {.name = "delete-workers", .type = SG_SET_INT, .def = "2", .min = 0, .max = 64,
+     .help = "threads deleting sessions from the durable queue (0: none here)"},
+    {.name = "reap-interval", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = HOUR,
+     .help = "how often unclaimed sessions are looked for (0: no reaper here)"},
+    {.name = "orphan-sweep", .type = SG_SET_DURATION, .def = "0", .min = 0, .max = 24 * HOUR,
+     .help = "how often Edgegap's sessions are listed to delete those without a record (0: off)"},
+    {.name = "delete-lease", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000), .max = HOUR,
+     .help = "a taken delete job returns to the queue after this if not finished"},
+    {.name = "instance-id", .type = SG_SET_STRING,
+     .help = "this replica's name in records and logs (default: host name and pid)"},
+    {.name = "log-level", .type = SG_SET_STRING, .def = "info",
+     .help = "debug, info, warn, error or off"},
+};
+/* clang-format on */
+
+static const sg_setting edgegap_settings[] = {SG_EDGEGAP_SETTINGS};
+
+sg_setting *sg_app_settings(size_t *count)
+{
+    size_t n_app = sizeof app_settings / sizeof app_settings[0];
+    size_t n_eg = sizeof edgegap_settings / sizeof edgegap_settings[0];
+    size_t total = n_app + n_eg + sg_store_settings_count;
+    sg_setting *t = calloc(total, sizeof *t);
+    if (!t) return NULL;
+    memcpy(t, app_settings, sizeof app_settings);
+    memcpy(t + n_app, edgegap_settings, sizeof edgegap_settings);
+    sg_store_settings_copy(t + n_app + n_eg, sg_store_settings_count);
+    *count = total;
+    return t;
+}
+
+/* ---- the running app ---- */
+
+struct sg_app {
+    sg_metrics *metrics;
+    sg_loop *loop;
+    sg_workpool *pool;
+    sg_store *store;
+    sg_ledger *ledger;
+    sg_orchestrator orch;
+    bool orch_ok;
+    sg_flow *flow;
+    sg_janitor *janitor;
+    sg_admission *admission;
+    sg_cors *cors;
+    sg_server *server;
+    sg_key *key;
+    sg_cidr *trusted;
+    char **selectors;
+    size_t selector_count;
+    char *selector_text;
+    char url[128];
+    char instance[128];
+    atomic_bool version_ok;
+    char version_why[256];
+    sg_timer check_timer;
+    sg_histogram *upstream[SG_EDGEGAP_CALL_COUNT];
+    sg_gauge *store_up;
+};
+
+static void observe_attempt(const sg_edgegap_attempt *a, void *user)
+{
+    sg_app *app = user;
+    if (a->call >= 0 && a->call < SG_EDGEGAP_CALL_COUNT)
+        sg_histogram_observe(app->upstream[a->call], (double)a->duration_us / 1e6);
+    char code[16];
+    snprintf(code, sizeof code, "%d", a->http_status);
+    const char *labels[] = {"call", sg_edgegap_call_name(a->call), "code", code, NULL};
+    sg_counter_inc(sg_metrics_counter(app->metrics, "seatgate_upstream_requests_total",
+                                      "Edgegap HTTP attempts, by call and status (0: no answer)",
+                                      labels));
+}
+
+/* ---- readiness: the store is connected and the app version was found active ---- */
+
+static void check_version(void *arg);
+
+typedef struct check_ev {
+    sg_app *app;
+    sg_orch_result r;
+} check_ev;
+
+static void checked_on_loop(void *arg)
+{
+    check_ev *e = arg;
+    sg_app *app = e->app;
+    if (e->r.status == SG_OK) {
+        if (!atomic_load(&app->version_ok))
+            SG_INFO("matchmaker", "app_version_active", "backend=%s", app->orch.ops->name);
+        atomic_store(&app->version_ok, true);
+    } else {
+        snprintf(app->version_why, sizeof app->version_why,
+                 "the Edgegap app version is not usable (%s: %.180s)",
+                 sg_status_name(e->r.status), e->r.message);
+        char q[300];
+        SG_WARN("matchmaker", "app_version_check_failed", "status=%s message=%s",
+                sg_status_name(e->r.status), sg_log_quote(e->r.message, q, sizeof q));
+        sg_loop_timer_start(app->loop, &app->check_timer, 10000);
+    }
+    free(e);
+}
+
+static void checked(const sg_orch_result *r, void *user)
+{
+    check_ev *e = calloc(1, sizeof *e);
+    if (!e) return;
+    e->app = user;
+    e->r = *r;
+    if (sg_loop_post(e->app->loop, checked_on_loop, e) != SG_OK) free(e);
+}
+
+static void check_version(void *arg)
+{
+    sg_app *app = arg;
+    app->orch.ops->check(app->orch.self, checked, app);
+}
+
+static int app_ready(void *user, char *why, size_t size)
+{
+    sg_app *app = user;
+    bool store = sg_ledger_connected(app->ledger);
+    sg_gauge_set(app->store_up, store ? 1 : 0);
+    if (!store) {
+        snprintf(why, size, "the state store is %s",
+                 sg_store_state_name(sg_store_state_get(app->store)));
+        return 0;
+    }
+    if (!atomic_load(&app->version_ok)) {
+        snprintf(why, size, "%s",
+                 app->version_why[0] ? app->version_why : "the Edgegap app version is being checked");
+        return 0;
+    }
+    return 1;
+}
+
+static void app_connect(void *user, sg_connect_call *call)
+{
+    sg_app *app = user;
+    sg_flow_start(app->flow, call);
+}
+
+static int app_notify(void *user, const char *body, size_t len)
+{
+    sg_app *app = user;
+    return sg_flow_notify(app->flow, body, len);
+}
+
+/* ---- building ---- */
+
+static char *read_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = '\0';
+    return buf;
+}
+
+static sg_status split_list(const char *text, char **storage, char ***items, size_t *count)
+{
+    *items = NULL;
+    *count = 0;
+    *storage = strdup(text ? text : "");
+    if (!*storage) return sg_fail(SG_E_NOMEM, "out of memory");
+    size_t cap = 0;
+    for (char *save = NULL, *tok = strtok_r(*storage, ", \t", &save); tok;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        if (*count == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **n = realloc(*items, cap * sizeof *n);
+            if (!n) return sg_fail(SG_E_NOMEM, "out of memory");
+            *items = n;
+        }
+        (*items)[(*count)++] = tok;
+    }
+    return SG_OK;
+}
+
+static sg_status bad(const char *setting, const char *why)
+{
+    return sg_fail(SG_E_INVALID, "--%s: %s", setting, why);
+}
+
+sg_status sg_app_start(const sg_config *cfg, sg_app **out)
+{
+    *out = NULL;
+    sg_log_level lvl;
+    if (sg_log_level_parse(sg_config_str(cfg, "log-level"), &lvl) != SG_OK)
+        return bad("log-level", "expected debug, info, warn, error or off");
+    sg_log_set_level(lvl);
+    if (sodium_init() < 0) return sg_fail(SG_E_INTERNAL, "libsodium init failed");
+
+    sg_app *app = calloc(1, sizeof *app);
+    if (!app) return sg_fail(SG_E_NOMEM, "out of memory");
+    sg_status st = SG_OK;
+    char *tls_cert = NULL, *tls_key = NULL;
+
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if ((st = (expr)) != SG_OK) goto fail;                                                     \
+    } while (0)
+
+    /* Identity and secrets. */
+    const char *inst = sg_config_str(cfg, "instance-id");
+    if (inst && *inst) {
+        snprintf(app->instance, sizeof app->instance, "%.100s", inst);
+    } else {
+        char host[64] = "matchmaker";
+        gethostname(host, sizeof host - 1);
+        snprintf(app->instance, sizeof app->instance, "%.63s-%ld", host, (long)getpid());
+    }
+    if (sg_key_parse(sg_config_str(cfg, "netcode-key"), &app->key) != SG_OK) {
+        st = sg_fail(SG_E_INVALID, "--netcode-key: %s", sg_last_error());
+        goto fail;
+    }
+    uint64_t protocol_id = 0;
+    if (sg_token_protocol_id_parse(sg_config_str(cfg, "protocol-id"), &protocol_id) != SG_OK) {
+        st = bad("protocol-id", sg_last_error());
+        goto fail;
+    }
+    sg_token_ipv6_layout layout;
+    if (sg_token_ipv6_layout_parse(sg_config_str(cfg, "token-ipv6-layout"), &layout) != SG_OK) {
+        st = bad("token-ipv6-layout", "expected groups-le or octets");
+        goto fail;
+    }
+
+    /* HTTP-side modules. */
+    TRY(sg_metrics_new(&app->metrics));
+    app->store_up = sg_metrics_gauge(app->metrics, "seatgate_store_connected",
+                                     "1 when the state store is connected", NULL);
+    size_t ntrusted = 0;
+    if (sg_cidr_list_parse(sg_config_str(cfg, "trusted-proxies"), &app->trusted, &ntrusted) !=
+        SG_OK) {
+        st = bad("trusted-proxies", sg_last_error());
+        goto fail;
+    }
+    sg_forward_header fh;
+    if (sg_forward_header_parse(sg_config_str(cfg, "forwarded-header"), &fh) != SG_OK) {
+        st = bad("forwarded-header", "expected x-forwarded-for, forwarded or none");
+        goto fail;
+    }
+    sg_client_ip_options ipo = {.trusted = app->trusted, .trusted_count = ntrusted, .header = fh};
+    const char *fake = sg_config_str(cfg, "fake-ip");
+    if (fake && *fake) {
+        if (sg_addr_parse(fake, SG_PORT_FORBIDDEN, &ipo.fake_ip) != SG_OK) {
+            st = bad("fake-ip", "expected an IP address");
+            goto fail;
+        }
+        ipo.use_fake_ip = true;
+    }
+    sg_cors_options co = {
+        .origins = sg_config_str(cfg, "cors-origins"),
+        .allow_credentials = sg_config_bool(cfg, "cors-credentials"),
+        .max_age_s = sg_config_num(cfg, "cors-max-age") / 1000,
+    };
+    if (sg_cors_new(&co, &app->cors) != SG_OK) {
+        st = bad("cors-origins", sg_last_error());
+        goto fail;
+    }
+    long long ip_rate = sg_config_num(cfg, "ip-rate");
+    sg_admission_options ao = {
+        .rate = (double)ip_rate / 60.0,
+        .burst = (double)sg_config_num(cfg, "ip-burst"),
+        .max_tracked = (size_t)sg_config_num(cfg, "ip-table-size"),
+        .ipv6_prefix = (int)sg_config_num(cfg, "ipv6-prefix"),
+        .max_in_flight = sg_config_num(cfg, "max-in-flight"),
+        .overload_retry_ms = 2000,
+    };
+    TRY(sg_admission_new(&ao, &app->admission));
+    TRY(split_list(sg_config_str(cfg, "client-selectors"), &app->selector_text, &app->selectors,
+                   &app->selector_count));
+
+    /* Webhook. */
+    const char *wh_url = sg_config_str(cfg, "webhook-public-url");
+    const char *wh_secret = sg_config_str(cfg, "webhook-secret");
+    char wh_path[200] = "", wh_full[512] = "";
+    if ((wh_url && *wh_url) != (wh_secret && *wh_secret)) {
+        st = bad("webhook-public-url", "the webhook needs both webhook-public-url and "
+                                       "webhook-secret");
+        goto fail;
+    }
+    if (wh_url && *wh_url) {
+        size_t n = strlen(wh_secret);
+        if (n < 16 || n > 128 || strspn(wh_secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                                                   "VWXYZ0123456789-_") != n) {
+            st = bad("webhook-secret", "expected 16..128 characters of A-Z a-z 0-9 - _");
+            goto fail;
+        }
+        snprintf(wh_path, sizeof wh_path, "/edgegap/webhook/%s", wh_secret);
+        size_t ul = strlen(wh_url);
+        while (ul && wh_url[ul - 1] == '/') ul--;
+        snprintf(wh_full, sizeof wh_full, "%.*s%s", (int)ul, wh_url, wh_path);
+    }
+
+    /* Store. */
+    sg_store_options so;
+    TRY(sg_store_options_from_config(cfg, &so));
+    TRY(sg_store_open(&so, &app->store));
+    sg_ledger_options lo = {
+        .token_ttl_ms = (sg_config_num(cfg, "token-expire") + 30) * 1000,
+        .delete_lease_ms = sg_config_num(cfg, "delete-lease"),
+    };
+    TRY(sg_ledger_open(app->store, &lo, &app->ledger));
+
+    /* Orchestrator. */
+    for (int c = 0; c < SG_EDGEGAP_CALL_COUNT; c++) {
+        const char *labels[] = {"call", sg_edgegap_call_name((sg_edgegap_call)c), NULL};
+        app->upstream[c] = sg_metrics_histogram(
+            app->metrics, "seatgate_upstream_latency_seconds",
+            "Latency of Edgegap HTTP attempts, by call", sg_metrics_latency_buckets,
+            sg_metrics_latency_bucket_count, labels);
+    }
+    sg_edgegap_orch_options eo = {.app = sg_config_str(cfg, "edgegap-app"),
+                                  .version = sg_config_str(cfg, "edgegap-version")};
+    sg_edgegap_options_from_config(cfg, &eo.client);
+    eo.client.observe = observe_attempt;
+    eo.client.observe_user = app;
+    TRY(sg_orchestrator_edgegap_new(&eo, &app->orch));
+    app->orch_ok = true;
+
+    /* Loop, pool, flow, janitor. */
+    TRY(sg_loop_new(&app->loop));
+    TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "store-workers"), &app->pool));
+    sg_flow_options fo = {
+        .loop = app->loop,
+        .orch = &app->orch,
+        .pool = app->pool,
+        .ledger = app->ledger,
+        .metrics = app->metrics,
+        .key = app->key,
+        .protocol_id = protocol_id,
+        .token_expire_s = sg_config_num(cfg, "token-expire"),
+        .token_timeout_s = (int32_t)sg_config_num(cfg, "token-timeout"),
+        .ipv6_layout = layout,
+        .port_name = sg_config_str(cfg, "port-name"),
+        .wait_timeout_ms = sg_config_num(cfg, "wait-timeout"),
+        .poll_first_ms = sg_config_num(cfg, "poll-first"),
+        .poll_max_ms = sg_config_num(cfg, "poll-max"),
+        .claim_grace_ms = sg_config_num(cfg, "claim-grace"),
+        .webhook_url = wh_full[0] ? wh_full : NULL,
+        .single_flight = sg_config_bool(cfg, "single-flight"),
+        .instance = app->instance,
+        .app = eo.app,
+        .version = eo.version,
+    };
+    if (fo.poll_max_ms < fo.poll_first_ms) {
+        st = bad("poll-max", "must not be below poll-first");
+        goto fail;
+    }
+    TRY(sg_flow_new(&fo, &app->flow));
+    TRY(sg_loop_start(app->loop));
+    sg_timer_init(&app->check_timer, check_version, app);
+    check_version(app);
+    sg_janitor_options jo = {
+        .ledger = app->ledger,
+        .orch = &app->orch,
+        .metrics = app->metrics,
+        .delete_workers = (unsigned)sg_config_num(cfg, "delete-workers"),
+        .reap_interval_ms = sg_config_num(cfg, "reap-interval"),
+        .orphan_interval_ms = sg_config_num(cfg, "orphan-sweep"),
+        .instance = app->instance,
+    };
+    TRY(sg_janitor_start(&jo, &app->janitor));
+
+    /* HTTP. */
+    const char *cert_path = sg_config_str(cfg, "tls-cert-file");
+    const char *key_path = sg_config_str(cfg, "tls-key-file");
+    if ((cert_path && *cert_path) != (key_path && *key_path)) {
+        st = bad("tls-cert-file", "HTTPS needs both tls-cert-file and tls-key-file");
+        goto fail;
+    }
+    if (cert_path && *cert_path) {
+        if (!(tls_cert = read_file(cert_path, 256 * 1024))) {
+            st = sg_fail(SG_E_IO, "--tls-cert-file: cannot read %s: %s", cert_path,
+                         strerror(errno));
+            goto fail;
+        }
+        if (!(tls_key = read_file(key_path, 64 * 1024))) {
+            st = sg_fail(SG_E_IO, "--tls-key-file: cannot read %s: %s", key_path,
+                         strerror(errno));
+            goto fail;
+        }
+    }
+    sg_server_options svo = {
+        .listen_address = sg_config_str(cfg, "listen-address"),
+        .port = (int)sg_config_num(cfg, "listen-port"),
+        .tls_cert_pem = tls_cert,
+        .tls_key_pem = tls_key,
+        .connection_limit = (unsigned)sg_config_num(cfg, "max-connections"),
+        .connection_memory = (size_t)sg_config_num(cfg, "connection-memory"),
+        .connection_timeout_s = (unsigned)(sg_config_num(cfg, "connection-timeout") / 1000),
+        .threads = (unsigned)sg_config_num(cfg, "http-threads"),
+        .webhook_path = wh_path[0] ? wh_path : NULL,
+        .body = {.max_bytes = (size_t)sg_config_num(cfg, "max-body"),
+                 .allowed_selectors = (const char *const *)app->selectors,
+                 .allowed_selector_count = app->selector_count},
+        .client_ip = ipo,
+        .cors = app->cors,
+        .admission = app->admission,
+        .metrics = app->metrics,
+        .handler = {.start = app_connect, .notify = app_notify, .ready = app_ready, .user = app},
+    };
+    TRY(sg_server_start(&svo, &app->server));
+    if (tls_key) sodium_memzero(tls_key, strlen(tls_key));
+    free(tls_key);
+    free(tls_cert);
+    tls_key = tls_cert = NULL;
+    sodium_memzero(wh_path, sizeof wh_path);
+    sodium_memzero(wh_full, sizeof wh_full);
+
+    const char *la = svo.listen_address ? svo.listen_address : "::";
+    bool v6 = strchr(la, ':') != NULL;
+    const char *host = strcmp(la, "::") == 0 || strcmp(la, "0.0.0.0") == 0 ? "127.0.0.1" : la;
+    snprintf(app->url, sizeof app->url, "%s://%s%s%s:%d", sg_server_tls(app->server) ? "https" : "http",
+             v6 && strcmp(host, "127.0.0.1") != 0 ? "[" : "", host,
+             v6 && strcmp(host, "127.0.0.1") != 0 ? "]" : "", sg_server_port(app->server));
+    SG_INFO("matchmaker", "listening", "url=%s instance=%s store=%s webhook=%s", app->url,
+            app->instance, sg_store_backend(app->store), fo.webhook_url ? "on" : "off");
+    *out = app;
+    return SG_OK;
+
+fail:
+    if (tls_key) sodium_memzero(tls_key, strlen(tls_key));
+    free(tls_key);
+    free(tls_cert);
+    sodium_memzero(wh_path, sizeof wh_path);
+    sodium_memzero(wh_full, sizeof wh_full);
+    {
+        /* Keep the message across the cleanup below. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", sg_last_error());
+        sg_app_stop(app);
+        sg_fail(st, "%s", msg);
+    }
+    return st;
+#undef TRY
+}
+
+const char *sg_app_url(const sg_app *a)
+{
+    return a->url;
+}
+
+void sg_app_stop(sg_app *app)
+{
+    if (!app) return;
+    if (app->server) sg_server_quiesce(app->server);
+    if (app->flow) sg_flow_shutdown(app->flow);
+    sg_server_stop(app->server);
+    sg_janitor_stop(app->janitor);
+    if (app->loop && sg_loop_on_thread(app->loop)) abort();
+    /* The orchestrator's last callbacks post to the loop: destroy it while the loop runs. */
+    if (app->orch_ok) app->orch.ops->destroy(app->orch.self);
+    if (app->loop) sg_loop_stop(app->loop);
+    sg_workpool_free(app->pool);
+    sg_flow_free(app->flow);
+    sg_loop_free(app->loop);
+    sg_ledger_close(app->ledger);
+    sg_store_close(app->store);
+    sg_admission_free(app->admission);
+    sg_cors_free(app->cors);
+    sg_metrics_free(app->metrics);
+    sg_key_free(app->key);
+    free(app->trusted);
+    free(app->selectors);
+    free(app->selector_text);
+    free(app);
+}

@@ -1,0 +1,1004 @@
+/* The connect flow: create, record, wait, mint, write, answer (see flow.h). */
+#include "flow.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "reply.h"
+#include "seatgate/codec.h"
+#include "seatgate/log.h"
+
+
+/* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size) n = size - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+#define MAP_BUCKETS 16384
+#define DIRECT_DELETE_TRIES 5
+
+typedef enum flight_state {
+    F_CREATING = 0, /* create_seat sent */
+    F_WAITING,      /* polling / waiting for the webhook */
+    F_FINISHING,    /* token minted, store writes in progress */
+    F_DONE          /* answered; waiting for outstanding callbacks to drain */
+} flight_state;
+
+typedef struct flight {
+    struct sg_flow *flow;
+    flight_state state;
+    uint8_t ipkey[17];
+    char ip_text[SG_ADDR_STRLEN];
+    char client_version[SG_CONNECT_TEXT_MAX + 1];
+    size_t selector_count;
+    char selectors[SG_CONNECT_MAX_SELECTORS][SG_CONNECT_TEXT_MAX + 1];
+    sg_connect_call *calls;
+    size_t ncalls;
+    char seat_id[SG_SEAT_ID_MAX];
+    long long created_wall_ms;
+    int refs; /* outstanding callbacks + 1 while not done */
+    bool poll_pending;
+    bool record_pending, record_ok, record_failed;
+    sg_seat *ready_seat; /* set when ready arrives while the first record write is pending */
+    long long poll_delay_ms;
+    sg_timer poll_timer, deadline_timer;
+    struct flight *ip_next, *seat_next;
+    struct flight *all_prev, *all_next;
+    /* finishing */
+    sg_seat seat;
+    const sg_seat_port *port;
+    uint64_t client_id;
+    uint64_t expires_at;
+    char token_b64[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
+} flight;
+
+struct sg_flow {
+    sg_flow_options o;
+    char *port_name, *webhook_url, *instance, *app, *version;
+    flight *by_ip[MAP_BUCKETS];
+    flight *by_seat[MAP_BUCKETS];
+    flight *all;
+    uint8_t hash_key[crypto_shorthash_KEYBYTES];
+    atomic_size_t waiting_calls;
+    atomic_bool shutting_down;
+    pthread_mutex_t mu; /* shutdown handshake */
+    pthread_cond_t cv;
+    size_t live; /* flights allocated (loop thread; read under mu at shutdown) */
+    sg_counter *created, *create_failed, *polls, *webhooks_matched, *webhooks_unmatched,
+        *delete_queued, *delete_direct;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t hash_bytes(const sg_flow *f, const void *p, size_t n)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, p, n, f->hash_key);
+    uint64_t v;
+    memcpy(&v, h, sizeof v);
+    return v;
+}
+
+static void ip_key(const sg_addr *a, uint8_t key[17])
+{
+    sg_addr n = *a;
+    sg_addr_normalize(&n);
+    memset(key, 0, 17);
+    key[0] = n.family == AF_INET ? 4 : 6;
+    memcpy(key + 1, n.ip, n.family == AF_INET ? 4 : 16);
+}
+
+static flight **ip_slot(sg_flow *fl, const uint8_t key[17])
+{
+    return &fl->by_ip[hash_bytes(fl, key, 17) & (MAP_BUCKETS - 1)];
+}
+
+static flight **seat_slot(sg_flow *fl, const char *id)
+{
+    return &fl->by_seat[hash_bytes(fl, id, strlen(id)) & (MAP_BUCKETS - 1)];
+}
+
+static void unlink_maps(flight *f)
+{
+    sg_flow *fl = f->flow;
+    for (flight **pp = ip_slot(fl, f->ipkey); *pp; pp = &(*pp)->ip_next) {
+        if (*pp == f) {
+            *pp = f->ip_next;
+            break;
+        }
+    }
+    if (f->seat_id[0]) {
+        for (flight **pp = seat_slot(fl, f->seat_id); *pp; pp = &(*pp)->seat_next) {
+            if (*pp == f) {
+                *pp = f->seat_next;
+                break;
+            }
+        }
+    }
+}
+
+static void flight_free(flight *f)
+{
+    sg_flow *fl = f->flow;
+    if (f->all_prev) f->all_prev->all_next = f->all_next;
+    else fl->all = f->all_next;
+    if (f->all_next) f->all_next->all_prev = f->all_prev;
+    free(f->ready_seat);
+    sodium_memzero(f->token_b64, sizeof f->token_b64);
+    free(f);
+    pthread_mutex_lock(&fl->mu);
+    fl->live--;
+    pthread_cond_broadcast(&fl->cv);
+    pthread_mutex_unlock(&fl->mu);
+}
+
+static void unref(flight *f)
+{
+    if (--f->refs == 0) flight_free(f);
+}
+
+static long long wall_ms(void)
+{
+    return sg_ledger_now_ms();
+}
+
+/* ---- answering calls ---- */
+
+static void answer_call(sg_flow *fl, sg_connect_call *c, int status, char *body,
+                        const char *outcome, long long retry_after_ms)
+{
+    sg_loop_io_remove(fl->o.loop, &c->io);
+    c->status = status;
+    c->body = body;
+    c->body_len = body ? strlen(body) : 0;
+    c->outcome = outcome;
+    c->retry_after_ms = retry_after_ms;
+    c->flight = NULL;
+    c->next = NULL;
+    atomic_fetch_sub(&fl->waiting_calls, 1);
+    c->done(c);
+}
+
+static void answer_error(sg_flow *fl, sg_connect_call *c, int status, const char *code,
+                         const char *message, long long retry_after_ms)
+{
+    sg_reply_error e;
+    sg_reply_error_set(&e, status, code, "%s", message);
+    answer_call(fl, c, status, sg_reply_error_json(&e, NULL), code, retry_after_ms);
+}
+
+/* ---- deleting sessions ---- */
+
+typedef struct delete_req {
+    sg_flow *fl;
+    char seat_id[SG_SEAT_ID_MAX];
+    char reason[64];
+    int tries;
+    sg_timer retry;
+} delete_req;
+
+static void direct_delete(void *arg);
+
+static void direct_deleted_on_loop(void *arg)
+{
+    delete_req *d = arg;
+    /* status stashed in reason[63] is awkward; use tries < 0 as success marker */
+    if (d->tries < 0) {
+        free(d);
+        return;
+    }
+    if (d->tries >= DIRECT_DELETE_TRIES) {
+        SG_ERROR("flow", "session_delete_failed", "session=%s reason=%s tries=%d", d->seat_id,
+                 d->reason, d->tries);
+        free(d);
+        return;
+    }
+    sg_timer_init(&d->retry, direct_delete, d);
+    sg_loop_timer_start(d->fl->o.loop, &d->retry, 1000LL << (d->tries > 4 ? 4 : d->tries));
+}
+
+static void direct_released(const sg_orch_result *r, void *user)
+{
+    delete_req *d = user;
+    if (r->status == SG_OK) {
+        SG_INFO("flow", "session_deleted", "session=%s reason=%s via=direct", d->seat_id,
+                d->reason);
+        d->tries = -1;
+    }
+    if (sg_loop_post(d->fl->o.loop, direct_deleted_on_loop, d) != SG_OK) free(d);
+}
+
+static void direct_delete(void *arg)
+{
+    delete_req *d = arg;
+    d->tries++;
+    sg_counter_inc(d->fl->delete_direct);
+    d->fl->o.orch->ops->release_seat(d->fl->o.orch->self, d->seat_id, direct_released, d);
+}
+
+static void enqueue_failed_on_loop(void *arg)
+{
+    direct_delete(arg);
+}
+
+static void enqueue_job(void *arg)
+{
+    delete_req *d = arg;
+    sg_status st = sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason,
+                                            d->fl->instance);
+    if (st == SG_OK) {
+        sg_counter_inc(d->fl->delete_queued);
+        free(d);
+        return;
+    }
+    SG_WARN("flow", "delete_enqueue_failed", "session=%s error=%s fallback=direct", d->seat_id,
+            sg_status_name(st));
+    if (sg_loop_post(d->fl->o.loop, enqueue_failed_on_loop, d) != SG_OK) free(d);
+}
+
+/* Deletes a session: through the durable queue, or directly when the store is down. */
+static void request_delete(sg_flow *fl, const char *seat_id, const char *reason)
+{
+    delete_req *d = calloc(1, sizeof *d);
+    if (!d) {
+        SG_ERROR("flow", "session_delete_failed", "session=%s error=nomem", seat_id);
+        return;
+    }
+    d->fl = fl;
+    copy_str(d->seat_id, sizeof d->seat_id, seat_id);
+    copy_str(d->reason, sizeof d->reason, reason);
+    if (sg_workpool_submit(fl->o.pool, enqueue_job, d) != SG_OK) direct_delete(d);
+}
+
+/* ---- ending a flight ---- */
+
+static void end_flight(flight *f, const char *delete_reason)
+{
+    sg_flow *fl = f->flow;
+    if (f->state == F_DONE) return;
+    f->state = F_DONE;
+    sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
+    sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
+    unlink_maps(f);
+    if (f->seat_id[0] && delete_reason) request_delete(fl, f->seat_id, delete_reason);
+    unref(f);
+}
+
+static void fail_flight(flight *f, int status, const char *code, long long retry_after_ms,
+                        const char *delete_reason, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void fail_flight(flight *f, int status, const char *code, long long retry_after_ms,
+                        const char *delete_reason, const char *fmt, ...)
+{
+    sg_flow *fl = f->flow;
+    sg_reply_error e;
+    e.status = status;
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    char q[300];
+    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s",
+            f->ip_text, f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
+            sg_log_quote(e.message, q, sizeof q));
+    char *json = sg_reply_error_json(&e, NULL);
+    while (f->calls) {
+        sg_connect_call *c = f->calls;
+        f->calls = c->next;
+        f->ncalls--;
+        answer_call(fl, c, status, json ? strdup(json) : NULL, code, retry_after_ms);
+    }
+    free(json);
+    end_flight(f, delete_reason);
+}
+
+/* ---- posted events ---- */
+
+typedef struct flow_ev {
+    flight *f;
+    sg_orch_result r;
+    char seat_id[SG_SEAT_ID_MAX];
+    sg_seat *seat;
+    sg_status st;
+    char digest[SG_REC_DIGEST_LEN + 1];
+} flow_ev;
+
+static flow_ev *ev_new(flight *f)
+{
+    flow_ev *e = calloc(1, sizeof *e);
+    if (e) e->f = f;
+    return e;
+}
+
+static void post_or_die(sg_flow *fl, sg_loop_fn fn, flow_ev *e)
+{
+    /* Posting only fails when out of memory; nothing sensible is left to do. */
+    if (!e || sg_loop_post(fl->o.loop, fn, e) != SG_OK) {
+        SG_ERROR("flow", "post_failed", "error=nomem");
+        abort();
+    }
+}
+
+/* ---- polling ---- */
+
+static void handle_seat(flight *f, const sg_seat *seat);
+static void start_finish(flight *f, const sg_seat *seat);
+
+static void on_polled_loop(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    f->poll_pending = false;
+    if (f->state == F_WAITING) {
+        sg_flow *fl = f->flow;
+        const sg_orch_result *r = &e->r;
+        if (r->status == SG_OK && e->seat) {
+            handle_seat(f, e->seat);
+        } else if (r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE) {
+            fail_flight(f, 502, "no_server", 0, "vanished",
+                        "the session disappeared at Edgegap before it was ready");
+        } else if (r->status == SG_E_UNAUTHORIZED || r->status == SG_E_BAD_REQUEST) {
+            fail_flight(f, 502, "edgegap_refused", 0, "poll_refused",
+                        "Edgegap refused to report the session: %s", r->message);
+        } else {
+            /* Transient (5xx, timeouts, 429): keep waiting until the deadline. */
+            long long d = f->poll_delay_ms;
+            if (r->status == SG_E_RATE_LIMITED && r->retry_after_ms > d) d = r->retry_after_ms;
+            sg_loop_timer_start(fl->o.loop, &f->poll_timer, d);
+        }
+    }
+    free(e->seat);
+    free(e);
+    unref(f);
+}
+
+static void on_polled(const sg_orch_result *r, const sg_seat *seat, void *user)
+{
+    flight *f = user;
+    flow_ev *e = ev_new(f);
+    if (e) {
+        e->r = *r;
+        if (seat && (e->seat = malloc(sizeof *seat))) *e->seat = *seat;
+        if (seat && !e->seat) e->r.status = SG_E_NOMEM;
+    }
+    post_or_die(f->flow, on_polled_loop, e);
+}
+
+static void poll_now(void *arg)
+{
+    flight *f = arg;
+    sg_flow *fl = f->flow;
+    if (f->state != F_WAITING || f->poll_pending) return;
+    f->poll_pending = true;
+    f->refs++;
+    sg_counter_inc(fl->polls);
+    /* The next delay doubles up to the cap. */
+    long long next = f->poll_delay_ms ? f->poll_delay_ms * 2 : fl->o.poll_first_ms;
+    if (f->poll_delay_ms == 0) f->poll_delay_ms = fl->o.poll_first_ms;
+    else f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
+    fl->o.orch->ops->poll_seat(fl->o.orch->self, f->seat_id, on_polled, f);
+}
+
+static void handle_seat(flight *f, const sg_seat *seat)
+{
+    sg_flow *fl = f->flow;
+    if (f->state != F_WAITING) return;
+    switch (seat->state) {
+    case SG_SEAT_READY:
+        sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
+        if (f->record_pending) {
+            /* The unclaimed record is still being written: finish right after it. */
+            if (!f->ready_seat && (f->ready_seat = malloc(sizeof *seat))) *f->ready_seat = *seat;
+            if (!f->ready_seat)
+                fail_flight(f, 500, "internal", 0, "internal_error", "out of memory");
+            return;
+        }
+        start_finish(f, seat);
+        return;
+    case SG_SEAT_FAILED:
+        fail_flight(f, 502, "no_server", 0, "session_failed",
+                    "Edgegap could not place a server for this player (%s%s%s)", seat->status,
+                    seat->error[0] ? ": " : "", seat->error);
+        return;
+    case SG_SEAT_PENDING:
+        if (!f->poll_pending && !sg_timer_armed(&f->poll_timer))
+            sg_loop_timer_start(fl->o.loop, &f->poll_timer, f->poll_delay_ms);
+        return;
+    }
+}
+
+/* ---- the unclaimed record ---- */
+
+static void fill_record(const flight *f, sg_session_record *r, long long claim_deadline)
+{
+    const sg_flow *fl = f->flow;
+    memset(r, 0, sizeof *r);
+    copy_str(r->session_id, sizeof r->session_id, f->seat_id);
+    r->state = SG_SESSION_UNCLAIMED;
+    r->created_at = f->created_wall_ms;
+    r->claim_deadline = claim_deadline;
+    copy_str(r->player_ip, sizeof r->player_ip, f->ip_text);
+    copy_str(r->app, sizeof r->app, fl->app);
+    copy_str(r->version, sizeof r->version, fl->version);
+    copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
+}
+
+static void on_recorded_loop(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    f->record_pending = false;
+    if (e->st == SG_OK) f->record_ok = true;
+    else f->record_failed = true;
+    if (f->state == F_WAITING) {
+        if (e->st != SG_OK) {
+            fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
+                        "the session could not be recorded (%s); try again",
+                        sg_status_name(e->st));
+        } else if (f->ready_seat) {
+            sg_seat *seat = f->ready_seat;
+            f->ready_seat = NULL;
+            start_finish(f, seat);
+            free(seat);
+        }
+    }
+    free(e);
+    unref(f);
+}
+
+/* Runs on a pool thread: only fields fixed before submission are read. */
+static void record_job(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    const sg_flow *fl = f->flow;
+    sg_session_record rec;
+    long long deadline = f->created_wall_ms + fl->o.wait_timeout_ms +
+                         fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+    fill_record(f, &rec, deadline);
+    e->st = sg_ledger_put_session(fl->o.ledger, &rec);
+    post_or_die(f->flow, on_recorded_loop, e);
+}
+
+/* ---- creating the seat ---- */
+
+static void on_created_loop(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    sg_flow *fl = f->flow;
+    const sg_orch_result *r = &e->r;
+    if (r->status == SG_OK && e->seat_id[0]) {
+        sg_counter_inc(fl->created);
+        copy_str(f->seat_id, sizeof f->seat_id, e->seat_id);
+        SG_INFO("flow", "session_created", "ip=%s session=%s latency_ms=%lld", f->ip_text,
+                f->seat_id, r->latency_us / 1000);
+        if (f->state == F_DONE) {
+            /* Every player left (or shutdown) while it was being created. */
+            request_delete(fl, f->seat_id, "abandoned");
+        } else {
+            flight **slot = seat_slot(fl, f->seat_id);
+            f->seat_next = *slot;
+            *slot = f;
+            f->state = F_WAITING;
+            /* Record it as unclaimed, and look at it at once (in parallel). */
+            flow_ev *re = ev_new(f);
+            if (re) {
+                f->record_pending = true;
+                f->refs++;
+                if (sg_workpool_submit(fl->o.pool, record_job, re) != SG_OK) {
+                    f->record_pending = false;
+                    f->refs--;
+                    free(re);
+                    re = NULL;
+                }
+            }
+            if (!re)
+                fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
+                            "the session could not be recorded; try again");
+            else
+                poll_now(f);
+        }
+    } else {
+        sg_counter_inc(fl->create_failed);
+        if (r->ambiguous)
+            SG_WARN("flow", "create_ambiguous", "ip=%s status=%s", f->ip_text,
+                    sg_status_name(r->status));
+        if (f->state != F_DONE) {
+            switch (r->status) {
+            case SG_E_RATE_LIMITED:
+                fail_flight(f, 503, "edgegap_busy",
+                            r->retry_after_ms > 0 ? r->retry_after_ms : 1000, NULL,
+                            "Edgegap is rate limiting this matchmaker; try again shortly");
+                break;
+            case SG_E_BAD_REQUEST:
+            case SG_E_UNAUTHORIZED:
+            case SG_E_CONFLICT:
+            case SG_E_NOT_FOUND:
+            case SG_E_INVALID:
+                fail_flight(f, 502, "edgegap_refused", 0, NULL,
+                            "Edgegap refused the session: %s", r->message);
+                break;
+            default:
+                fail_flight(f, 502, "edgegap_unavailable", 0, NULL,
+                            "Edgegap could not be reached (%s)", sg_status_name(r->status));
+                break;
+            }
+        }
+    }
+    free(e);
+    unref(f);
+}
+
+static void on_created(const sg_orch_result *r, const char *seat_id, void *user)
+{
+    flight *f = user;
+    flow_ev *e = ev_new(f);
+    if (e) {
+        e->r = *r;
+        if (seat_id) copy_str(e->seat_id, sizeof e->seat_id, seat_id);
+    }
+    post_or_die(f->flow, on_created_loop, e);
+}
+
+/* ---- finishing: token, store writes, answer ---- */
+
+static void on_finished_loop(void *arg);
+
+/* Runs on a pool thread: reads only what start_finish fixed before submitting. */
+static void finish_job(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    const sg_flow *fl = f->flow;
+    sg_status st = sg_ledger_put_token(fl->o.ledger, f->client_id, f->seat_id);
+    if (st == SG_OK && f->seat.fqdn[0])
+        st = sg_ledger_cert_digest(fl->o.ledger, f->seat.fqdn, e->digest);
+    if (st == SG_OK) {
+        sg_session_record rec;
+        long long deadline =
+            wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        fill_record(f, &rec, deadline);
+        rec.client_id = f->client_id;
+        rec.has_deployment = true;
+        sg_deployment_ref *d = &rec.deployment;
+        copy_str(d->request_id, sizeof d->request_id, f->seat.server_id);
+        copy_str(d->public_ip, sizeof d->public_ip, f->seat.public_ip);
+        copy_str(d->fqdn, sizeof d->fqdn, f->seat.fqdn);
+        d->port = (uint16_t)f->port->external;
+        copy_str(d->protocol, sizeof d->protocol, f->port->protocol);
+        const sg_seat_location *l = &f->seat.location;
+        if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
+            d->has_location = true;
+            copy_str(d->location.city, sizeof d->location.city, l->city);
+            copy_str(d->location.country, sizeof d->location.country, l->country);
+            copy_str(d->location.continent, sizeof d->location.continent, l->continent);
+            d->location.has_coords = l->has_coordinates;
+            d->location.latitude = l->latitude;
+            d->location.longitude = l->longitude;
+        }
+        st = sg_ledger_put_session(fl->o.ledger, &rec);
+    }
+    e->st = st;
+    post_or_die(f->flow, on_finished_loop, e);
+}
+
+static void start_finish(flight *f, const sg_seat *seat)
+{
+    sg_flow *fl = f->flow;
+    f->seat = *seat;
+    f->port = sg_seat_find_port(&f->seat, fl->port_name);
+    if (!f->port || f->port->external <= 0 || f->port->external > 65535) {
+        fail_flight(f, 502, "no_server", 0, "no_port",
+                    "the game server has no usable port named '%s'",
+                    fl->port_name[0] ? fl->port_name : "(first)");
+        return;
+    }
+    sg_addr server;
+    if (sg_addr_parse(f->seat.public_ip, SG_PORT_FORBIDDEN, &server) != SG_OK) {
+        fail_flight(f, 502, "no_server", 0, "bad_server_address",
+                    "the game server's public IP is not an address");
+        return;
+    }
+    server.port = (uint16_t)f->port->external;
+    uint8_t user_data[SG_TOKEN_USER_DATA_BYTES];
+    uint8_t token[SG_TOKEN_BYTES];
+    f->client_id = sg_token_random_client_id();
+    sg_token_params p = {
+        .protocol_id = fl->o.protocol_id,
+        .client_id = f->client_id,
+        .servers = &server,
+        .server_count = 1,
+        .expire_seconds = fl->o.token_expire_s,
+        .timeout_seconds = fl->o.token_timeout_s,
+        .user_data = user_data,
+        .user_data_len = sizeof user_data,
+        .ipv6_layout = fl->o.ipv6_layout,
+    };
+    sg_status st = sg_token_user_data_set_session(user_data, f->seat_id);
+    if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &f->expires_at);
+    if (st == SG_OK) st = sg_base64_encode(token, sizeof token, f->token_b64, sizeof f->token_b64);
+    sodium_memzero(token, sizeof token);
+    if (st != SG_OK) {
+        fail_flight(f, 500, "internal", 0, "internal_error", "the connect token could not be made");
+        return;
+    }
+    f->state = F_FINISHING;
+    sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
+    flow_ev *e = ev_new(f);
+    if (e) {
+        f->refs++;
+        if (sg_workpool_submit(fl->o.pool, finish_job, e) == SG_OK) return;
+        f->refs--;
+        free(e);
+    }
+    f->state = F_WAITING; /* so fail_flight answers */
+    fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
+                "the connect token could not be recorded; try again");
+}
+
+static void on_finished_loop(void *arg)
+{
+    flow_ev *e = arg;
+    flight *f = e->f;
+    sg_flow *fl = f->flow;
+    if (e->st != SG_OK) {
+        fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
+                    "the connect token could not be recorded (%s); try again",
+                    sg_status_name(e->st));
+    } else if (f->ncalls == 0) {
+        /* Everybody hung up while the token was being recorded. */
+        SG_INFO("flow", "connect_abandoned", "ip=%s session=%s", f->ip_text, f->seat_id);
+        end_flight(f, "abandoned");
+    } else {
+        char *json = sg_flow_answer_json(&f->seat, f->port, f->token_b64, f->client_id,
+                                         f->expires_at, e->digest[0] ? e->digest : NULL);
+        SG_INFO("flow", "connect_ready", "ip=%s session=%s server=%s port=%d waiters=%zu",
+                f->ip_text, f->seat_id, f->seat.public_ip, f->port->external, f->ncalls);
+        while (f->calls) {
+            sg_connect_call *c = f->calls;
+            f->calls = c->next;
+            f->ncalls--;
+            char *body = json ? strdup(json) : NULL;
+            if (body) answer_call(fl, c, 200, body, "ok", 0);
+            else answer_error(fl, c, 500, "internal", "out of memory", 0);
+        }
+        if (json) sodium_memzero(json, strlen(json));
+        free(json);
+        end_flight(f, NULL);
+    }
+    free(e);
+    unref(f);
+}
+
+/* ---- deadline and hang-ups ---- */
+
+static void on_deadline(void *arg)
+{
+    flight *f = arg;
+    if (f->state == F_CREATING || f->state == F_WAITING)
+        fail_flight(f, 504, "server_timeout", 0, "deadline",
+                    "no game server was ready within %lld ms; try again",
+                    f->flow->o.wait_timeout_ms);
+}
+
+static void on_hangup(sg_loop_io *io, uint32_t events, void *arg)
+{
+    (void)io;
+    (void)events;
+    sg_connect_call *c = arg;
+    flight *f = c->flight;
+    sg_flow *fl = f->flow;
+    for (sg_connect_call **pp = &f->calls; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            f->ncalls--;
+            break;
+        }
+    }
+    answer_error(fl, c, 499, "client_gone", "the client closed the connection", 0);
+    if (f->ncalls == 0 && (f->state == F_CREATING || f->state == F_WAITING)) {
+        SG_INFO("flow", "connect_abandoned", "ip=%s session=%s", f->ip_text,
+                f->seat_id[0] ? f->seat_id : "-");
+        end_flight(f, "abandoned");
+    }
+}
+
+static void attach(flight *f, sg_connect_call *c)
+{
+    sg_flow *fl = f->flow;
+    c->flight = f;
+    c->next = f->calls;
+    f->calls = c;
+    f->ncalls++;
+    if (c->fd >= 0 &&
+        sg_loop_io_add(fl->o.loop, &c->io, c->fd, EPOLLRDHUP, on_hangup, c) != SG_OK)
+        SG_DEBUG("flow", "hangup_watch_failed", "fd=%d", c->fd);
+}
+
+/* ---- entry points ---- */
+
+static void start_on_loop(void *arg)
+{
+    sg_connect_call *c = arg;
+    sg_flow *fl = c->flight; /* carried in for the hop */
+    c->flight = NULL;
+    if (atomic_load(&fl->shutting_down)) {
+        answer_error(fl, c, 503, "shutting_down", "the matchmaker is restarting; try again", 1000);
+        return;
+    }
+    uint8_t key[17];
+    ip_key(&c->player_ip, key);
+    if (fl->o.single_flight) {
+        for (flight *f = *ip_slot(fl, key); f; f = f->ip_next) {
+            if (memcmp(f->ipkey, key, sizeof key) == 0 && f->state != F_DONE) {
+                attach(f, c);
+                SG_DEBUG("flow", "joined", "ip=%s waiters=%zu", f->ip_text, f->ncalls);
+                return;
+            }
+        }
+    }
+    flight *f = calloc(1, sizeof *f);
+    if (!f) {
+        answer_error(fl, c, 503, "overloaded", "out of memory; try again", 1000);
+        return;
+    }
+    pthread_mutex_lock(&fl->mu);
+    fl->live++;
+    pthread_mutex_unlock(&fl->mu);
+    f->flow = fl;
+    f->refs = 1;
+    memcpy(f->ipkey, key, sizeof key);
+    copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
+    copy_str(f->client_version, sizeof f->client_version, c->req.client_version);
+    f->selector_count = c->req.selector_count;
+    memcpy(f->selectors, c->req.selectors, sizeof f->selectors);
+    f->created_wall_ms = wall_ms();
+    f->all_next = fl->all;
+    if (fl->all) fl->all->all_prev = f;
+    fl->all = f;
+    flight **slot = ip_slot(fl, key);
+    f->ip_next = *slot;
+    *slot = f;
+    sg_timer_init(&f->poll_timer, poll_now, f);
+    sg_timer_init(&f->deadline_timer, on_deadline, f);
+    sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
+    attach(f, c);
+
+    const char *sels[SG_CONNECT_MAX_SELECTORS];
+    for (size_t i = 0; i < f->selector_count; i++) sels[i] = f->selectors[i];
+    sg_seat_request rq = {
+        .player_ip = f->ip_text,
+        .selectors = sels,
+        .selector_count = f->selector_count,
+        .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
+    };
+    f->state = F_CREATING;
+    f->refs++;
+    fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);
+}
+
+void sg_flow_start(sg_flow *fl, sg_connect_call *c)
+{
+    atomic_fetch_add(&fl->waiting_calls, 1);
+    c->flight = fl;
+    c->next = NULL;
+    memset(&c->io, 0, sizeof c->io);
+    if (sg_loop_post(fl->o.loop, start_on_loop, c) != SG_OK) {
+        c->flight = NULL;
+        atomic_fetch_sub(&fl->waiting_calls, 1);
+        sg_reply_error e;
+        sg_reply_error_set(&e, 503, "overloaded", "out of memory; try again");
+        c->status = 503;
+        c->body = sg_reply_error_json(&e, &c->body_len);
+        c->outcome = "overloaded";
+        c->retry_after_ms = 1000;
+        c->done(c);
+    }
+}
+
+typedef struct notify_ev {
+    sg_flow *fl;
+    sg_seat seat;
+} notify_ev;
+
+static void notify_on_loop(void *arg)
+{
+    notify_ev *n = arg;
+    sg_flow *fl = n->fl;
+    flight *f = *seat_slot(fl, n->seat.id);
+    while (f && strcmp(f->seat_id, n->seat.id) != 0) f = f->seat_next;
+    if (f && f->state == F_WAITING) {
+        sg_counter_inc(fl->webhooks_matched);
+        SG_DEBUG("flow", "webhook", "session=%s state=%s", n->seat.id,
+                 sg_seat_state_name(n->seat.state));
+        if (n->seat.state == SG_SEAT_PENDING) {
+            sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
+            poll_now(f);
+        } else {
+            handle_seat(f, &n->seat);
+        }
+    } else {
+        sg_counter_inc(fl->webhooks_unmatched);
+    }
+    free(n);
+}
+
+int sg_flow_notify(sg_flow *fl, const char *body, size_t len)
+{
+    if (!fl->o.orch->ops->parse_notification) return 400;
+    notify_ev *n = calloc(1, sizeof *n);
+    if (!n) return 503;
+    n->fl = fl;
+    if (fl->o.orch->ops->parse_notification(fl->o.orch->self, body, len, &n->seat) != SG_OK ||
+        !n->seat.id[0]) {
+        free(n);
+        return 400;
+    }
+    if (sg_loop_post(fl->o.loop, notify_on_loop, n) != SG_OK) {
+        free(n);
+        return 503;
+    }
+    return 204;
+}
+
+size_t sg_flow_waiting(sg_flow *fl)
+{
+    return atomic_load(&fl->waiting_calls);
+}
+
+/* ---- lifecycle ---- */
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
+{
+    *out = NULL;
+    if (!o->loop || !o->orch || !o->pool || !o->ledger || !o->metrics || !o->key)
+        return sg_fail(SG_E_INVALID, "flow: loop, orchestrator, pool, ledger, metrics and key "
+                                     "are required");
+    if (o->wait_timeout_ms <= 0 || o->poll_first_ms <= 0 || o->poll_max_ms < o->poll_first_ms)
+        return sg_fail(SG_E_INVALID, "flow: bad wait or poll timing");
+    if (sodium_init() < 0) return sg_fail(SG_E_INTERNAL, "flow: libsodium init failed");
+    sg_flow *fl = calloc(1, sizeof *fl);
+    if (!fl) return sg_fail(SG_E_NOMEM, "flow: out of memory");
+    fl->o = *o;
+    fl->port_name = dup_or_empty(o->port_name);
+    fl->webhook_url = dup_or_empty(o->webhook_url);
+    fl->instance = dup_or_empty(o->instance);
+    fl->app = dup_or_empty(o->app);
+    fl->version = dup_or_empty(o->version);
+    if (!fl->port_name || !fl->webhook_url || !fl->instance || !fl->app || !fl->version) {
+        sg_flow_free(fl);
+        return sg_fail(SG_E_NOMEM, "flow: out of memory");
+    }
+    randombytes_buf(fl->hash_key, sizeof fl->hash_key);
+    pthread_mutex_init(&fl->mu, NULL);
+    pthread_cond_init(&fl->cv, NULL);
+    sg_metrics *m = o->metrics;
+    fl->created = sg_metrics_counter(m, "seatgate_sessions_created_total",
+                                     "Edgegap sessions created", NULL);
+    fl->create_failed = sg_metrics_counter(m, "seatgate_session_create_failures_total",
+                                           "Edgegap session creations that failed", NULL);
+    fl->polls = sg_metrics_counter(m, "seatgate_session_polls_total",
+                                   "Edgegap session polls sent", NULL);
+    const char *matched[] = {"matched", "true", NULL};
+    const char *unmatched[] = {"matched", "false", NULL};
+    fl->webhooks_matched = sg_metrics_counter(m, "seatgate_webhooks_total",
+                                              "Edgegap webhooks received", matched);
+    fl->webhooks_unmatched = sg_metrics_counter(m, "seatgate_webhooks_total",
+                                                "Edgegap webhooks received", unmatched);
+    const char *queued[] = {"via", "queue", NULL};
+    const char *direct[] = {"via", "direct", NULL};
+    fl->delete_queued = sg_metrics_counter(m, "seatgate_session_delete_requests_total",
+                                           "Session deletions requested by the flow", queued);
+    fl->delete_direct = sg_metrics_counter(m, "seatgate_session_delete_requests_total",
+                                           "Session deletions requested by the flow", direct);
+    *out = fl;
+    return SG_OK;
+}
+
+static void shutdown_on_loop(void *arg)
+{
+    sg_flow *fl = arg;
+    for (flight *f = fl->all; f;) {
+        flight *next = f->all_next;
+        f->refs++; /* keep it alive across fail_flight */
+        if (f->state != F_DONE && f->state != F_FINISHING)
+            fail_flight(f, 503, "shutting_down", 1000, "shutdown",
+                        "the matchmaker is restarting; try again");
+        next = f->all_next;
+        unref(f);
+        f = next;
+    }
+}
+
+void sg_flow_shutdown(sg_flow *fl)
+{
+    atomic_store(&fl->shutting_down, true);
+    if (sg_loop_post(fl->o.loop, shutdown_on_loop, fl) != SG_OK) return;
+    /* Flights still creating or finishing end when their callbacks come back. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&fl->mu);
+    while (fl->live > 0) {
+        if (pthread_cond_timedwait(&fl->cv, &fl->mu, &until) != 0) break;
+    }
+    size_t left = fl->live;
+    pthread_mutex_unlock(&fl->mu);
+    if (left) SG_WARN("flow", "shutdown_incomplete", "flights=%zu", left);
+}
+
+void sg_flow_free(sg_flow *fl)
+{
+    if (!fl) return;
+    while (fl->all) {
+        flight *f = fl->all;
+        fl->all = f->all_next;
+        free(f->ready_seat);
+        free(f);
+    }
+    pthread_mutex_destroy(&fl->mu);
+    pthread_cond_destroy(&fl->cv);
+    free(fl->port_name);
+    free(fl->webhook_url);
+    free(fl->instance);
+    free(fl->app);
+    free(fl->version);
+    free(fl);
+}
+
+/* ---- the answer ---- */
+
+char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
+                          uint64_t client_id, uint64_t expires_at, const char *cert_digest)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    char cid[24];
+    snprintf(cid, sizeof cid, "%llu", (unsigned long long)client_id);
+    cJSON_AddStringToObject(o, "host", seat->public_ip);
+    if (seat->fqdn[0]) cJSON_AddStringToObject(o, "fqdn", seat->fqdn);
+    cJSON_AddNumberToObject(o, "port", port->external);
+    cJSON_AddStringToObject(o, "protocol", port->protocol[0] ? port->protocol : "UDP");
+    cJSON_AddStringToObject(o, "token", token_b64);
+    cJSON_AddStringToObject(o, "client_id", cid);
+    cJSON_AddStringToObject(o, "session_id", seat->id);
+    cJSON_AddNumberToObject(o, "expires_at", (double)expires_at);
+    const sg_seat_location *l = &seat->location;
+    if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
+        cJSON *loc = cJSON_AddObjectToObject(o, "location");
+        if (l->city[0]) cJSON_AddStringToObject(loc, "city", l->city);
+        if (l->country[0]) cJSON_AddStringToObject(loc, "country", l->country);
+        if (l->continent[0]) cJSON_AddStringToObject(loc, "continent", l->continent);
+        if (l->administrative_division[0])
+            cJSON_AddStringToObject(loc, "administrative_division", l->administrative_division);
+        if (l->timezone[0]) cJSON_AddStringToObject(loc, "timezone", l->timezone);
+        if (l->has_coordinates) {
+            cJSON_AddNumberToObject(loc, "latitude", l->latitude);
+            cJSON_AddNumberToObject(loc, "longitude", l->longitude);
+        }
+    }
+    if (cert_digest && *cert_digest) cJSON_AddStringToObject(o, "cert_digest", cert_digest);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}

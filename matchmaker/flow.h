@@ -1,0 +1,90 @@
+/* seatgate matchmaker: the connect flow, from an admitted request to a connect token.
+ *
+ *   1. create a seat (Edgegap session) for the player's IP;
+ *   2. record it as unclaimed at once (sessions bucket, with a claim deadline), so nothing
+ *      that fails later can leak it;
+ *   3. wait for it: an immediate poll, then polls backing off from poll_first_ms to
+ *      poll_max_ms, woken early by the webhook; a final failure, the deadline or the player
+ *      hanging up ends the wait, and the session is deleted (durable delete queue);
+ *   4. pick the port by name, draw a client id, mint the netcode token for
+ *      public_ip:external_port with the session id in its user data;
+ *   5. write connect_tokens and the session record, then answer 200 (schemas/connect-response).
+ *
+ * Single flight: while a player IP has a request waiting, further requests from that IP
+ * join it and get the same answer (one session per player, not one per click).
+ *
+ * All flow state lives on one loop thread; orchestrator and store results are posted to
+ * it. sg_flow_start and sg_flow_notify may be called from any thread.
+ */
+#ifndef SEATGATE_MM_FLOW_H
+#define SEATGATE_MM_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "connect_call.h"
+#include "ledger.h"
+#include "loop.h"
+#include "metrics.h"
+#include "orchestrator.h"
+#include "seatgate/keys.h"
+#include "seatgate/token.h"
+#include "workpool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_flow_options {
+    sg_loop *loop;             /* borrowed; started by the caller */
+    sg_orchestrator *orch;     /* borrowed */
+    sg_workpool *pool;         /* borrowed: runs store calls */
+    sg_ledger *ledger;         /* borrowed */
+    sg_metrics *metrics;       /* borrowed */
+
+    const sg_key *key;         /* netcode private key (borrowed) */
+    uint64_t protocol_id;
+    int64_t token_expire_s;
+    int32_t token_timeout_s;
+    sg_token_ipv6_layout ipv6_layout;
+
+    const char *port_name;     /* NULL/"": the first port */
+    long long wait_timeout_ms; /* from the request to a ready seat, at most */
+    long long poll_first_ms;   /* first delay after the immediate poll */
+    long long poll_max_ms;
+    long long claim_grace_ms;  /* unclaimed this long after the token expired: reaped */
+    const char *webhook_url;   /* sent to the orchestrator; NULL: polling only */
+    bool single_flight;
+    const char *instance;      /* this matchmaker's id, in records */
+    const char *app, *version; /* for records */
+} sg_flow_options;
+
+typedef struct sg_flow sg_flow;
+
+/* Strings in o are copied. Errors: SG_E_INVALID, SG_E_NOMEM. */
+sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out);
+
+/* Handles an admitted call (any thread): call->done runs once, later, on the loop thread. */
+void sg_flow_start(sg_flow *f, sg_connect_call *call);
+
+/* A webhook body (any thread): wakes the waiting request for that session. Returns 204, or
+ * 400 when the body is not a session. */
+int sg_flow_notify(sg_flow *f, const char *body, size_t len);
+
+/* Answers every waiting request with 503 (shutting down), queues the deletion of their
+ * sessions, and waits until the flow holds nothing. Call before stopping the server. */
+void sg_flow_shutdown(sg_flow *f);
+
+/* Requests and flights currently held (for tests and metrics). Any thread. */
+size_t sg_flow_waiting(sg_flow *f);
+
+void sg_flow_free(sg_flow *f); /* after sg_flow_shutdown */
+
+/* Builds the 200 answer body (schemas/connect-response.schema.json). Exposed for tests. */
+char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
+                          uint64_t client_id, uint64_t expires_at, const char *cert_digest);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

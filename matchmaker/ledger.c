@@ -1,0 +1,173 @@
+/* The matchmaker's buckets and delete queue over the state store. */
+#include "ledger.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sg_ledger {
+    sg_store *store;
+    sg_bucket *sessions, *tokens, *gameserver;
+    sg_queue *deletes;
+};
+
+long long sg_ledger_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static sg_status open_bucket(sg_store *s, const char *name, long long ttl_ms, sg_bucket **out)
+{
+    sg_bucket_options o;
+    sg_bucket_options_init(&o);
+    o.create = true;
+    o.ttl_ms = ttl_ms;
+    return sg_bucket_open(s, name, &o, out);
+}
+
+sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger **out)
+{
+    *out = NULL;
+    sg_ledger *l = calloc(1, sizeof *l);
+    if (!l) return sg_fail(SG_E_NOMEM, "ledger: out of memory");
+    l->store = store;
+    sg_queue_options qo;
+    sg_queue_options_init(&qo);
+    qo.lease_ms = o->delete_lease_ms;
+    sg_status st = open_bucket(store, SG_BUCKET_SESSIONS, 0, &l->sessions);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, o->token_ttl_ms, &l->tokens);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, 0, &l->gameserver);
+    if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
+    if (st != SG_OK) {
+        sg_ledger_close(l);
+        return st;
+    }
+    *out = l;
+    return SG_OK;
+}
+
+void sg_ledger_close(sg_ledger *l)
+{
+    if (!l) return;
+    sg_queue_close(l->deletes);
+    sg_bucket_close(l->gameserver);
+    sg_bucket_close(l->tokens);
+    sg_bucket_close(l->sessions);
+    free(l);
+}
+
+sg_store *sg_ledger_store(sg_ledger *l)
+{
+    return l->store;
+}
+
+bool sg_ledger_connected(sg_ledger *l)
+{
+    return sg_store_state_get(l->store) == SG_STORE_CONNECTED;
+}
+
+sg_status sg_ledger_put_session(sg_ledger *l, const sg_session_record *r)
+{
+    char *json = NULL;
+    sg_status st = sg_session_to_json(r, &json);
+    if (st != SG_OK) return st;
+    st = sg_kv_put(l->sessions, r->session_id, json, strlen(json), NULL);
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_get_session(sg_ledger *l, const char *session_id, sg_session_record *out,
+                                uint64_t *rev)
+{
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->sessions, session_id, &e);
+    if (st != SG_OK) return st;
+    st = sg_session_from_json(e->value, e->len, out);
+    if (rev) *rev = e->revision;
+    sg_kv_entry_free(e);
+    return st;
+}
+
+sg_status sg_ledger_update_session(sg_ledger *l, const sg_session_record *r, uint64_t rev)
+{
+    char *json = NULL;
+    sg_status st = sg_session_to_json(r, &json);
+    if (st != SG_OK) return st;
+    st = sg_kv_update(l->sessions, r->session_id, json, strlen(json), rev, NULL);
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_delete_session(sg_ledger *l, const char *session_id)
+{
+    return sg_kv_delete(l->sessions, session_id);
+}
+
+sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count)
+{
+    return sg_kv_keys(l->sessions, ids, count);
+}
+
+sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id)
+{
+    char key[32];
+    sg_connect_token_key(client_id, key, sizeof key);
+    return sg_kv_put(l->tokens, key, session_id, strlen(session_id), NULL);
+}
+
+sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_DIGEST_LEN + 1])
+{
+    out[0] = '\0';
+    if (!sg_kv_key_valid(fqdn)) return SG_OK;
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->gameserver, fqdn, &e);
+    if (st == SG_E_NOT_FOUND) return SG_OK;
+    if (st != SG_OK) return st;
+    sg_gameserver_record *g = malloc(sizeof *g);
+    if (g && sg_gameserver_from_json(e->value, e->len, g) == SG_OK)
+        memcpy(out, g->cert_digest, sizeof g->cert_digest);
+    free(g);
+    sg_kv_entry_free(e);
+    return SG_OK; /* an unreadable record just means no digest */
+}
+
+sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
+                                   const char *requested_by)
+{
+    sg_delete_job j;
+    memset(&j, 0, sizeof j);
+    snprintf(j.session_id, sizeof j.session_id, "%.*s", (int)sizeof j.session_id - 1, session_id);
+    snprintf(j.reason, sizeof j.reason, "%.*s", (int)sizeof j.reason - 1, reason);
+    snprintf(j.requested_by, sizeof j.requested_by, "%.*s", (int)sizeof j.requested_by - 1,
+             requested_by);
+    j.enqueued_at = sg_ledger_now_ms();
+    char *json = NULL;
+    sg_status st = sg_delete_job_to_json(&j, &json);
+    if (st != SG_OK) return st;
+    st = sg_queue_enqueue(l->deletes, json, strlen(json));
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_take_delete(sg_ledger *l, long long wait_ms, sg_job **job,
+                                sg_delete_job *parsed)
+{
+    *job = NULL;
+    sg_job *j = NULL;
+    sg_status st = sg_queue_take(l->deletes, wait_ms, &j);
+    if (st != SG_OK || !j) return st;
+    size_t len = 0;
+    const char *payload = sg_job_payload(j, &len);
+    st = sg_delete_job_from_json(payload, len, parsed);
+    if (st != SG_OK) {
+        /* An unreadable job can never succeed: drop it rather than retry it forever. */
+        sg_job_ack(j);
+        sg_job_free(j);
+        return st;
+    }
+    *job = j;
+    return SG_OK;
+}

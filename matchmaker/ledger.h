@@ -1,0 +1,69 @@
+/* seatgate matchmaker: what the matchmaker writes to and reads from the state store.
+ *
+ * A thin layer over kv.h and records.h with the matchmaker's buckets opened once:
+ * `sessions` (sg_session_record), `connect_tokens` (client id -> session id, TTL),
+ * `gameserver` (read for certificate digests) and the durable `session_deletes` queue.
+ * Every call blocks (the store's calls do): the connect flow runs them on its work pool,
+ * the janitor on its own threads. Thread-safe.
+ */
+#ifndef SEATGATE_MM_LEDGER_H
+#define SEATGATE_MM_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "seatgate/kv.h"
+#include "seatgate/records.h"
+#include "seatgate/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sg_ledger sg_ledger;
+
+typedef struct sg_ledger_options {
+    long long token_ttl_ms;  /* connect_tokens bucket TTL (created with it when absent) */
+    long long delete_lease_ms; /* lease of a taken delete job */
+} sg_ledger_options;
+
+/* Opens the buckets and the queue on an open store (borrowed; close the ledger first).
+ * Errors: those of sg_bucket_open / sg_queue_open. */
+sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger **out);
+void sg_ledger_close(sg_ledger *l);
+
+sg_store *sg_ledger_store(sg_ledger *l);
+bool sg_ledger_connected(sg_ledger *l); /* never blocks */
+
+/* Writes a session record (whatever is there). */
+sg_status sg_ledger_put_session(sg_ledger *l, const sg_session_record *r);
+/* Reads one. SG_E_NOT_FOUND when absent; SG_E_MALFORMED when unreadable. *rev may be NULL. */
+sg_status sg_ledger_get_session(sg_ledger *l, const char *session_id, sg_session_record *out,
+                                uint64_t *rev);
+/* Writes r only if the record is still at revision rev. SG_E_CONFLICT otherwise. */
+sg_status sg_ledger_update_session(sg_ledger *l, const sg_session_record *r, uint64_t rev);
+sg_status sg_ledger_delete_session(sg_ledger *l, const char *session_id);
+/* Every session id with a record. *ids is one allocation: free() it. */
+sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count);
+
+/* connect_tokens[client_id] = session_id. */
+sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id);
+
+/* The certificate digest a game server published ("" when it has none or no record).
+ * Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO (store trouble only). */
+sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_DIGEST_LEN + 1]);
+
+/* Queues a durable delete of an Edgegap session. */
+sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
+                                   const char *requested_by);
+/* Takes the next delete job (waits up to wait_ms). SG_OK with *job NULL when none. */
+sg_status sg_ledger_take_delete(sg_ledger *l, long long wait_ms, sg_job **job,
+                                sg_delete_job *parsed);
+
+/* Unix milliseconds (wall clock), the time base of records. */
+long long sg_ledger_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,306 @@
+/* Event loop: epoll for fds, an eventfd for posted work, a binary heap for timers. */
+#include "loop.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "seatgate/log.h"
+
+#define BATCH 256
+
+typedef struct posted {
+    sg_loop_fn fn;
+    void *arg;
+} posted;
+
+struct sg_loop {
+    int epfd, evfd;
+    pthread_t thread;
+    bool running;
+    _Atomic bool stop;
+    pthread_t owner; /* the loop thread while running */
+
+    pthread_mutex_t mu; /* guards the posted queue */
+    posted *queue;
+    size_t qlen, qcap;
+    bool woken; /* an eventfd write is pending */
+
+    sg_timer **heap;
+    size_t hlen, hcap;
+
+    struct epoll_event batch[BATCH];
+    int batch_len;
+};
+
+static sg_loop_io wake_marker; /* epoll data for the eventfd */
+
+long long sg_loop_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+sg_status sg_loop_new(sg_loop **out)
+{
+    *out = NULL;
+    sg_loop *l = calloc(1, sizeof *l);
+    if (!l) return sg_fail(SG_E_NOMEM, "loop: out of memory");
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (l->epfd < 0 || l->evfd < 0) {
+        int e = errno;
+        if (l->epfd >= 0) close(l->epfd);
+        if (l->evfd >= 0) close(l->evfd);
+        free(l);
+        return sg_fail(SG_E_IO, "loop: epoll/eventfd: %s", strerror(e));
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_marker};
+    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev);
+    pthread_mutex_init(&l->mu, NULL);
+    *out = l;
+    return SG_OK;
+}
+
+void sg_loop_free(sg_loop *l)
+{
+    if (!l) return;
+    sg_loop_stop(l);
+    close(l->epfd);
+    close(l->evfd);
+    pthread_mutex_destroy(&l->mu);
+    free(l->queue);
+    free(l->heap);
+    free(l);
+}
+
+bool sg_loop_on_thread(const sg_loop *l)
+{
+    return l->running && pthread_equal(l->owner, pthread_self());
+}
+
+static void wake(sg_loop *l)
+{
+    uint64_t one = 1;
+    ssize_t r = write(l->evfd, &one, sizeof one);
+    (void)r; /* EAGAIN means the counter is already non-zero: the loop will wake */
+}
+
+sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg)
+{
+    pthread_mutex_lock(&l->mu);
+    if (l->qlen == l->qcap) {
+        size_t cap = l->qcap ? l->qcap * 2 : 256;
+        posted *q = realloc(l->queue, cap * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&l->mu);
+            return sg_fail(SG_E_NOMEM, "loop: out of memory posting work");
+        }
+        l->queue = q;
+        l->qcap = cap;
+    }
+    l->queue[l->qlen++] = (posted){fn, arg};
+    bool need_wake = !l->woken;
+    l->woken = true;
+    pthread_mutex_unlock(&l->mu);
+    if (need_wake) wake(l);
+    return SG_OK;
+}
+
+/* ---- timer heap (min by due_ms) ---- */
+
+static void heap_set(sg_loop *l, size_t i, sg_timer *t)
+{
+    l->heap[i] = t;
+    t->heap_index = i + 1;
+}
+
+static void heap_up(sg_loop *l, size_t i)
+{
+    sg_timer *t = l->heap[i];
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (l->heap[p]->due_ms <= t->due_ms) break;
+        heap_set(l, i, l->heap[p]);
+        i = p;
+    }
+    heap_set(l, i, t);
+}
+
+static void heap_down(sg_loop *l, size_t i)
+{
+    sg_timer *t = l->heap[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= l->hlen) break;
+        if (c + 1 < l->hlen && l->heap[c + 1]->due_ms < l->heap[c]->due_ms) c++;
+        if (t->due_ms <= l->heap[c]->due_ms) break;
+        heap_set(l, i, l->heap[c]);
+        i = c;
+    }
+    heap_set(l, i, t);
+}
+
+void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg)
+{
+    memset(t, 0, sizeof *t);
+    t->fn = fn;
+    t->arg = arg;
+}
+
+void sg_loop_timer_stop(sg_loop *l, sg_timer *t)
+{
+    if (!t->heap_index) return;
+    size_t i = t->heap_index - 1;
+    t->heap_index = 0;
+    l->hlen--;
+    if (i == l->hlen) return;
+    sg_timer *last = l->heap[l->hlen];
+    heap_set(l, i, last);
+    heap_up(l, i);
+    heap_down(l, last->heap_index - 1);
+}
+
+sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms)
+{
+    sg_loop_timer_stop(l, t);
+    if (l->hlen == l->hcap) {
+        size_t cap = l->hcap ? l->hcap * 2 : 1024;
+        sg_timer **h = realloc(l->heap, cap * sizeof *h);
+        if (!h) return sg_fail(SG_E_NOMEM, "loop: out of memory for timers");
+        l->heap = h;
+        l->hcap = cap;
+    }
+    t->due_ms = sg_loop_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+    heap_set(l, l->hlen++, t);
+    heap_up(l, l->hlen - 1);
+    return SG_OK;
+}
+
+size_t sg_loop_timer_count(const sg_loop *l)
+{
+    return l->hlen;
+}
+
+/* ---- fd watches ---- */
+
+sg_status sg_loop_io_add(sg_loop *l, sg_loop_io *io, int fd, uint32_t events, sg_loop_io_fn fn,
+                         void *arg)
+{
+    io->fd = fd;
+    io->fn = fn;
+    io->arg = arg;
+    struct epoll_event ev = {.events = events, .data.ptr = io};
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return sg_fail(SG_E_IO, "loop: watching fd %d: %s", fd, strerror(errno));
+    io->active = true;
+    return SG_OK;
+}
+
+void sg_loop_io_remove(sg_loop *l, sg_loop_io *io)
+{
+    if (!io->active) return;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+    io->active = false;
+    /* Events already fetched for it in this turn must not be delivered. */
+    for (int i = 0; i < l->batch_len; i++)
+        if (l->batch[i].data.ptr == io) l->batch[i].data.ptr = NULL;
+}
+
+/* ---- the thread ---- */
+
+static void run_posted(sg_loop *l)
+{
+    uint64_t v;
+    ssize_t r = read(l->evfd, &v, sizeof v);
+    (void)r;
+    pthread_mutex_lock(&l->mu);
+    posted *q = l->queue;
+    size_t n = l->qlen;
+    l->queue = NULL;
+    l->qlen = l->qcap = 0;
+    l->woken = false;
+    pthread_mutex_unlock(&l->mu);
+    for (size_t i = 0; i < n; i++) q[i].fn(q[i].arg);
+    free(q);
+}
+
+static void run_timers(sg_loop *l)
+{
+    long long now = sg_loop_now_ms();
+    while (l->hlen && l->heap[0]->due_ms <= now) {
+        sg_timer *t = l->heap[0];
+        sg_loop_timer_stop(l, t);
+        t->fn(t->arg);
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    sg_loop *l = arg;
+    l->owner = pthread_self();
+    while (!l->stop) {
+        int timeout = -1;
+        if (l->hlen) {
+            long long d = l->heap[0]->due_ms - sg_loop_now_ms();
+            timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+        }
+        int n = epoll_wait(l->epfd, l->batch, BATCH, timeout);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            SG_ERROR("loop", "epoll_wait_failed", "error=%d", errno);
+            break;
+        }
+        l->batch_len = n;
+        bool posted_ready = false;
+        for (int i = 0; i < n; i++) {
+            void *p = l->batch[i].data.ptr;
+            if (p == &wake_marker) {
+                posted_ready = true;
+                continue;
+            }
+            if (!p) continue;
+            sg_loop_io *io = p;
+            io->fn(io, l->batch[i].events, io->arg);
+        }
+        l->batch_len = 0;
+        if (posted_ready) run_posted(l);
+        run_timers(l);
+    }
+    return NULL;
+}
+
+sg_status sg_loop_start(sg_loop *l)
+{
+    if (l->running) return SG_OK;
+    l->stop = false;
+    l->running = true;
+    if (pthread_create(&l->thread, NULL, loop_main, l) != 0) {
+        l->running = false;
+        return sg_fail(SG_E_IO, "loop: cannot start its thread");
+    }
+    return SG_OK;
+}
+
+static void stop_now(void *arg)
+{
+    sg_loop *l = arg;
+    l->stop = true;
+}
+
+void sg_loop_stop(sg_loop *l)
+{
+    if (!l->running) return;
+    if (sg_loop_post(l, stop_now, l) != SG_OK) {
+        l->stop = true;
+        wake(l);
+    }
+    pthread_join(l->thread, NULL);
+    l->running = false;
+}

@@ -1,0 +1,350 @@
+/* Edgegap sessions as seats: the first orchestrator. */
+#include "orchestrator_edgegap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seatgate/log.h"
+
+
+/* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size) n = size - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+typedef struct edgegap_orch {
+    sg_edgegap_client *client;
+    char *app, *version;
+    pthread_t thread;
+    atomic_bool stop;
+} edgegap_orch;
+
+typedef struct call_ctx {
+    void *cb;
+    void *user;
+} call_ctx;
+
+const char *sg_seat_state_name(sg_seat_state st)
+{
+    switch (st) {
+    case SG_SEAT_PENDING: return "pending";
+    case SG_SEAT_READY: return "ready";
+    case SG_SEAT_FAILED: return "failed";
+    }
+    return "unknown";
+}
+
+const sg_seat_port *sg_seat_find_port(const sg_seat *seat, const char *name)
+{
+    if (seat->port_count == 0) return NULL;
+    if (!name || !*name) return &seat->ports[0];
+    for (size_t i = 0; i < seat->port_count; i++)
+        if (strcmp(seat->ports[i].name, name) == 0) return &seat->ports[i];
+    return NULL;
+}
+
+#define COPY(dst, src) copy_str((dst), sizeof(dst), (src))
+
+void sg_seat_from_edgegap(const sg_edgegap_session *s, sg_seat *out)
+{
+    memset(out, 0, sizeof *out);
+    COPY(out->id, s->session_id);
+    COPY(out->status, s->status);
+    COPY(out->error, s->error);
+    switch (s->state) {
+    case SG_EDGEGAP_STATE_READY:
+        /* Ready without a linked deployment cannot be connected to: keep waiting. */
+        out->state = s->deployment.present ? SG_SEAT_READY : SG_SEAT_PENDING;
+        break;
+    case SG_EDGEGAP_STATE_ERROR:
+    case SG_EDGEGAP_STATE_UNPROCESSABLE: out->state = SG_SEAT_FAILED; break;
+    default: out->state = SG_SEAT_PENDING; break;
+    }
+    const sg_edgegap_deployment *d = &s->deployment;
+    if (!d->present) return;
+    COPY(out->server_id, d->request_id);
+    COPY(out->public_ip, d->public_ip);
+    COPY(out->fqdn, d->fqdn);
+    for (size_t i = 0; i < d->port_count && out->port_count < SG_SEAT_MAX_PORTS; i++) {
+        sg_seat_port *p = &out->ports[out->port_count++];
+        COPY(p->name, d->ports[i].key && *d->ports[i].key ? d->ports[i].key : d->ports[i].name);
+        p->external = d->ports[i].external;
+        p->internal = d->ports[i].internal;
+        COPY(p->protocol, d->ports[i].protocol);
+    }
+    const sg_edgegap_location *l = &d->location;
+    COPY(out->location.city, l->city);
+    COPY(out->location.country, l->country);
+    COPY(out->location.continent, l->continent);
+    COPY(out->location.administrative_division, l->administrative_division);
+    COPY(out->location.timezone, l->timezone);
+    out->location.latitude = l->latitude;
+    out->location.longitude = l->longitude;
+    out->location.has_coordinates = l->has_coordinates;
+}
+
+static void fill_result(const sg_edgegap_result *res, sg_orch_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->status = res->status;
+    r->http_status = res->http_status;
+    r->retry_after_ms = res->retry_after_ms;
+    r->latency_us = res->latency_us;
+    r->ambiguous = res->ambiguous;
+    COPY(r->message, res->message);
+}
+
+static void *drive(void *arg)
+{
+    edgegap_orch *o = arg;
+    while (!atomic_load(&o->stop)) {
+        if (sg_edgegap_run(o->client, 1000, NULL, 0, NULL) != SG_OK)
+            SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s", sg_status_name(SG_E_INTERNAL));
+    }
+    return NULL;
+}
+
+static call_ctx *ctx_new(void *cb, void *user)
+{
+    call_ctx *c = malloc(sizeof *c);
+    if (c) *c = (call_ctx){cb, user};
+    return c;
+}
+
+/* The result of a call that could not be started. */
+static void fail_now(sg_orch_result *r, sg_status st, const char *what)
+{
+    memset(r, 0, sizeof *r);
+    r->status = st;
+    r->retry_after_ms = -1;
+    snprintf(r->message, sizeof r->message, "%s: %s", what, sg_last_error());
+}
+
+static void on_created(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    const char *id = res->status == SG_OK && res->created ? res->created->session_id : NULL;
+    ((sg_orch_created_fn)c->cb)(&r, id, c->user);
+    free(c);
+}
+
+static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_selector sel[16];
+    size_t nsel = req->selector_count < 16 ? req->selector_count : 16;
+    for (size_t i = 0; i < nsel; i++) sel[i] = (sg_edgegap_selector){req->selectors[i], false};
+    const char *ips[1] = {req->player_ip};
+    sg_edgegap_create_params p = {
+        .app_name = o->app,
+        .version_name = o->version,
+        .ip_list = ips,
+        .ip_count = 1,
+        .webhook_url = req->webhook_url,
+        .selectors = nsel ? sel : NULL,
+        .selector_count = nsel,
+    };
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_create_session(&p, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_created, c);
+    if (st != SG_OK) {
+        /* Not started (bad input, out of memory): the callback runs here (see the header). */
+        sg_orch_result r;
+        fail_now(&r, st, "create_session");
+        free(c);
+        cb(&r, NULL, user);
+    }
+}
+
+static void on_polled(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    sg_seat *seat = NULL;
+    if (res->status == SG_OK && res->session) {
+        seat = malloc(sizeof *seat);
+        if (seat) sg_seat_from_edgegap(res->session, seat);
+        else r.status = SG_E_NOMEM;
+    }
+    ((sg_orch_polled_fn)c->cb)(&r, seat, c->user);
+    free(seat);
+    free(c);
+}
+
+static void poll_seat(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_get_session(seat_id, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_polled, c);
+    if (st != SG_OK) {
+        sg_orch_result r;
+        fail_now(&r, st, "get_session");
+        free(c);
+        cb(&r, NULL, user);
+    }
+}
+
+static void on_released(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    if (r.status == SG_E_NOT_FOUND || r.status == SG_E_GONE) r.status = SG_OK; /* already gone */
+    ((sg_orch_done_fn)c->cb)(&r, c->user);
+    free(c);
+}
+
+static void release_seat(void *self, const char *seat_id, sg_orch_done_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_delete_session(seat_id, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_released, c);
+    if (st != SG_OK) {
+        sg_orch_result r;
+        fail_now(&r, st, "delete_session");
+        free(c);
+        cb(&r, user);
+    }
+}
+
+static void on_listed(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    const char **ids = NULL;
+    size_t n = 0;
+    bool next = false;
+    if (r.status == SG_OK && res->list) {
+        ids = calloc(res->list->count ? res->list->count : 1, sizeof *ids);
+        if (!ids) r.status = SG_E_NOMEM;
+        for (size_t i = 0; ids && i < res->list->count; i++) ids[n++] = res->list->data[i].session_id;
+        next = res->list->has_next;
+    }
+    ((sg_orch_listed_fn)c->cb)(&r, ids, n, next, c->user);
+    free(ids);
+    free(c);
+}
+
+static void list_seats(void *self, int page, sg_orch_listed_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_list_sessions(page, 100, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_listed, c);
+    if (st != SG_OK) {
+        sg_orch_result r;
+        fail_now(&r, st, "list_sessions");
+        free(c);
+        cb(&r, NULL, 0, false, user);
+    }
+}
+
+static void on_checked(sg_edgegap_result *res, void *user)
+{
+    call_ctx *c = user;
+    sg_orch_result r;
+    fill_result(res, &r);
+    if (r.status == SG_OK && res->app_version && !res->app_version->is_active) {
+        r.status = SG_E_BAD_REQUEST;
+        snprintf(r.message, sizeof r.message, "the app version is not active");
+    }
+    ((sg_orch_done_fn)c->cb)(&r, c->user);
+    free(c);
+}
+
+static void check(void *self, sg_orch_done_fn cb, void *user)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_request *rq = NULL;
+    call_ctx *c = ctx_new((void *)cb, user);
+    sg_status st = c ? sg_edgegap_request_get_app_version(o->app, o->version, &rq) : SG_E_NOMEM;
+    if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_checked, c);
+    if (st != SG_OK) {
+        sg_orch_result r;
+        fail_now(&r, st, "get_app_version");
+        free(c);
+        cb(&r, user);
+    }
+}
+
+static sg_status parse_notification(void *self, const char *body, size_t len, sg_seat *out)
+{
+    (void)self;
+    sg_edgegap_session *s = NULL;
+    sg_status st = sg_edgegap_parse_session(body, len, &s);
+    if (st != SG_OK) return st;
+    sg_seat_from_edgegap(s, out);
+    sg_edgegap_session_free(s);
+    return SG_OK;
+}
+
+static void destroy(void *self)
+{
+    edgegap_orch *o = self;
+    if (!o) return;
+    atomic_store(&o->stop, true);
+    sg_edgegap_wakeup(o->client);
+    pthread_join(o->thread, NULL);
+    sg_edgegap_client_free(o->client); /* pending callbacks run here with SG_E_UNAVAILABLE */
+    free(o->app);
+    free(o->version);
+    free(o);
+}
+
+static const sg_orchestrator_ops edgegap_ops = {
+    .version = 1,
+    .name = "edgegap",
+    .create_seat = create_seat,
+    .poll_seat = poll_seat,
+    .release_seat = release_seat,
+    .list_seats = list_seats,
+    .check = check,
+    .parse_notification = parse_notification,
+    .destroy = destroy,
+};
+
+sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orchestrator *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!opt->app || !*opt->app || !opt->version || !*opt->version)
+        return sg_fail(SG_E_INVALID, "edgegap orchestrator: app and version are required");
+    edgegap_orch *o = calloc(1, sizeof *o);
+    if (!o) return sg_fail(SG_E_NOMEM, "edgegap orchestrator: out of memory");
+    o->app = strdup(opt->app);
+    o->version = strdup(opt->version);
+    sg_status st = o->app && o->version ? sg_edgegap_client_new(&opt->client, &o->client)
+                                        : SG_E_NOMEM;
+    if (st != SG_OK) {
+        free(o->app);
+        free(o->version);
+        free(o);
+        return st;
+    }
+    if (pthread_create(&o->thread, NULL, drive, o) != 0) {
+        sg_edgegap_client_free(o->client);
+        free(o->app);
+        free(o->version);
+        free(o);
+        return sg_fail(SG_E_IO, "edgegap orchestrator: cannot start its thread");
+    }
+    out->ops = &edgegap_ops;
+    out->self = o;
+    return SG_OK;
+}

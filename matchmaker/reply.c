@@ -1,0 +1,38 @@
+/* JSON error bodies. */
+#include "reply.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sg_reply_error_set(sg_reply_error *e, int status, const char *code, const char *fmt, ...)
+{
+    e->status = status;
+    e->code = code;
+    e->retry_after_ms = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+}
+
+char *sg_reply_error_json(const sg_reply_error *e, size_t *len)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    char *out = NULL;
+    if (err && cJSON_AddStringToObject(err, "code", e->code ? e->code : "internal") &&
+        cJSON_AddStringToObject(err, "message", e->message))
+        out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (out && len) *len = strlen(out);
+    return out;
+}
+
+long long sg_reply_retry_after_s(long long ms)
+{
+    if (ms <= 0) return 1;
+    return (ms + 999) / 1000;
+}

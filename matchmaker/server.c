@@ -1,0 +1,605 @@
+/* The HTTP service on libmicrohttpd: routing, body collection, suspend/resume, answers. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "reply.h"
+#include "seatgate/log.h"
+
+#define MAX_FORWARD_HEADER 8192
+
+typedef enum route {
+    ROUTE_CONNECT = 0,
+    ROUTE_PREFLIGHT,
+    ROUTE_HEALTHZ,
+    ROUTE_READYZ,
+    ROUTE_METRICS,
+    ROUTE_WEBHOOK,
+    ROUTE_NOT_FOUND,
+    ROUTE_BAD_METHOD,
+    ROUTE_COUNT
+} route;
+
+static const char *const route_names[ROUTE_COUNT] = {
+    "connect_me", "preflight", "healthz", "readyz", "metrics", "webhook", "not_found",
+    "method_not_allowed"};
+
+typedef enum req_state {
+    REQ_BODY = 0, /* collecting the body */
+    REQ_WAITING,  /* suspended, the handler has the call */
+    REQ_ANSWER    /* the handler is done: send its answer */
+} req_state;
+
+typedef struct http_req {
+    route rt;
+    req_state state;
+    struct MHD_Connection *conn;
+    char *body;
+    size_t len, cap, limit;
+    bool too_large;
+    bool admitted;
+    long long start_ms;
+    const char *allow; /* for 405 */
+    sg_connect_call call;
+    sg_cors_headers cors;
+    struct sg_server *server;
+} http_req;
+
+struct sg_server {
+    struct MHD_Daemon *d;
+    sg_server_options o;
+    char *webhook_path;
+    uint8_t webhook_hash[32];
+    size_t webhook_prefix_len; /* "/edgegap/webhook/" */
+    int port;
+    bool tls;
+    sg_counter *requests[ROUTE_COUNT][6]; /* by route and status class, cached lazily */
+    sg_gauge *in_flight;
+    sg_gauge *waiting;
+    sg_histogram *connect_seconds;
+};
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- answers ---- */
+
+static void count_request(sg_server *s, route rt, int status)
+{
+    char code[8];
+    snprintf(code, sizeof code, "%d", status);
+    const char *labels[] = {"route", route_names[rt], "code", code, NULL};
+    sg_counter_inc(sg_metrics_counter(s->o.metrics, "seatgate_http_requests_total",
+                                      "HTTP requests answered, by route and status", labels));
+}
+
+static void count_outcome(sg_server *s, const char *outcome)
+{
+    const char *labels[] = {"outcome", outcome ? outcome : "internal", NULL};
+    sg_counter_inc(sg_metrics_counter(s->o.metrics, "seatgate_connect_outcomes_total",
+                                      "POST /connect-me answers, by outcome (ok or error code)",
+                                      labels));
+}
+
+/* Queues body (malloc()ed, taken) with the given status and content type. */
+static enum MHD_Result send_body(http_req *r, int status, char *body, size_t len,
+                                 const char *content_type, long long retry_after_ms)
+{
+    sg_server *s = r->server;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE
+                                                                            : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    if (content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after_ms > 0) {
+        char ra[24];
+        snprintf(ra, sizeof ra, "%lld", sg_reply_retry_after_s(retry_after_ms));
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    for (size_t i = 0; i < r->cors.count; i++)
+        MHD_add_response_header(resp, r->cors.h[i].name, r->cors.h[i].value);
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    count_request(s, r->rt, status);
+    return ret;
+}
+
+static enum MHD_Result send_error(http_req *r, const sg_reply_error *e)
+{
+    size_t len = 0;
+    char *json = sg_reply_error_json(e, &len);
+    if (r->rt == ROUTE_CONNECT) count_outcome(r->server, e->code);
+    return send_body(r, e->status, json, len, "application/json", e->retry_after_ms);
+}
+
+static enum MHD_Result send_text(http_req *r, int status, const char *text, const char *ct)
+{
+    char *copy = strdup(text);
+    return send_body(r, status, copy, copy ? strlen(copy) : 0, ct, 0);
+}
+
+/* ---- routing ---- */
+
+static bool webhook_match(const sg_server *s, const char *url)
+{
+    if (!s->webhook_path) return false;
+    /* Hash both sides so neither the secret's bytes nor its length leak through timing. */
+    uint8_t h[32];
+    crypto_generichash(h, sizeof h, (const unsigned char *)url, strlen(url), NULL, 0);
+    return sodium_memcmp(h, s->webhook_hash, sizeof h) == 0;
+}
+
+static route pick_route(http_req *r, const char *url, const char *method)
+{
+    sg_server *s = r->server;
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (strcmp(url, "/connect-me") == 0) {
+        if (strcmp(method, "POST") == 0) return ROUTE_CONNECT;
+        if (strcmp(method, "OPTIONS") == 0) return ROUTE_PREFLIGHT;
+        r->allow = "POST, OPTIONS";
+        return ROUTE_BAD_METHOD;
+    }
+    static const struct {
+        const char *path;
+        route rt;
+    } gets[] = {{"/healthz", ROUTE_HEALTHZ}, {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS}};
+    for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
+        if (strcmp(url, gets[i].path) == 0) {
+            if (get) return gets[i].rt;
+            r->allow = "GET, HEAD";
+            return ROUTE_BAD_METHOD;
+        }
+    }
+    if (webhook_match(s, url)) {
+        if (strcmp(method, "POST") == 0) return ROUTE_WEBHOOK;
+        r->allow = "POST";
+        return ROUTE_BAD_METHOD;
+    }
+    return ROUTE_NOT_FOUND;
+}
+
+/* Joins every line of a header, in order, with ", " (RFC 9110 list semantics). */
+typedef struct header_join {
+    const char *name;
+    char buf[MAX_FORWARD_HEADER];
+    size_t len;
+    bool overflow;
+    bool any;
+} header_join;
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    header_join *j = cls;
+    if (!key || strcasecmp(key, j->name) != 0 || !value) return MHD_YES;
+    size_t n = strlen(value);
+    size_t need = n + (j->any ? 2 : 0);
+    if (j->len + need + 1 > sizeof j->buf) {
+        j->overflow = true;
+        return MHD_NO;
+    }
+    if (j->any) {
+        memcpy(j->buf + j->len, ", ", 2);
+        j->len += 2;
+    }
+    memcpy(j->buf + j->len, value, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+    j->any = true;
+    return MHD_YES;
+}
+
+/* ---- /connect-me ---- */
+
+static void call_done(sg_connect_call *call)
+{
+    http_req *r = call->http;
+    /* The flow is finished with the call; hand it back to the HTTP thread. */
+    r->state = REQ_ANSWER;
+    MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result connect_begin(http_req *r)
+{
+    sg_server *s = r->server;
+    struct MHD_Connection *c = r->conn;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    sg_cors_request(s->o.cors, origin, &r->cors);
+
+    sg_reply_error err = {0};
+    if (r->too_large) {
+        sg_reply_error_set(&err, 413, "body_too_large", "the request body is over %zu bytes",
+                           s->o.body.max_bytes);
+        return send_error(r, &err);
+    }
+    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (sg_connect_request_parse(&s->o.body, ct, r->body, r->len, &r->call.req, &err) != SG_OK)
+        return send_error(r, &err);
+
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    sg_addr peer;
+    if (!ci || !ci->client_addr || sg_addr_from_sockaddr(ci->client_addr, &peer) != SG_OK) {
+        sg_reply_error_set(&err, 500, "internal", "cannot read the client address");
+        return send_error(r, &err);
+    }
+    const char *hname = sg_forward_header_name(s->o.client_ip.header);
+    header_join j = {.name = hname};
+    if (hname) MHD_get_connection_values(c, MHD_HEADER_KIND, join_header, &j);
+    if (j.overflow) {
+        sg_reply_error_set(&err, 400, "bad_forwarded_header", "%s is too long", hname);
+        return send_error(r, &err);
+    }
+    sg_client_ip_source src;
+    if (sg_client_ip_resolve(&s->o.client_ip, &peer, j.any ? j.buf : NULL, j.len,
+                             &r->call.player_ip, &src) != SG_OK) {
+        sg_reply_error_set(&err, 400, "bad_forwarded_header", "%s", sg_last_error());
+        return send_error(r, &err);
+    }
+    sg_addr_format(&r->call.player_ip, false, r->call.player_ip_text,
+                   sizeof r->call.player_ip_text);
+
+    long long retry = 0;
+    sg_admit adm = sg_admission_enter(s->o.admission, &r->call.player_ip, now_ms(), &retry);
+    if (adm == SG_ADMIT_RATE_LIMITED) {
+        sg_reply_error_set(&err, 429, "rate_limited", "too many requests from this address");
+        err.retry_after_ms = retry;
+        return send_error(r, &err);
+    }
+    if (adm == SG_ADMIT_OVERLOADED) {
+        sg_reply_error_set(&err, 503, "overloaded", "too many players are waiting; try again");
+        err.retry_after_ms = retry;
+        return send_error(r, &err);
+    }
+    r->admitted = true;
+    sg_gauge_add(s->in_flight, 1);
+    sg_gauge_add(s->waiting, 1);
+
+    const union MHD_ConnectionInfo *fdi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    r->call.fd = fdi ? fdi->connect_fd : -1;
+    r->call.done = call_done;
+    r->call.http = r;
+    r->state = REQ_WAITING;
+    /* Suspend before handing over: done() may come from another thread at once. */
+    MHD_suspend_connection(c);
+    s->o.handler.start(s->o.handler.user, &r->call);
+    return MHD_YES;
+}
+
+static enum MHD_Result connect_answer(http_req *r)
+{
+    sg_server *s = r->server;
+    sg_gauge_add(s->waiting, -1);
+    sg_histogram_observe(s->connect_seconds, (double)(now_ms() - r->start_ms) / 1000.0);
+    count_outcome(s, r->call.outcome);
+    char *body = r->call.body;
+    r->call.body = NULL;
+    int status = r->call.status ? r->call.status : 500;
+    if (!body) {
+        sg_reply_error e;
+        sg_reply_error_set(&e, 500, "internal", "no answer was produced");
+        body = sg_reply_error_json(&e, &r->call.body_len);
+        status = 500;
+    }
+    return send_body(r, status, body, body ? strlen(body) : 0, "application/json",
+                     r->call.retry_after_ms);
+}
+
+/* ---- other routes ---- */
+
+static enum MHD_Result preflight(http_req *r)
+{
+    sg_server *s = r->server;
+    struct MHD_Connection *c = r->conn;
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *method =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
+    const char *hdrs =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
+    sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, &r->cors);
+    if (cr == SG_CORS_DENIED) {
+        sg_reply_error e;
+        sg_reply_error_set(&e, 403, "origin_not_allowed",
+                           "this origin, method or header is not allowed");
+        return send_error(r, &e);
+    }
+    r->allow = "POST, OPTIONS";
+    return send_body(r, 204, NULL, 0, NULL, 0);
+}
+
+static enum MHD_Result readyz(http_req *r)
+{
+    char why[256] = "";
+    if (r->server->o.handler.ready(r->server->o.handler.user, why, sizeof why))
+        return send_text(r, 200, "{\"ready\":true}", "application/json");
+    sg_reply_error e;
+    sg_reply_error_set(&e, 503, "not_ready", "%s", why[0] ? why : "not ready");
+    e.retry_after_ms = 1000;
+    return send_error(r, &e);
+}
+
+static enum MHD_Result metrics(http_req *r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (sg_metrics_render(r->server->o.metrics, &text, &len) != SG_OK) {
+        sg_reply_error e;
+        sg_reply_error_set(&e, 500, "internal", "out of memory");
+        return send_error(r, &e);
+    }
+    return send_body(r, 200, text, len, "text/plain; version=0.0.4; charset=utf-8", 0);
+}
+
+static enum MHD_Result webhook(http_req *r)
+{
+    sg_server *s = r->server;
+    if (r->too_large) {
+        sg_reply_error e;
+        sg_reply_error_set(&e, 413, "body_too_large", "the webhook body is too large");
+        return send_error(r, &e);
+    }
+    int status = s->o.handler.notify ? s->o.handler.notify(s->o.handler.user, r->body ? r->body : "", r->len) : 204;
+    if (status == 204) return send_body(r, 204, NULL, 0, NULL, 0);
+    sg_reply_error e;
+    sg_reply_error_set(&e, status, "malformed_json", "the webhook body is not a session");
+    return send_error(r, &e);
+}
+
+/* ---- libmicrohttpd callbacks ---- */
+
+static bool append_body(http_req *r, const char *data, size_t n)
+{
+    if (r->too_large || r->len + n > r->limit) {
+        r->too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->len = r->cap = 0;
+        return true;
+    }
+    if (r->len + n + 1 > r->cap) {
+        size_t cap = r->cap ? r->cap : 1024;
+        while (cap < r->len + n + 1) cap *= 2;
+        char *b = realloc(r->body, cap);
+        if (!b) return false;
+        r->body = b;
+        r->cap = cap;
+    }
+    memcpy(r->body + r->len, data, n);
+    r->len += n;
+    r->body[r->len] = '\0';
+    return true;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    (void)version;
+    sg_server *s = cls;
+    http_req *r = *req_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->server = s;
+        r->conn = conn;
+        r->start_ms = now_ms();
+        r->call.fd = -1;
+        r->rt = pick_route(r, url, method);
+        r->limit = r->rt == ROUTE_WEBHOOK ? s->o.max_webhook_body : s->o.body.max_bytes;
+        *req_cls = r;
+        /* Refuse an announced oversized body before reading it. */
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        if (cl && (r->rt == ROUTE_CONNECT || r->rt == ROUTE_WEBHOOK)) {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || !end || *end || n > r->limit) r->too_large = true;
+        }
+        if (r->too_large && r->rt == ROUTE_CONNECT) return connect_begin(r);
+        if (r->too_large && r->rt == ROUTE_WEBHOOK) return webhook(r);
+        return MHD_YES;
+    }
+    if (r->state == REQ_BODY && *upload_data_size) {
+        if (r->rt == ROUTE_CONNECT || r->rt == ROUTE_WEBHOOK) {
+            if (!append_body(r, upload_data, *upload_data_size)) return MHD_NO;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (r->state == REQ_ANSWER) return connect_answer(r);
+    if (r->state == REQ_WAITING) return MHD_YES; /* spurious call while suspended */
+
+    sg_reply_error e;
+    switch (r->rt) {
+    case ROUTE_CONNECT: return connect_begin(r);
+    case ROUTE_PREFLIGHT: return preflight(r);
+    case ROUTE_HEALTHZ: return send_text(r, 200, "{\"ok\":true}", "application/json");
+    case ROUTE_READYZ: return readyz(r);
+    case ROUTE_METRICS: return metrics(r);
+    case ROUTE_WEBHOOK: return webhook(r);
+    case ROUTE_BAD_METHOD:
+        sg_reply_error_set(&e, 405, "method_not_allowed", "use %s", r->allow);
+        return send_error(r, &e);
+    case ROUTE_NOT_FOUND:
+    default:
+        sg_reply_error_set(&e, 404, "not_found", "no such resource");
+        return send_error(r, &e);
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    sg_server *s = cls;
+    http_req *r = *req_cls;
+    if (!r) return;
+    if (r->admitted) {
+        sg_admission_leave(s->o.admission);
+        sg_gauge_add(s->in_flight, -1);
+    }
+    free(r->call.body);
+    free(r->body);
+    free(r);
+    *req_cls = NULL;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[256], q[300];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    SG_DEBUG("http", "libmicrohttpd", "message=%s", sg_log_quote(msg, q, sizeof q));
+}
+
+/* ---- start/stop ---- */
+
+static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, bool ipv6,
+                                       bool dual)
+{
+    const sg_server_options *o = &s->o;
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ipv6) flags |= dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+    if (s->tls) flags |= MHD_USE_TLS;
+    struct MHD_OptionItem opts[16];
+    size_t n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->connection_limit, NULL};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)o->connection_memory, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, s};
+    if (o->threads > 1)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
+    if (s->tls) {
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+}
+
+sg_status sg_server_start(const sg_server_options *o, sg_server **out)
+{
+    *out = NULL;
+    if (!o->cors || !o->admission || !o->metrics || !o->handler.start || !o->handler.ready)
+        return sg_fail(SG_E_INVALID, "server: cors, admission, metrics and handler are required");
+    if ((o->tls_cert_pem == NULL) != (o->tls_key_pem == NULL))
+        return sg_fail(SG_E_INVALID, "server: TLS needs both a certificate and a key");
+    if (o->port < 0 || o->port > 65535) return sg_fail(SG_E_INVALID, "server: bad port");
+    if (o->webhook_path && o->webhook_path[0] != '/')
+        return sg_fail(SG_E_INVALID, "server: the webhook path must start with '/'");
+    if (sodium_init() < 0) return sg_fail(SG_E_INTERNAL, "server: libsodium init failed");
+
+    sg_server *s = calloc(1, sizeof *s);
+    if (!s) return sg_fail(SG_E_NOMEM, "server: out of memory");
+    s->o = *o;
+    if (!s->o.connection_limit) s->o.connection_limit = 16384;
+    if (!s->o.connection_memory) s->o.connection_memory = 16 * 1024;
+    if (!s->o.threads) s->o.threads = 1;
+    if (!s->o.max_webhook_body) s->o.max_webhook_body = 64 * 1024;
+    s->tls = o->tls_cert_pem != NULL;
+    if (o->webhook_path) {
+        s->webhook_path = strdup(o->webhook_path);
+        if (!s->webhook_path) {
+            free(s);
+            return sg_fail(SG_E_NOMEM, "server: out of memory");
+        }
+        crypto_generichash(s->webhook_hash, sizeof s->webhook_hash,
+                           (const unsigned char *)o->webhook_path, strlen(o->webhook_path), NULL,
+                           0);
+        s->o.webhook_path = NULL; /* only the copy and its hash are kept */
+    }
+    s->in_flight = sg_metrics_gauge(o->metrics, "seatgate_connect_in_flight",
+                                    "POST /connect-me requests admitted and not yet answered", NULL);
+    s->waiting = sg_metrics_gauge(o->metrics, "seatgate_connect_waiting",
+                                  "POST /connect-me requests waiting for a seat", NULL);
+    s->connect_seconds = sg_metrics_histogram(
+        o->metrics, "seatgate_connect_duration_seconds",
+        "Time from a POST /connect-me request to its answer (admitted requests)",
+        sg_metrics_latency_buckets, sg_metrics_latency_bucket_count, NULL);
+
+    const char *addr_text = o->listen_address && *o->listen_address ? o->listen_address : "::";
+    sg_addr a;
+    if (sg_addr_parse(addr_text, SG_PORT_FORBIDDEN, &a) != SG_OK) {
+        free(s->webhook_path);
+        free(s);
+        return sg_fail(SG_E_INVALID, "server: bad listen address '%s'", addr_text);
+    }
+    a.port = (uint16_t)o->port;
+    struct sockaddr_storage ss;
+    sg_addr_to_sockaddr(&a, &ss);
+    bool any6 = a.family == AF_INET6 && strcmp(addr_text, "::") == 0;
+    s->d = start_daemon(s, (struct sockaddr *)&ss, a.family == AF_INET6, any6);
+    if (!s->d && any6) {
+        /* No IPv6 on this host: fall back to every IPv4 address. */
+        SG_WARN("http", "ipv6_unavailable", "listen=0.0.0.0");
+        sg_addr_parse("0.0.0.0", SG_PORT_FORBIDDEN, &a);
+        a.port = (uint16_t)o->port;
+        sg_addr_to_sockaddr(&a, &ss);
+        s->d = start_daemon(s, (struct sockaddr *)&ss, false, false);
+    }
+    if (!s->d) {
+        free(s->webhook_path);
+        free(s);
+        return sg_fail(SG_E_IO, "server: cannot listen on %s port %d (in use, or TLS files invalid)",
+                       addr_text, o->port);
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return SG_OK;
+}
+
+int sg_server_port(const sg_server *s)
+{
+    return s->port;
+}
+
+bool sg_server_tls(const sg_server *s)
+{
+    return s->tls;
+}
+
+void sg_server_quiesce(sg_server *s)
+{
+    if (s && s->d) {
+        MHD_socket fd = MHD_quiesce_daemon(s->d);
+        if (fd != MHD_INVALID_SOCKET) close(fd);
+    }
+}
+
+void sg_server_stop(sg_server *s)
+{
+    if (!s) return;
+    if (s->d) MHD_stop_daemon(s->d);
+    free(s->webhook_path);
+    free(s);
+}

@@ -1,0 +1,849 @@
+/* The matchmaker over real HTTP, against seatgate-edgegap-sim, with both store backends.
+ * Usage: test_matchmaker MATCHMAKER SIM SIM_CONFIG GROUP EXAMPLES_JSONL
+ * Groups: http, admission, faults, webhook, tls, crash, nats. Every group ends by checking
+ * that the simulator holds no session once the reaper's deadline has passed. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../edgegap-client/sim_harness.h"
+#include "ledger.h"
+#include "mm_harness.h"
+#include "nats_server.h"
+#include "seatgate/codec.h"
+#include "seatgate/keys.h"
+#include "seatgate/kv.h"
+#include "seatgate/token.h"
+
+#define API_KEY "mm-test-key-0123"
+#define NETCODE_KEY "4f1a9c2b7d3e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeef"
+#define PROTOCOL_ID 0x5eedULL
+
+static const char *mm_bin, *sim_bin, *sim_config, *examples_path;
+static sim_proc sim;
+
+/* ---- helpers ---- */
+
+static void record_example(const char *schema, const cJSON *value)
+{
+    FILE *f = fopen(examples_path, "a");
+    if (!f) return;
+    char *v = cJSON_PrintUnformatted(value);
+    fprintf(f, "{\"schema\":\"urn:seatgate:schema:http:%s\",\"origin\":\"http\",\"value\":%s}\n",
+            schema, v);
+    free(v);
+    fclose(f);
+}
+
+/* Checks an error answer's shape and code, records it as a schema example. */
+static void assert_error(const http_resp *r, long status, const char *code)
+{
+    if (r->status != status || !r->json || !jstr(r->json, "error.code") ||
+        strcmp(jstr(r->json, "error.code"), code) != 0)
+        fprintf(stderr, "expected %ld %s, got %ld %s\n", status, code, r->status, r->body);
+    assert_int_equal(r->status, status);
+    assert_non_null(r->json);
+    assert_string_equal(jstr(r->json, "error.code"), code);
+    assert_non_null(jstr(r->json, "error.message"));
+    record_example("error", r->json);
+}
+
+static long long live_sessions(void)
+{
+    return sim_counter(&sim, "sessions_live");
+}
+
+/* Waits (up to ms) for the simulator to hold no session: nothing leaked. */
+static void assert_no_leak(long ms)
+{
+    long long live = -1;
+    for (long waited = 0; waited <= ms; waited += 100) {
+        live = live_sessions();
+        if (live == 0) return;
+        sleep_ms(100);
+    }
+    fprintf(stderr, "sessions still live at the simulator: %lld\n", live);
+    assert_int_equal(live, 0);
+}
+
+/* Matchmaker arguments shared by every group, then extra ones. */
+static bool start_mm(mm_proc *m, const char *const *extra, const char *dir, int port)
+{
+    const char *args[48];
+    size_t n = 0;
+    const char *base[] = {"--edgegap-url", sim.url, "--edgegap-api-key", API_KEY,
+                          "--edgegap-app", "demo", "--netcode-key", NETCODE_KEY,
+                          "--protocol-id", "0x5eed", "--listen-address", "127.0.0.1",
+                          "--reap-interval", "200ms", "--claim-grace", "0",
+                          "--token-expire", "2", "--edgegap-rate", "0",
+                          "--store-url", "sqlite://{dir}/mm.db", "--delete-lease", "2s",
+                          "--poll-first", "100ms", "--poll-max", "300ms", NULL};
+    for (size_t i = 0; base[i]; i++) args[n++] = base[i];
+    bool has_version = false;
+    for (size_t i = 0; extra && extra[i]; i++) {
+        if (strcmp(extra[i], "--edgegap-version") == 0) has_version = true;
+        args[n++] = extra[i];
+    }
+    if (!has_version) {
+        args[n++] = "--edgegap-version";
+        args[n++] = "v1";
+    }
+    args[n] = NULL;
+    return mm_start(m, mm_bin, args, dir, port);
+}
+
+static void url_of(const mm_proc *m, const char *path, char *out, size_t size)
+{
+    snprintf(out, size, "%s%s", m->url, path);
+}
+
+static void connect_me(const mm_proc *m, http_resp *r, const char *const *headers,
+                       const char *body, long timeout_ms)
+{
+    char url[256];
+    url_of(m, "/connect-me", url, sizeof url);
+    http_req(r, "POST", url, headers, body, timeout_ms);
+}
+
+/* A 200 answer: shape, token contents (opened with the servers' key), schema example. */
+static void assert_token_answer(const http_resp *r, int expect_port)
+{
+    if (r->status != 200) fprintf(stderr, "expected 200, got %ld %s\n", r->status, r->body);
+    assert_int_equal(r->status, 200);
+    const cJSON *j = r->json;
+    assert_non_null(j);
+    record_example("connect_response", j);
+    const char *host = jstr(j, "host"), *token = jstr(j, "token"), *cid = jstr(j, "client_id"),
+               *sid = jstr(j, "session_id");
+    assert_non_null(host);
+    assert_non_null(token);
+    assert_non_null(cid);
+    assert_non_null(sid);
+    int port = cJSON_GetObjectItem(j, "port")->valueint;
+    if (expect_port) assert_int_equal(port, expect_port);
+
+    uint8_t bytes[SG_TOKEN_BYTES];
+    size_t len = 0;
+    assert_int_equal(sg_base64_decode(token, strlen(token), bytes, sizeof bytes, &len), SG_OK);
+    assert_int_equal(len, SG_TOKEN_BYTES);
+    sg_key *key = NULL;
+    assert_int_equal(sg_key_parse(NETCODE_KEY, &key), SG_OK);
+    sg_token_opener op = {.key = key, .protocol_id = PROTOCOL_ID};
+    sg_token_opened opened;
+    assert_int_equal(sg_token_open(&op, bytes, len, (uint64_t)time(NULL), &opened), SG_OK);
+    char text[32];
+    snprintf(text, sizeof text, "%llu", (unsigned long long)opened.client_id);
+    assert_string_equal(text, cid);
+    sg_addr server;
+    assert_int_equal(sg_addr_parse(host, SG_PORT_FORBIDDEN, &server), SG_OK);
+    server.port = (uint16_t)port;
+    assert_true(sg_token_lists_server(&opened, &server));
+    char session[SG_TOKEN_SESSION_ID_MAX + 1];
+    assert_int_equal(sg_token_user_data_get_session(opened.user_data, session, sizeof session),
+                     SG_OK);
+    assert_string_equal(session, sid);
+    double expires = cJSON_GetObjectItem(j, "expires_at")->valuedouble;
+    assert_true((uint64_t)expires == opened.expire_timestamp);
+    sg_token_opened_wipe(&opened);
+    sg_key_free(key);
+}
+
+typedef struct async_req {
+    pthread_t t;
+    const mm_proc *m;
+    const char *const *headers;
+    long timeout_ms;
+    http_resp r;
+} async_req;
+
+static void *async_main(void *arg)
+{
+    async_req *a = arg;
+    connect_me(a->m, &a->r, a->headers, NULL, a->timeout_ms);
+    return NULL;
+}
+
+static void async_start(async_req *a, const mm_proc *m, const char *const *headers, long timeout)
+{
+    memset(a, 0, sizeof *a);
+    a->m = m;
+    a->headers = headers;
+    a->timeout_ms = timeout;
+    pthread_create(&a->t, NULL, async_main, a);
+}
+
+static void async_join(async_req *a)
+{
+    pthread_join(a->t, NULL);
+}
+
+/* GET /v1/session/{id} at the simulator, with the organisation key. */
+static long sim_session(const char *session_id, http_resp *r)
+{
+    char url[256];
+    snprintf(url, sizeof url, "%s/v1/session/%s", sim.url, session_id);
+    const char *auth[] = {"Authorization: token " API_KEY, NULL};
+    http_req(r, "GET", url, auth, NULL, 5000);
+    return r->status;
+}
+
+/* Waits (up to 10 s) until the matchmaker's gauge seatgate_connect_waiting reads n. */
+static void wait_waiting(const mm_proc *m, int n)
+{
+    char url[256], want[64];
+    snprintf(url, sizeof url, "%s/metrics", m->url);
+    snprintf(want, sizeof want, "\nseatgate_connect_waiting %d\n", n);
+    bool seen = false;
+    for (int i = 0; i < 500 && !seen; i++) {
+        http_resp r;
+        http_req(&r, "GET", url, NULL, NULL, 5000);
+        seen = r.body && strstr(r.body, want) != NULL;
+        http_free(&r);
+        if (!seen) sleep_ms(20);
+    }
+    assert_true(seen);
+}
+
+/* Waits until the simulator has created n sessions in total. */
+static void wait_created(long long n)
+{
+    for (int i = 0; i < 200 && sim_counter(&sim, "sessions_created") < n; i++) sleep_ms(20);
+    assert_true(sim_counter(&sim, "sessions_created") >= n);
+}
+
+/* ---- group: http ---- */
+
+static void happy_path_sqlite(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--port-name", "game", "--cors-origins", "https://game.example.com",
+                           NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    char url[256];
+
+    http_resp r;
+    url_of(&m, "/healthz", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    url_of(&m, "/readyz", url, sizeof url);
+    for (int i = 0; i < 50; i++) {
+        http_req(&r, "GET", url, NULL, NULL, 5000);
+        if (r.status == 200) break;
+        http_free(&r);
+        sleep_ms(50);
+    }
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+
+    const char *hdrs[] = {"Content-Type: application/json", "Origin: https://game.example.com",
+                          NULL};
+    connect_me(&m, &r, hdrs, "{\"client_version\":\"1.0.3\"}", 10000);
+    assert_token_answer(&r, 31504);
+    assert_string_equal(jstr(r.json, "protocol"), "UDP");
+    assert_string_equal(jstr(r.json, "fqdn"), "5a1d0c0ffee1.pr.edgegap.net");
+    assert_string_equal(jstr(r.json, "location.city"), "Montreal");
+    assert_string_equal(r.acao, "https://game.example.com");
+    assert_string_equal(r.content_type, "application/json");
+
+    /* The store holds connect_tokens[client_id] and the unclaimed session record. */
+    char dburl[160];
+    snprintf(dburl, sizeof dburl, "sqlite://%s/mm.db", m.dir);
+    sg_store_options so;
+    sg_store_options_init(&so);
+    so.url = dburl;
+    sg_store *store = NULL;
+    assert_int_equal(sg_store_open(&so, &store), SG_OK);
+    sg_ledger *led = NULL;
+    sg_ledger_options lo = {.token_ttl_ms = 32000, .delete_lease_ms = 2000};
+    assert_int_equal(sg_ledger_open(store, &lo, &led), SG_OK);
+    sg_session_record rec;
+    assert_int_equal(sg_ledger_get_session(led, jstr(r.json, "session_id"), &rec, NULL), SG_OK);
+    assert_int_equal(rec.state, SG_SESSION_UNCLAIMED);
+    char cid[32];
+    snprintf(cid, sizeof cid, "%llu", (unsigned long long)rec.client_id);
+    assert_string_equal(cid, jstr(r.json, "client_id"));
+    assert_string_equal(rec.player_ip, "127.0.0.1");
+    assert_int_equal(rec.deployment.port, 31504);
+    sg_bucket *tokens = NULL;
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    assert_int_equal(sg_bucket_open(store, SG_BUCKET_CONNECT_TOKENS, &bo, &tokens), SG_OK);
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(tokens, cid, &e), SG_OK);
+    assert_string_equal(e->value, jstr(r.json, "session_id"));
+    sg_kv_entry_free(e);
+    sg_bucket_close(tokens);
+    sg_ledger_close(led);
+    sg_store_close(store);
+    http_free(&r);
+
+    /* The first port when none is named: a second matchmaker on the same store. */
+    mm_proc m2;
+    const char *extra2[] = {"--store-url", "sqlite://{dir}/other.db", NULL};
+    assert_true(start_mm(&m2, extra2, NULL, 0));
+    connect_me(&m2, &r, NULL, NULL, 10000);
+    assert_token_answer(&r, 0);
+    int port = cJSON_GetObjectItem(r.json, "port")->valueint;
+    assert_true(port == 31504 || port == 31505);
+    http_free(&r);
+
+    /* Metrics show the outcomes. */
+    url_of(&m, "/metrics", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "seatgate_connect_outcomes_total{outcome=\"ok\"} 1"));
+    assert_non_null(strstr(r.body, "seatgate_sessions_created_total 1"));
+    assert_non_null(strstr(r.body, "seatgate_upstream_latency_seconds_bucket{call=\"create_session\""));
+    assert_non_null(strstr(r.content_type, "text/plain"));
+    http_free(&r);
+
+    /* Nothing leaks: unclaimed sessions are reaped after their deadline (token + grace). */
+    assert_no_leak(8000);
+    url_of(&m, "/metrics", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_non_null(strstr(r.body, "seatgate_sessions_deleted_total "));
+    http_free(&r);
+    assert_int_equal(mm_stop(&m2), 0);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m2);
+    mm_cleanup(&m);
+}
+
+static void routes_methods_and_bodies(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--max-body", "256", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    char url[256];
+    http_resp r;
+    url_of(&m, "/nope", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_error(&r, 404, "not_found");
+    http_free(&r);
+    url_of(&m, "/connect-me", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_error(&r, 405, "method_not_allowed");
+    assert_string_equal(r.allow, "POST, OPTIONS");
+    http_free(&r);
+    url_of(&m, "/healthz", url, sizeof url);
+    http_req(&r, "POST", url, NULL, "x", 5000);
+    assert_error(&r, 405, "method_not_allowed");
+    http_free(&r);
+
+    const char *json[] = {"Content-Type: application/json", NULL};
+    const char *text[] = {"Content-Type: text/plain", NULL};
+    connect_me(&m, &r, text, "{}", 5000);
+    assert_error(&r, 400, "bad_content_type");
+    http_free(&r);
+    connect_me(&m, &r, json, "{\"client_version\":", 5000);
+    assert_error(&r, 400, "malformed_json");
+    http_free(&r);
+    connect_me(&m, &r, json, "{\"client_version\":42}", 5000);
+    assert_error(&r, 400, "bad_field");
+    http_free(&r);
+    connect_me(&m, &r, json, "{\"selectors\":[\"gpu\"]}", 5000);
+    assert_error(&r, 400, "selector_not_allowed");
+    http_free(&r);
+    char big[600];
+    memset(big, ' ', sizeof big);
+    big[0] = '{';
+    big[sizeof big - 2] = '}';
+    big[sizeof big - 1] = '\0';
+    connect_me(&m, &r, json, big, 5000);
+    assert_error(&r, 413, "body_too_large");
+    http_free(&r);
+    /* None of these created a session. */
+    assert_int_equal(live_sessions(), 0);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+static void cors_preflight(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--cors-origins", "https://game.example.com", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    char url[256];
+    url_of(&m, "/connect-me", url, sizeof url);
+    http_resp r;
+    const char *ok[] = {"Origin: https://game.example.com", "Access-Control-Request-Method: POST",
+                        "Access-Control-Request-Headers: content-type", NULL};
+    http_req(&r, "OPTIONS", url, ok, NULL, 5000);
+    assert_int_equal(r.status, 204);
+    assert_string_equal(r.acao, "https://game.example.com");
+    http_free(&r);
+    const char *evil[] = {"Origin: https://evil.example.com", "Access-Control-Request-Method: POST",
+                          NULL};
+    http_req(&r, "OPTIONS", url, evil, NULL, 5000);
+    assert_error(&r, 403, "origin_not_allowed");
+    assert_string_equal(r.acao, "");
+    http_free(&r);
+    const char *badm[] = {"Origin: https://game.example.com",
+                          "Access-Control-Request-Method: DELETE", NULL};
+    http_req(&r, "OPTIONS", url, badm, NULL, 5000);
+    assert_int_equal(r.status, 403);
+    http_free(&r);
+    /* An actual request from a stranger gets no CORS headers (the browser hides it). */
+    const char *stranger[] = {"Origin: https://evil.example.com", "Content-Type: text/plain", NULL};
+    connect_me(&m, &r, stranger, "{}", 5000);
+    assert_string_equal(r.acao, "");
+    http_free(&r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* ---- group: admission ---- */
+
+static void forwarded_headers_trusted_and_untrusted(void **state)
+{
+    (void)state;
+    mm_proc m;
+    /* Only 127.0.0.1 is a trusted proxy; ::1 is an ordinary (untrusted) peer. */
+    const char *extra[] = {"--listen-address", "::", "--trusted-proxies", "127.0.0.1/32", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    http_resp r;
+    const char *xff[] = {"X-Forwarded-For: 6.6.6.6, 198.51.100.9", NULL};
+    connect_me(&m, &r, xff, NULL, 10000);
+    assert_token_answer(&r, 0);
+    http_resp s1;
+    assert_int_equal(sim_session(jstr(r.json, "session_id"), &s1), 200);
+    assert_non_null(strstr(s1.body, "198.51.100.9"));
+    assert_null(strstr(s1.body, "6.6.6.6"));
+    http_free(&s1);
+    http_free(&r);
+
+    /* The same header from an untrusted peer is ignored: the player is ::1. */
+    char url[256];
+    snprintf(url, sizeof url, "http://[::1]:%d/connect-me", m.port);
+    const char *spoof[] = {"X-Forwarded-For: 198.51.100.77", NULL};
+    http_req(&r, "POST", url, spoof, NULL, 10000);
+    assert_token_answer(&r, 0);
+    assert_int_equal(sim_session(jstr(r.json, "session_id"), &s1), 200);
+    assert_null(strstr(s1.body, "198.51.100.77"));
+    assert_non_null(strstr(s1.body, "\"::1\""));
+    http_free(&s1);
+    http_free(&r);
+
+    /* A trusted proxy writing junk where the player should be: 400. */
+    const char *junk[] = {"X-Forwarded-For: 198.51.100.9, unknown", NULL};
+    connect_me(&m, &r, junk, NULL, 5000);
+    assert_error(&r, 400, "bad_forwarded_header");
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+
+    /* RFC 7239 Forwarded, when configured. */
+    const char *extra2[] = {"--trusted-proxies", "127.0.0.0/8", "--forwarded-header", "forwarded",
+                            NULL};
+    assert_true(start_mm(&m, extra2, NULL, 0));
+    const char *fwd[] = {"Forwarded: for=\"[2001:db8::42]:5000\";proto=https", NULL};
+    connect_me(&m, &r, fwd, NULL, 10000);
+    assert_token_answer(&r, 0);
+    assert_int_equal(sim_session(jstr(r.json, "session_id"), &s1), 200);
+    assert_non_null(strstr(s1.body, "2001:db8::42"));
+    http_free(&s1);
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+static void per_ip_rate_limit_and_global_cap(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--trusted-proxies", "127.0.0.1", "--ip-rate", "1", "--ip-burst", "2",
+                           "--max-in-flight", "1", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    http_resp r;
+    /* One player is held (Edgegap answers slowly) and holds the only in-flight slot. */
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"latency_ms\":1500}", NULL), 200);
+    const char *a_ip[] = {"X-Forwarded-For: 198.51.100.1", NULL};
+    async_req a;
+    async_start(&a, &m, a_ip, 15000);
+    wait_waiting(&m, 1);
+    const char *b_ip[] = {"X-Forwarded-For: 198.51.100.2", NULL};
+    connect_me(&m, &r, b_ip, NULL, 5000);
+    assert_error(&r, 503, "overloaded");
+    assert_true(atoi(r.retry_after) >= 1);
+    http_free(&r);
+    async_join(&a);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_token_answer(&a.r, 0);
+    http_free(&a.r);
+
+    /* Per IP: a burst of 2 (one spent above), then 429 with Retry-After. */
+    connect_me(&m, &r, a_ip, NULL, 10000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    connect_me(&m, &r, a_ip, NULL, 5000);
+    assert_error(&r, 429, "rate_limited");
+    assert_true(atoi(r.retry_after) >= 1);
+    http_free(&r);
+    /* Other players are not affected. */
+    connect_me(&m, &r, b_ip, NULL, 10000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+static void single_flight_per_player(void **state)
+{
+    (void)state;
+    mm_proc m;
+    assert_true(start_mm(&m, NULL, NULL, 0));
+    long long before = sim_counter(&sim, "sessions_created");
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"latency_ms\":1000}", NULL), 200);
+    async_req a, b;
+    async_start(&a, &m, NULL, 15000);
+    wait_waiting(&m, 1);
+    async_start(&b, &m, NULL, 15000);
+    wait_waiting(&m, 2);
+    async_join(&a);
+    async_join(&b);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_token_answer(&a.r, 0);
+    assert_token_answer(&b.r, 0);
+    assert_string_equal(jstr(a.r.json, "session_id"), jstr(b.r.json, "session_id"));
+    assert_string_equal(jstr(a.r.json, "client_id"), jstr(b.r.json, "client_id"));
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before + 1);
+    http_free(&a.r);
+    http_free(&b.r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* ---- group: faults ---- */
+
+static void simulator_faults(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--trusted-proxies", "127.0.0.1", "--edgegap-timeout", "700ms",
+                           "--edgegap-retries", "1", "--edgegap-retry-budget", "2s",
+                           "--orphan-sweep", "300ms", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    http_resp r;
+    char *body = NULL;
+
+    /* 429s beyond the retries: 503 with Retry-After. */
+    assert_int_equal(sim_http(&sim, "POST", "/_sim/faults", "{\"force_429\":5,\"retry_after_s\":1}",
+                              NULL),
+                     200);
+    connect_me(&m, &r, NULL, NULL, 15000);
+    assert_error(&r, 503, "edgegap_busy");
+    assert_true(atoi(r.retry_after) >= 1);
+    http_free(&r);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+
+    /* 5xx on create (not retried: it is not idempotent): 502. */
+    sim_http(&sim, "POST", "/_sim/faults", "{\"burst\":3,\"burst_status\":500}", NULL);
+    connect_me(&m, &r, NULL, NULL, 15000);
+    assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+
+    /* A hanging Edgegap: the call times out, 502, and the player is not held forever. When
+     * the hang ends Edgegap creates the session after all: the orphan sweep deletes it. */
+    sim_http(&sim, "POST", "/_sim/faults", "{\"hang\":true}", NULL);
+    connect_me(&m, &r, NULL, NULL, 15000);
+    assert_error(&r, 502, "edgegap_unavailable");
+    http_free(&r);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    free(body);
+    assert_no_leak(8000);
+    char url0[256];
+    url_of(&m, "/metrics", url0, sizeof url0);
+    http_req(&r, "GET", url0, NULL, NULL, 5000);
+    assert_non_null(strstr(r.body, "seatgate_sessions_orphaned_total 1"));
+    http_free(&r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+
+    /* No free seat and no autodeploy: Unprocessable, 502 no_server, session deleted. */
+    const char *full[] = {"--edgegap-version", "full", NULL};
+    assert_true(start_mm(&m, full, NULL, 0));
+    connect_me(&m, &r, NULL, NULL, 10000);
+    assert_error(&r, 502, "no_server");
+    http_free(&r);
+    assert_no_leak(5000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+
+    /* An inactive version: not ready, and Edgegap refuses sessions. */
+    const char *retired[] = {"--edgegap-version", "retired", NULL};
+    assert_true(start_mm(&m, retired, NULL, 0));
+    char url[256];
+    url_of(&m, "/readyz", url, sizeof url);
+    sleep_ms(200);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_error(&r, 503, "not_ready");
+    http_free(&r);
+    connect_me(&m, &r, NULL, NULL, 10000);
+    assert_error(&r, 502, "edgegap_refused");
+    http_free(&r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+    assert_no_leak(5000);
+}
+
+static void deadline_and_disconnect_delete_the_session(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--edgegap-version", "never", "--wait-timeout", "1s",
+                           "--trusted-proxies", "127.0.0.1", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    http_resp r;
+    const char *p1[] = {"X-Forwarded-For: 198.51.100.11", NULL};
+    connect_me(&m, &r, p1, NULL, 10000);
+    assert_error(&r, 504, "server_timeout");
+    http_free(&r);
+    assert_no_leak(5000);
+
+    /* The player hangs up while waiting: the session is deleted. */
+    long long before = sim_counter(&sim, "sessions_created");
+    const char *p2[] = {"X-Forwarded-For: 198.51.100.12", NULL};
+    async_req a;
+    async_start(&a, &m, p2, 300);
+    wait_created(before + 1);
+    async_join(&a);
+    assert_int_equal(a.r.status, 0); /* our client gave up */
+    http_free(&a.r);
+    assert_no_leak(5000);
+    char url[256];
+    url_of(&m, "/metrics", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_non_null(strstr(r.body, "seatgate_connect_outcomes_total{outcome=\"client_gone\"} 1"));
+    http_free(&r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* ---- group: webhook ---- */
+
+static void webhook_wakes_the_wait(void **state)
+{
+    (void)state;
+    mm_proc m;
+    int port = free_port();
+    char pub[64];
+    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
+    /* Polls are 20 s apart: only the webhook can answer within the test's time. */
+    const char *extra[] = {"--edgegap-version", "quick", "--webhook-public-url", pub,
+                           "--webhook-secret", "s3cret-webhook-path-0123", "--poll-first", "20s",
+                           "--poll-max", "20s", NULL};
+    assert_true(start_mm(&m, extra, NULL, port));
+    http_resp r;
+    connect_me(&m, &r, NULL, NULL, 15000);
+    assert_token_answer(&r, 0);
+    char key[128];
+    snprintf(key, sizeof key, "GET /v1/session/{session_id} 200");
+    assert_int_equal(sim_count(&sim, key), 1); /* the immediate poll only */
+    http_free(&r);
+    char url[256];
+    url_of(&m, "/edgegap/webhook/wrong-secret-path-000", url, sizeof url);
+    http_req(&r, "POST", url, NULL, "{}", 5000);
+    assert_error(&r, 404, "not_found");
+    http_free(&r);
+    url_of(&m, "/edgegap/webhook/s3cret-webhook-path-0123", url, sizeof url);
+    http_req(&r, "POST", url, NULL, "not json", 5000);
+    assert_int_equal(r.status, 400);
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* ---- group: tls ---- */
+
+static void serves_https_with_a_certificate(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sg-mm-tls-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-keyout %s/key.pem -out %s/cert.pem -days 2 -subj /CN=localhost >/dev/null 2>&1",
+             dir, dir);
+    assert_int_equal(system(cmd), 0);
+    char cert[128], key[128];
+    snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+    snprintf(key, sizeof key, "%s/key.pem", dir);
+    mm_proc m;
+    const char *extra[] = {"--tls-cert-file", cert, "--tls-key-file", key, NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    assert_non_null(strstr(m.url, "https://"));
+    char url[256];
+    url_of(&m, "/healthz", url, sizeof url);
+    http_resp r;
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    connect_me(&m, &r, NULL, NULL, 10000);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    /* Plain HTTP to the HTTPS port gets no answer. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/healthz", m.port);
+    http_req(&r, "GET", url, NULL, NULL, 2000);
+    assert_true(r.status != 200);
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* ---- group: crash ---- */
+
+static void kill9_mid_wait_then_restart_leaves_nothing(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--edgegap-version", "never", "--wait-timeout", "2s", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    long long before = sim_counter(&sim, "sessions_created");
+    async_req a;
+    async_start(&a, &m, NULL, 20000);
+    wait_created(before + 1);
+    sleep_ms(200); /* the unclaimed record is written right after creation */
+    mm_kill9(&m);
+    async_join(&a);
+    assert_int_equal(a.r.status, 0);
+    http_free(&a.r);
+    assert_true(live_sessions() >= 1);
+    /* Restart on the same store: the reaper finds the unclaimed session past its deadline. */
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s", m.dir);
+    assert_true(start_mm(&m, extra, dir, 0));
+    assert_no_leak(10000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* ---- group: nats ---- */
+
+static void nats_store_happy_path_and_store_down(void **state)
+{
+    (void)state;
+    sg_test_nats n = {0};
+    assert_int_equal(sg_test_nats_start(&n), 0);
+    mm_proc m;
+    const char *extra[] = {"--store-url", n.url, "--app", "mmtest", "--store-timeout", "500ms",
+                           "--nats-reconnect-wait", "100ms", "--trusted-proxies", "127.0.0.1",
+                           NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    http_resp r;
+    connect_me(&m, &r, NULL, NULL, 10000);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+
+    /* The store goes down while a player waits: 503, and the session is deleted directly. */
+    const char *slow[] = {"--store-url", n.url, "--app", "mmtest", "--store-timeout", "500ms",
+                          "--nats-reconnect-wait", "100ms", "--edgegap-version", "slow",
+                          "--trusted-proxies", "127.0.0.1", NULL};
+    assert_true(start_mm(&m, slow, NULL, 0));
+    long long before = sim_counter(&sim, "sessions_created");
+    const char *ip[] = {"X-Forwarded-For: 198.51.100.40", NULL};
+    async_req a;
+    async_start(&a, &m, ip, 15000);
+    wait_created(before + 1);
+    sleep_ms(200);
+    sg_test_nats_stop(&n);
+    async_join(&a);
+    assert_error(&a.r, 503, "store_unavailable");
+    assert_true(atoi(a.r.retry_after) >= 1);
+    http_free(&a.r);
+    char url[256];
+    url_of(&m, "/readyz", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_error(&r, 503, "not_ready");
+    http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+    sg_test_nats_free(&n);
+}
+
+/* ---- main ---- */
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return sim_start(&sim, sim_bin, sim_config, API_KEY) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    sim_stop(&sim);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: %s MATCHMAKER SIM SIM_CONFIG GROUP EXAMPLES\n", argv[0]);
+        return 2;
+    }
+    mm_bin = argv[1];
+    sim_bin = argv[2];
+    sim_config = argv[3];
+    const char *group = argv[4];
+    examples_path = argv[5];
+    FILE *ex = fopen(examples_path, "w"); /* this run's answers only */
+    if (ex) fclose(ex);
+    const struct CMUnitTest http[] = {
+        cmocka_unit_test(happy_path_sqlite),
+        cmocka_unit_test(routes_methods_and_bodies),
+        cmocka_unit_test(cors_preflight),
+    };
+    const struct CMUnitTest admission[] = {
+        cmocka_unit_test(forwarded_headers_trusted_and_untrusted),
+        cmocka_unit_test(per_ip_rate_limit_and_global_cap),
+        cmocka_unit_test(single_flight_per_player),
+    };
+    const struct CMUnitTest faults[] = {
+        cmocka_unit_test(simulator_faults),
+        cmocka_unit_test(deadline_and_disconnect_delete_the_session),
+    };
+    const struct CMUnitTest webhook[] = {cmocka_unit_test(webhook_wakes_the_wait)};
+    const struct CMUnitTest tls[] = {cmocka_unit_test(serves_https_with_a_certificate)};
+    const struct CMUnitTest crash[] = {
+        cmocka_unit_test(kill9_mid_wait_then_restart_leaves_nothing)};
+    const struct CMUnitTest nats[] = {cmocka_unit_test(nats_store_happy_path_and_store_down)};
+#define RUN(name, t)                                                                               \
+    if (strcmp(group, name) == 0) return _cmocka_run_group_tests("matchmaker." name, t,           \
+                                                                 sizeof t / sizeof t[0],          \
+                                                                 group_setup, group_teardown)
+    RUN("http", http);
+    RUN("admission", admission);
+    RUN("faults", faults);
+    RUN("webhook", webhook);
+    RUN("tls", tls);
+    RUN("crash", crash);
+    RUN("nats", nats);
+    fprintf(stderr, "unknown group %s\n", group);
+    return 2;
+}

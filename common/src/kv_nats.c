@@ -118,6 +118,29 @@ static sg_status ensure_stream(sg_store *s, jsStreamConfig *cfg, const char *wha
     return ns == NATS_OK ? SG_OK : nfail(s, ns, jerr, what);
 }
 
+/* natsOptions_SetURL takes one URL: a list ("nats://a:4222,nats://b:4222", checked by
+ * sg_kv_parse_url) goes through natsOptions_SetServers, one entry per server. */
+static natsStatus set_servers(natsOptions *no, const char *target)
+{
+    char *copy = strdup(target);
+    const char *servers[64];
+    int count = 0;
+    if (!copy) return NATS_NO_MEMORY;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && count < 64;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len) servers[count++] = tok;
+    }
+    natsStatus n = count == 1 ? natsOptions_SetURL(no, servers[0])
+                              : natsOptions_SetServers(no, servers, count);
+    free(copy);
+    return n;
+}
+
 static sg_status nats_open_store(sg_store *s)
 {
     nats_store *ns = calloc(1, sizeof *ns);
@@ -126,7 +149,7 @@ static sg_status nats_open_store(sg_store *s)
     const sg_store_options *o = &s->opts;
     natsOptions *no = NULL;
     natsStatus n = natsOptions_Create(&no);
-    if (n == NATS_OK) n = natsOptions_SetURL(no, s->target);
+    if (n == NATS_OK) n = set_servers(no, s->target);
     if (n == NATS_OK) n = natsOptions_SetTimeout(no, o->timeout_ms);
     if (n == NATS_OK) n = natsOptions_SetAllowReconnect(no, o->max_reconnects != 0);
     if (n == NATS_OK && o->max_reconnects != 0)

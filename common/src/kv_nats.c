@@ -11,6 +11,7 @@
  */
 #include "kv_backend.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -573,6 +574,15 @@ static void nats_watch_free(sg_watch *w)
 
 /* ---- work queue --------------------------------------------------------------------------- */
 
+/* A queue's pull subscription. nats.c refuses a second fetch on one subscription while one is
+ * in flight ("concurrent fetch request not allowed"), so takes from several threads (the
+ * matchmaker's delete workers) wait their turn for the fetch itself; the work on the job
+ * taken runs in parallel. */
+typedef struct nats_queue {
+    natsSubscription *sub;
+    pthread_mutex_t fetch;
+} nats_queue;
+
 static sg_status nats_queue_open(sg_queue *q)
 {
     sg_store *s = q->store;
@@ -601,14 +611,26 @@ static sg_status nats_queue_open(sg_queue *q)
     jsErrCode jerr = 0;
     natsStatus n = js_PullSubscribe(&sub, NS(s)->js, q->subject, "workers", NULL, &so, &jerr);
     if (n != NATS_OK) return nfail(s, n, jerr, "bind queue consumer");
-    q->impl = sub;
+    nats_queue *nq = calloc(1, sizeof *nq);
+    if (!nq) {
+        natsSubscription_Destroy(sub);
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
+    nq->sub = sub;
+    pthread_mutex_init(&nq->fetch, NULL);
+    q->impl = nq;
     return SG_OK;
 }
 
 static void nats_queue_close(sg_queue *q)
 {
     /* Destroy, not Unsubscribe: the durable consumer stays for the other takers. */
-    natsSubscription_Destroy(q->impl);
+    nats_queue *nq = q->impl;
+    if (nq) {
+        natsSubscription_Destroy(nq->sub);
+        pthread_mutex_destroy(&nq->fetch);
+        free(nq);
+    }
     q->impl = NULL;
 }
 
@@ -633,7 +655,10 @@ static sg_status nats_take(sg_queue *q, long long wait_ms, sg_job *j)
     /* "Do not wait" is a short pull: a NoWait pull makes nats-server 2.9 hand out again a
      * message that is still leased. */
     fr.Expires = (wait_ms > 20 ? wait_ms : 20) * NS_PER_MS;
-    natsStatus n = natsSubscription_FetchRequest(&list, q->impl, &fr);
+    nats_queue *nq = q->impl;
+    pthread_mutex_lock(&nq->fetch);
+    natsStatus n = natsSubscription_FetchRequest(&list, nq->sub, &fr);
+    pthread_mutex_unlock(&nq->fetch);
     (void)jerr;
     if (n == NATS_TIMEOUT || n == NATS_NOT_FOUND || (n == NATS_OK && list.Count == 0)) {
         natsMsgList_Destroy(&list);

@@ -607,6 +607,21 @@ static sg_status nats_queue_open(sg_queue *q)
     so.Config.AckWait = q->opts.lease_ms * NS_PER_MS;
     so.Config.MaxDeliver = -1;
     so.Config.Replicas = q->opts.replicas;
+    /* Like a bucket's, an existing queue's configuration wins: bind to the consumer as it was
+     * created (nats.c refuses a bind whose lease or replicas differ), and say so. */
+    jsConsumerInfo *ci = NULL;
+    if (js_GetConsumerInfo(&ci, NS(s)->js, q->full, "workers", NULL, NULL) == NATS_OK && ci &&
+        ci->Config) {
+        if (ci->Config->AckWait != so.Config.AckWait || ci->Config->Replicas != so.Config.Replicas)
+            SG_WARN("store", "queue_config_differs",
+                    "queue=%s lease_ms=%lld wanted_lease_ms=%lld replicas=%d wanted_replicas=%d",
+                    q->full, (long long)(ci->Config->AckWait / NS_PER_MS), q->opts.lease_ms,
+                    (int)ci->Config->Replicas, (int)so.Config.Replicas);
+        so.Config.AckWait = ci->Config->AckWait;
+        so.Config.Replicas = ci->Config->Replicas;
+        q->opts.lease_ms = ci->Config->AckWait / NS_PER_MS;
+    }
+    jsConsumerInfo_Destroy(ci);
     natsSubscription *sub = NULL;
     jsErrCode jerr = 0;
     natsStatus n = js_PullSubscribe(&sub, NS(s)->js, q->subject, "workers", NULL, &so, &jerr);

@@ -740,6 +740,31 @@ static void queue_takes_from_threads_at_once(void **state)
     sg_store_close(s);
 }
 
+/* NATS: a process opening an existing queue with another lease binds to it as it is. */
+static void nats_queue_opened_with_another_lease_binds(void **state)
+{
+    (void)state;
+    sg_store *s1 = open_store();
+    sg_store *s2 = open_store();
+    sg_queue *q1 = new_queue(s1, 30000);
+    sg_queue *q2 = NULL;
+    sg_queue_options qo;
+    sg_queue_options_init(&qo);
+    qo.lease_ms = 3000;
+    char name[64];
+    snprintf(name, sizeof name, "q%d_%d", (int)getpid(), g_seq);
+    assert_int_equal(sg_queue_open(s2, name, &qo, &q2), SG_OK);
+    assert_int_equal(sg_queue_enqueue(q2, "{\"n\":1}", 7), SG_OK);
+    sg_job *j = take(q1, 2000);
+    assert_non_null(j);
+    assert_int_equal(sg_job_ack(j), SG_OK);
+    sg_job_free(j);
+    sg_queue_close(q1);
+    sg_queue_close(q2);
+    sg_store_close(s1);
+    sg_store_close(s2);
+}
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 static void events_are_read_back_in_order(void **state)
@@ -965,6 +990,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(nats_without_jetstream_is_a_clear_error),
         cmocka_unit_test(nats_event_history_keeps_events_in_a_stream),
         cmocka_unit_test(nats_restart_fails_fast_then_resumes),
+        cmocka_unit_test(nats_queue_opened_with_another_lease_binds),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),

@@ -101,6 +101,8 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye);
 void e2e_play_wait(e2e_player *p, long timeout_ms);
 /* Runs the client to the end with a token file; returns exit code and line. */
 int e2e_play_token(const char *token_file, const char *bind, char *line, size_t size);
+/* GET url; the HTTP status (0: no answer). */
+long e2e_http_get_status(const char *url);
 /* The deployment a player's answer points at (by port), or -1. */
 int e2e_player_deployment(const e2e_player *p);
 /* Mints a token for deployment `dep`'s address with session `sid` and client id `cid` in it,

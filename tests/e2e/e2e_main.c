@@ -123,6 +123,23 @@ static void new_player(e2e_player *p)
     snprintf(p->ip, sizeof p->ip, "%s", e2e_next_ip());
 }
 
+/* After a store outage: the matchmaker is ready again and both game servers (whichever are
+ * running) heartbeat again. */
+static void wait_recovered(long long since)
+{
+    char url[300];
+    snprintf(url, sizeof url, "%s/readyz", E.mm_url[0]);
+    if (!E2E_WAIT_UNTIL(e2e_http_get_status(url) == 200, 20000))
+        fail_msg("the matchmaker is not ready again");
+    for (int d = 0; d < E2E_DEPLOYMENTS; d++) {
+        sg_gameserver_record g;
+        if (!E.external && !e2e_proc_running(&E.dep[d].proc)) continue;
+        if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.heartbeat_at > since,
+                            20000))
+            fail_msg("%s does not heartbeat again", E.dep[d].request_id);
+    }
+}
+
 /* ---- many players join concurrently; then they leave ---- */
 
 static e2e_player crowd[MAX_PLAYERS];
@@ -163,7 +180,8 @@ static void crowd_join(long stay_ms)
         sg_gameserver_record g;
         int want = per[d];
         if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.players >= want, 5000))
-            fail_msg("gameserver record of %s does not show %d players", E.dep[d].request_id, want);
+            fail_msg("gameserver record of %s shows %d players, not %d (heartbeat %lld ms ago)",
+                     E.dep[d].request_id, g.players, want, wall_ms() - g.heartbeat_at);
         assert_int_equal(g.ports[0].external, E.dep[d].port);
     }
 }
@@ -356,14 +374,7 @@ static void nats_restart_loses_nothing(void **state)
         const char *rid = E.dep[e2e_player_deployment(&ps[i])].request_id;
         assert_true(E2E_WAIT_UNTIL(claimed_by(ps[i].session_id, rid), 10000));
     }
-    /* Both game servers are back on NATS: they heartbeat again. */
-    long long back = wall_ms();
-    for (int d = 0; d < E2E_DEPLOYMENTS; d++) {
-        sg_gameserver_record g;
-        if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.heartbeat_at > back,
-                            15000))
-            fail_msg("%s does not heartbeat after the restart", E.dep[d].request_id);
-    }
+    wait_recovered(wall_ms());
     /* The matchmaker serves again once reconnected. */
     e2e_player after;
     new_player(&after);
@@ -573,9 +584,46 @@ static void cluster_node_killed_suite_passes(void **state)
     if (E.nats_nodes < 3) skip();
     char stream[64];
     snprintf(stream, sizeof stream, "KV_%s_%s", E.app, SG_BUCKET_SESSIONS);
+    long long killed_at = wall_ms();
     int victim = e2e_nats_kill_leader(stream);
     assert_true(victim >= 0);
     fprintf(stderr, "   killed node%d (leader of %s)\n", victim + 1, stream);
+    /* Clients connected to that node move to another; calls fail fast meanwhile (an honest
+     * 503 store_unavailable with Retry-After, never a hang), then everything works again. */
+    e2e_player blip;
+    new_player(&blip);
+    int refused = 0;
+    for (;;) {
+        e2e_connect_me(&blip, E.mm_url[0], NULL);
+        if (blip.status == 200 || wall_ms() - killed_at > 30000) break;
+        if ((blip.status != 503 && blip.status != 429) || !blip.retry_after[0])
+            fail_msg("during the election: HTTP %ld %s", blip.status, blip.error);
+        refused++;
+        long wait = atol(blip.retry_after) * 1000; /* as a client honouring Retry-After */
+        e2e_sleep_ms(wait < 500 ? 500 : wait);
+    }
+    fprintf(stderr, "   a player retrying got in after %lld ms (%d honest 503s before)\n",
+            wall_ms() - killed_at, refused);
+    expect_answer(&blip);
+    expect_recorded(&blip, blip.ip);
+    wait_recovered(killed_at);
+    /* The refused attempts left no session behind at Edgegap: only the one handed out. */
+    cJSON *s = e2e_sim_state();
+    const cJSON *e;
+    int live = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "sessions"))
+    {
+        const cJSON *ips = cJSON_GetObjectItemCaseSensitive(e, "ips");
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "terminated")) &&
+            cJSON_GetArraySize(ips) == 1 &&
+            strcmp(cJSON_GetArrayItem(ips, 0)->valuestring, blip.ip) == 0)
+            live++;
+    }
+    cJSON_Delete(s);
+    assert_int_equal(live, 1);
+    char line[512];
+    assert_int_equal(e2e_play_token(blip.token_file, blip.ip, line, sizeof line), 0);
+    expect_gone(blip.session_id, 15000);
     /* Everything again with two nodes of three. */
     crowd_join(4000);
     crowd_leave();

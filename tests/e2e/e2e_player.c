@@ -38,6 +38,12 @@ static size_t on_body(char *d, size_t size, size_t n, void *user)
     return add;
 }
 
+static size_t discard(char *d, size_t size, size_t n, void *user)
+{
+    (void)d, (void)user;
+    return size * n;
+}
+
 static size_t on_header(char *d, size_t size, size_t n, void *user)
 {
     call *c = user;
@@ -263,4 +269,18 @@ bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path)
     fprintf(f, "%s\n", b64);
     fclose(f);
     return true;
+}
+
+long e2e_http_get_status(const char *url)
+{
+    CURL *c = curl_easy_init();
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
 }

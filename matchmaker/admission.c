@@ -10,10 +10,10 @@
 #include <string.h>
 
 typedef struct entry {
-    uint8_t key[17];         /* family byte + 16 address bytes (masked) */
-    struct entry *chain;     /* next in the hash bucket */
-    struct entry *lru_prev;  /* towards the most recently seen */
-    struct entry *lru_next;  /* towards the least recently seen */
+    uint8_t key[17];        /* family byte + 16 address bytes (masked) */
+    struct entry *chain;    /* next in the hash bucket */
+    struct entry *lru_prev; /* towards the most recently seen */
+    struct entry *lru_next; /* towards the least recently seen */
     double tokens;
     long long last_ms;
     bool used;
@@ -22,9 +22,9 @@ typedef struct entry {
 struct sg_admission {
     pthread_mutex_t mu;
     sg_admission_options o;
-    entry *pool;             /* max_tracked entries, allocated once */
-    entry *free_list;        /* unused entries, linked through chain */
-    entry **table;           /* hash buckets */
+    entry *pool;      /* max_tracked entries, allocated once */
+    entry *free_list; /* unused entries, linked through chain */
+    entry **table;    /* hash buckets */
     size_t table_mask;
     entry *lru_head, *lru_tail;
     size_t tracked;
@@ -36,9 +36,12 @@ struct sg_admission {
 const char *sg_admit_name(sg_admit d)
 {
     switch (d) {
-    case SG_ADMIT_OK: return "ok";
-    case SG_ADMIT_RATE_LIMITED: return "rate_limited";
-    case SG_ADMIT_OVERLOADED: return "overloaded";
+    case SG_ADMIT_OK:
+        return "ok";
+    case SG_ADMIT_RATE_LIMITED:
+        return "rate_limited";
+    case SG_ADMIT_OVERLOADED:
+        return "overloaded";
     }
     return "unknown";
 }
@@ -64,7 +67,8 @@ sg_status sg_admission_new(const sg_admission_options *o, sg_admission **out)
     randombytes_buf(a->hash_key, sizeof a->hash_key);
     if (o->rate > 0) {
         size_t n = 1;
-        while (n < o->max_tracked) n <<= 1;
+        while (n < o->max_tracked)
+            n <<= 1;
         a->table = calloc(n, sizeof *a->table);
         a->pool = calloc(o->max_tracked, sizeof *a->pool);
         if (!a->table || !a->pool) {
@@ -122,10 +126,14 @@ static size_t slot_of(const sg_admission *a, const uint8_t key[17])
 
 static void lru_unlink(sg_admission *a, entry *e)
 {
-    if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
-    else a->lru_head = e->lru_next;
-    if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
-    else a->lru_tail = e->lru_prev;
+    if (e->lru_prev)
+        e->lru_prev->lru_next = e->lru_next;
+    else
+        a->lru_head = e->lru_next;
+    if (e->lru_next)
+        e->lru_next->lru_prev = e->lru_prev;
+    else
+        a->lru_tail = e->lru_prev;
     e->lru_prev = e->lru_next = NULL;
 }
 
@@ -141,7 +149,8 @@ static void lru_push_front(sg_admission *a, entry *e)
 static void forget(sg_admission *a, entry *e)
 {
     entry **pp = &a->table[slot_of(a, e->key)];
-    while (*pp && *pp != e) pp = &(*pp)->chain;
+    while (*pp && *pp != e)
+        pp = &(*pp)->chain;
     if (*pp) *pp = e->chain;
     lru_unlink(a, e);
     e->used = false;
@@ -172,7 +181,8 @@ sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms
         make_key(a, ip, key);
         size_t slot = slot_of(a, key);
         entry *e = a->table[slot];
-        while (e && memcmp(e->key, key, sizeof key) != 0) e = e->chain;
+        while (e && memcmp(e->key, key, sizeof key) != 0)
+            e = e->chain;
         if (e) {
             lru_unlink(a, e);
             if (now_ms > e->last_ms) {

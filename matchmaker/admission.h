@@ -27,12 +27,12 @@ extern "C" {
 #endif
 
 typedef struct sg_admission_options {
-    double rate;                  /* tokens per second per IP; 0 disables the per-IP limit */
-    double burst;                 /* bucket depth (>= 1 when rate > 0) */
-    size_t max_tracked;           /* IPs remembered at most (>= 1 when rate > 0) */
-    int ipv6_prefix;              /* IPv6 addresses sharing this prefix share a bucket, 1..128 */
-    long long max_in_flight;      /* global cap; 0 = unlimited */
-    long long overload_retry_ms;  /* Retry-After given when over the global cap */
+    double rate;                 /* tokens per second per IP; 0 disables the per-IP limit */
+    double burst;                /* bucket depth (>= 1 when rate > 0) */
+    size_t max_tracked;          /* IPs remembered at most (>= 1 when rate > 0) */
+    int ipv6_prefix;             /* IPv6 addresses sharing this prefix share a bucket, 1..128 */
+    long long max_in_flight;     /* global cap; 0 = unlimited */
+    long long overload_retry_ms; /* Retry-After given when over the global cap */
 } sg_admission_options;
 
 typedef enum sg_admit {

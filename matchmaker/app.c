@@ -207,8 +207,8 @@ static void checked_on_loop(void *arg)
         atomic_store(&app->version_ok, true);
     } else {
         snprintf(app->version_why, sizeof app->version_why,
-                 "the Edgegap app version is not usable (%s: %.180s)",
-                 sg_status_name(e->r.status), e->r.message);
+                 "the Edgegap app version is not usable (%s: %.180s)", sg_status_name(e->r.status),
+                 e->r.message);
         char q[300];
         SG_WARN("matchmaker", "app_version_check_failed", "status=%s message=%s",
                 sg_status_name(e->r.status), sg_log_quote(e->r.message, q, sizeof q));
@@ -244,7 +244,8 @@ static int app_ready(void *user, char *why, size_t size)
     }
     if (!atomic_load(&app->version_ok)) {
         snprintf(why, size, "%s",
-                 app->version_why[0] ? app->version_why : "the Edgegap app version is being checked");
+                 app->version_why[0] ? app->version_why
+                                     : "the Edgegap app version is being checked");
         return 0;
     }
     return 1;
@@ -401,14 +402,16 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     }
     if (wh_url && *wh_url) {
         size_t n = strlen(wh_secret);
-        if (n < 16 || n > 128 || strspn(wh_secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
-                                                   "VWXYZ0123456789-_") != n) {
+        if (n < 16 || n > 128 ||
+            strspn(wh_secret, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU"
+                              "VWXYZ0123456789-_") != n) {
             st = bad("webhook-secret", "expected 16..128 characters of A-Z a-z 0-9 - _");
             goto fail;
         }
         snprintf(wh_path, sizeof wh_path, "/edgegap/webhook/%s", wh_secret);
         size_t ul = strlen(wh_url);
-        while (ul && wh_url[ul - 1] == '/') ul--;
+        while (ul && wh_url[ul - 1] == '/')
+            ul--;
         snprintf(wh_full, sizeof wh_full, "%.*s%s", (int)ul, wh_url, wh_path);
     }
 
@@ -425,10 +428,10 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     /* Orchestrator. */
     for (int c = 0; c < SG_EDGEGAP_CALL_COUNT; c++) {
         const char *labels[] = {"call", sg_edgegap_call_name((sg_edgegap_call)c), NULL};
-        app->upstream[c] = sg_metrics_histogram(
-            app->metrics, "seatgate_upstream_latency_seconds",
-            "Latency of Edgegap HTTP attempts, by call", sg_metrics_latency_buckets,
-            sg_metrics_latency_bucket_count, labels);
+        app->upstream[c] = sg_metrics_histogram(app->metrics, "seatgate_upstream_latency_seconds",
+                                                "Latency of Edgegap HTTP attempts, by call",
+                                                sg_metrics_latency_buckets,
+                                                sg_metrics_latency_bucket_count, labels);
     }
     sg_edgegap_orch_options eo = {.app = sg_config_str(cfg, "edgegap-app"),
                                   .version = sg_config_str(cfg, "edgegap-version")};
@@ -492,13 +495,12 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     }
     if (cert_path && *cert_path) {
         if (!(tls_cert = read_file(cert_path, 256 * 1024))) {
-            st = sg_fail(SG_E_IO, "--tls-cert-file: cannot read %s: %s", cert_path,
-                         strerror(errno));
+            st =
+                sg_fail(SG_E_IO, "--tls-cert-file: cannot read %s: %s", cert_path, strerror(errno));
             goto fail;
         }
         if (!(tls_key = read_file(key_path, 64 * 1024))) {
-            st = sg_fail(SG_E_IO, "--tls-key-file: cannot read %s: %s", key_path,
-                         strerror(errno));
+            st = sg_fail(SG_E_IO, "--tls-key-file: cannot read %s: %s", key_path, strerror(errno));
             goto fail;
         }
     }
@@ -532,7 +534,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     const char *la = svo.listen_address ? svo.listen_address : "::";
     bool v6 = strchr(la, ':') != NULL;
     const char *host = strcmp(la, "::") == 0 || strcmp(la, "0.0.0.0") == 0 ? "127.0.0.1" : la;
-    snprintf(app->url, sizeof app->url, "%s://%s%s%s:%d", sg_server_tls(app->server) ? "https" : "http",
+    snprintf(app->url, sizeof app->url, "%s://%s%s%s:%d",
+             sg_server_tls(app->server) ? "https" : "http",
              v6 && strcmp(host, "127.0.0.1") != 0 ? "[" : "", host,
              v6 && strcmp(host, "127.0.0.1") != 0 ? "]" : "", sg_server_port(app->server));
     SG_INFO("matchmaker", "listening", "url=%s instance=%s store=%s webhook=%s", app->url,

@@ -8,19 +8,26 @@
 
 sg_status sg_forward_header_parse(const char *text, sg_forward_header *out)
 {
-    if (text && strcasecmp(text, "x-forwarded-for") == 0) *out = SG_FORWARD_X_FORWARDED_FOR;
-    else if (text && strcasecmp(text, "forwarded") == 0) *out = SG_FORWARD_FORWARDED;
-    else if (text && strcasecmp(text, "none") == 0) *out = SG_FORWARD_NONE;
-    else return sg_fail(SG_E_INVALID, "expected x-forwarded-for, forwarded or none");
+    if (text && strcasecmp(text, "x-forwarded-for") == 0)
+        *out = SG_FORWARD_X_FORWARDED_FOR;
+    else if (text && strcasecmp(text, "forwarded") == 0)
+        *out = SG_FORWARD_FORWARDED;
+    else if (text && strcasecmp(text, "none") == 0)
+        *out = SG_FORWARD_NONE;
+    else
+        return sg_fail(SG_E_INVALID, "expected x-forwarded-for, forwarded or none");
     return SG_OK;
 }
 
 const char *sg_forward_header_name(sg_forward_header h)
 {
     switch (h) {
-    case SG_FORWARD_X_FORWARDED_FOR: return "X-Forwarded-For";
-    case SG_FORWARD_FORWARDED: return "Forwarded";
-    case SG_FORWARD_NONE: break;
+    case SG_FORWARD_X_FORWARDED_FOR:
+        return "X-Forwarded-For";
+    case SG_FORWARD_FORWARDED:
+        return "Forwarded";
+    case SG_FORWARD_NONE:
+        break;
     }
     return NULL;
 }
@@ -28,9 +35,12 @@ const char *sg_forward_header_name(sg_forward_header h)
 const char *sg_client_ip_source_name(sg_client_ip_source s)
 {
     switch (s) {
-    case SG_CLIENT_IP_SOCKET: return "socket";
-    case SG_CLIENT_IP_HEADER: return "header";
-    case SG_CLIENT_IP_FAKE: return "fake";
+    case SG_CLIENT_IP_SOCKET:
+        return "socket";
+    case SG_CLIENT_IP_HEADER:
+        return "header";
+    case SG_CLIENT_IP_FAKE:
+        return "fake";
     }
     return "unknown";
 }
@@ -42,8 +52,10 @@ static bool is_ows(char c)
 
 static void trim(const char **s, size_t *n)
 {
-    while (*n && is_ows(**s)) (*s)++, (*n)--;
-    while (*n && is_ows((*s)[*n - 1])) (*n)--;
+    while (*n && is_ows(**s))
+        (*s)++, (*n)--;
+    while (*n && is_ows((*s)[*n - 1]))
+        (*n)--;
 }
 
 /* Parses an address text (not NUL-terminated) with an optional port; port cleared. */
@@ -79,8 +91,10 @@ static size_t read_quoted(const char *s, size_t n, char *out, size_t outsz, size
             c = s[i + 1];
             i++;
         }
-        if (o + 1 < outsz) out[o++] = c;
-        else *too_long = true;
+        if (o + 1 < outsz)
+            out[o++] = c;
+        else
+            *too_long = true;
         i++;
     }
     return 0;
@@ -94,10 +108,12 @@ static sg_forward_hop forwarded_element(const char *s, size_t n)
     bool seen_for = false;
     size_t i = 0;
     while (i < n) {
-        while (i < n && (is_ows(s[i]) || s[i] == ';')) i++;
+        while (i < n && (is_ows(s[i]) || s[i] == ';'))
+            i++;
         if (i >= n) break;
         size_t name_start = i;
-        while (i < n && s[i] != '=' && s[i] != ';' && !is_ows(s[i])) i++;
+        while (i < n && s[i] != '=' && s[i] != ';' && !is_ows(s[i]))
+            i++;
         size_t name_len = i - name_start;
         if (i >= n || s[i] != '=') return none; /* a pair without a value */
         i++;
@@ -110,10 +126,13 @@ static sg_forward_hop forwarded_element(const char *s, size_t n)
             i += used;
         } else {
             size_t vs = i;
-            while (i < n && s[i] != ';' && !is_ows(s[i])) i++;
+            while (i < n && s[i] != ';' && !is_ows(s[i]))
+                i++;
             val_len = i - vs;
-            if (val_len >= sizeof val) too_long = true;
-            else memcpy(val, s + vs, val_len);
+            if (val_len >= sizeof val)
+                too_long = true;
+            else
+                memcpy(val, s + vs, val_len);
         }
         if (name_len == 3 && strncasecmp(s + name_start, "for", 3) == 0) {
             if (seen_for) return none; /* a parameter must not repeat */
@@ -124,8 +143,8 @@ static sg_forward_hop forwarded_element(const char *s, size_t n)
     return seen_for ? found : none;
 }
 
-sg_status sg_forward_parse(sg_forward_header h, const char *value, size_t len,
-                           sg_forward_hop *hops, size_t max, size_t *count, size_t *dropped)
+sg_status sg_forward_parse(sg_forward_header h, const char *value, size_t len, sg_forward_hop *hops,
+                           size_t max, size_t *count, size_t *dropped)
 {
     if (!value || !hops || !count || max == 0 || max > SG_CLIENT_IP_MAX_HOPS ||
         h == SG_FORWARD_NONE)
@@ -152,8 +171,9 @@ sg_status sg_forward_parse(sg_forward_header h, const char *value, size_t len,
             }
         }
         if (c != ',' || (quoted && !end)) continue;
-        if (end && quoted) return sg_fail(SG_E_MALFORMED, "%s: unterminated quoted string",
-                                          sg_forward_header_name(h));
+        if (end && quoted)
+            return sg_fail(SG_E_MALFORMED, "%s: unterminated quoted string",
+                           sg_forward_header_name(h));
         const char *es = value + elem_start;
         size_t en = (i > len ? len : i) - elem_start;
         trim(&es, &en);

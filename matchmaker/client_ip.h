@@ -44,7 +44,7 @@ typedef struct sg_client_ip_options {
     const sg_cidr *trusted; /* trusted proxies (borrowed) */
     size_t trusted_count;
     sg_forward_header header;
-    bool use_fake_ip;       /* substitute fake_ip for loopback and private players */
+    bool use_fake_ip; /* substitute fake_ip for loopback and private players */
     sg_addr fake_ip;
 } sg_client_ip_options;
 
@@ -60,8 +60,8 @@ typedef struct sg_forward_hop {
  * counts hops on the left that did not fit. Empty elements (", ,") are skipped.
  * Errors: SG_E_MALFORMED for an unterminated quoted string (Forwarded), SG_E_INVALID for
  * bad arguments. */
-sg_status sg_forward_parse(sg_forward_header h, const char *value, size_t len,
-                           sg_forward_hop *hops, size_t max, size_t *count, size_t *dropped);
+sg_status sg_forward_parse(sg_forward_header h, const char *value, size_t len, sg_forward_hop *hops,
+                           size_t max, size_t *count, size_t *dropped);
 
 /* Where the answer came from, for logs. */
 typedef enum sg_client_ip_source {

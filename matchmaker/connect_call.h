@@ -31,10 +31,10 @@ struct sg_connect_call {
     void *http; /* the HTTP layer's own state */
 
     /* Output, set by the handler before done(). */
-    int status;              /* HTTP status */
-    char *body;              /* JSON, malloc()ed; the HTTP layer frees it */
+    int status; /* HTTP status */
+    char *body; /* JSON, malloc()ed; the HTTP layer frees it */
     size_t body_len;
-    const char *outcome;     /* "ok" or the error code, a static string */
+    const char *outcome;      /* "ok" or the error code, a static string */
     long long retry_after_ms; /* > 0: sent as Retry-After */
 
     /* Private to the handler. */

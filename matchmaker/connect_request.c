@@ -9,11 +9,13 @@
 bool sg_content_type_is_json(const char *ct)
 {
     if (!ct) return false;
-    while (*ct == ' ' || *ct == '\t') ct++;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
     static const char want[] = "application/json";
     if (strncasecmp(ct, want, sizeof want - 1) != 0) return false;
     const char *rest = ct + sizeof want - 1;
-    while (*rest == ' ' || *rest == '\t') rest++;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
     return *rest == '\0' || *rest == ';';
 }
 
@@ -35,8 +37,7 @@ static sg_status field_error(sg_reply_error *err, const char *fmt, const char *f
 static sg_status parse_selectors(const sg_connect_body_options *o, const cJSON *v,
                                  sg_connect_request *out, sg_reply_error *err)
 {
-    if (!cJSON_IsArray(v))
-        return field_error(err, "%s must be an array of strings", "selectors");
+    if (!cJSON_IsArray(v)) return field_error(err, "%s must be an array of strings", "selectors");
     int n = cJSON_GetArraySize(v);
     if (n > SG_CONNECT_MAX_SELECTORS) {
         sg_reply_error_set(err, 400, "bad_field", "selectors: at most %d entries",

@@ -22,7 +22,8 @@ struct sg_cors {
 void sg_cors_free(sg_cors *c)
 {
     if (!c) return;
-    for (size_t i = 0; i < c->norigins; i++) free(c->origins[i]);
+    for (size_t i = 0; i < c->norigins; i++)
+        free(c->origins[i]);
     free(c);
 }
 
@@ -57,13 +58,14 @@ sg_status sg_cors_new(const sg_cors_options *o, sg_cors **out)
     c->credentials = o->allow_credentials;
     c->max_age_s = o->max_age_s;
     copy_trimmed(c->allow_headers, sizeof c->allow_headers, o->allow_headers, "Content-Type");
-    copy_trimmed(c->allow_methods, sizeof c->allow_methods, o->allow_methods,
-                 "POST, GET, OPTIONS");
+    copy_trimmed(c->allow_methods, sizeof c->allow_methods, o->allow_methods, "POST, GET, OPTIONS");
     const char *p = o->origins ? o->origins : "";
     while (*p) {
-        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
         const char *e = p;
-        while (*e && *e != ',' && *e != ' ' && *e != '\t') e++;
+        while (*e && *e != ',' && *e != ' ' && *e != '\t')
+            e++;
         size_t n = (size_t)(e - p);
         if (n) {
             char item[SG_CORS_MAX_ORIGIN + 1];
@@ -141,11 +143,14 @@ static bool list_has(const char *list, const char *token, size_t n)
 {
     const char *p = list;
     while (*p) {
-        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
         const char *e = p;
-        while (*e && *e != ',') e++;
+        while (*e && *e != ',')
+            e++;
         const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
         if ((size_t)(t - p) == n && n && strncasecmp(p, token, n) == 0) return true;
         p = e;
     }
@@ -161,11 +166,14 @@ sg_cors_result sg_cors_preflight(const sg_cors *c, const char *origin, const cha
     if (!origin_allowed(c, origin)) return SG_CORS_DENIED;
     if (!list_has(c->allow_methods, method, strlen(method))) return SG_CORS_DENIED;
     for (const char *p = request_headers ? request_headers : ""; *p;) {
-        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
         const char *e = p;
-        while (*e && *e != ',') e++;
+        while (*e && *e != ',')
+            e++;
         const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
         if (t > p && !list_has(c->allow_headers, p, (size_t)(t - p))) return SG_CORS_DENIED;
         p = e;
     }

@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define SG_CORS_MAX_ORIGIN 256   /* longer Origin values are never allowed */
+#define SG_CORS_MAX_ORIGIN 256 /* longer Origin values are never allowed */
 #define SG_CORS_MAX_HEADERS 8
 
 typedef struct sg_cors_options {

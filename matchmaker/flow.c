@@ -16,7 +16,6 @@
 #include "seatgate/codec.h"
 #include "seatgate/log.h"
 
-
 /* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -41,9 +40,6 @@ typedef struct flight {
     flight_state state;
     uint8_t ipkey[17];
     char ip_text[SG_ADDR_STRLEN];
-    char client_version[SG_CONNECT_TEXT_MAX + 1];
-    size_t selector_count;
-    char selectors[SG_CONNECT_MAX_SELECTORS][SG_CONNECT_TEXT_MAX + 1];
     sg_connect_call *calls;
     size_t ncalls;
     char seat_id[SG_SEAT_ID_MAX];
@@ -56,13 +52,17 @@ typedef struct flight {
     sg_timer poll_timer, deadline_timer;
     struct flight *ip_next, *seat_next;
     struct flight *all_prev, *all_next;
-    /* finishing */
+    struct finish *fin; /* allocated once the seat is ready (keeps waiting flights small) */
+} flight;
+
+/* What a flight needs once its seat is ready. */
+typedef struct finish {
     sg_seat seat;
     const sg_seat_port *port;
     uint64_t client_id;
     uint64_t expires_at;
     char token_b64[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
-} flight;
+} finish;
 
 struct sg_flow {
     sg_flow_options o;
@@ -132,11 +132,14 @@ static void unlink_maps(flight *f)
 static void flight_free(flight *f)
 {
     sg_flow *fl = f->flow;
-    if (f->all_prev) f->all_prev->all_next = f->all_next;
-    else fl->all = f->all_next;
+    if (f->all_prev)
+        f->all_prev->all_next = f->all_next;
+    else
+        fl->all = f->all_next;
     if (f->all_next) f->all_next->all_prev = f->all_prev;
     free(f->ready_seat);
-    sodium_memzero(f->token_b64, sizeof f->token_b64);
+    if (f->fin) sodium_memzero(f->fin->token_b64, sizeof f->fin->token_b64);
+    free(f->fin);
     free(f);
     pthread_mutex_lock(&fl->mu);
     fl->live--;
@@ -236,8 +239,8 @@ static void enqueue_failed_on_loop(void *arg)
 static void enqueue_job(void *arg)
 {
     delete_req *d = arg;
-    sg_status st = sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason,
-                                            d->fl->instance);
+    sg_status st =
+        sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason, d->fl->instance);
     if (st == SG_OK) {
         sg_counter_inc(d->fl->delete_queued);
         free(d);
@@ -292,8 +295,8 @@ static void fail_flight(flight *f, int status, const char *code, long long retry
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
     char q[300];
-    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s",
-            f->ip_text, f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
+    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s", f->ip_text,
+            f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
             sg_log_quote(e.message, q, sizeof q));
     char *json = sg_reply_error_json(&e, NULL);
     while (f->calls) {
@@ -388,8 +391,10 @@ static void poll_now(void *arg)
     sg_counter_inc(fl->polls);
     /* The next delay doubles up to the cap. */
     long long next = f->poll_delay_ms ? f->poll_delay_ms * 2 : fl->o.poll_first_ms;
-    if (f->poll_delay_ms == 0) f->poll_delay_ms = fl->o.poll_first_ms;
-    else f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
+    if (f->poll_delay_ms == 0)
+        f->poll_delay_ms = fl->o.poll_first_ms;
+    else
+        f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
     fl->o.orch->ops->poll_seat(fl->o.orch->self, f->seat_id, on_polled, f);
 }
 
@@ -442,13 +447,14 @@ static void on_recorded_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     f->record_pending = false;
-    if (e->st == SG_OK) f->record_ok = true;
-    else f->record_failed = true;
+    if (e->st == SG_OK)
+        f->record_ok = true;
+    else
+        f->record_failed = true;
     if (f->state == F_WAITING) {
         if (e->st != SG_OK) {
             fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
-                        "the session could not be recorded (%s); try again",
-                        sg_status_name(e->st));
+                        "the session could not be recorded (%s); try again", sg_status_name(e->st));
         } else if (f->ready_seat) {
             sg_seat *seat = f->ready_seat;
             f->ready_seat = NULL;
@@ -530,8 +536,8 @@ static void on_created_loop(void *arg)
             case SG_E_CONFLICT:
             case SG_E_NOT_FOUND:
             case SG_E_INVALID:
-                fail_flight(f, 502, "edgegap_refused", 0, NULL,
-                            "Edgegap refused the session: %s", r->message);
+                fail_flight(f, 502, "edgegap_refused", 0, NULL, "Edgegap refused the session: %s",
+                            r->message);
                 break;
             default:
                 fail_flight(f, 502, "edgegap_unavailable", 0, NULL,
@@ -565,23 +571,23 @@ static void finish_job(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     const sg_flow *fl = f->flow;
-    sg_status st = sg_ledger_put_token(fl->o.ledger, f->client_id, f->seat_id);
-    if (st == SG_OK && f->seat.fqdn[0])
-        st = sg_ledger_cert_digest(fl->o.ledger, f->seat.fqdn, e->digest);
+    const finish *fin = f->fin;
+    sg_status st = sg_ledger_put_token(fl->o.ledger, fin->client_id, f->seat_id);
+    if (st == SG_OK && fin->seat.fqdn[0])
+        st = sg_ledger_cert_digest(fl->o.ledger, fin->seat.fqdn, e->digest);
     if (st == SG_OK) {
         sg_session_record rec;
-        long long deadline =
-            wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        long long deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         fill_record(f, &rec, deadline);
-        rec.client_id = f->client_id;
+        rec.client_id = fin->client_id;
         rec.has_deployment = true;
         sg_deployment_ref *d = &rec.deployment;
-        copy_str(d->request_id, sizeof d->request_id, f->seat.server_id);
-        copy_str(d->public_ip, sizeof d->public_ip, f->seat.public_ip);
-        copy_str(d->fqdn, sizeof d->fqdn, f->seat.fqdn);
-        d->port = (uint16_t)f->port->external;
-        copy_str(d->protocol, sizeof d->protocol, f->port->protocol);
-        const sg_seat_location *l = &f->seat.location;
+        copy_str(d->request_id, sizeof d->request_id, fin->seat.server_id);
+        copy_str(d->public_ip, sizeof d->public_ip, fin->seat.public_ip);
+        copy_str(d->fqdn, sizeof d->fqdn, fin->seat.fqdn);
+        d->port = (uint16_t)fin->port->external;
+        copy_str(d->protocol, sizeof d->protocol, fin->port->protocol);
+        const sg_seat_location *l = &fin->seat.location;
         if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
             d->has_location = true;
             copy_str(d->location.city, sizeof d->location.city, l->city);
@@ -600,27 +606,32 @@ static void finish_job(void *arg)
 static void start_finish(flight *f, const sg_seat *seat)
 {
     sg_flow *fl = f->flow;
-    f->seat = *seat;
-    f->port = sg_seat_find_port(&f->seat, fl->port_name);
-    if (!f->port || f->port->external <= 0 || f->port->external > 65535) {
+    finish *fin = f->fin ? f->fin : (f->fin = calloc(1, sizeof *f->fin));
+    if (!fin) {
+        fail_flight(f, 500, "internal", 0, "internal_error", "out of memory");
+        return;
+    }
+    fin->seat = *seat;
+    fin->port = sg_seat_find_port(&fin->seat, fl->port_name);
+    if (!fin->port || fin->port->external <= 0 || fin->port->external > 65535) {
         fail_flight(f, 502, "no_server", 0, "no_port",
                     "the game server has no usable port named '%s'",
                     fl->port_name[0] ? fl->port_name : "(first)");
         return;
     }
     sg_addr server;
-    if (sg_addr_parse(f->seat.public_ip, SG_PORT_FORBIDDEN, &server) != SG_OK) {
+    if (sg_addr_parse(fin->seat.public_ip, SG_PORT_FORBIDDEN, &server) != SG_OK) {
         fail_flight(f, 502, "no_server", 0, "bad_server_address",
                     "the game server's public IP is not an address");
         return;
     }
-    server.port = (uint16_t)f->port->external;
+    server.port = (uint16_t)fin->port->external;
     uint8_t user_data[SG_TOKEN_USER_DATA_BYTES];
     uint8_t token[SG_TOKEN_BYTES];
-    f->client_id = sg_token_random_client_id();
+    fin->client_id = sg_token_random_client_id();
     sg_token_params p = {
         .protocol_id = fl->o.protocol_id,
-        .client_id = f->client_id,
+        .client_id = fin->client_id,
         .servers = &server,
         .server_count = 1,
         .expire_seconds = fl->o.token_expire_s,
@@ -630,8 +641,9 @@ static void start_finish(flight *f, const sg_seat *seat)
         .ipv6_layout = fl->o.ipv6_layout,
     };
     sg_status st = sg_token_user_data_set_session(user_data, f->seat_id);
-    if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &f->expires_at);
-    if (st == SG_OK) st = sg_base64_encode(token, sizeof token, f->token_b64, sizeof f->token_b64);
+    if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &fin->expires_at);
+    if (st == SG_OK)
+        st = sg_base64_encode(token, sizeof token, fin->token_b64, sizeof fin->token_b64);
     sodium_memzero(token, sizeof token);
     if (st != SG_OK) {
         fail_flight(f, 500, "internal", 0, "internal_error", "the connect token could not be made");
@@ -665,17 +677,20 @@ static void on_finished_loop(void *arg)
         SG_INFO("flow", "connect_abandoned", "ip=%s session=%s", f->ip_text, f->seat_id);
         end_flight(f, "abandoned");
     } else {
-        char *json = sg_flow_answer_json(&f->seat, f->port, f->token_b64, f->client_id,
-                                         f->expires_at, e->digest[0] ? e->digest : NULL);
+        const finish *fin = f->fin;
+        char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
+                                         fin->expires_at, e->digest[0] ? e->digest : NULL);
         SG_INFO("flow", "connect_ready", "ip=%s session=%s server=%s port=%d waiters=%zu",
-                f->ip_text, f->seat_id, f->seat.public_ip, f->port->external, f->ncalls);
+                f->ip_text, f->seat_id, fin->seat.public_ip, fin->port->external, f->ncalls);
         while (f->calls) {
             sg_connect_call *c = f->calls;
             f->calls = c->next;
             f->ncalls--;
             char *body = json ? strdup(json) : NULL;
-            if (body) answer_call(fl, c, 200, body, "ok", 0);
-            else answer_error(fl, c, 500, "internal", "out of memory", 0);
+            if (body)
+                answer_call(fl, c, 200, body, "ok", 0);
+            else
+                answer_error(fl, c, 500, "internal", "out of memory", 0);
         }
         if (json) sodium_memzero(json, strlen(json));
         free(json);
@@ -725,8 +740,7 @@ static void attach(flight *f, sg_connect_call *c)
     c->next = f->calls;
     f->calls = c;
     f->ncalls++;
-    if (c->fd >= 0 &&
-        sg_loop_io_add(fl->o.loop, &c->io, c->fd, EPOLLRDHUP, on_hangup, c) != SG_OK)
+    if (c->fd >= 0 && sg_loop_io_add(fl->o.loop, &c->io, c->fd, EPOLLRDHUP, on_hangup, c) != SG_OK)
         SG_DEBUG("flow", "hangup_watch_failed", "fd=%d", c->fd);
 }
 
@@ -764,9 +778,6 @@ static void start_on_loop(void *arg)
     f->refs = 1;
     memcpy(f->ipkey, key, sizeof key);
     copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
-    copy_str(f->client_version, sizeof f->client_version, c->req.client_version);
-    f->selector_count = c->req.selector_count;
-    memcpy(f->selectors, c->req.selectors, sizeof f->selectors);
     f->created_wall_ms = wall_ms();
     f->all_next = fl->all;
     if (fl->all) fl->all->all_prev = f;
@@ -779,12 +790,16 @@ static void start_on_loop(void *arg)
     sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
     attach(f, c);
 
+    /* The orchestrator copies the request, so the call's own fields can be lent here. */
     const char *sels[SG_CONNECT_MAX_SELECTORS];
-    for (size_t i = 0; i < f->selector_count; i++) sels[i] = f->selectors[i];
+    for (size_t i = 0; i < c->req.selector_count; i++)
+        sels[i] = c->req.selectors[i];
+    if (c->req.client_version[0])
+        SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text, c->req.client_version);
     sg_seat_request rq = {
         .player_ip = f->ip_text,
         .selectors = sels,
-        .selector_count = f->selector_count,
+        .selector_count = c->req.selector_count,
         .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
     };
     f->state = F_CREATING;
@@ -821,7 +836,8 @@ static void notify_on_loop(void *arg)
     notify_ev *n = arg;
     sg_flow *fl = n->fl;
     flight *f = *seat_slot(fl, n->seat.id);
-    while (f && strcmp(f->seat_id, n->seat.id) != 0) f = f->seat_next;
+    while (f && strcmp(f->seat_id, n->seat.id) != 0)
+        f = f->seat_next;
     if (f && f->state == F_WAITING) {
         sg_counter_inc(fl->webhooks_matched);
         SG_DEBUG("flow", "webhook", "session=%s state=%s", n->seat.id,
@@ -893,18 +909,18 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
     pthread_mutex_init(&fl->mu, NULL);
     pthread_cond_init(&fl->cv, NULL);
     sg_metrics *m = o->metrics;
-    fl->created = sg_metrics_counter(m, "seatgate_sessions_created_total",
-                                     "Edgegap sessions created", NULL);
+    fl->created =
+        sg_metrics_counter(m, "seatgate_sessions_created_total", "Edgegap sessions created", NULL);
     fl->create_failed = sg_metrics_counter(m, "seatgate_session_create_failures_total",
                                            "Edgegap session creations that failed", NULL);
-    fl->polls = sg_metrics_counter(m, "seatgate_session_polls_total",
-                                   "Edgegap session polls sent", NULL);
+    fl->polls =
+        sg_metrics_counter(m, "seatgate_session_polls_total", "Edgegap session polls sent", NULL);
     const char *matched[] = {"matched", "true", NULL};
     const char *unmatched[] = {"matched", "false", NULL};
-    fl->webhooks_matched = sg_metrics_counter(m, "seatgate_webhooks_total",
-                                              "Edgegap webhooks received", matched);
-    fl->webhooks_unmatched = sg_metrics_counter(m, "seatgate_webhooks_total",
-                                                "Edgegap webhooks received", unmatched);
+    fl->webhooks_matched =
+        sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", matched);
+    fl->webhooks_unmatched =
+        sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", unmatched);
     const char *queued[] = {"via", "queue", NULL};
     const char *direct[] = {"via", "direct", NULL};
     fl->delete_queued = sg_metrics_counter(m, "seatgate_session_delete_requests_total",
@@ -954,6 +970,7 @@ void sg_flow_free(sg_flow *fl)
         flight *f = fl->all;
         fl->all = f->all_next;
         free(f->ready_seat);
+        free(f->fin);
         free(f);
     }
     pthread_mutex_destroy(&fl->mu);

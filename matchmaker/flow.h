@@ -36,13 +36,13 @@ extern "C" {
 #endif
 
 typedef struct sg_flow_options {
-    sg_loop *loop;             /* borrowed; started by the caller */
-    sg_orchestrator *orch;     /* borrowed */
-    sg_workpool *pool;         /* borrowed: runs store calls */
-    sg_ledger *ledger;         /* borrowed */
-    sg_metrics *metrics;       /* borrowed */
+    sg_loop *loop;         /* borrowed; started by the caller */
+    sg_orchestrator *orch; /* borrowed */
+    sg_workpool *pool;     /* borrowed: runs store calls */
+    sg_ledger *ledger;     /* borrowed */
+    sg_metrics *metrics;   /* borrowed */
 
-    const sg_key *key;         /* netcode private key (borrowed) */
+    const sg_key *key; /* netcode private key (borrowed) */
     uint64_t protocol_id;
     int64_t token_expire_s;
     int32_t token_timeout_s;
@@ -52,8 +52,8 @@ typedef struct sg_flow_options {
     long long wait_timeout_ms; /* from the request to a ready seat, at most */
     long long poll_first_ms;   /* first delay after the immediate poll */
     long long poll_max_ms;
-    long long claim_grace_ms;  /* unclaimed this long after the token expired: reaped */
-    const char *webhook_url;   /* sent to the orchestrator; NULL: polling only */
+    long long claim_grace_ms; /* unclaimed this long after the token expired: reaped */
+    const char *webhook_url;  /* sent to the orchestrator; NULL: polling only */
     bool single_flight;
     const char *instance;      /* this matchmaker's id, in records */
     const char *app, *version; /* for records */

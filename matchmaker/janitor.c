@@ -69,7 +69,8 @@ static sg_orch_result release_blocking(sg_janitor *j, const char *session_id)
     pthread_mutex_lock(&j->mu);
     /* The orchestrator always calls back (at the latest when it is destroyed, which happens
      * after the janitor stops), so waiting without a timeout is safe. */
-    while (!w.done) pthread_cond_wait(&j->cv, &j->mu);
+    while (!w.done)
+        pthread_cond_wait(&j->cv, &j->mu);
     pthread_mutex_unlock(&j->mu);
     return w.r;
 }
@@ -106,9 +107,10 @@ static void *delete_worker(void *arg)
             if (r.status == SG_E_RATE_LIMITED && r.retry_after_ms > delay) delay = r.retry_after_ms;
             sg_job_retry(job, delay);
             sg_counter_inc(j->delete_failed);
-            SG_WARN("janitor", "session_delete_retry", "session=%s status=%s http=%d attempts=%d "
-                    "retry_ms=%lld", d.session_id, sg_status_name(r.status), r.http_status,
-                    attempts, delay);
+            SG_WARN("janitor", "session_delete_retry",
+                    "session=%s status=%s http=%d attempts=%d "
+                    "retry_ms=%lld",
+                    d.session_id, sg_status_name(r.status), r.http_status, attempts, delay);
         }
         sg_job_free(job);
     }
@@ -226,7 +228,8 @@ static bool was_suspect(const sg_janitor *j, const char *id)
 
 static void free_list(char **ids, size_t n)
 {
-    for (size_t i = 0; i < n; i++) free(ids[i]);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
     free(ids);
 }
 
@@ -240,7 +243,8 @@ size_t sg_janitor_sweep_orphans(sg_janitor *j)
         list_wait w = {.j = j};
         j->o.orch->ops->list_seats(j->o.orch->self, page, listed, &w);
         pthread_mutex_lock(&j->mu);
-        while (!w.done) pthread_cond_wait(&j->cv, &j->mu);
+        while (!w.done)
+            pthread_cond_wait(&j->cv, &j->mu);
         pthread_mutex_unlock(&j->mu);
         if (w.r.status != SG_OK) {
             SG_WARN("janitor", "orphan_sweep_skipped", "status=%s", sg_status_name(w.r.status));
@@ -336,12 +340,12 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
                                     "Edgegap sessions deleted by the delete workers", NULL);
     j->delete_failed = sg_metrics_counter(m, "seatgate_session_delete_failures_total",
                                           "Delete attempts that failed and will be retried", NULL);
-    j->reaped = sg_metrics_counter(m, "seatgate_sessions_reaped_total",
-                                   "Sessions never claimed before their deadline, queued for deletion",
-                                   NULL);
-    j->orphans = sg_metrics_counter(m, "seatgate_sessions_orphaned_total",
-                                    "Sessions found at Edgegap without a record, queued for deletion",
-                                    NULL);
+    j->reaped = sg_metrics_counter(
+        m, "seatgate_sessions_reaped_total",
+        "Sessions never claimed before their deadline, queued for deletion", NULL);
+    j->orphans =
+        sg_metrics_counter(m, "seatgate_sessions_orphaned_total",
+                           "Sessions found at Edgegap without a record, queued for deletion", NULL);
     j->requeued = sg_metrics_counter(m, "seatgate_session_deletes_requeued_total",
                                      "Released sessions whose delete was queued again", NULL);
     j->claimed = sg_metrics_gauge(m, "seatgate_sessions_claimed",
@@ -373,7 +377,8 @@ void sg_janitor_stop(sg_janitor *j)
     atomic_store(&j->stop, true);
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
-    for (unsigned i = 0; i < j->nworkers; i++) pthread_join(j->workers[i], NULL);
+    for (unsigned i = 0; i < j->nworkers; i++)
+        pthread_join(j->workers[i], NULL);
     if (j->reaper_running) pthread_join(j->reaper, NULL);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);

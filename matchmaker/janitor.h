@@ -28,16 +28,16 @@ extern "C" {
 #endif
 
 typedef struct sg_janitor_options {
-    sg_ledger *ledger;       /* borrowed */
-    sg_orchestrator *orch;   /* borrowed */
-    sg_metrics *metrics;     /* borrowed */
-    unsigned delete_workers; /* threads taking delete jobs (0: none) */
-    long long reap_interval_ms; /* 0: no reaper */
-    long long retry_max_ms;  /* longest delay between attempts of one delete */
-    long long stuck_after_ms; /* released records older than this get their delete re-queued */
-    long long server_stale_ms; /* claimed by a server silent this long: released (0: never) */
+    sg_ledger *ledger;            /* borrowed */
+    sg_orchestrator *orch;        /* borrowed */
+    sg_metrics *metrics;          /* borrowed */
+    unsigned delete_workers;      /* threads taking delete jobs (0: none) */
+    long long reap_interval_ms;   /* 0: no reaper */
+    long long retry_max_ms;       /* longest delay between attempts of one delete */
+    long long stuck_after_ms;     /* released records older than this get their delete re-queued */
+    long long server_stale_ms;    /* claimed by a server silent this long: released (0: never) */
     long long orphan_interval_ms; /* 0: no orphan sweep */
-    const char *instance;    /* copied; written into jobs the reaper queues */
+    const char *instance;         /* copied; written into jobs the reaper queues */
 } sg_janitor_options;
 
 typedef struct sg_janitor sg_janitor;

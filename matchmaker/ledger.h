@@ -23,7 +23,7 @@ extern "C" {
 typedef struct sg_ledger sg_ledger;
 
 typedef struct sg_ledger_options {
-    long long token_ttl_ms;  /* connect_tokens bucket TTL (created with it when absent) */
+    long long token_ttl_ms;    /* connect_tokens bucket TTL (created with it when absent) */
     long long delete_lease_ms; /* lease of a taken delete job */
 } sg_ledger_options;
 

@@ -227,7 +227,8 @@ static void run_posted(sg_loop *l)
     l->qlen = l->qcap = 0;
     l->woken = false;
     pthread_mutex_unlock(&l->mu);
-    for (size_t i = 0; i < n; i++) q[i].fn(q[i].arg);
+    for (size_t i = 0; i < n; i++)
+        q[i].fn(q[i].arg);
     free(q);
 }
 

@@ -25,7 +25,7 @@ typedef struct sg_loop sg_loop;
 typedef void (*sg_loop_fn)(void *arg);
 
 typedef struct sg_timer {
-    long long due_ms; /* monotonic */
+    long long due_ms;  /* monotonic */
     size_t heap_index; /* 0 when not armed; position + 1 otherwise */
     sg_loop_fn fn;
     void *arg;

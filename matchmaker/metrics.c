@@ -11,11 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum family_type {
-    FAMILY_COUNTER,
-    FAMILY_GAUGE,
-    FAMILY_HISTOGRAM
-} family_type;
+typedef enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM } family_type;
 
 typedef struct series {
     struct series *next;
@@ -106,7 +102,8 @@ static void buf_reserve(buf *b, size_t more)
 {
     if (b->failed || b->len + more + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more + 1) cap *= 2;
+    while (cap < b->len + more + 1)
+        cap *= 2;
     char *p = realloc(b->p, cap);
     if (!p) {
         b->failed = true;
@@ -145,10 +142,14 @@ __attribute__((format(printf, 2, 3))) static void buf_fmt(buf *b, const char *fm
 static void buf_escaped(buf *b, const char *s, bool quote)
 {
     for (const char *p = s; *p; p++) {
-        if (*p == '\\') buf_str(b, "\\\\");
-        else if (*p == '\n') buf_str(b, "\\n");
-        else if (quote && *p == '"') buf_str(b, "\\\"");
-        else buf_put(b, p, 1);
+        if (*p == '\\')
+            buf_str(b, "\\\\");
+        else if (*p == '\n')
+            buf_str(b, "\\n");
+        else if (quote && *p == '"')
+            buf_str(b, "\\\"");
+        else
+            buf_put(b, p, 1);
     }
 }
 
@@ -203,7 +204,8 @@ static series *lookup(sg_metrics *m, family_type type, const char *name, const c
     series *found = NULL;
     pthread_mutex_lock(&m->mu);
     family *f = m->first;
-    while (f && strcmp(f->name, name) != 0) f = f->next;
+    while (f && strcmp(f->name, name) != 0)
+        f = f->next;
     if (f && f->type != type) {
         pthread_mutex_unlock(&m->mu);
         free(lt);
@@ -225,8 +227,10 @@ static series *lookup(sg_metrics *m, family_type type, const char *name, const c
             memcpy(f->bounds, bounds, nbounds * sizeof *bounds);
             f->nbounds = nbounds;
         }
-        if (m->last) m->last->next = f;
-        else m->first = f;
+        if (m->last)
+            m->last->next = f;
+        else
+            m->first = f;
         m->last = f;
     }
     for (series *s = f->first; s; s = s->next) {
@@ -241,8 +245,10 @@ static series *lookup(sg_metrics *m, family_type type, const char *name, const c
             found->labels = lt;
             lt = NULL;
             found->family = f;
-            if (f->last) f->last->next = found;
-            else f->first = found;
+            if (f->last)
+                f->last->next = found;
+            else
+                f->first = found;
             f->last = found;
         } else {
             sg_fail(SG_E_NOMEM, "metrics: out of memory");
@@ -266,8 +272,7 @@ sg_gauge *sg_metrics_gauge(sg_metrics *m, const char *name, const char *help,
 }
 
 sg_histogram *sg_metrics_histogram(sg_metrics *m, const char *name, const char *help,
-                                   const double *bounds, size_t nbounds,
-                                   const char *const *labels)
+                                   const double *bounds, size_t nbounds, const char *const *labels)
 {
     return (sg_histogram *)lookup(m, FAMILY_HISTOGRAM, name, help, bounds, nbounds, labels);
 }
@@ -316,7 +321,8 @@ void sg_histogram_observe(sg_histogram *h, double v)
     if (!h || isnan(v)) return;
     const family *f = h->s.family;
     size_t i = 0;
-    while (i < f->nbounds && v > f->bounds[i]) i++;
+    while (i < f->nbounds && v > f->bounds[i])
+        i++;
     atomic_fetch_add_explicit(&h->s.buckets[i], 1, memory_order_relaxed);
     uint64_t old = atomic_load_explicit(&h->s.sum_bits, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&h->s.sum_bits, &old,

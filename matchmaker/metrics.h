@@ -41,8 +41,7 @@ sg_gauge *sg_metrics_gauge(sg_metrics *m, const char *name, const char *help,
                            const char *const *labels);
 /* bounds: strictly increasing upper bounds (+Inf is implicit), 1..SG_METRICS_MAX_BUCKETS. */
 sg_histogram *sg_metrics_histogram(sg_metrics *m, const char *name, const char *help,
-                                   const double *bounds, size_t nbounds,
-                                   const char *const *labels);
+                                   const double *bounds, size_t nbounds, const char *const *labels);
 
 void sg_counter_add(sg_counter *c, uint64_t n);
 static inline void sg_counter_inc(sg_counter *c)

@@ -50,8 +50,8 @@ typedef struct sg_seat_location {
 typedef struct sg_seat {
     char id[SG_SEAT_ID_MAX]; /* the backend's id (Edgegap session id) */
     sg_seat_state state;
-    char status[32];  /* the backend's own word for it ("Seeking", "Ready") */
-    char error[160];  /* why it failed, "" otherwise; never secret */
+    char status[32];    /* the backend's own word for it ("Seeking", "Ready") */
+    char error[160];    /* why it failed, "" otherwise; never secret */
     char server_id[64]; /* the game server (Edgegap deployment request id) */
     char public_ip[64];
     char fqdn[256];
@@ -69,15 +69,15 @@ typedef struct sg_orch_result {
     int http_status;          /* 0 when none */
     long long retry_after_ms; /* -1 when none */
     long long latency_us;
-    bool ambiguous;           /* create only: a seat may exist although the call failed */
+    bool ambiguous; /* create only: a seat may exist although the call failed */
     char message[256];
 } sg_orch_result;
 
 typedef struct sg_seat_request {
-    const char *player_ip;             /* bare IP text */
-    const char *const *selectors;      /* deployment tags to filter on (may be NULL) */
+    const char *player_ip;        /* bare IP text */
+    const char *const *selectors; /* deployment tags to filter on (may be NULL) */
     size_t selector_count;
-    const char *webhook_url;           /* where the backend reports the seat (NULL: none) */
+    const char *webhook_url; /* where the backend reports the seat (NULL: none) */
 } sg_seat_request;
 
 typedef void (*sg_orch_created_fn)(const sg_orch_result *r, const char *seat_id, void *user);
@@ -91,8 +91,7 @@ typedef struct sg_orchestrator_ops {
     int version; /* 1 */
     const char *name;
     /* Reserves a seat; seat_id is set when r->status is SG_OK. */
-    void (*create_seat)(void *self, const sg_seat_request *req, sg_orch_created_fn cb,
-                        void *user);
+    void (*create_seat)(void *self, const sg_seat_request *req, sg_orch_created_fn cb, void *user);
     /* Reads a seat's state; seat is set when r->status is SG_OK. */
     void (*poll_seat)(void *self, const char *seat_id, sg_orch_polled_fn cb, void *user);
     /* Frees a seat. SG_OK also when the backend says it is already gone. */

@@ -9,7 +9,6 @@
 
 #include "seatgate/log.h"
 
-
 /* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
 static void copy_str(char *dst, size_t size, const char *src)
 {
@@ -34,9 +33,12 @@ typedef struct call_ctx {
 const char *sg_seat_state_name(sg_seat_state st)
 {
     switch (st) {
-    case SG_SEAT_PENDING: return "pending";
-    case SG_SEAT_READY: return "ready";
-    case SG_SEAT_FAILED: return "failed";
+    case SG_SEAT_PENDING:
+        return "pending";
+    case SG_SEAT_READY:
+        return "ready";
+    case SG_SEAT_FAILED:
+        return "failed";
     }
     return "unknown";
 }
@@ -64,8 +66,12 @@ void sg_seat_from_edgegap(const sg_edgegap_session *s, sg_seat *out)
         out->state = s->deployment.present ? SG_SEAT_READY : SG_SEAT_PENDING;
         break;
     case SG_EDGEGAP_STATE_ERROR:
-    case SG_EDGEGAP_STATE_UNPROCESSABLE: out->state = SG_SEAT_FAILED; break;
-    default: out->state = SG_SEAT_PENDING; break;
+    case SG_EDGEGAP_STATE_UNPROCESSABLE:
+        out->state = SG_SEAT_FAILED;
+        break;
+    default:
+        out->state = SG_SEAT_PENDING;
+        break;
     }
     const sg_edgegap_deployment *d = &s->deployment;
     if (!d->present) return;
@@ -106,7 +112,8 @@ static void *drive(void *arg)
     edgegap_orch *o = arg;
     while (!atomic_load(&o->stop)) {
         if (sg_edgegap_run(o->client, 1000, NULL, 0, NULL) != SG_OK)
-            SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s", sg_status_name(SG_E_INTERNAL));
+            SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s",
+                     sg_status_name(SG_E_INTERNAL));
     }
     return NULL;
 }
@@ -142,7 +149,8 @@ static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_
     edgegap_orch *o = self;
     sg_edgegap_selector sel[16];
     size_t nsel = req->selector_count < 16 ? req->selector_count : 16;
-    for (size_t i = 0; i < nsel; i++) sel[i] = (sg_edgegap_selector){req->selectors[i], false};
+    for (size_t i = 0; i < nsel; i++)
+        sel[i] = (sg_edgegap_selector){req->selectors[i], false};
     const char *ips[1] = {req->player_ip};
     sg_edgegap_create_params p = {
         .app_name = o->app,
@@ -174,8 +182,10 @@ static void on_polled(sg_edgegap_result *res, void *user)
     sg_seat *seat = NULL;
     if (res->status == SG_OK && res->session) {
         seat = malloc(sizeof *seat);
-        if (seat) sg_seat_from_edgegap(res->session, seat);
-        else r.status = SG_E_NOMEM;
+        if (seat)
+            sg_seat_from_edgegap(res->session, seat);
+        else
+            r.status = SG_E_NOMEM;
     }
     ((sg_orch_polled_fn)c->cb)(&r, seat, c->user);
     free(seat);
@@ -233,7 +243,8 @@ static void on_listed(sg_edgegap_result *res, void *user)
     if (r.status == SG_OK && res->list) {
         ids = calloc(res->list->count ? res->list->count : 1, sizeof *ids);
         if (!ids) r.status = SG_E_NOMEM;
-        for (size_t i = 0; ids && i < res->list->count; i++) ids[n++] = res->list->data[i].session_id;
+        for (size_t i = 0; ids && i < res->list->count; i++)
+            ids[n++] = res->list->data[i].session_id;
         next = res->list->has_next;
     }
     ((sg_orch_listed_fn)c->cb)(&r, ids, n, next, c->user);
@@ -329,8 +340,8 @@ sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orc
     if (!o) return sg_fail(SG_E_NOMEM, "edgegap orchestrator: out of memory");
     o->app = strdup(opt->app);
     o->version = strdup(opt->version);
-    sg_status st = o->app && o->version ? sg_edgegap_client_new(&opt->client, &o->client)
-                                        : SG_E_NOMEM;
+    sg_status st =
+        o->app && o->version ? sg_edgegap_client_new(&opt->client, &o->client) : SG_E_NOMEM;
     if (st != SG_OK) {
         free(o->app);
         free(o->version);

@@ -19,8 +19,8 @@ extern "C" {
 #endif
 
 typedef struct sg_reply_error {
-    int status;               /* HTTP status */
-    const char *code;         /* static string */
+    int status;       /* HTTP status */
+    const char *code; /* static string */
     char message[256];
     long long retry_after_ms; /* > 0: send Retry-After (rounded up to whole seconds) */
 } sg_reply_error;

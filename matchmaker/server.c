@@ -30,9 +30,9 @@ typedef enum route {
     ROUTE_COUNT
 } route;
 
-static const char *const route_names[ROUTE_COUNT] = {
-    "connect_me", "preflight", "healthz", "readyz", "metrics", "webhook", "not_found",
-    "method_not_allowed"};
+static const char *const route_names[ROUTE_COUNT] = {"connect_me", "preflight",         "healthz",
+                                                     "readyz",     "metrics",           "webhook",
+                                                     "not_found",  "method_not_allowed"};
 
 typedef enum req_state {
     REQ_BODY = 0, /* collecting the body */
@@ -51,7 +51,7 @@ typedef struct http_req {
     long long start_ms;
     const char *allow; /* for 405 */
     sg_connect_call call;
-    sg_cors_headers cors;
+    sg_cors_headers *cors; /* only for requests with an Origin (kept small for waiters) */
     struct sg_server *server;
 } http_req;
 
@@ -100,9 +100,8 @@ static enum MHD_Result send_body(http_req *r, int status, char *body, size_t len
                                  const char *content_type, long long retry_after_ms)
 {
     sg_server *s = r->server;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE
-                                                                            : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, body ? body : (void *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(body);
         return MHD_NO;
@@ -115,8 +114,8 @@ static enum MHD_Result send_body(http_req *r, int status, char *body, size_t len
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
-    for (size_t i = 0; i < r->cors.count; i++)
-        MHD_add_response_header(resp, r->cors.h[i].name, r->cors.h[i].value);
+    for (size_t i = 0; r->cors && i < r->cors->count; i++)
+        MHD_add_response_header(resp, r->cors->h[i].name, r->cors->h[i].value);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
     MHD_destroy_response(resp);
     count_request(s, r->rt, status);
@@ -161,7 +160,8 @@ static route pick_route(http_req *r, const char *url, const char *method)
     static const struct {
         const char *path;
         route rt;
-    } gets[] = {{"/healthz", ROUTE_HEALTHZ}, {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS}};
+    } gets[] = {
+        {"/healthz", ROUTE_HEALTHZ}, {"/readyz", ROUTE_READYZ}, {"/metrics", ROUTE_METRICS}};
     for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
         if (strcmp(url, gets[i].path) == 0) {
             if (get) return gets[i].rt;
@@ -224,7 +224,7 @@ static enum MHD_Result connect_begin(http_req *r)
     sg_server *s = r->server;
     struct MHD_Connection *c = r->conn;
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    sg_cors_request(s->o.cors, origin, &r->cors);
+    if (origin && (r->cors = malloc(sizeof *r->cors))) sg_cors_request(s->o.cors, origin, r->cors);
 
     sg_reply_error err = {0};
     if (r->too_large) {
@@ -236,7 +236,8 @@ static enum MHD_Result connect_begin(http_req *r)
     if (sg_connect_request_parse(&s->o.body, ct, r->body, r->len, &r->call.req, &err) != SG_OK)
         return send_error(r, &err);
 
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     sg_addr peer;
     if (!ci || !ci->client_addr || sg_addr_from_sockaddr(ci->client_addr, &peer) != SG_OK) {
         sg_reply_error_set(&err, 500, "internal", "cannot read the client address");
@@ -274,7 +275,8 @@ static enum MHD_Result connect_begin(http_req *r)
     sg_gauge_add(s->in_flight, 1);
     sg_gauge_add(s->waiting, 1);
 
-    const union MHD_ConnectionInfo *fdi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    const union MHD_ConnectionInfo *fdi =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     r->call.fd = fdi ? fdi->connect_fd : -1;
     r->call.done = call_done;
     r->call.http = r;
@@ -315,7 +317,9 @@ static enum MHD_Result preflight(http_req *r)
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Method");
     const char *hdrs =
         MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Access-Control-Request-Headers");
-    sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, &r->cors);
+    r->cors = malloc(sizeof *r->cors);
+    if (!r->cors) return MHD_NO;
+    sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, r->cors);
     if (cr == SG_CORS_DENIED) {
         sg_reply_error e;
         sg_reply_error_set(&e, 403, "origin_not_allowed",
@@ -357,7 +361,9 @@ static enum MHD_Result webhook(http_req *r)
         sg_reply_error_set(&e, 413, "body_too_large", "the webhook body is too large");
         return send_error(r, &e);
     }
-    int status = s->o.handler.notify ? s->o.handler.notify(s->o.handler.user, r->body ? r->body : "", r->len) : 204;
+    int status = s->o.handler.notify
+                     ? s->o.handler.notify(s->o.handler.user, r->body ? r->body : "", r->len)
+                     : 204;
     if (status == 204) return send_body(r, 204, NULL, 0, NULL, 0);
     sg_reply_error e;
     sg_reply_error_set(&e, status, "malformed_json", "the webhook body is not a session");
@@ -377,7 +383,8 @@ static bool append_body(http_req *r, const char *data, size_t n)
     }
     if (r->len + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 1024;
-        while (cap < r->len + n + 1) cap *= 2;
+        while (cap < r->len + n + 1)
+            cap *= 2;
         char *b = realloc(r->body, cap);
         if (!b) return false;
         r->body = b;
@@ -390,9 +397,8 @@ static bool append_body(http_req *r, const char *data, size_t n)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     (void)version;
     sg_server *s = cls;
@@ -431,12 +437,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     sg_reply_error e;
     switch (r->rt) {
-    case ROUTE_CONNECT: return connect_begin(r);
-    case ROUTE_PREFLIGHT: return preflight(r);
-    case ROUTE_HEALTHZ: return send_text(r, 200, "{\"ok\":true}", "application/json");
-    case ROUTE_READYZ: return readyz(r);
-    case ROUTE_METRICS: return metrics(r);
-    case ROUTE_WEBHOOK: return webhook(r);
+    case ROUTE_CONNECT:
+        return connect_begin(r);
+    case ROUTE_PREFLIGHT:
+        return preflight(r);
+    case ROUTE_HEALTHZ:
+        return send_text(r, 200, "{\"ok\":true}", "application/json");
+    case ROUTE_READYZ:
+        return readyz(r);
+    case ROUTE_METRICS:
+        return metrics(r);
+    case ROUTE_WEBHOOK:
+        return webhook(r);
     case ROUTE_BAD_METHOD:
         sg_reply_error_set(&e, 405, "method_not_allowed", "use %s", r->allow);
         return send_error(r, &e);
@@ -461,6 +473,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     }
     free(r->call.body);
     free(r->body);
+    free(r->cors);
     free(r);
     *req_cls = NULL;
 }
@@ -471,7 +484,8 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
     char msg[256], q[300];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
     SG_DEBUG("http", "libmicrohttpd", "message=%s", sg_log_quote(msg, q, sizeof q));
 }
 
@@ -489,9 +503,10 @@ static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, 
     size_t n = 0;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->connection_limit, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                        (intptr_t)o->connection_memory, NULL};
     opts[n++] =
-        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)o->connection_memory, NULL};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
+        (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, s};
@@ -537,8 +552,9 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
                            0);
         s->o.webhook_path = NULL; /* only the copy and its hash are kept */
     }
-    s->in_flight = sg_metrics_gauge(o->metrics, "seatgate_connect_in_flight",
-                                    "POST /connect-me requests admitted and not yet answered", NULL);
+    s->in_flight =
+        sg_metrics_gauge(o->metrics, "seatgate_connect_in_flight",
+                         "POST /connect-me requests admitted and not yet answered", NULL);
     s->waiting = sg_metrics_gauge(o->metrics, "seatgate_connect_waiting",
                                   "POST /connect-me requests waiting for a seat", NULL);
     s->connect_seconds = sg_metrics_histogram(
@@ -569,7 +585,8 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
     if (!s->d) {
         free(s->webhook_path);
         free(s);
-        return sg_fail(SG_E_IO, "server: cannot listen on %s port %d (in use, or TLS files invalid)",
+        return sg_fail(SG_E_IO,
+                       "server: cannot listen on %s port %d (in use, or TLS files invalid)",
                        addr_text, o->port);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);

@@ -34,22 +34,22 @@ extern "C" {
 #endif
 
 typedef struct sg_server_options {
-    const char *listen_address;  /* "::" (both IPv4 and IPv6), "0.0.0.0", "127.0.0.1"... */
-    int port;                    /* 0 picks a free port (see sg_server_port) */
-    const char *tls_cert_pem;    /* both set: HTTPS (contents, not paths); NULL: plain HTTP */
+    const char *listen_address; /* "::" (both IPv4 and IPv6), "0.0.0.0", "127.0.0.1"... */
+    int port;                   /* 0 picks a free port (see sg_server_port) */
+    const char *tls_cert_pem;   /* both set: HTTPS (contents, not paths); NULL: plain HTTP */
     const char *tls_key_pem;
-    unsigned connection_limit;   /* concurrent connections */
-    size_t connection_memory;    /* per-connection buffer (headers, answers in progress) */
+    unsigned connection_limit;     /* concurrent connections */
+    size_t connection_memory;      /* per-connection buffer (headers, answers in progress) */
     unsigned connection_timeout_s; /* idle connections (not waiting requests) close after */
-    unsigned threads;            /* HTTP threads (1: one epoll thread) */
+    unsigned threads;              /* HTTP threads (1: one epoll thread) */
     size_t max_webhook_body;
-    const char *webhook_path;    /* "/edgegap/webhook/<secret>" or NULL; compared in constant time */
+    const char *webhook_path; /* "/edgegap/webhook/<secret>" or NULL; compared in constant time */
 
     sg_connect_body_options body;
     sg_client_ip_options client_ip;
-    const sg_cors *cors;         /* borrowed */
-    sg_admission *admission;     /* borrowed */
-    sg_metrics *metrics;         /* borrowed */
+    const sg_cors *cors;     /* borrowed */
+    sg_admission *admission; /* borrowed */
+    sg_metrics *metrics;     /* borrowed */
     sg_connect_handler handler;
 } sg_server_options;
 

@@ -25,7 +25,8 @@ static void *worker(void *arg)
     sg_workpool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->len == 0 && !p->stopping) pthread_cond_wait(&p->cv, &p->mu);
+        while (p->len == 0 && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
         if (p->len == 0) {
             pthread_mutex_unlock(&p->mu);
             return NULL;
@@ -67,7 +68,8 @@ void sg_workpool_free(sg_workpool *p)
     p->stopping = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->threads);
@@ -89,7 +91,8 @@ sg_status sg_workpool_submit(sg_workpool *p, sg_work_fn fn, void *arg)
             pthread_mutex_unlock(&p->mu);
             return sg_fail(SG_E_NOMEM, "workpool: out of memory");
         }
-        for (size_t i = 0; i < p->len; i++) q[i] = p->q[(p->head + i) % p->cap];
+        for (size_t i = 0; i < p->len; i++)
+            q[i] = p->q[(p->head + i) % p->cap];
         free(p->q);
         p->q = q;
         p->head = 0;

@@ -239,3 +239,16 @@ const char *sg_hook_options_name(size_t index)
 {
     return index < HOOK_SET_COUNT ? hook_settings[index].name : NULL;
 }
+
+bool sg_hook_options_describe(size_t index, const char **env, const char **def,
+                              const char **help, bool *secret)
+{
+    if (index >= HOOK_SET_COUNT) return false;
+    const hook_setting_def *d = &hook_settings[index];
+    bool is_secret = d->flags & HOOK_SECRET;
+    if (env) *env = d->env;
+    if (def) *def = is_secret ? NULL : d->def;
+    if (help) *help = d->help;
+    if (secret) *secret = is_secret;
+    return true;
+}

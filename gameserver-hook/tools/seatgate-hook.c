@@ -32,9 +32,15 @@ static void usage(FILE *out)
                  "  verify CLIENT_ID IP [SESSION_ID]     dry-run verification (claims nothing)\n"
                  "  sessions                             sessions claimed by this deployment\n"
                  "  disconnect CLIENT_ID [REASON]        release a player and delete its session\n"
-                 "Settings (also SEATGATE_<NAME> / ARBITRIUM_*):\n");
-    for (size_t i = 0; i < sg_hook_options_count(); i++)
-        fprintf(out, "  --%s\n", sg_hook_options_name(i));
+                 "\nSettings: the flag wins over the environment variable.\n");
+    for (size_t i = 0; i < sg_hook_options_count(); i++) {
+        const char *env = NULL, *def = NULL, *help = NULL;
+        bool secret = false;
+        sg_hook_options_describe(i, &env, &def, &help, &secret);
+        fprintf(out, "  --%s VALUE\n      env %s%s, default %s\n      %s\n",
+                sg_hook_options_name(i), env, secret ? " (secret)" : "", def ? def : "unset",
+                help);
+    }
 }
 
 static long long unix_ms(void)

@@ -22,8 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sg_connect_request r;
     sg_reply_error err;
     memset(&err, 0, sizeof err);
-    sg_status st = sg_connect_request_parse(&o, types[mode & 3], (const char *)data + 1, size - 1,
-                                            &r, &err);
+    sg_status st =
+        sg_connect_request_parse(&o, types[mode & 3], (const char *)data + 1, size - 1, &r, &err);
     if (st == SG_OK) {
         /* Whatever was accepted is bounded and printable. */
         if (strlen(r.client_version) > SG_CONNECT_TEXT_MAX) __builtin_trap();

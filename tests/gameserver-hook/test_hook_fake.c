@@ -524,6 +524,26 @@ static void options_validate_and_hide_secrets(void **state)
     assert_true(sg_hook_options_count() > 20);
     assert_string_equal(sg_hook_options_name(0), "store-url");
     assert_null(sg_hook_options_name(10000));
+
+    /* help texts: every setting has a variable and help; secret defaults never shown */
+    size_t secrets = 0;
+    for (size_t i = 0; i < sg_hook_options_count(); i++) {
+        const char *env = NULL, *def = "x", *help = NULL;
+        bool secret = false;
+        assert_true(sg_hook_options_describe(i, &env, &def, &help, &secret));
+        assert_non_null(env);
+        assert_non_null(help);
+        if (secret) {
+            assert_null(def);
+            secrets++;
+        }
+    }
+    assert_true(secrets >= 4);
+    const char *env = NULL, *def = NULL;
+    assert_true(sg_hook_options_describe(0, &env, &def, NULL, NULL));
+    assert_string_equal(env, "SEATGATE_STORE_URL");
+    assert_string_equal(def, "sqlite://./seatgate.db");
+    assert_false(sg_hook_options_describe(sg_hook_options_count(), NULL, NULL, NULL, NULL));
     sg_hook_options_free(o);
     assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_IP_MISMATCH), "ip_mismatch");
     assert_string_equal(sg_hook_reason_name((sg_hook_reason)99), "unknown");

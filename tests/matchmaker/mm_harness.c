@@ -16,6 +16,33 @@
 #include <time.h>
 #include <unistd.h>
 
+static pid_t running[64];
+
+static void track(pid_t pid, bool add)
+{
+    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+        if (add && running[i] == 0) {
+            running[i] = pid;
+            return;
+        }
+        if (!add && running[i] == pid) {
+            running[i] = 0;
+            return;
+        }
+    }
+}
+
+void mm_kill_all(void)
+{
+    for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+        if (running[i]) {
+            kill(running[i], SIGKILL);
+            waitpid(running[i], NULL, 0);
+            running[i] = 0;
+        }
+    }
+}
+
 void sleep_ms(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -41,7 +68,8 @@ void mm_print_log(const mm_proc *m)
     if (!f) return;
     char line[1024];
     fprintf(stderr, "---- matchmaker log (%s)\n", m->log);
-    while (fgets(line, sizeof line, f)) fputs(line, stderr);
+    while (fgets(line, sizeof line, f))
+        fputs(line, stderr);
     fclose(f);
 }
 
@@ -74,7 +102,8 @@ bool mm_start(mm_proc *m, const char *bin, const char *const *args, const char *
     const char *argv[64];
     size_t n = 0;
     argv[n++] = bin;
-    for (size_t i = 0; args && args[i] && n < 56; i++) argv[n++] = expand(args[i], m->dir);
+    for (size_t i = 0; args && args[i] && n < 56; i++)
+        argv[n++] = expand(args[i], m->dir);
     argv[n++] = "--listen-port";
     argv[n++] = portbuf;
     argv[n++] = "--ready-file";
@@ -98,10 +127,12 @@ bool mm_start(mm_proc *m, const char *bin, const char *const *args, const char *
             strcmp(argv[i], "--ready-file") != 0)
             free((char *)argv[i]);
     m->pid = pid;
+    track(pid, true);
     for (int i = 0; i < 1000; i++) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             m->pid = 0;
+            track(pid, false);
             fprintf(stderr, "matchmaker exited early (status %d)\n", status);
             mm_print_log(m);
             return false;
@@ -132,6 +163,7 @@ int mm_stop(mm_proc *m)
     int status = 0;
     for (int i = 0; i < 1000; i++) {
         if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+            track(m->pid, false);
             m->pid = 0;
             return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         }
@@ -146,6 +178,7 @@ void mm_kill9(mm_proc *m)
     if (!m->pid) return;
     kill(m->pid, SIGKILL);
     waitpid(m->pid, NULL, 0);
+    track(m->pid, false);
     m->pid = 0;
 }
 
@@ -181,9 +214,11 @@ static void header_value(const char *line, size_t n, const char *name, char *out
     size_t k = strlen(name);
     if (n <= k + 1 || strncasecmp(line, name, k) != 0 || line[k] != ':') return;
     const char *v = line + k + 1;
-    while (*v == ' ') v++;
+    while (*v == ' ')
+        v++;
     size_t vn = n - (size_t)(v - line);
-    while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n')) vn--;
+    while (vn && (v[vn - 1] == '\r' || v[vn - 1] == '\n'))
+        vn--;
     snprintf(out, size, "%.*s", (int)vn, v);
 }
 
@@ -205,7 +240,8 @@ void http_req(http_resp *r, const char *method, const char *url, const char *con
     CURL *c = curl_easy_init();
     grow g = {0};
     struct curl_slist *hl = NULL;
-    for (size_t i = 0; headers && headers[i]; i++) hl = curl_slist_append(hl, headers[i]);
+    for (size_t i = 0; headers && headers[i]; i++)
+        hl = curl_slist_append(hl, headers[i]);
     if (body) hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

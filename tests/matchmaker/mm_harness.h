@@ -10,8 +10,8 @@
 
 typedef struct mm_proc {
     pid_t pid;
-    char dir[64];   /* private temp dir: ready file, log, SQLite store */
-    char url[128];  /* http://127.0.0.1:PORT */
+    char dir[64];  /* private temp dir: ready file, log, SQLite store */
+    char url[128]; /* http://127.0.0.1:PORT */
     char log[128];
     int port;
 } mm_proc;
@@ -24,6 +24,8 @@ bool mm_start(mm_proc *m, const char *bin, const char *const *args, const char *
 int mm_stop(mm_proc *m);
 /* kill -9, as a crash would. */
 void mm_kill9(mm_proc *m);
+/* kill -9 of every matchmaker this process started and has not stopped. */
+void mm_kill_all(void);
 /* Removes the private dir. */
 void mm_cleanup(mm_proc *m);
 void mm_print_log(const mm_proc *m);

@@ -17,8 +17,11 @@ static sg_addr ip(const char *text)
 
 static sg_admission *make(double per_s, double burst, size_t tracked, long long in_flight)
 {
-    sg_admission_options o = {.rate = per_s, .burst = burst, .max_tracked = tracked,
-                              .ipv6_prefix = 64, .max_in_flight = in_flight,
+    sg_admission_options o = {.rate = per_s,
+                              .burst = burst,
+                              .max_tracked = tracked,
+                              .ipv6_prefix = 64,
+                              .max_in_flight = in_flight,
                               .overload_retry_ms = 2000};
     sg_admission *a = NULL;
     assert_int_equal(sg_admission_new(&o, &a), SG_OK);

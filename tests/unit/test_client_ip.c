@@ -108,7 +108,8 @@ static void keeps_only_the_rightmost_hops(void **state)
 {
     (void)state;
     char big[4096] = "";
-    for (int i = 0; i < 100; i++) strcat(big, "10.0.0.1, ");
+    for (int i = 0; i < 100; i++)
+        strcat(big, "10.0.0.1, ");
     strcat(big, "10.0.0.3");
     sg_forward_hop hops[SG_CLIENT_IP_MAX_HOPS];
     size_t n = 0, dropped = 0;

@@ -9,9 +9,8 @@
 #include "connect_request.h"
 
 static const char *const allowed[] = {"eu", "beta"};
-static const sg_connect_body_options with_selectors = {.max_bytes = 256,
-                                                       .allowed_selectors = allowed,
-                                                       .allowed_selector_count = 2};
+static const sg_connect_body_options with_selectors = {
+    .max_bytes = 256, .allowed_selectors = allowed, .allowed_selector_count = 2};
 static const sg_connect_body_options plain = {.max_bytes = 256};
 
 static const char *parse(const sg_connect_body_options *o, const char *ct, const char *body,
@@ -38,11 +37,12 @@ static void reads_known_fields_and_ignores_unknown_ones(void **state)
 {
     (void)state;
     sg_connect_request r;
-    assert_string_equal(parse(&with_selectors, "application/json; charset=utf-8",
-                              "{\"client_version\":\"1.4.2\",\"selectors\":[\"eu\",\"beta\",\"eu\"],"
-                              "\"future\":{\"x\":1}}",
-                              &r, NULL),
-                        "ok");
+    assert_string_equal(
+        parse(&with_selectors, "application/json; charset=utf-8",
+              "{\"client_version\":\"1.4.2\",\"selectors\":[\"eu\",\"beta\",\"eu\"],"
+              "\"future\":{\"x\":1}}",
+              &r, NULL),
+        "ok");
     assert_string_equal(r.client_version, "1.4.2");
     assert_int_equal(r.selector_count, 2);
     assert_string_equal(r.selectors[0], "eu");
@@ -80,9 +80,9 @@ static void malformed_json_and_wrong_types_are_400(void **state)
     assert_int_equal(status, 400);
     assert_string_equal(parse(&plain, ct, "{\"client_version\":\"\"}", &r, NULL), "bad_field");
     assert_string_equal(parse(&plain, ct, "{\"client_version\":\"a\\nb\"}", &r, NULL), "bad_field");
-    assert_string_equal(parse(&plain, ct, "{\"client_version\":\"1\",\"client_version\":\"2\"}", &r,
-                              NULL),
-                        "bad_field");
+    assert_string_equal(
+        parse(&plain, ct, "{\"client_version\":\"1\",\"client_version\":\"2\"}", &r, NULL),
+        "bad_field");
     assert_string_equal(parse(&with_selectors, ct, "{\"selectors\":\"eu\"}", &r, NULL),
                         "bad_field");
     assert_string_equal(parse(&with_selectors, ct, "{\"selectors\":[1]}", &r, NULL), "bad_field");

@@ -101,8 +101,8 @@ static void rejects_malformed_origin_settings(void **state)
 {
     (void)state;
     sg_cors *c = NULL;
-    const char *bad[] = {"game.example.com", "https://game.example.com/", "https://a/b",
-                         "null", "https://user@host"};
+    const char *bad[] = {"game.example.com", "https://game.example.com/", "https://a/b", "null",
+                         "https://user@host"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sg_cors_options o = {.origins = bad[i]};
         assert_int_equal(sg_cors_new(&o, &c), SG_E_INVALID);

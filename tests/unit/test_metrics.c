@@ -38,9 +38,10 @@ static void renders_counters_gauges_and_histograms(void **state)
     sg_histogram_observe(h, 0.5);
     sg_histogram_observe(h, 5);
     char *t = render(m);
-    assert_non_null(strstr(t, "# HELP seatgate_http_requests_total HTTP requests\n"
-                              "# TYPE seatgate_http_requests_total counter\n"
-                              "seatgate_http_requests_total{route=\"connect_me\",code=\"200\"} 3\n"));
+    assert_non_null(strstr(t,
+                           "# HELP seatgate_http_requests_total HTTP requests\n"
+                           "# TYPE seatgate_http_requests_total counter\n"
+                           "seatgate_http_requests_total{route=\"connect_me\",code=\"200\"} 3\n"));
     assert_non_null(strstr(t, "# TYPE seatgate_in_flight gauge\nseatgate_in_flight 3\n"));
     assert_non_null(strstr(t, "seatgate_latency_seconds_bucket{le=\"0.1\"} 1\n"
                               "seatgate_latency_seconds_bucket{le=\"1\"} 2\n"
@@ -98,8 +99,10 @@ static void concurrent_updates_are_not_lost(void **state)
     const double b[] = {1};
     shared_hist = sg_metrics_histogram(m, "h_seconds", "", b, 1, NULL);
     pthread_t t[4];
-    for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, hammer, NULL);
-    for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, hammer, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
     assert_int_equal(sg_counter_value(shared_counter), 400000);
     assert_int_equal(sg_histogram_count(shared_hist), 400000);
     char *text = render(m);

@@ -75,6 +75,11 @@ const char *sg_hook_options_get(const sg_hook_options *o, const char *name);
 size_t sg_hook_options_count(void);
 const char *sg_hook_options_name(size_t index);
 
+/* Describes setting `index` for help texts: its environment variable, default (NULL when
+ * unset; never shown for secrets) and one-line help. Returns false past the last one. */
+bool sg_hook_options_describe(size_t index, const char **env, const char **def,
+                              const char **help, bool *secret);
+
 /* ------------------------------------------------------------------------------------------
  * Verdicts and reasons.
  * ---------------------------------------------------------------------------------------- */

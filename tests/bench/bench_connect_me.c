@@ -1,0 +1,184 @@
+/* Load generator for scripts/bench-connect-me (figures, not a test).
+ *
+ *   bench_connect_me load URL METHOD CONCURRENCY SECONDS XFF_BASE
+ *       keeps CONCURRENCY requests in flight (keep-alive connections) for SECONDS; prints
+ *       "requests=N errors=E rps=R p50_ms=A p99_ms=B"
+ *   bench_connect_me hold URL COUNT TIMEOUT_S XFF_BASE
+ *       opens COUNT POST requests at once (each its own connection) and waits for all;
+ *       prints "ok=N errors=E seconds=S first_ms=A last_ms=B"
+ * XFF_BASE (0..255) makes every request carry X-Forwarded-For: 100.XFF_BASE.x.y with a
+ * distinct x.y, so each request is a different player (single flight, per-IP limits);
+ * -1 sends none. Uses libcurl multi on one thread. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static size_t discard(char *d, size_t s, size_t n, void *u)
+{
+    (void)d;
+    (void)u;
+    return s * n;
+}
+
+typedef struct slot {
+    CURL *e;
+    struct curl_slist *hdr;
+    double started;
+} slot;
+
+static unsigned long seq;
+
+static void prepare(slot *s, const char *url, const char *method, int xff_base)
+{
+    if (!s->e) {
+        s->e = curl_easy_init();
+        curl_easy_setopt(s->e, CURLOPT_URL, url);
+        curl_easy_setopt(s->e, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(s->e, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(s->e, CURLOPT_TIMEOUT, 120L);
+        if (strcmp(method, "POST") == 0) {
+            curl_easy_setopt(s->e, CURLOPT_POST, 1L);
+            curl_easy_setopt(s->e, CURLOPT_POSTFIELDSIZE, 0L);
+        }
+    }
+    curl_slist_free_all(s->hdr);
+    s->hdr = NULL;
+    if (xff_base >= 0) {
+        char h[64];
+        unsigned long n = seq++;
+        snprintf(h, sizeof h, "X-Forwarded-For: 100.%d.%lu.%lu", xff_base, (n / 250) % 250 + 1,
+                 n % 250 + 1);
+        s->hdr = curl_slist_append(NULL, h);
+    }
+    curl_easy_setopt(s->e, CURLOPT_HTTPHEADER, s->hdr);
+    s->started = now_ms();
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int run_load(const char *url, const char *method, int conc, double seconds, int xff)
+{
+    CURLM *m = curl_multi_init();
+    curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conc);
+    slot *slots = calloc((size_t)conc, sizeof *slots);
+    size_t cap = 1 << 20, n = 0;
+    double *lat = malloc(cap * sizeof *lat);
+    long errors = 0;
+    double start = now_ms(), end = start + seconds * 1000.0;
+    for (int i = 0; i < conc; i++) {
+        prepare(&slots[i], url, method, xff);
+        curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
+        curl_multi_add_handle(m, slots[i].e);
+    }
+    int running = conc;
+    while (running > 0) {
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            slot *s = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            double t = now_ms();
+            if (msg->data.result != CURLE_OK || code != 200)
+                errors++;
+            else if (n < cap)
+                lat[n++] = t - s->started;
+            curl_multi_remove_handle(m, s->e);
+            if (t < end) {
+                prepare(s, url, method, xff);
+                curl_multi_add_handle(m, s->e);
+                running++;
+            }
+        }
+        if (running) curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    double elapsed = (now_ms() - start) / 1000.0;
+    qsort(lat, n, sizeof *lat, cmp_double);
+    printf("requests=%zu errors=%ld rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", n, errors,
+           (double)n / elapsed, n ? lat[n / 2] : 0, n ? lat[(size_t)((double)n * 0.99)] : 0);
+    for (int i = 0; i < conc; i++) {
+        curl_easy_cleanup(slots[i].e);
+        curl_slist_free_all(slots[i].hdr);
+    }
+    free(slots);
+    free(lat);
+    curl_multi_cleanup(m);
+    return 0;
+}
+
+static int run_hold(const char *url, int count, long timeout_s, int xff)
+{
+    CURLM *m = curl_multi_init();
+    slot *slots = calloc((size_t)count, sizeof *slots);
+    for (int i = 0; i < count; i++) {
+        prepare(&slots[i], url, "POST", xff);
+        curl_easy_setopt(slots[i].e, CURLOPT_TIMEOUT, timeout_s);
+        curl_easy_setopt(slots[i].e, CURLOPT_FORBID_REUSE, 1L);
+        curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
+        curl_multi_add_handle(m, slots[i].e);
+    }
+    double start = now_ms(), first = -1, last = 0;
+    long ok = 0, errors = 0;
+    int running = count;
+    while (running > 0) {
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            long code = 0;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+            double t = now_ms() - start;
+            if (msg->data.result == CURLE_OK && code == 200)
+                ok++;
+            else
+                errors++;
+            if (first < 0) first = t;
+            last = t;
+            curl_multi_remove_handle(m, msg->easy_handle);
+        }
+        if (running) curl_multi_poll(m, NULL, 0, 200, NULL);
+    }
+    printf("ok=%ld errors=%ld seconds=%.1f first_ms=%.0f last_ms=%.0f\n", ok, errors,
+           (now_ms() - start) / 1000.0, first, last);
+    for (int i = 0; i < count; i++) {
+        curl_easy_cleanup(slots[i].e);
+        curl_slist_free_all(slots[i].hdr);
+    }
+    free(slots);
+    curl_multi_cleanup(m);
+    return errors ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = 2;
+    if (argc == 7 && strcmp(argv[1], "load") == 0)
+        rc = run_load(argv[2], argv[3], atoi(argv[4]), atof(argv[5]), atoi(argv[6]));
+    else if (argc == 6 && strcmp(argv[1], "hold") == 0)
+        rc = run_hold(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
+    else
+        fprintf(stderr,
+                "usage: %s load URL METHOD CONCURRENCY SECONDS XFF_BASE\n"
+                "       %s hold URL COUNT TIMEOUT_S XFF_BASE\n",
+                argv[0], argv[0]);
+    curl_global_cleanup();
+    return rc;
+}

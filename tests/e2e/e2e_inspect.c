@@ -150,15 +150,19 @@ bool e2e_gameserver_get(const char *request_id, sg_gameserver_record *r)
     char **keys = NULL;
     size_t n = 0;
     bool found = false;
-    if (sg_kv_keys(E.gameserver, &keys, &n) != SG_OK) return false;
+    sg_status st = sg_kv_keys(E.gameserver, &keys, &n);
+    if (st != SG_OK) return false;
+    sg_gameserver_record g;
     for (size_t i = 0; i < n && !found; i++) {
         sg_kv_entry *e = NULL;
-        if (sg_kv_get(E.gameserver, keys[i], &e) != SG_OK) continue;
-        found = sg_gameserver_from_json(e->value, e->len, r) == SG_OK &&
-                strcmp(r->request_id, request_id) == 0;
+        st = sg_kv_get(E.gameserver, keys[i], &e);
+        if (st != SG_OK) continue;
+        found = sg_gameserver_from_json(e->value, e->len, &g) == SG_OK &&
+                strcmp(g.request_id, request_id) == 0;
         sg_kv_entry_free(e);
     }
     free(keys);
+    if (found) *r = g;
     return found;
 }
 

@@ -29,9 +29,10 @@
 typedef struct e2e_deployment {
     char request_id[16];
     char public_ip[48];
-    int port;      /* external (= internal locally) UDP port */
-    bool keyless;  /* the server holds no Edgegap key: deletes go through the queue */
-    e2e_proc proc; /* local mode */
+    char fqdn[128]; /* its key in the gameserver bucket (from the simulator) */
+    int port;       /* external (= internal locally) UDP port */
+    bool keyless;   /* the server holds no Edgegap key: deletes go through the queue */
+    e2e_proc proc;  /* local mode */
 } e2e_deployment;
 
 typedef struct e2e_stack {

@@ -147,23 +147,17 @@ bool e2e_token_get(const char *client_id, char *sid, size_t size)
 
 bool e2e_gameserver_get(const char *request_id, sg_gameserver_record *r)
 {
-    char **keys = NULL;
-    size_t n = 0;
-    bool found = false;
-    sg_status st = sg_kv_keys(E.gameserver, &keys, &n);
-    if (st != SG_OK) return false;
+    const char *fqdn = NULL;
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+        if (strcmp(E.dep[i].request_id, request_id) == 0) fqdn = E.dep[i].fqdn;
+    sg_kv_entry *e = NULL;
+    if (!fqdn || sg_kv_get(E.gameserver, fqdn, &e) != SG_OK) return false;
     sg_gameserver_record g;
-    for (size_t i = 0; i < n && !found; i++) {
-        sg_kv_entry *e = NULL;
-        st = sg_kv_get(E.gameserver, keys[i], &e);
-        if (st != SG_OK) continue;
-        found = sg_gameserver_from_json(e->value, e->len, &g) == SG_OK &&
-                strcmp(g.request_id, request_id) == 0;
-        sg_kv_entry_free(e);
-    }
-    free(keys);
-    if (found) *r = g;
-    return found;
+    bool ok = sg_gameserver_from_json(e->value, e->len, &g) == SG_OK &&
+              strcmp(g.request_id, request_id) == 0;
+    sg_kv_entry_free(e);
+    if (ok) *r = g;
+    return ok;
 }
 
 size_t e2e_session_ids(char ***ids)

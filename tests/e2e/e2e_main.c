@@ -132,7 +132,7 @@ static void wait_recovered(long long since)
     if (!E2E_WAIT_UNTIL(e2e_http_get_status(url) == 200, 20000))
         fail_msg("the matchmaker is not ready again");
     for (int d = 0; d < E2E_DEPLOYMENTS; d++) {
-        sg_gameserver_record g;
+        sg_gameserver_record g = {0};
         if (!E.external && !e2e_proc_running(&E.dep[d].proc)) continue;
         if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.heartbeat_at > since,
                             20000))
@@ -200,12 +200,14 @@ static void crowd_join(long stay_ms)
     assert_int_equal(e2e_events_count(crowd_mark, "verify_rejected", NULL, NULL), 0);
     /* Both servers are registered and count their players. */
     for (int d = 0; d < E2E_DEPLOYMENTS; d++) {
-        sg_gameserver_record g;
+        sg_gameserver_record g = {0};
         int want = per[d];
         if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.players >= want,
                             20000))
-            fail_msg("gameserver record of %s shows %d players, not %d (heartbeat %lld ms ago)",
-                     E.dep[d].request_id, g.players, want, wall_ms() - g.heartbeat_at);
+            fail_msg("gameserver record of %s shows %d players, not %d (heartbeat %lld ms ago; "
+                     "last read: %s)",
+                     E.dep[d].request_id, g.players, want, wall_ms() - g.heartbeat_at,
+                     sg_last_error());
         assert_int_equal(g.ports[0].external, E.dep[d].port);
     }
 }

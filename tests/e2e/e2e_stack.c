@@ -241,6 +241,19 @@ static bool discover_deployments(void)
         if (n >= E2E_DEPLOYMENTS) break;
         if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "autodeployed"))) continue;
         const cJSON *rid = cJSON_GetObjectItemCaseSensitive(d, "request_id");
+        const cJSON *fqdn = cJSON_GetObjectItemCaseSensitive(d, "fqdn");
+        if (!E.external) {
+            /* Local: the deployments are ours; only their FQDNs are learnt. */
+            for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+                if (cJSON_IsString(rid) && cJSON_IsString(fqdn) &&
+                    strcmp(E.dep[i].request_id, rid->valuestring) == 0 && !E.dep[i].fqdn[0]) {
+                    snprintf(E.dep[i].fqdn, sizeof E.dep[i].fqdn, "%s", fqdn->valuestring);
+                    n++;
+                }
+            continue;
+        }
+        if (cJSON_IsString(fqdn))
+            snprintf(E.dep[n].fqdn, sizeof E.dep[n].fqdn, "%s", fqdn->valuestring);
         const cJSON *ip = cJSON_GetObjectItemCaseSensitive(d, "public_ip");
         const cJSON *ports = cJSON_GetObjectItemCaseSensitive(d, "ports");
         const cJSON *game = cJSON_GetObjectItemCaseSensitive(ports, "gameport");
@@ -289,11 +302,9 @@ static bool open_store(void)
 
 bool e2e_stack_start(void)
 {
-    if (!E.external) {
-        if (!start_local()) return false;
-    } else if (!discover_deployments()) {
-        return false;
-    }
+    if (!E.external && !start_local()) return false;
+    /* Local mode too: the simulator says each deployment's FQDN (the gameserver key). */
+    if (!discover_deployments()) return false;
     if (!open_store()) return false;
     if (!e2e_events_start()) return false;
     return true;

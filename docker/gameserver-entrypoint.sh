@@ -17,4 +17,4 @@ while IFS= read -r line; do
   case "$line" in ARBITRIUM_*=*) export "$line" ;; esac
 done < "$env_file"
 rm -f "$env_file"
-exec /usr/local/bin/seatgate-example-server "$@"
+exec "${SEATGATE_EXAMPLE_SERVER:-/usr/local/bin/seatgate-example-server}" "$@"

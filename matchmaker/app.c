@@ -116,6 +116,9 @@ static const sg_setting app_settings[] = {
      .help = "threads deleting sessions from the durable queue (0: none here)"},
     {.name = "reap-interval", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = HOUR,
      .help = "how often unclaimed sessions are looked for (0: no reaper here)"},
+    {.name = "server-stale", .type = SG_SET_DURATION, .def = "30s", .min = 0, .max = 24 * HOUR,
+     .help = "a game server silent this long (no heartbeat) is gone: its claimed sessions are "
+             "released and deleted (0: never)"},
     {.name = "orphan-sweep", .type = SG_SET_DURATION, .def = "0", .min = 0, .max = 24 * HOUR,
      .help = "how often Edgegap's sessions are listed to delete those without a record (0: off)"},
     {.name = "reconcile-interval", .type = SG_SET_DURATION, .def = "10s", .min = 0, .max = HOUR,
@@ -489,6 +492,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .reap_interval_ms = sg_config_num(cfg, "reap-interval"),
         .orphan_interval_ms = sg_config_num(cfg, "orphan-sweep"),
         .reconcile_interval_ms = sg_config_num(cfg, "reconcile-interval"),
+        .server_stale_ms = sg_config_num(cfg, "server-stale"),
         .instance = app->instance,
     };
     TRY(sg_janitor_start(&jo, &app->janitor));

@@ -120,6 +120,18 @@ static void *delete_worker(void *arg)
 
 /* ---- reaper ---- */
 
+/* A claimed session whose game server has stopped heartbeating (crashed, killed, lost) holds
+ * nobody: Edgegap ends a dead deployment's sessions, and the record must not claim it. A
+ * store error is not proof of anything: the session is left alone. */
+static bool server_gone(sg_janitor *j, const sg_session_record *r, long long now)
+{
+    if (j->o.server_stale_ms <= 0 || !r->claimed_by_fqdn[0]) return false;
+    long long heartbeat = 0;
+    sg_status st = sg_ledger_server_heartbeat(j->o.ledger, r->claimed_by_fqdn, &heartbeat);
+    if (st == SG_E_NOT_FOUND) return r->claimed_at + j->o.server_stale_ms < now;
+    return st == SG_OK && heartbeat + j->o.server_stale_ms < now;
+}
+
 size_t sg_janitor_reap_once(sg_janitor *j)
 {
     char **ids = NULL;
@@ -138,6 +150,7 @@ size_t sg_janitor_reap_once(sg_janitor *j)
         const char *reason = NULL;
         if (r.state == SG_SESSION_CLAIMED) {
             claimed++;
+            if (server_gone(j, &r, now)) reason = "server_gone";
         } else if (r.state == SG_SESSION_UNCLAIMED) {
             unclaimed++;
             if (r.claim_deadline < now) reason = "claim_expired";
@@ -147,7 +160,7 @@ size_t sg_janitor_reap_once(sg_janitor *j)
         }
         if (!reason) continue;
         const char *why = reason;
-        if (r.state == SG_SESSION_UNCLAIMED) {
+        if (r.state == SG_SESSION_UNCLAIMED || r.state == SG_SESSION_CLAIMED) {
             r.state = SG_SESSION_RELEASED;
             snprintf(r.release_reason, sizeof r.release_reason, "%s", reason);
         }
@@ -157,7 +170,12 @@ size_t sg_janitor_reap_once(sg_janitor *j)
         if (sg_ledger_enqueue_delete(j->o.ledger, r.session_id, why, j->instance) != SG_OK)
             continue; /* released_at moved: the stuck rule retries it later */
         queued++;
-        if (strcmp(why, "claim_expired") == 0) {
+        if (strcmp(why, "server_gone") == 0) {
+            claimed--;
+            sg_counter_inc(j->reaped);
+            SG_WARN("janitor", "session_server_gone", "session=%s server=%s", r.session_id,
+                    r.claimed_by_fqdn);
+        } else if (strcmp(why, "claim_expired") == 0) {
             unclaimed--;
             sg_counter_inc(j->reaped);
             SG_INFO("janitor", "session_reaped", "session=%s player_ip=%s", r.session_id,

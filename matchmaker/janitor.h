@@ -39,6 +39,7 @@ typedef struct sg_janitor_options {
     long long reap_interval_ms;   /* 0: no reaper */
     long long retry_max_ms;       /* longest delay between attempts of one delete */
     long long stuck_after_ms;     /* released records older than this get their delete re-queued */
+    long long server_stale_ms;    /* claimed by a server silent this long: released (0: never) */
     long long orphan_interval_ms; /* 0: no orphan sweep */
     long long reconcile_interval_ms; /* 0: create intents are not reconciled here */
     long long reconcile_lease_ms;    /* a claim on an intent lapses after this (0: 60 s) */

@@ -166,6 +166,21 @@ sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_
     return SG_OK; /* an unreadable record just means no digest */
 }
 
+sg_status sg_ledger_server_heartbeat(sg_ledger *l, const char *fqdn, long long *heartbeat_ms)
+{
+    *heartbeat_ms = 0;
+    if (!sg_kv_key_valid(fqdn)) return SG_E_NOT_FOUND;
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->gameserver, fqdn, &e);
+    if (st != SG_OK) return st;
+    sg_gameserver_record *g = malloc(sizeof *g);
+    st = g && sg_gameserver_from_json(e->value, e->len, g) == SG_OK ? SG_OK : SG_E_NOT_FOUND;
+    if (st == SG_OK) *heartbeat_ms = g->heartbeat_at;
+    free(g);
+    sg_kv_entry_free(e);
+    return st;
+}
+
 sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
                                    const char *requested_by)
 {

@@ -63,6 +63,10 @@ sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *sess
  * Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO (store trouble only). */
 sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_DIGEST_LEN + 1]);
 
+/* The last heartbeat (unix ms) of the game server registered under fqdn; SG_E_NOT_FOUND when
+ * it has no (readable) record. Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO. */
+sg_status sg_ledger_server_heartbeat(sg_ledger *l, const char *fqdn, long long *heartbeat_ms);
+
 /* Queues a durable delete of an Edgegap session. */
 sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
                                    const char *requested_by);

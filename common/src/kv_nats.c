@@ -11,6 +11,7 @@
  */
 #include "kv_backend.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,29 @@ static sg_status ensure_stream(sg_store *s, jsStreamConfig *cfg, const char *wha
     return ns == NATS_OK ? SG_OK : nfail(s, ns, jerr, what);
 }
 
+/* natsOptions_SetURL takes one URL: a list ("nats://a:4222,nats://b:4222", checked by
+ * sg_kv_parse_url) goes through natsOptions_SetServers, one entry per server. */
+static natsStatus set_servers(natsOptions *no, const char *target)
+{
+    char *copy = strdup(target);
+    const char *servers[64];
+    int count = 0;
+    if (!copy) return NATS_NO_MEMORY;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && count < 64;
+         tok = strtok_r(NULL, ",", &save)) {
+        while (*tok == ' ')
+            tok++;
+        size_t len = strlen(tok);
+        while (len && tok[len - 1] == ' ')
+            tok[--len] = '\0';
+        if (len) servers[count++] = tok;
+    }
+    natsStatus n = count == 1 ? natsOptions_SetURL(no, servers[0])
+                              : natsOptions_SetServers(no, servers, count);
+    free(copy);
+    return n;
+}
+
 static sg_status nats_open_store(sg_store *s)
 {
     nats_store *ns = calloc(1, sizeof *ns);
@@ -126,7 +150,7 @@ static sg_status nats_open_store(sg_store *s)
     const sg_store_options *o = &s->opts;
     natsOptions *no = NULL;
     natsStatus n = natsOptions_Create(&no);
-    if (n == NATS_OK) n = natsOptions_SetURL(no, s->target);
+    if (n == NATS_OK) n = set_servers(no, s->target);
     if (n == NATS_OK) n = natsOptions_SetTimeout(no, o->timeout_ms);
     if (n == NATS_OK) n = natsOptions_SetAllowReconnect(no, o->max_reconnects != 0);
     if (n == NATS_OK && o->max_reconnects != 0)
@@ -550,6 +574,15 @@ static void nats_watch_free(sg_watch *w)
 
 /* ---- work queue --------------------------------------------------------------------------- */
 
+/* A queue's pull subscription. nats.c refuses a second fetch on one subscription while one is
+ * in flight ("concurrent fetch request not allowed"), so takes from several threads (the
+ * matchmaker's delete workers) wait their turn for the fetch itself; the work on the job
+ * taken runs in parallel. */
+typedef struct nats_queue {
+    natsSubscription *sub;
+    pthread_mutex_t fetch;
+} nats_queue;
+
 static sg_status nats_queue_open(sg_queue *q)
 {
     sg_store *s = q->store;
@@ -574,18 +607,45 @@ static sg_status nats_queue_open(sg_queue *q)
     so.Config.AckWait = q->opts.lease_ms * NS_PER_MS;
     so.Config.MaxDeliver = -1;
     so.Config.Replicas = q->opts.replicas;
+    /* Like a bucket's, an existing queue's configuration wins: bind to the consumer as it was
+     * created (nats.c refuses a bind whose lease or replicas differ), and say so. */
+    jsConsumerInfo *ci = NULL;
+    if (js_GetConsumerInfo(&ci, NS(s)->js, q->full, "workers", NULL, NULL) == NATS_OK && ci &&
+        ci->Config) {
+        if (ci->Config->AckWait != so.Config.AckWait || ci->Config->Replicas != so.Config.Replicas)
+            SG_WARN("store", "queue_config_differs",
+                    "queue=%s lease_ms=%lld wanted_lease_ms=%lld replicas=%d wanted_replicas=%d",
+                    q->full, (long long)(ci->Config->AckWait / NS_PER_MS), q->opts.lease_ms,
+                    (int)ci->Config->Replicas, (int)so.Config.Replicas);
+        so.Config.AckWait = ci->Config->AckWait;
+        so.Config.Replicas = ci->Config->Replicas;
+        q->opts.lease_ms = ci->Config->AckWait / NS_PER_MS;
+    }
+    jsConsumerInfo_Destroy(ci);
     natsSubscription *sub = NULL;
     jsErrCode jerr = 0;
     natsStatus n = js_PullSubscribe(&sub, NS(s)->js, q->subject, "workers", NULL, &so, &jerr);
     if (n != NATS_OK) return nfail(s, n, jerr, "bind queue consumer");
-    q->impl = sub;
+    nats_queue *nq = calloc(1, sizeof *nq);
+    if (!nq) {
+        natsSubscription_Destroy(sub);
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
+    nq->sub = sub;
+    pthread_mutex_init(&nq->fetch, NULL);
+    q->impl = nq;
     return SG_OK;
 }
 
 static void nats_queue_close(sg_queue *q)
 {
     /* Destroy, not Unsubscribe: the durable consumer stays for the other takers. */
-    natsSubscription_Destroy(q->impl);
+    nats_queue *nq = q->impl;
+    if (nq) {
+        natsSubscription_Destroy(nq->sub);
+        pthread_mutex_destroy(&nq->fetch);
+        free(nq);
+    }
     q->impl = NULL;
 }
 
@@ -610,7 +670,10 @@ static sg_status nats_take(sg_queue *q, long long wait_ms, sg_job *j)
     /* "Do not wait" is a short pull: a NoWait pull makes nats-server 2.9 hand out again a
      * message that is still leased. */
     fr.Expires = (wait_ms > 20 ? wait_ms : 20) * NS_PER_MS;
-    natsStatus n = natsSubscription_FetchRequest(&list, q->impl, &fr);
+    nats_queue *nq = q->impl;
+    pthread_mutex_lock(&nq->fetch);
+    natsStatus n = natsSubscription_FetchRequest(&list, nq->sub, &fr);
+    pthread_mutex_unlock(&nq->fetch);
     (void)jerr;
     if (n == NATS_TIMEOUT || n == NATS_NOT_FOUND || (n == NATS_OK && list.Count == 0)) {
         natsMsgList_Destroy(&list);

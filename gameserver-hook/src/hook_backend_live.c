@@ -76,6 +76,8 @@ static void wipe_free(char *s)
     free(s);
 }
 
+static void close_store(live *l);
+
 /* Opens the store's buckets and queue (creating them with the matchmaker's options when the
  * hook comes first). */
 static sg_status open_store(live *l)
@@ -105,6 +107,9 @@ static sg_status open_store(live *l)
         sg_queue_options_init(&qo);
         st = sg_queue_open(l->store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     }
+    /* All or nothing: a retried start must not find the store open with a bucket or the
+     * queue missing. */
+    if (st != SG_OK) close_store(l);
     return st;
 }
 

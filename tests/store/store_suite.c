@@ -711,6 +711,89 @@ static void queue_is_shared_by_two_handles(void **state)
     sg_store_close(s2);
 }
 
+/* Several threads taking from one queue handle at once (the matchmaker's delete workers):
+ * every take succeeds or finds nothing, and every job is handed out once. */
+typedef struct taker {
+    sg_queue *q;
+    int got, failed;
+    int seen[12];
+} taker;
+
+static void *take_loop(void *arg)
+{
+    taker *t = arg;
+    for (int i = 0; i < 12; i++) {
+        sg_job *j = NULL;
+        sg_status st = sg_queue_take(t->q, 300, &j);
+        if (st != SG_OK) {
+            t->failed++;
+            continue;
+        }
+        if (!j) continue;
+        int n = atoi(strchr(sg_job_payload(j, NULL), ':') + 1);
+        if (n >= 0 && n < 12) t->seen[n]++;
+        t->got++;
+        sg_job_ack(j);
+        sg_job_free(j);
+    }
+    return NULL;
+}
+
+static void queue_takes_from_threads_at_once(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_queue *q = new_queue(s, 5000);
+    for (int i = 0; i < 12; i++) {
+        char p[16];
+        int n = snprintf(p, sizeof p, "{\"n\":%d}", i);
+        assert_int_equal(sg_queue_enqueue(q, p, (size_t)n), SG_OK);
+    }
+    taker t[3];
+    pthread_t th[3];
+    memset(t, 0, sizeof t);
+    for (int i = 0; i < 3; i++) {
+        t[i].q = q;
+        assert_int_equal(pthread_create(&th[i], NULL, take_loop, &t[i]), 0);
+    }
+    int got = 0;
+    for (int i = 0; i < 3; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].failed, 0);
+        got += t[i].got;
+    }
+    assert_int_equal(got, 12);
+    for (int n = 0; n < 12; n++)
+        assert_int_equal(t[0].seen[n] + t[1].seen[n] + t[2].seen[n], 1);
+    sg_queue_close(q);
+    sg_store_close(s);
+}
+
+/* NATS: a process opening an existing queue with another lease binds to it as it is. */
+static void nats_queue_opened_with_another_lease_binds(void **state)
+{
+    (void)state;
+    sg_store *s1 = open_store();
+    sg_store *s2 = open_store();
+    sg_queue *q1 = new_queue(s1, 30000);
+    sg_queue *q2 = NULL;
+    sg_queue_options qo;
+    sg_queue_options_init(&qo);
+    qo.lease_ms = 3000;
+    char name[64];
+    snprintf(name, sizeof name, "q%d_%d", (int)getpid(), g_seq);
+    assert_int_equal(sg_queue_open(s2, name, &qo, &q2), SG_OK);
+    assert_int_equal(sg_queue_enqueue(q2, "{\"n\":1}", 7), SG_OK);
+    sg_job *j = take(q1, 2000);
+    assert_non_null(j);
+    assert_int_equal(sg_job_ack(j), SG_OK);
+    sg_job_free(j);
+    sg_queue_close(q1);
+    sg_queue_close(q2);
+    sg_store_close(s1);
+    sg_store_close(s2);
+}
+
 /* ---- events ----------------------------------------------------------------------------- */
 
 static void events_are_read_back_in_order(void **state)
@@ -929,6 +1012,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(queue_hands_out_acks_and_retries),
         cmocka_unit_test(queue_lease_expiry_hands_the_job_out_again),
         cmocka_unit_test(queue_is_shared_by_two_handles),
+        cmocka_unit_test(queue_takes_from_threads_at_once),
         cmocka_unit_test(events_are_read_back_in_order),
     };
     const struct CMUnitTest nats_only[] = {
@@ -936,6 +1020,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(nats_without_jetstream_is_a_clear_error),
         cmocka_unit_test(nats_event_history_keeps_events_in_a_stream),
         cmocka_unit_test(nats_restart_fails_fast_then_resumes),
+        cmocka_unit_test(nats_queue_opened_with_another_lease_binds),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),

@@ -28,7 +28,7 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static int free_port(void)
+int sg_test_free_tcp_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -56,9 +56,37 @@ static int can_connect(int port)
 
 static int spawn(sg_test_nats *n)
 {
-    char port[16], log[300];
+    char port[16], log[300], cluster[64], name[80];
     snprintf(port, sizeof port, "%d", n->port);
     snprintf(log, sizeof log, "%s/nats-server.log", n->dir);
+    snprintf(cluster, sizeof cluster, "nats://127.0.0.1:%d", n->cluster_port);
+    snprintf(name, sizeof name, "%s", n->name[0] ? n->name : "sg-test");
+    /* argv: the common part, then the cluster part when this node is one of several. */
+    const char *argv[32];
+    int a = 0;
+    argv[a++] = "nats-server";
+    if (!n->no_jetstream) {
+        argv[a++] = "-js";
+        argv[a++] = "-sd";
+        argv[a++] = n->dir;
+    }
+    argv[a++] = "-a";
+    argv[a++] = "127.0.0.1";
+    argv[a++] = "-p";
+    argv[a++] = port;
+    if (n->cluster_port > 0) {
+        argv[a++] = "-n";
+        argv[a++] = name;
+        argv[a++] = "--cluster_name";
+        argv[a++] = n->cluster_name[0] ? n->cluster_name : "sg-test";
+        argv[a++] = "--cluster";
+        argv[a++] = cluster;
+        if (n->routes[0]) {
+            argv[a++] = "--routes";
+            argv[a++] = n->routes;
+        }
+    }
+    argv[a] = NULL;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -75,11 +103,7 @@ static int spawn(sg_test_nats *n)
             dup2(fd, 2);
             close(fd);
         }
-        if (!n->no_jetstream)
-            execlp("nats-server", "nats-server", "-js", "-a", "127.0.0.1", "-p", port, "-sd",
-                   n->dir, (char *)NULL);
-        else
-            execlp("nats-server", "nats-server", "-a", "127.0.0.1", "-p", port, (char *)NULL);
+        execvp("nats-server", (char *const *)argv);
         _exit(127);
     }
     n->pid = pid;
@@ -115,7 +139,7 @@ int sg_test_nats_start(sg_test_nats *n)
         return -1;
     }
     for (int attempt = 0; attempt < 5; attempt++) {
-        n->port = free_port();
+        n->port = sg_test_free_tcp_port();
         if (n->port <= 0) return -1;
         snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
         if (spawn(n) == 0) return 0;

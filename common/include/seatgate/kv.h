@@ -220,8 +220,9 @@ typedef struct sg_queue_options {
 
 void sg_queue_options_init(sg_queue_options *o);
 
-/* Opens (creating when needed) queue `name`. Every process using the queue must give the
- * same lease. Errors as sg_bucket_open. */
+/* Opens (creating when needed) queue `name`. Give every process using the queue the same
+ * lease; on NATS an existing queue's lease and replicas win (a warning is logged when they
+ * differ from o). Errors as sg_bucket_open. */
 sg_status sg_queue_open(sg_store *s, const char *name, const sg_queue_options *o, sg_queue **out);
 void sg_queue_close(sg_queue *q);
 

@@ -1,0 +1,159 @@
+/* End-to-end suite: the topology under test and what the scenarios use to look at it.
+ *
+ * Local mode starts the real programs on loopback (nats-server, or a three-node cluster;
+ * the Edgegap simulator with two configured deployments; one example game server per
+ * deployment; the matchmaker; a second matchmaker replica when a scenario asks). External
+ * mode (docker-compose) is handed the service URLs by settings and starts nothing; the
+ * scenarios that kill processes are skipped there.
+ *
+ * A scenario looks at every component: the matchmaker's HTTP answers (e2e_player), the
+ * example client's UDP outcome, the store's buckets and queue (e2e_session_get...), the
+ * events published (e2e_events_*), and the simulator's sessions (e2e_sim_*). */
+#ifndef SG_E2E_H
+#define SG_E2E_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "e2e_proc.h"
+#include "nats_server.h"
+#include "seatgate/kv.h"
+#include "seatgate/records.h"
+
+#define E2E_DEPLOYMENTS 2
+#define E2E_MATCHMAKERS 2
+
+typedef struct e2e_deployment {
+    char request_id[16];
+    char public_ip[48];
+    char fqdn[128]; /* its key in the gameserver bucket (from the simulator) */
+    int port;       /* external (= internal locally) UDP port */
+    bool keyless;   /* the server holds no Edgegap key: deletes go through the queue */
+    e2e_proc proc;  /* local mode */
+} e2e_deployment;
+
+typedef struct e2e_stack {
+    bool external;
+    char dir[256]; /* output folder: logs, configs, tokens, screenshots */
+    char app[32];
+    char api_key[64];
+    char key_hex[80]; /* netcode private key ("" when not known: forged tokens skipped) */
+    char protocol_id[32];
+    char client_bin[512];
+    char mm_bin[512], sim_bin[512], server_bin[512];
+    int nats_nodes; /* local: 1 or 3 */
+    sg_test_nats nats;
+    sg_test_nats_cluster cluster;
+    char nats_url[512];
+    e2e_proc sim;
+    char sim_url[256];
+    e2e_deployment dep[E2E_DEPLOYMENTS];
+    e2e_proc mm[E2E_MATCHMAKERS];
+    char mm_url[E2E_MATCHMAKERS][256];
+    int mm_port[E2E_MATCHMAKERS];
+    char *player_ips; /* comma-separated pool ("" = the default source address only) */
+    char xff_ip[48];  /* an address the driver may claim through X-Forwarded-For */
+    int players;      /* players in the concurrency scenario */
+    /* The driver's own view of the store. */
+    sg_store *store;
+    sg_bucket *sessions, *tokens, *gameserver;
+} e2e_stack;
+
+extern e2e_stack E;
+
+/* ---- stack (e2e_stack.c) ---- */
+bool e2e_stack_start(void);
+void e2e_stack_stop(void);
+bool e2e_matchmaker_start(int i); /* local: (re)start replica i (same port when restarted) */
+bool e2e_server_start(int i);
+bool e2e_nats_restart(void);                  /* local single node: SIGTERM, then start again */
+int e2e_nats_kill_leader(const char *stream); /* cluster: SIGKILL the stream's leader */
+/* The next player source address from the pool ("" when there is no pool). */
+const char *e2e_next_ip(void);
+
+/* ---- players (e2e_player.c) ---- */
+typedef struct e2e_player {
+    char ip[48]; /* source address ("" = default) */
+    /* the matchmaker's answer */
+    long status;
+    char error[64]; /* error.code */
+    char retry_after[16];
+    char session_id[128], client_id[32], host[64], token_file[512];
+    int port;
+    /* the example client */
+    pid_t pid;
+    int out_fd;
+    char line[512];
+    int exit_code; /* -2: still running */
+} e2e_player;
+
+/* POST /connect-me from p->ip, optionally with one extra header; fills the answer fields and
+ * writes the token to a file. */
+void e2e_connect_me(e2e_player *p, const char *mm_url, const char *header);
+/* The same for n players at once (one libcurl multi handle). */
+void e2e_connect_me_all(e2e_player *ps, int n, const char *mm_url);
+/* Starts seatgate-example-client with the player's token, from `bind` (NULL: p->ip), staying
+ * stay_ms once accepted, then leaving (goodbye or silently). */
+bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye);
+/* Waits for the client to exit; its line and exit code into p. */
+void e2e_play_wait(e2e_player *p, long timeout_ms);
+/* Runs the client to the end with a token file; returns exit code and line. */
+int e2e_play_token(const char *token_file, const char *bind, char *line, size_t size);
+/* GET url; the HTTP status (0: no answer). */
+long e2e_http_get_status(const char *url);
+/* The deployment a player's answer points at (by port), or -1. */
+int e2e_player_deployment(const e2e_player *p);
+/* Mints a token for deployment `dep`'s address with session `sid` and client id `cid` in it,
+ * with the shared key (only when E.key_hex is known). */
+bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path);
+
+/* ---- simulator (e2e_inspect.c) ---- */
+cJSON *e2e_sim_state(void); /* GET /_sim/state (cJSON_Delete it) */
+/* Status of a session at the simulator: "Ready"..., "terminated", or "" when gone. */
+void e2e_sim_session(const char *sid, char *status, size_t size, char *deployment, size_t dsize);
+bool e2e_sim_live(const char *sid); /* present and not terminated */
+int e2e_sim_live_count(void);
+double e2e_sim_counter(const char *name);
+int e2e_sim_post(const char *path, const char *json); /* admin call; HTTP status */
+int e2e_sim_delete(const char *path);
+
+/* ---- store (e2e_inspect.c) ---- */
+/* The session record; false when absent. */
+bool e2e_session_get(const char *sid, sg_session_record *r);
+/* connect_tokens[client_id]; false when absent. */
+bool e2e_token_get(const char *client_id, char *sid, size_t size);
+bool e2e_gameserver_get(const char *request_id, sg_gameserver_record *r);
+/* Every session record, as ids with their state (caller frees ids). */
+size_t e2e_session_ids(char ***ids);
+/* Messages waiting in the durable delete queue (NATS stream), -1 when unknown. */
+long e2e_delete_queue_depth(void);
+
+/* ---- events (e2e_inspect.c) ---- */
+bool e2e_events_start(void);
+void e2e_events_stop(void);
+size_t e2e_events_mark(void); /* position now; later queries look after it */
+/* Events of `kind` after mark whose `field` equals `value` (field NULL: all of the kind). */
+int e2e_events_count(size_t mark, const char *kind, const char *field, const char *value);
+/* Waits until at least n such events have arrived. */
+bool e2e_events_wait(size_t mark, const char *kind, const char *field, const char *value, int n,
+                     long timeout_ms);
+/* The reason of the first event of kind for a session/client after mark ("" when none). */
+void e2e_events_reason(size_t mark, const char *kind, const char *field, const char *value,
+                       char *reason, size_t size);
+
+/* Polls cond until true or timeout; returns its last value. */
+#define E2E_WAIT_UNTIL(cond, timeout_ms)                                                           \
+    ({                                                                                             \
+        long long until_ = e2e_now_ms() + (timeout_ms);                                            \
+        bool ok_ = (cond);                                                                         \
+        while (!ok_ && e2e_now_ms() < until_) {                                                    \
+            e2e_sleep_ms(50);                                                                      \
+            ok_ = (cond);                                                                          \
+        }                                                                                          \
+        ok_;                                                                                       \
+    })
+
+#endif

@@ -1,0 +1,286 @@
+/* Players: the matchmaker's /connect-me over HTTP (libcurl, from a chosen source address),
+ * then the real seatgate-example-client over UDP with the token received. */
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "seatgate/codec.h"
+#include "seatgate/keys.h"
+#include "seatgate/token.h"
+
+typedef struct call {
+    e2e_player *p;
+    CURL *c;
+    struct curl_slist *hdr;
+    char *body;
+    size_t len;
+} call;
+
+static size_t on_body(char *d, size_t size, size_t n, void *user)
+{
+    call *c = user;
+    size_t add = size * n;
+    char *b = realloc(c->body, c->len + add + 1);
+    if (!b) return 0;
+    memcpy(b + c->len, d, add);
+    c->body = b;
+    c->len += add;
+    b[c->len] = '\0';
+    return add;
+}
+
+static size_t discard(char *d, size_t size, size_t n, void *user)
+{
+    (void)d, (void)user;
+    return size * n;
+}
+
+static size_t on_header(char *d, size_t size, size_t n, void *user)
+{
+    call *c = user;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(d, "Retry-After:", 12) == 0) {
+        const char *v = d + 12;
+        while (*v == ' ')
+            v++;
+        snprintf(c->p->retry_after, sizeof c->p->retry_after, "%.*s", (int)strcspn(v, "\r\n"), v);
+    }
+    return len;
+}
+
+static void call_init(call *c, e2e_player *p, const char *mm_url, const char *header)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    p->status = 0;
+    p->error[0] = p->retry_after[0] = p->session_id[0] = p->client_id[0] = p->host[0] = '\0';
+    p->port = 0;
+    p->pid = 0;
+    p->exit_code = -2;
+    char url[512];
+    snprintf(url, sizeof url, "%s/connect-me", mm_url);
+    c->c = curl_easy_init();
+    c->hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    if (header) c->hdr = curl_slist_append(c->hdr, header);
+    curl_easy_setopt(c->c, CURLOPT_URL, url);
+    curl_easy_setopt(c->c, CURLOPT_POSTFIELDS, "{\"client_version\":\"e2e\"}");
+    curl_easy_setopt(c->c, CURLOPT_HTTPHEADER, c->hdr);
+    curl_easy_setopt(c->c, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt(c->c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c->c, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c->c, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(c->c, CURLOPT_NOSIGNAL, 1L);
+    if (p->ip[0]) curl_easy_setopt(c->c, CURLOPT_INTERFACE, p->ip);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void call_finish(call *c)
+{
+    e2e_player *p = c->p;
+    curl_easy_getinfo(c->c, CURLINFO_RESPONSE_CODE, &p->status);
+    cJSON *j = c->body ? cJSON_Parse(c->body) : NULL;
+    if (p->status == 200 && j) {
+        snprintf(p->session_id, sizeof p->session_id, "%s", jstr(j, "session_id"));
+        snprintf(p->client_id, sizeof p->client_id, "%s", jstr(j, "client_id"));
+        snprintf(p->host, sizeof p->host, "%s", jstr(j, "host"));
+        const cJSON *port = cJSON_GetObjectItemCaseSensitive(j, "port");
+        p->port = cJSON_IsNumber(port) ? port->valueint : 0;
+        snprintf(p->token_file, sizeof p->token_file, "%s/token-%s.b64", E.dir, p->client_id);
+        FILE *f = fopen(p->token_file, "w");
+        if (f) {
+            fprintf(f, "%s\n", jstr(j, "token"));
+            fclose(f);
+        }
+    } else if (j) {
+        snprintf(p->error, sizeof p->error, "%s",
+                 jstr(cJSON_GetObjectItemCaseSensitive(j, "error"), "code"));
+    }
+    cJSON_Delete(j);
+    free(c->body);
+    curl_slist_free_all(c->hdr);
+    curl_easy_cleanup(c->c);
+}
+
+void e2e_connect_me(e2e_player *p, const char *mm_url, const char *header)
+{
+    call c;
+    call_init(&c, p, mm_url, header);
+    curl_easy_perform(c.c);
+    call_finish(&c);
+}
+
+void e2e_connect_me_all(e2e_player *ps, int n, const char *mm_url)
+{
+    CURLM *m = curl_multi_init();
+    call *calls = calloc((size_t)n, sizeof *calls);
+    for (int i = 0; i < n; i++) {
+        call_init(&calls[i], &ps[i], mm_url, NULL);
+        curl_multi_add_handle(m, calls[i].c);
+    }
+    int running = n;
+    while (running > 0) {
+        curl_multi_perform(m, &running);
+        if (running > 0) curl_multi_poll(m, NULL, 0, 200, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        curl_multi_remove_handle(m, calls[i].c);
+        call_finish(&calls[i]);
+    }
+    free(calls);
+    curl_multi_cleanup(m);
+}
+
+bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
+{
+    char stay[32];
+    snprintf(stay, sizeof stay, "%ldms", stay_ms);
+    if (!bind) bind = p->ip;
+    int out[2];
+    if (pipe(out) != 0) return false;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) return false;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        const char *argv[16];
+        int a = 0;
+        argv[a++] = E.client_bin;
+        argv[a++] = "--token-file";
+        argv[a++] = p->token_file;
+        argv[a++] = "--timeout";
+        argv[a++] = "5s";
+        argv[a++] = "--stay";
+        argv[a++] = stay;
+        argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
+        if (bind && bind[0]) {
+            argv[a++] = "--bind";
+            argv[a++] = bind;
+        }
+        argv[a] = NULL;
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(out[1]);
+    p->pid = pid;
+    p->out_fd = out[0];
+    p->line[0] = '\0';
+    p->exit_code = -2;
+    return true;
+}
+
+void e2e_play_wait(e2e_player *p, long timeout_ms)
+{
+    if (p->pid <= 0) return;
+    fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+    size_t used = strlen(p->line);
+    long long deadline = e2e_now_ms() + timeout_ms;
+    int status = 0;
+    bool exited = false;
+    for (;;) {
+        ssize_t n = read(p->out_fd, p->line + used, sizeof p->line - 1 - used);
+        if (n > 0) used += (size_t)n;
+        p->line[used] = '\0';
+        if (!exited && waitpid(p->pid, &status, WNOHANG) == p->pid) exited = true;
+        if (exited && n <= 0) break;
+        if (e2e_now_ms() > deadline) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            status = -1;
+            break;
+        }
+        if (n <= 0) e2e_sleep_ms(10);
+    }
+    close(p->out_fd);
+    p->line[strcspn(p->line, "\n")] = '\0';
+    p->exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    p->pid = 0;
+}
+
+int e2e_play_token(const char *token_file, const char *bind, char *line, size_t size)
+{
+    const char *argv[12];
+    int a = 0;
+    argv[a++] = E.client_bin;
+    argv[a++] = "--token-file";
+    argv[a++] = token_file;
+    argv[a++] = "--timeout";
+    argv[a++] = "5s";
+    if (bind && bind[0]) {
+        argv[a++] = "--bind";
+        argv[a++] = bind;
+    }
+    argv[a] = NULL;
+    return e2e_run(argv, 15000, line, size);
+}
+
+int e2e_player_deployment(const e2e_player *p)
+{
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+        if (E.dep[i].port == p->port && strcmp(E.dep[i].public_ip, p->host) == 0) return i;
+    return -1;
+}
+
+bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path)
+{
+    if (!E.key_hex[0]) return false;
+    sg_key *key = NULL;
+    if (sg_key_parse(E.key_hex, &key) != SG_OK) return false;
+    char text[80];
+    snprintf(text, sizeof text, "%s:%d", E.dep[dep].public_ip, E.dep[dep].port);
+    sg_addr server;
+    uint8_t ud[SG_TOKEN_USER_DATA_BYTES], token[SG_TOKEN_BYTES];
+    uint64_t protocol = 0;
+    bool ok = sg_addr_parse(text, SG_PORT_REQUIRED, &server) == SG_OK &&
+              sg_token_user_data_set_session(ud, sid) == SG_OK &&
+              sg_token_protocol_id_parse(E.protocol_id, &protocol) == SG_OK;
+    sg_token_params tp = {.protocol_id = protocol,
+                          .client_id = cid,
+                          .servers = &server,
+                          .server_count = 1,
+                          .expire_seconds = 30,
+                          .timeout_seconds = 5,
+                          .user_data = ud,
+                          .user_data_len = sizeof ud};
+    ok = ok && sg_token_mint(key, &tp, token, NULL) == SG_OK;
+    sg_key_free(key);
+    char b64[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
+    ok = ok && sg_base64_encode(token, sizeof token, b64, sizeof b64) == SG_OK;
+    FILE *f = ok ? fopen(path, "w") : NULL;
+    if (!f) return false;
+    fprintf(f, "%s\n", b64);
+    fclose(f);
+    return true;
+}
+
+long e2e_http_get_status(const char *url)
+{
+    CURL *c = curl_easy_init();
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    return status;
+}

@@ -1,0 +1,337 @@
+/* The topology: started here on loopback (local mode), or found at the URLs given
+ * (external mode, docker-compose). */
+#include <arpa/inet.h>
+#include <nats/nats.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "seatgate/keys.h"
+
+e2e_stack E;
+
+static const char *const REQUEST_IDS[E2E_DEPLOYMENTS] = {"aaaa0000e2e1", "bbbb0000e2e2"};
+
+static int free_udp_port(void)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+static bool read_line(const char *path, char *out, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    bool ok = fgets(out, (int)size, f) != NULL;
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return ok;
+}
+
+const char *e2e_next_ip(void)
+{
+    static char ip[48];
+    static int next = -1;
+    /* Pool "A.B.C.D-E": last octet D..E. */
+    const char *pool = E.player_ips ? E.player_ips : "";
+    const char *dash = strchr(pool, '-');
+    const char *dot = strrchr(pool, '.');
+    if (!dash || !dot || dot > dash) return "";
+    int first = atoi(dot + 1), last = atoi(dash + 1);
+    if (next < first || next > last) next = first;
+    snprintf(ip, sizeof ip, "%.*s%d", (int)(dot + 1 - pool), pool, next++);
+    return ip;
+}
+
+/* ---- local mode ---- */
+
+static bool write_sim_config(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return false;
+    fprintf(f,
+            "{\"apps\": [{\"name\": \"demo\", \"versions\": [{\"name\": \"v1\",\n"
+            "  \"session_config\": {\"kind\": \"Seat\", \"sockets\": 16, \"autodeploy\": false},\n"
+            "  \"template\": {\"public_ip\": \"127.0.0.1\", \"tags\": [\"e2e\"],\n"
+            "    \"location\": {\"city\": \"Montreal\", \"country\": \"Canada\", "
+            "\"continent\": \"North America\", \"latitude\": 45.5, \"longitude\": -73.6},\n"
+            "    \"ports\": [{\"name\": \"gameport\", \"internal\": 7000, \"protocol\": "
+            "\"UDP\"}]},\n"
+            "  \"deployments\": [\n");
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+        fprintf(f,
+                "    {\"request_id\": \"%s\", \"public_ip\": \"127.0.0.1\", \"ports\": [{\"name\": "
+                "\"gameport\", \"internal\": %d, \"external\": %d, \"protocol\": \"UDP\"}]}%s\n",
+                E.dep[i].request_id, E.dep[i].port, E.dep[i].port,
+                i + 1 < E2E_DEPLOYMENTS ? "," : "");
+    fprintf(f, "  ]}]}]}\n");
+    return fclose(f) == 0;
+}
+
+static bool start_sim(void)
+{
+    char config[600], envdir[600], ready[600];
+    snprintf(config, sizeof config, "%s/sim-config.json", E.dir);
+    snprintf(envdir, sizeof envdir, "%s/env", E.dir);
+    snprintf(ready, sizeof ready, "%s/sim.url", E.dir);
+    if (!write_sim_config(config)) return false;
+    e2e_proc *p = &E.sim;
+    e2e_proc_init(p, "edgegap-sim", E.dir, E.sim_bin);
+    e2e_proc_args(p, "--listen-address", "127.0.0.1");
+    e2e_proc_args(p, "--listen-port", "0");
+    e2e_proc_args(p, "--ready-file", ready);
+    e2e_proc_args(p, "--config", config);
+    e2e_proc_args(p, "--env-dir", envdir);
+    e2e_proc_env(p, "SEATGATE_SIM_API_KEY", E.api_key);
+    snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
+    return e2e_proc_start(p, 15000) && read_line(ready, E.sim_url, sizeof E.sim_url);
+}
+
+static void describe_matchmaker(int i)
+{
+    e2e_proc *p = &E.mm[i];
+    char name[32], ready[600], port[16], instance[32];
+    snprintf(name, sizeof name, "matchmaker%d", i + 1);
+    snprintf(ready, sizeof ready, "%s/%s.url", E.dir, name);
+    snprintf(instance, sizeof instance, "mm%d", i + 1);
+    if (E.mm_port[i] <= 0) E.mm_port[i] = sg_test_free_tcp_port();
+    snprintf(port, sizeof port, "%d", E.mm_port[i]);
+    e2e_proc_init(p, name, E.dir, E.mm_bin);
+    e2e_proc_args(p, "--listen-address", "127.0.0.1");
+    e2e_proc_args(p, "--listen-port", port);
+    e2e_proc_args(p, "--ready-file", ready);
+    e2e_proc_args(p, "--store-url", E.nats_url);
+    e2e_proc_args(p, "--app", E.app);
+    e2e_proc_args(p, "--edgegap-url", E.sim_url);
+    e2e_proc_args(p, "--edgegap-app", "demo");
+    e2e_proc_args(p, "--edgegap-version", "v1");
+    e2e_proc_args(p, "--edgegap-rate", "0");
+    e2e_proc_args(p, "--port-name", "gameport");
+    e2e_proc_args(p, "--protocol-id", E.protocol_id);
+    /* Short deadlines so the reaper's work fits in the suite's time. */
+    e2e_proc_args(p, "--wait-timeout", "4s");
+    e2e_proc_args(p, "--token-expire", "10");
+    e2e_proc_args(p, "--claim-grace", "1s");
+    e2e_proc_args(p, "--reap-interval", "1s");
+    e2e_proc_args(p, "--server-stale", "4s"); /* game servers heartbeat every second */
+    e2e_proc_args(p, "--nats-reconnect-wait", "250ms");
+    e2e_proc_args(p, "--trusted-proxies", "127.0.0.1/32");
+    e2e_proc_args(p, "--instance-id", instance);
+    if (E.nats_nodes > 1) e2e_proc_args(p, "--kv-replicas", "3");
+    e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
+    snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
+    snprintf(E.mm_url[i], sizeof E.mm_url[i], "http://127.0.0.1:%d", E.mm_port[i]);
+}
+
+bool e2e_matchmaker_start(int i)
+{
+    if (E.external) return false;
+    if (E.mm[i].argc == 0) describe_matchmaker(i);
+    return e2e_proc_start(&E.mm[i], 15000);
+}
+
+static void describe_server(int i)
+{
+    e2e_deployment *d = &E.dep[i];
+    e2e_proc *p = &d->proc;
+    char name[32], env[600], listen[64];
+    snprintf(name, sizeof name, "gameserver-%s", d->request_id);
+    snprintf(env, sizeof env, "%s/env/%s.env", E.dir, d->request_id);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
+    e2e_proc_init(p, name, E.dir, E.server_bin);
+    e2e_proc_args(p, "--listen", listen);
+    e2e_proc_args(p, "--protocol-id", E.protocol_id);
+    e2e_proc_env_file(p, env); /* ARBITRIUM_* as Edgegap injects them */
+    e2e_proc_env(p, "SEATGATE_STORE_URL", E.nats_url);
+    e2e_proc_env(p, "SEATGATE_APP", E.app);
+    e2e_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
+    e2e_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
+    e2e_proc_env(p, "EXAMPLE_PRIVATE_KEY", E.key_hex);
+    if (!d->keyless) e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    snprintf(p->ready_line, sizeof p->ready_line, "listening ");
+}
+
+bool e2e_server_start(int i)
+{
+    if (E.external) return false;
+    if (E.dep[i].proc.argc == 0) describe_server(i);
+    return e2e_proc_start(&E.dep[i].proc, 15000);
+}
+
+bool e2e_nats_restart(void)
+{
+    if (E.external || E.nats_nodes != 1) return false;
+    sg_test_nats_stop(&E.nats);
+    return sg_test_nats_restart(&E.nats) == 0 &&
+           sg_test_nats_wait_jetstream(E.nats.url, 20000) == 0;
+}
+
+int e2e_nats_kill_leader(const char *stream)
+{
+    if (E.external || E.nats_nodes < 2) return -1;
+    natsConnection *nc = NULL;
+    jsCtx *js = NULL;
+    jsStreamInfo *si = NULL;
+    int victim = -1;
+    if (natsConnection_ConnectTo(&nc, E.cluster.urls) == NATS_OK &&
+        natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
+        js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Cluster)
+        victim = sg_test_nats_cluster_find(&E.cluster, si->Cluster->Leader);
+    jsStreamInfo_Destroy(si);
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
+    if (victim >= 0) sg_test_nats_cluster_kill(&E.cluster, victim);
+    return victim;
+}
+
+static bool start_local(void)
+{
+    snprintf(E.api_key, sizeof E.api_key, "e2e-api-key");
+    snprintf(E.protocol_id, sizeof E.protocol_id, "4242");
+    sg_key *key = NULL;
+    if (sg_key_generate(&key) != SG_OK) return false;
+    sg_key_format_hex(key, E.key_hex, sizeof E.key_hex);
+    sg_key_free(key);
+    if (E.nats_nodes > 1) {
+        if (sg_test_nats_cluster_start(&E.cluster, E.nats_nodes) != 0) return false;
+        snprintf(E.nats_url, sizeof E.nats_url, "%s", E.cluster.urls);
+    } else {
+        if (sg_test_nats_start(&E.nats) != 0) return false;
+        snprintf(E.nats_url, sizeof E.nats_url, "%s", E.nats.url);
+    }
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++) {
+        snprintf(E.dep[i].request_id, sizeof E.dep[i].request_id, "%s", REQUEST_IDS[i]);
+        snprintf(E.dep[i].public_ip, sizeof E.dep[i].public_ip, "127.0.0.1");
+        /* The second server holds no Edgegap key: its deletes go through the queue. */
+        E.dep[i].keyless = i == 1;
+        do {
+            E.dep[i].port = free_udp_port();
+        } while (i > 0 && E.dep[i].port == E.dep[0].port);
+        if (E.dep[i].port <= 0) return false;
+    }
+    if (!start_sim()) return false;
+    /* The matchmaker first: it creates the buckets with its settings. */
+    if (!e2e_matchmaker_start(0)) return false;
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+        if (!e2e_server_start(i)) return false;
+    return true;
+}
+
+/* ---- external mode: the deployments are the simulator's configured ones ---- */
+
+static bool discover_deployments(void)
+{
+    cJSON *s = e2e_sim_state();
+    int n = 0;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(s, "deployments"))
+    {
+        if (n >= E2E_DEPLOYMENTS) break;
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "autodeployed"))) continue;
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(d, "request_id");
+        const cJSON *fqdn = cJSON_GetObjectItemCaseSensitive(d, "fqdn");
+        if (!E.external) {
+            /* Local: the deployments are ours; only their FQDNs are learnt. */
+            for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+                if (cJSON_IsString(rid) && cJSON_IsString(fqdn) &&
+                    strcmp(E.dep[i].request_id, rid->valuestring) == 0 && !E.dep[i].fqdn[0]) {
+                    snprintf(E.dep[i].fqdn, sizeof E.dep[i].fqdn, "%s", fqdn->valuestring);
+                    n++;
+                }
+            continue;
+        }
+        if (cJSON_IsString(fqdn))
+            snprintf(E.dep[n].fqdn, sizeof E.dep[n].fqdn, "%s", fqdn->valuestring);
+        const cJSON *ip = cJSON_GetObjectItemCaseSensitive(d, "public_ip");
+        const cJSON *ports = cJSON_GetObjectItemCaseSensitive(d, "ports");
+        const cJSON *game = cJSON_GetObjectItemCaseSensitive(ports, "gameport");
+        const cJSON *ext = cJSON_GetObjectItemCaseSensitive(game, "external");
+        if (!cJSON_IsString(rid) || !cJSON_IsString(ip) || !cJSON_IsNumber(ext)) continue;
+        snprintf(E.dep[n].request_id, sizeof E.dep[n].request_id, "%s", rid->valuestring);
+        snprintf(E.dep[n].public_ip, sizeof E.dep[n].public_ip, "%s", ip->valuestring);
+        E.dep[n].port = ext->valueint;
+        n++;
+    }
+    cJSON_Delete(s);
+    if (n != E2E_DEPLOYMENTS)
+        fprintf(stderr, "the simulator at %s lists %d configured deployments, not %d\n", E.sim_url,
+                n, E2E_DEPLOYMENTS);
+    return n == E2E_DEPLOYMENTS;
+}
+
+/* ---- both ---- */
+
+static bool open_store(void)
+{
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = E.nats_url;
+    o.app = E.app;
+    o.reconnect_wait_ms = 250;
+    if (E.nats_nodes > 1) o.replicas = 3;
+    long long deadline = e2e_now_ms() + 30000;
+    sg_status st;
+    while ((st = sg_store_open(&o, &E.store)) != SG_OK && e2e_now_ms() < deadline)
+        e2e_sleep_ms(500);
+    if (st != SG_OK) {
+        fprintf(stderr, "store %s: %s\n", E.nats_url, sg_last_error());
+        return false;
+    }
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    /* Opened as the matchmaker and the hook open them: created if the suite comes first. */
+    if (sg_bucket_open(E.store, SG_BUCKET_SESSIONS, &bo, &E.sessions) != SG_OK) return false;
+    if (sg_bucket_open(E.store, SG_BUCKET_GAMESERVER, &bo, &E.gameserver) != SG_OK) return false;
+    bo.ttl_ms = 40000;
+    if (sg_bucket_open(E.store, SG_BUCKET_CONNECT_TOKENS, &bo, &E.tokens) != SG_OK) return false;
+    return true;
+}
+
+bool e2e_stack_start(void)
+{
+    if (!E.external && !start_local()) return false;
+    /* Local mode too: the simulator says each deployment's FQDN (the gameserver key). */
+    if (!discover_deployments()) return false;
+    if (!open_store()) return false;
+    if (!e2e_events_start()) return false;
+    return true;
+}
+
+void e2e_stack_stop(void)
+{
+    e2e_events_stop();
+    sg_bucket_close(E.sessions);
+    sg_bucket_close(E.tokens);
+    sg_bucket_close(E.gameserver);
+    sg_store_close(E.store);
+    E.sessions = E.tokens = E.gameserver = NULL;
+    E.store = NULL;
+    if (E.external) return;
+    for (int i = 0; i < E2E_DEPLOYMENTS; i++) {
+        if (E.dep[i].proc.pid > 0) e2e_proc_stop(&E.dep[i].proc, 5000);
+        e2e_proc_free(&E.dep[i].proc);
+    }
+    for (int i = 0; i < E2E_MATCHMAKERS; i++) {
+        if (E.mm[i].pid > 0) e2e_proc_stop(&E.mm[i], 10000);
+        e2e_proc_free(&E.mm[i]);
+    }
+    if (E.sim.pid > 0) e2e_proc_stop(&E.sim, 5000);
+    e2e_proc_free(&E.sim);
+    if (E.nats_nodes > 1)
+        sg_test_nats_cluster_free(&E.cluster);
+    else
+        sg_test_nats_free(&E.nats);
+}

@@ -1,0 +1,205 @@
+// The web client in a real browser: headless Chromium (Debian's) driven by playwright-core
+// clicks Play on examples/web/index.html, served from its own origin, against the matchmaker
+// over HTTPS (a test certificate made here with openssl, trusted by its SPKI hash through
+// --ignore-certificate-errors-spki-list), with the Edgegap simulator starting a server on
+// demand. The page shows progress, then where to connect; the same page from an origin the
+// matchmaker does not allow is refused by CORS and creates nothing. Screenshots go to OUT.
+//
+// node browser.mjs --matchmaker-bin B --sim-bin B --page examples/web/index.html --out DIR
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const arg = (name) => {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required`);
+  return process.argv[i + 1];
+};
+const MM_BIN = arg('matchmaker-bin');
+const SIM_BIN = arg('sim-bin');
+const PAGE = arg('page');
+const OUT = path.resolve(arg('out'));
+const API_KEY = 'browser-api-key';
+
+const children = [];
+const servers = [];
+let context;
+let mmUrl, simUrl, allowed, refused;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A child process whose stdout+stderr go to OUT/<name>.log; killed at the end, and with us.
+function start(name, bin, args, env = {}) {
+  const log = fs.openSync(path.join(OUT, `${name}.log`), 'a');
+  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
+  children.push(child);
+  return child;
+}
+
+async function readyFile(file, child, what) {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}); see ${OUT}`);
+    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+    await sleep(50);
+  }
+  throw new Error(`${what} did not start within 15 s; see ${OUT}`);
+}
+
+// A tiny static server for the page, on a free loopback port: its own origin.
+async function serve(file) {
+  const html = fs.readFileSync(file);
+  const server = http.createServer((req, res) => {
+    if (req.url === '/' || req.url.startsWith('/?') || req.url.startsWith('/index.html')) {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(html);
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found\n');
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+// OPTIONS /connect-me as a browser's preflight from `origin`, trusting only the test cert.
+function preflight(origin) {
+  return new Promise((resolve, reject) => {
+    const req = https.request(`${mmUrl}/connect-me`, {
+      method: 'OPTIONS',
+      ca: fs.readFileSync(path.join(OUT, 'cert.pem')),
+      headers: { Origin: origin, 'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type' },
+    }, (res) => { res.resume(); res.on('end', () => resolve(res)); });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function simState() {
+  const res = await fetch(`${simUrl}/_sim/state`);
+  return res.json();
+}
+
+before(async () => {
+  fs.rmSync(OUT, { recursive: true, force: true });
+  fs.mkdirSync(OUT, { recursive: true });
+  // The test certificate: ECDSA P-256, valid for 127.0.0.1 only, two days.
+  const cert = path.join(OUT, 'cert.pem');
+  const key = path.join(OUT, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=seatgate-e2e',
+    '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const spki = execFileSync('sh', ['-c',
+    `openssl x509 -in '${cert}' -pubkey -noout | openssl pkey -pubin -outform der | ` +
+    'openssl dgst -sha256 -binary | base64']).toString().trim();
+
+  allowed = await serve(PAGE);
+  refused = await serve(PAGE);
+
+  // The simulator starts a deployment on demand, in 1.5 s: the page has progress to show.
+  const simConfig = path.join(OUT, 'sim-config.json');
+  fs.writeFileSync(simConfig, JSON.stringify({ apps: [{ name: 'demo', versions: [{
+    name: 'v1',
+    session_config: { kind: 'Seat', sockets: 8, autodeploy: true },
+    deployment_start_delay_ms: 1500,
+    template: { public_ip: '127.0.0.1', ports: [{ name: 'gameport', internal: 7000, protocol: 'UDP' }],
+      location: { city: 'Montreal', country: 'Canada', continent: 'North America', latitude: 45.5, longitude: -73.6 } },
+  }] }] }, null, 1));
+  const sim = start('edgegap-sim', SIM_BIN, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', path.join(OUT, 'sim.url'), '--config', simConfig], { SEATGATE_SIM_API_KEY: API_KEY });
+  simUrl = await readyFile(path.join(OUT, 'sim.url'), sim, 'the simulator');
+
+  const mm = start('matchmaker', MM_BIN, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', path.join(OUT, 'mm.url'), '--tls-cert-file', cert, '--tls-key-file', key,
+    '--cors-origins', allowed, '--store-url', `sqlite://${path.join(OUT, 'mm.db')}`,
+    '--edgegap-url', simUrl, '--edgegap-app', 'demo', '--edgegap-version', 'v1',
+    '--port-name', 'gameport', '--reap-interval', '1s'],
+  { SEATGATE_EDGEGAP_API_KEY: API_KEY, SEATGATE_NETCODE_KEY: randomBytes(32).toString('hex') });
+  mmUrl = await readyFile(path.join(OUT, 'mm.url'), mm, 'the matchmaker');
+  assert.match(mmUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+
+  const profile = fs.mkdtempSync(path.join(OUT, 'chromium-profile-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 800, height: 600 },
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      `--ignore-certificate-errors-spki-list=${spki}`],
+  });
+});
+
+after(async () => {
+  if (context) await context.close().catch(() => {});
+  for (const s of servers) s.close();
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await sleep(300);
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+
+test('Play from the allowed origin: progress, then where to connect', async () => {
+  const page = await context.newPage();
+  await page.goto(`${allowed}/?matchmaker=${encodeURIComponent(mmUrl)}`);
+  await page.screenshot({ path: path.join(OUT, '1-before.png') });
+  const before = (await simState()).counters.sessions_created;
+  await page.click('#play');
+  // A server is starting: the page shows progress and the button waits.
+  await page.waitForSelector('#status[data-state="waiting"]', { timeout: 5000 });
+  assert.equal(await page.isDisabled('#play'), true);
+  await page.waitForTimeout(600); // let the progress count up for the screenshot
+  await page.screenshot({ path: path.join(OUT, '2-waiting.png') });
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 20000 });
+  await page.screenshot({ path: path.join(OUT, '3-ready.png') });
+  const answer = await page.evaluate(() => window.seatgateAnswer);
+  assert.equal(answer.host, '127.0.0.1');
+  assert.equal(answer.protocol, 'UDP');
+  assert.ok(Number.isInteger(answer.port) && answer.port > 0);
+  assert.equal(Buffer.from(answer.token, 'base64').length, 2048);
+  assert.match(answer.client_id, /^[1-9][0-9]*$/);
+  assert.ok(answer.expires_at > Date.now() / 1000);
+  const where = await page.textContent('#where');
+  assert.ok(where.includes(`${answer.port}/UDP`), where);
+  // The simulator holds that session, Ready, for the browser's address, on the new server.
+  const state = await simState();
+  assert.equal(state.counters.sessions_created, before + 1);
+  const s = state.sessions.find((x) => x.session_id === answer.session_id);
+  assert.ok(s, 'the session is at the simulator');
+  assert.equal(s.status, 'Ready');
+  assert.deepEqual(s.ips, ['127.0.0.1']);
+  const dep = state.deployments.find((d) => d.request_id === s.deployment);
+  assert.equal(dep.autodeployed, true);
+  assert.equal(dep.ports.gameport.external, answer.port);
+  await page.close();
+});
+
+test('the same page from another origin is refused by CORS and creates nothing', async () => {
+  const page = await context.newPage();
+  const failed = [];
+  page.on('requestfailed', (r) => failed.push(`${r.method()} ${r.url()}`));
+  await page.goto(`${refused}/?matchmaker=${encodeURIComponent(mmUrl)}`);
+  const before = (await simState()).counters.sessions_created;
+  await page.click('#play');
+  await page.waitForSelector('#status[data-state="error"]', { timeout: 10000 });
+  await page.screenshot({ path: path.join(OUT, '4-refused.png') });
+  assert.match(await page.textContent('#status'), /Could not reach the matchmaker/);
+  assert.equal(await page.evaluate(() => window.seatgateAnswer), undefined);
+  // The preflight was refused, so the POST never left the browser: no session was made.
+  assert.equal((await simState()).counters.sessions_created, before);
+  await page.close();
+  // The matchmaker's side: that origin's preflight is 403 without CORS headers; the page's
+  // own origin gets 204 with its origin echoed.
+  const refusedPre = await preflight(refused);
+  assert.equal(refusedPre.statusCode, 403);
+  assert.equal(refusedPre.headers['access-control-allow-origin'], undefined);
+  const allowedPre = await preflight(allowed);
+  assert.equal(allowedPre.statusCode, 204);
+  assert.equal(allowedPre.headers['access-control-allow-origin'], allowed);
+});

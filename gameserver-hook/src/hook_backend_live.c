@@ -584,12 +584,7 @@ static void l_free(void *ctx)
     if (!l) return;
     sg_edgegap_client_free(l->edgegap);
     close_store(l);
-    wipe_free((char *)l->store_opts.url);
-    wipe_free((char *)l->store_opts.app);
-    wipe_free((char *)l->store_opts.user);
-    wipe_free((char *)l->store_opts.password);
-    wipe_free((char *)l->store_opts.token);
-    wipe_free((char *)l->store_opts.creds_file);
+    hook_store_options_clear(&l->store_opts);
     wipe_free(l->context_url);
     wipe_free(l->context_token);
     free(l);
@@ -619,15 +614,16 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
                        "(ARBITRIUM_CONTEXT_URL, ARBITRIUM_CONTEXT_TOKEN) are required");
     live *l = calloc(1, sizeof *l);
     if (!l) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    sg_store_options_init(&l->store_opts);
-    l->store_opts.url = dup_opt(o, HOOK_SET_STORE_URL);
-    l->store_opts.app = dup_opt(o, HOOK_SET_APP_PREFIX);
-    l->store_opts.user = dup_opt(o, HOOK_SET_STORE_USER);
-    l->store_opts.password = dup_opt(o, HOOK_SET_STORE_PASSWORD);
-    l->store_opts.token = dup_opt(o, HOOK_SET_STORE_TOKEN);
-    l->store_opts.creds_file = dup_opt(o, HOOK_SET_STORE_CREDS);
-    l->store_opts.timeout_ms = num_opt(o, HOOK_SET_STORE_TIMEOUT);
-    if (l->store_opts.timeout_ms <= 0) l->store_opts.timeout_ms = 2000;
+    if (hook_store_options(o, &l->store_opts) != SG_OK) {
+        free(l);
+        return sg_fail(SG_E_NOMEM, "hook: out of memory");
+    }
+    if ((l->store_opts.tls_cert != NULL) != (l->store_opts.tls_key != NULL)) {
+        hook_store_options_clear(&l->store_opts);
+        free(l);
+        return sg_fail(SG_E_INVALID, "hook: nats-tls-cert and nats-tls-key "
+                                     "(SEATGATE_NATS_TLS_CERT, SEATGATE_NATS_TLS_KEY) go together");
+    }
     l->context_url = dup_opt(o, HOOK_SET_CONTEXT_URL);
     l->context_token = dup_opt(o, HOOK_SET_CONTEXT_TOKEN);
     copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, HOOK_SET_FQDN);

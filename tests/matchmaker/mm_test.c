@@ -1070,6 +1070,11 @@ static void nats_store_happy_path_and_store_down(void **state)
     assert_error(&r, 503, "not_ready");
     http_free(&r);
     assert_no_leak(8000);
+    /* The delete workers said why they could not read the queue, not only the status. */
+    if (!log_has(&m, "event=delete_queue_unavailable error=unavailable message=\"store")) {
+        mm_print_log(&m);
+        fail_msg("no delete_queue_unavailable line with the store's message");
+    }
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
     sg_test_nats_free(&n);

@@ -103,7 +103,7 @@ static const sg_setting app_settings[] = {
      .help = "netcode private key shared with game servers (hex, base64 or 32 decimal bytes)"},
     {.name = "protocol-id", .type = SG_SET_STRING, .def = "0",
      .help = "netcode protocol id (decimal or 0x hex), as the game server expects"},
-    {.name = "token-expire", .type = SG_SET_INT, .def = "30", .min = 1, .max = 86400,
+    {.name = "token-expire", .type = SG_SET_INT, .def = "30", .min = 1, .max = SG_TOKEN_EXPIRE_MAX_S,
      .help = "connect token lifetime in seconds"},
     {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
      .help = "netcode connection timeout in seconds written into tokens (-1: none)"},
@@ -116,7 +116,8 @@ static const sg_setting app_settings[] = {
      .help = "threads deleting sessions from the durable queue (0: none here)"},
     {.name = "reap-interval", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = HOUR,
      .help = "how often unclaimed sessions are looked for (0: no reaper here)"},
-    {.name = "server-stale", .type = SG_SET_DURATION, .def = "30s", .min = 0, .max = 24 * HOUR,
+    {.name = "server-stale", .type = SG_SET_DURATION, .def = "30s", .min = 0,
+     .max = SG_SERVER_STALE_MAX_MS,
      .help = "a game server silent this long (no heartbeat) is gone: its claimed sessions are "
              "released and deleted (0: never)"},
     {.name = "orphan-sweep", .type = SG_SET_DURATION, .def = "0", .min = 0, .max = 24 * HOUR,
@@ -425,7 +426,6 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_store_options_from_config(cfg, &so));
     TRY(sg_store_open(&so, &app->store));
     sg_ledger_options lo = {
-        .token_ttl_ms = (sg_config_num(cfg, "token-expire") + 30) * 1000,
         .delete_lease_ms = sg_config_num(cfg, "delete-lease"),
     };
     TRY(sg_ledger_open(app->store, &lo, &app->ledger));

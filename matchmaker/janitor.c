@@ -83,12 +83,16 @@ static void *delete_worker(void *arg)
         sg_job *job = NULL;
         sg_delete_job d;
         sg_status st = sg_ledger_take_delete(j->o.ledger, 500, &job, &d);
+        char q[512];
         if (st == SG_E_MALFORMED) {
-            SG_WARN("janitor", "delete_job_unreadable", "error=%s", sg_last_error());
+            SG_WARN("janitor", "delete_job_unreadable", "error=%s",
+                    sg_log_quote(sg_last_error(), q, sizeof q));
             continue;
         }
         if (st != SG_OK) {
-            SG_WARN("janitor", "delete_queue_unavailable", "error=%s", sg_status_name(st));
+            /* The store's messages name the server and the call, never credentials. */
+            SG_WARN("janitor", "delete_queue_unavailable", "error=%s message=%s",
+                    sg_status_name(st), sg_log_quote(sg_last_error(), q, sizeof q));
             nap(j, 1000);
             continue;
         }

@@ -19,13 +19,12 @@ long long sg_ledger_now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static sg_status open_bucket(sg_store *s, const char *name, long long ttl_ms, sg_bucket **out)
+/* Every process opens the shared buckets and the queue with the same options (records.h). */
+static sg_status open_bucket(sg_store *s, const char *name, sg_bucket **out)
 {
     sg_bucket_options o;
-    sg_bucket_options_init(&o);
-    o.create = true;
-    o.ttl_ms = ttl_ms;
-    return sg_bucket_open(s, name, &o, out);
+    sg_status st = sg_bucket_default_options(name, &o);
+    return st ? st : sg_bucket_open(s, name, &o, out);
 }
 
 sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger **out)
@@ -35,15 +34,12 @@ sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger 
     if (!l) return sg_fail(SG_E_NOMEM, "ledger: out of memory");
     l->store = store;
     sg_queue_options qo;
-    sg_queue_options_init(&qo);
-    qo.lease_ms = o->delete_lease_ms;
-    sg_status st = open_bucket(store, SG_BUCKET_SESSIONS, 0, &l->sessions);
-    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, o->token_ttl_ms, &l->tokens);
-    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, 0, &l->gameserver);
-    /* Intents live seconds; the day-long TTL only bounds what removed ones leave behind (NATS
-     * keeps a delete marker per key) and one that no replica reconciled within a day. */
-    if (st == SG_OK)
-        st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, 24 * 3600 * 1000LL, &l->intents);
+    sg_status st = sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &qo);
+    if (o->delete_lease_ms > 0) qo.lease_ms = o->delete_lease_ms;
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSIONS, &l->sessions);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, &l->tokens);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, &l->gameserver);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, &l->intents);
     if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     if (st != SG_OK) {
         sg_ledger_close(l);

@@ -24,11 +24,11 @@ extern "C" {
 typedef struct sg_ledger sg_ledger;
 
 typedef struct sg_ledger_options {
-    long long token_ttl_ms;    /* connect_tokens bucket TTL (created with it when absent) */
-    long long delete_lease_ms; /* lease of a taken delete job */
+    long long delete_lease_ms; /* lease of a taken delete job (0: SG_DELETE_LEASE_DEFAULT_MS) */
 } sg_ledger_options;
 
-/* Opens the buckets and the queue on an open store (borrowed; close the ledger first).
+/* Opens the buckets and the queue on an open store (borrowed; close the ledger first), with
+ * the canonical options of records.h (sg_bucket_default_options) when it creates them.
  * Errors: those of sg_bucket_open / sg_queue_open. */
 sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger **out);
 void sg_ledger_close(sg_ledger *l);

@@ -327,3 +327,38 @@ sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out)
     sg_create_intent scratch;
     return jw_finish(o, ok, "create intent", check_intent, &scratch, out);
 }
+
+/* ---- canonical bucket and queue options ---------------------------------------------------- */
+
+sg_status sg_bucket_default_options(const char *name, sg_bucket_options *out)
+{
+    static const struct {
+        const char *name;
+        long long ttl_ms;
+    } table[] = {
+        {SG_BUCKET_CONNECT_TOKENS, SG_CONNECT_TOKENS_TTL_MS},
+        {SG_BUCKET_SESSIONS, 0},
+        {SG_BUCKET_CONTEXTS, 0},
+        {SG_BUCKET_GAMESERVER, SG_GAMESERVER_TTL_MS},
+        {SG_BUCKET_SESSION_INTENTS, SG_SESSION_INTENTS_TTL_MS},
+    };
+    sg_bucket_options_init(out);
+    for (size_t i = 0; name && i < sizeof table / sizeof *table; i++) {
+        if (strcmp(name, table[i].name) == 0) {
+            out->ttl_ms = table[i].ttl_ms;
+            out->create = true;
+            return SG_OK;
+        }
+    }
+    return sg_fail(SG_E_INVALID, "records: %s is not a shared bucket", name ? name : "(null)");
+}
+
+sg_status sg_queue_default_options(const char *name, sg_queue_options *out)
+{
+    sg_queue_options_init(out);
+    if (name && strcmp(name, SG_QUEUE_SESSION_DELETES) == 0) {
+        out->lease_ms = SG_DELETE_LEASE_DEFAULT_MS;
+        return SG_OK;
+    }
+    return sg_fail(SG_E_INVALID, "records: %s is not a shared queue", name ? name : "(null)");
+}

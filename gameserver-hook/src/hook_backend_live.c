@@ -30,7 +30,6 @@ typedef struct live {
     char cert_digest[SG_REC_DIGEST_LEN + 1];
     char env_request_id[SG_REC_ID_MAX], env_public_ip[SG_REC_IP_MAX];
     int capacity;
-    long long heartbeat_ms;
     bool register_server;
     /* after start */
     bool started;
@@ -78,8 +77,8 @@ static void wipe_free(char *s)
 
 static void close_store(live *l);
 
-/* Opens the store's buckets and queue (creating them with the matchmaker's options when the
- * hook comes first). */
+/* Opens the store's buckets and queue (creating them with the canonical options of
+ * records.h when the hook comes first). */
 static sg_status open_store(live *l)
 {
     if (l->store) return SG_OK;
@@ -87,25 +86,22 @@ static sg_status open_store(live *l)
     if (st != SG_OK) return st;
     struct {
         const char *name;
-        long long ttl_ms;
         sg_bucket **out;
     } buckets[] = {
-        {SG_BUCKET_CONNECT_TOKENS, 60000, &l->tokens},
-        {SG_BUCKET_SESSIONS, 0, &l->sessions},
-        {SG_BUCKET_CONTEXTS, 0, &l->contexts},
-        {SG_BUCKET_GAMESERVER, l->heartbeat_ms * 6, &l->gameserver},
+        {SG_BUCKET_CONNECT_TOKENS, &l->tokens},
+        {SG_BUCKET_SESSIONS, &l->sessions},
+        {SG_BUCKET_CONTEXTS, &l->contexts},
+        {SG_BUCKET_GAMESERVER, &l->gameserver},
     };
     for (size_t i = 0; i < sizeof buckets / sizeof *buckets && st == SG_OK; i++) {
         sg_bucket_options bo;
-        sg_bucket_options_init(&bo);
-        bo.ttl_ms = buckets[i].ttl_ms;
-        bo.create = true;
-        st = sg_bucket_open(l->store, buckets[i].name, &bo, buckets[i].out);
+        st = sg_bucket_default_options(buckets[i].name, &bo);
+        if (st == SG_OK) st = sg_bucket_open(l->store, buckets[i].name, &bo, buckets[i].out);
     }
     if (st == SG_OK) {
         sg_queue_options qo;
-        sg_queue_options_init(&qo);
-        st = sg_queue_open(l->store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
+        st = sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &qo);
+        if (st == SG_OK) st = sg_queue_open(l->store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     }
     /* All or nothing: a retried start must not find the store open with a bucket or the
      * queue missing. */
@@ -588,12 +584,7 @@ static void l_free(void *ctx)
     if (!l) return;
     sg_edgegap_client_free(l->edgegap);
     close_store(l);
-    wipe_free((char *)l->store_opts.url);
-    wipe_free((char *)l->store_opts.app);
-    wipe_free((char *)l->store_opts.user);
-    wipe_free((char *)l->store_opts.password);
-    wipe_free((char *)l->store_opts.token);
-    wipe_free((char *)l->store_opts.creds_file);
+    hook_store_options_clear(&l->store_opts);
     wipe_free(l->context_url);
     wipe_free(l->context_token);
     free(l);
@@ -623,15 +614,16 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
                        "(ARBITRIUM_CONTEXT_URL, ARBITRIUM_CONTEXT_TOKEN) are required");
     live *l = calloc(1, sizeof *l);
     if (!l) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    sg_store_options_init(&l->store_opts);
-    l->store_opts.url = dup_opt(o, HOOK_SET_STORE_URL);
-    l->store_opts.app = dup_opt(o, HOOK_SET_APP_PREFIX);
-    l->store_opts.user = dup_opt(o, HOOK_SET_STORE_USER);
-    l->store_opts.password = dup_opt(o, HOOK_SET_STORE_PASSWORD);
-    l->store_opts.token = dup_opt(o, HOOK_SET_STORE_TOKEN);
-    l->store_opts.creds_file = dup_opt(o, HOOK_SET_STORE_CREDS);
-    l->store_opts.timeout_ms = num_opt(o, HOOK_SET_STORE_TIMEOUT);
-    if (l->store_opts.timeout_ms <= 0) l->store_opts.timeout_ms = 2000;
+    if (hook_store_options(o, &l->store_opts) != SG_OK) {
+        free(l);
+        return sg_fail(SG_E_NOMEM, "hook: out of memory");
+    }
+    if ((l->store_opts.tls_cert != NULL) != (l->store_opts.tls_key != NULL)) {
+        hook_store_options_clear(&l->store_opts);
+        free(l);
+        return sg_fail(SG_E_INVALID, "hook: nats-tls-cert and nats-tls-key "
+                                     "(SEATGATE_NATS_TLS_CERT, SEATGATE_NATS_TLS_KEY) go together");
+    }
     l->context_url = dup_opt(o, HOOK_SET_CONTEXT_URL);
     l->context_token = dup_opt(o, HOOK_SET_CONTEXT_TOKEN);
     copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, HOOK_SET_FQDN);
@@ -641,8 +633,6 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
     copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, HOOK_SET_PUBLIC_IP);
     l->capacity = (int)num_opt(o, HOOK_SET_CAPACITY);
     l->register_server = num_opt(o, HOOK_SET_REGISTER) != 0;
-    l->heartbeat_ms = num_opt(o, HOOK_SET_HEARTBEAT);
-    if (l->heartbeat_ms <= 0) l->heartbeat_ms = 5000;
 
     sg_edgegap_options eo;
     sg_edgegap_options_default(&eo);

@@ -11,6 +11,7 @@
 
 #include "seatgate/addr.h"
 #include "seatgate/gameserver_hook.h"
+#include "seatgate/kv.h"
 
 /* ---- settings ---------------------------------------------------------------------------- */
 
@@ -21,6 +22,13 @@ typedef enum hook_setting_id {
     HOOK_SET_STORE_PASSWORD,
     HOOK_SET_STORE_TOKEN,
     HOOK_SET_STORE_CREDS,
+    HOOK_SET_STORE_TLS_CA,
+    HOOK_SET_STORE_TLS_CERT,
+    HOOK_SET_STORE_TLS_KEY,
+    HOOK_SET_STORE_NAME,
+    HOOK_SET_STORE_MAX_RECONNECTS,
+    HOOK_SET_STORE_RECONNECT_WAIT,
+    HOOK_SET_STORE_REPLICAS,
     HOOK_SET_APP_PREFIX,
     HOOK_SET_EDGEGAP_URL,
     HOOK_SET_EDGEGAP_API_KEY,
@@ -58,12 +66,18 @@ typedef struct hook_setting_def {
     const char *def;
     unsigned flags;
     const char *help;
+    long long min, max; /* HOOK_INT/HOOK_DURATION range; both 0: 0..1000000 / 0..24h */
 } hook_setting_def;
 
 extern const hook_setting_def hook_settings[HOOK_SET_COUNT];
 
 /* The raw value (secrets included; never log it), NULL when unset. */
 const char *hook_options_value(const sg_hook_options *o, hook_setting_id id);
+
+/* The store options the settings ask for (store-url, app, store-timeout, nats-*, kv-replicas),
+ * strings copied: release them with hook_store_options_clear. SG_E_NOMEM. */
+sg_status hook_store_options(const sg_hook_options *o, sg_store_options *out);
+void hook_store_options_clear(sg_store_options *so);
 
 /* ---- what the backend reports --------------------------------------------------------- */
 

@@ -24,6 +24,20 @@ const hook_setting_def hook_settings[HOOK_SET_COUNT] = {
         "NATS authentication token"},
     [HOOK_SET_STORE_CREDS] = {"nats-creds-file", "SEATGATE_NATS_CREDS_FILE", HOOK_STR, NULL, 0,
         "NATS credentials file (user JWT and NKey seed)"},
+    [HOOK_SET_STORE_TLS_CA] = {"nats-tls-ca", "SEATGATE_NATS_TLS_CA", HOOK_STR, NULL, 0,
+        "CA file to verify the NATS server with (enables TLS)"},
+    [HOOK_SET_STORE_TLS_CERT] = {"nats-tls-cert", "SEATGATE_NATS_TLS_CERT", HOOK_STR, NULL, 0,
+        "client certificate file for NATS mutual TLS"},
+    [HOOK_SET_STORE_TLS_KEY] = {"nats-tls-key", "SEATGATE_NATS_TLS_KEY", HOOK_STR, NULL, 0,
+        "client private key file for NATS mutual TLS"},
+    [HOOK_SET_STORE_NAME] = {"nats-name", "SEATGATE_NATS_NAME", HOOK_STR, NULL, 0,
+        "connection name shown in NATS monitoring"},
+    [HOOK_SET_STORE_MAX_RECONNECTS] = {"nats-max-reconnects", "SEATGATE_NATS_MAX_RECONNECTS",
+        HOOK_INT, "-1", 0, "reconnect attempts before giving up (-1 = forever)", -1, 1000000},
+    [HOOK_SET_STORE_RECONNECT_WAIT] = {"nats-reconnect-wait", "SEATGATE_NATS_RECONNECT_WAIT",
+        HOOK_DURATION, "2s", 0, "pause between reconnect attempts", 10, 600000},
+    [HOOK_SET_STORE_REPLICAS] = {"kv-replicas", "SEATGATE_KV_REPLICAS", HOOK_INT, "1", 0,
+        "replicas of the NATS buckets and queue the hook creates (as the matchmaker's)", 1, 5},
     [HOOK_SET_APP_PREFIX] = {"app", "SEATGATE_APP", HOOK_STR, "seatgate", 0,
         "namespace prefix of buckets, queues and event subjects (as the matchmaker's)"},
     [HOOK_SET_EDGEGAP_URL] = {"edgegap-url", "SEATGATE_EDGEGAP_URL", HOOK_STR,
@@ -127,18 +141,23 @@ static sg_status validate(int i, const char *value)
         if (strlen(value) > 4096)
             return sg_fail(SG_E_INVALID, "%s (%s): longer than 4096 bytes", d->name, d->env);
         return SG_OK;
-    case HOOK_INT:
-        if (sg_parse_int(value, &n) != SG_OK || n < 0 || n > 1000000)
-            return sg_fail(SG_E_INVALID, "%s (%s): expected an integer 0..1000000, got '%s'",
-                           d->name, d->env, value);
+    case HOOK_INT: {
+        long long lo = d->min || d->max ? d->min : 0, hi = d->min || d->max ? d->max : 1000000;
+        if (sg_parse_int(value, &n) != SG_OK || n < lo || n > hi)
+            return sg_fail(SG_E_INVALID, "%s (%s): expected an integer %lld..%lld, got '%s'",
+                           d->name, d->env, lo, hi, value);
         return SG_OK;
-    case HOOK_DURATION:
-        if (sg_parse_duration_ms(value, &n) != SG_OK || n < 0 || n > 24LL * 3600 * 1000)
+    }
+    case HOOK_DURATION: {
+        long long lo = d->min || d->max ? d->min : 0;
+        long long hi = d->min || d->max ? d->max : 24LL * 3600 * 1000;
+        if (sg_parse_duration_ms(value, &n) != SG_OK || n < lo || n > hi)
             return sg_fail(SG_E_INVALID,
-                           "%s (%s): expected a duration like 250ms, 5s or 1m, "
-                           "got '%s'",
-                           d->name, d->env, value);
+                           "%s (%s): expected a duration like 250ms, 5s or 1m "
+                           "(%lld ms..%lld ms), got '%s'",
+                           d->name, d->env, lo, hi, value);
         return SG_OK;
+    }
     }
     return SG_OK;
 }
@@ -240,8 +259,8 @@ const char *sg_hook_options_name(size_t index)
     return index < HOOK_SET_COUNT ? hook_settings[index].name : NULL;
 }
 
-bool sg_hook_options_describe(size_t index, const char **env, const char **def,
-                              const char **help, bool *secret)
+bool sg_hook_options_describe(size_t index, const char **env, const char **def, const char **help,
+                              bool *secret)
 {
     if (index >= HOOK_SET_COUNT) return false;
     const hook_setting_def *d = &hook_settings[index];
@@ -251,4 +270,83 @@ bool sg_hook_options_describe(size_t index, const char **env, const char **def,
     if (help) *help = d->help;
     if (secret) *secret = is_secret;
     return true;
+}
+
+/* ---- store options ---------------------------------------------------------------------- */
+
+static sg_status dup_into(const sg_hook_options *o, hook_setting_id id, const char **dst)
+{
+    const char *v = o->value[id];
+    *dst = NULL;
+    if (!v) return SG_OK;
+    char *c = strdup(v);
+    if (!c) return sg_fail(SG_E_NOMEM, "hook options: out of memory");
+    *dst = c;
+    return SG_OK;
+}
+
+static long long num_value(const sg_hook_options *o, hook_setting_id id, long long fallback)
+{
+    const char *v = o->value[id];
+    long long n = 0;
+    if (!v) return fallback;
+    sg_status st =
+        hook_settings[id].type == HOOK_DURATION ? sg_parse_duration_ms(v, &n) : sg_parse_int(v, &n);
+    return st == SG_OK ? n : fallback;
+}
+
+sg_status hook_store_options(const sg_hook_options *o, sg_store_options *out)
+{
+    sg_store_options_init(out);
+    static const struct {
+        hook_setting_id id;
+        size_t offset;
+    } strings[] = {
+        {HOOK_SET_STORE_URL, offsetof(sg_store_options, url)},
+        {HOOK_SET_APP_PREFIX, offsetof(sg_store_options, app)},
+        {HOOK_SET_STORE_USER, offsetof(sg_store_options, user)},
+        {HOOK_SET_STORE_PASSWORD, offsetof(sg_store_options, password)},
+        {HOOK_SET_STORE_TOKEN, offsetof(sg_store_options, token)},
+        {HOOK_SET_STORE_CREDS, offsetof(sg_store_options, creds_file)},
+        {HOOK_SET_STORE_TLS_CA, offsetof(sg_store_options, tls_ca)},
+        {HOOK_SET_STORE_TLS_CERT, offsetof(sg_store_options, tls_cert)},
+        {HOOK_SET_STORE_TLS_KEY, offsetof(sg_store_options, tls_key)},
+        {HOOK_SET_STORE_NAME, offsetof(sg_store_options, name)},
+    };
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+        sg_status st = dup_into(o, strings[i].id, (const char **)((char *)out + strings[i].offset));
+        if (st != SG_OK) {
+            hook_store_options_clear(out);
+            return st;
+        }
+    }
+    out->timeout_ms = num_value(o, HOOK_SET_STORE_TIMEOUT, 2000);
+    if (out->timeout_ms <= 0) out->timeout_ms = 2000;
+    out->max_reconnects = (int)num_value(o, HOOK_SET_STORE_MAX_RECONNECTS, -1);
+    out->reconnect_wait_ms = num_value(o, HOOK_SET_STORE_RECONNECT_WAIT, 2000);
+    out->replicas = (int)num_value(o, HOOK_SET_STORE_REPLICAS, 1);
+    return SG_OK;
+}
+
+static void wipe_str(const char **s)
+{
+    if (!*s) return;
+    char *p = (char *)*s;
+    sodium_memzero(p, strlen(p));
+    free(p);
+    *s = NULL;
+}
+
+void hook_store_options_clear(sg_store_options *so)
+{
+    wipe_str(&so->url);
+    wipe_str(&so->app);
+    wipe_str(&so->user);
+    wipe_str(&so->password);
+    wipe_str(&so->token);
+    wipe_str(&so->creds_file);
+    wipe_str(&so->tls_ca);
+    wipe_str(&so->tls_cert);
+    wipe_str(&so->tls_key);
+    wipe_str(&so->name);
 }

@@ -38,8 +38,7 @@ static void usage(FILE *out)
         bool secret = false;
         sg_hook_options_describe(i, &env, &def, &help, &secret);
         fprintf(out, "  --%s VALUE\n      env %s%s, default %s\n      %s\n",
-                sg_hook_options_name(i), env, secret ? " (secret)" : "", def ? def : "unset",
-                help);
+                sg_hook_options_name(i), env, secret ? " (secret)" : "", def ? def : "unset", help);
     }
 }
 
@@ -89,14 +88,10 @@ static int start(tool *t)
 static int open_sessions(tool *t)
 {
     sg_store_options so;
-    sg_store_options_init(&so);
-    so.url = hook_options_value(t->o, HOOK_SET_STORE_URL);
-    so.app = hook_options_value(t->o, HOOK_SET_APP_PREFIX);
-    so.user = hook_options_value(t->o, HOOK_SET_STORE_USER);
-    so.password = hook_options_value(t->o, HOOK_SET_STORE_PASSWORD);
-    so.token = hook_options_value(t->o, HOOK_SET_STORE_TOKEN);
-    so.creds_file = hook_options_value(t->o, HOOK_SET_STORE_CREDS);
-    if (sg_store_open(&so, &t->store) != SG_OK) return fail("store");
+    if (hook_store_options(t->o, &so) != SG_OK) return fail("store");
+    sg_status st = sg_store_open(&so, &t->store);
+    hook_store_options_clear(&so);
+    if (st != SG_OK) return fail("store");
     sg_bucket_options bo;
     sg_bucket_options_init(&bo);
     if (sg_bucket_open(t->store, SG_BUCKET_SESSIONS, &bo, &t->sessions) != SG_OK)
@@ -202,7 +197,7 @@ static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *
     if (del != SG_OK) {
         sg_queue *q = NULL;
         sg_queue_options qo;
-        sg_queue_options_init(&qo);
+        sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &qo);
         sg_delete_job j = {.enqueued_at = unix_ms()};
         snprintf(j.session_id, sizeof j.session_id, "%s", n.session_id);
         snprintf(j.reason, sizeof j.reason, "operator");

@@ -497,6 +497,73 @@ static void heartbeats_run_on_their_own(void **state)
     assert_true(f->w.heartbeats >= 2);
 }
 
+/* The store's cluster and connection settings, under the same names and variables as the
+ * matchmaker's, reach the options the hook opens the store with. */
+static void store_settings_reach_the_store_options(void **state)
+{
+    (void)state;
+    sg_hook_options *o = sg_hook_options_new();
+    sg_store_options so;
+    assert_int_equal(hook_store_options(o, &so), SG_OK); /* defaults, as the store's */
+    assert_int_equal(so.replicas, 1);
+    assert_int_equal(so.reconnect_wait_ms, 2000);
+    assert_int_equal(so.max_reconnects, -1);
+    assert_null(so.tls_ca);
+    hook_store_options_clear(&so);
+
+    setenv("SEATGATE_KV_REPLICAS", "3", 1);
+    setenv("SEATGATE_NATS_RECONNECT_WAIT", "250ms", 1);
+    setenv("SEATGATE_NATS_MAX_RECONNECTS", "7", 1);
+    setenv("SEATGATE_NATS_TLS_CA", "/etc/ca.pem", 1);
+    setenv("SEATGATE_NATS_TLS_CERT", "/etc/c.pem", 1);
+    setenv("SEATGATE_NATS_TLS_KEY", "/etc/k.pem", 1);
+    setenv("SEATGATE_NATS_NAME", "gs-1", 1);
+    setenv("SEATGATE_STORE_TIMEOUT", "3s", 1);
+    sg_status st = sg_hook_options_load_env(o);
+    unsetenv("SEATGATE_KV_REPLICAS");
+    unsetenv("SEATGATE_NATS_RECONNECT_WAIT");
+    unsetenv("SEATGATE_NATS_MAX_RECONNECTS");
+    unsetenv("SEATGATE_NATS_TLS_CA");
+    unsetenv("SEATGATE_NATS_TLS_CERT");
+    unsetenv("SEATGATE_NATS_TLS_KEY");
+    unsetenv("SEATGATE_NATS_NAME");
+    unsetenv("SEATGATE_STORE_TIMEOUT");
+    assert_int_equal(st, SG_OK);
+    assert_string_equal(sg_hook_options_get(o, "kv-replicas"), "3");
+    assert_int_equal(hook_store_options(o, &so), SG_OK);
+    assert_int_equal(so.replicas, 3);
+    assert_int_equal(so.reconnect_wait_ms, 250);
+    assert_int_equal(so.max_reconnects, 7);
+    assert_int_equal(so.timeout_ms, 3000);
+    assert_string_equal(so.tls_ca, "/etc/ca.pem");
+    assert_string_equal(so.tls_cert, "/etc/c.pem");
+    assert_string_equal(so.tls_key, "/etc/k.pem");
+    assert_string_equal(so.name, "gs-1");
+    hook_store_options_clear(&so);
+    assert_null(so.tls_ca);
+
+    /* The store's ranges, errors naming the setting and its variable. */
+    assert_int_equal(sg_hook_options_set(o, "kv-replicas", "6"), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "SEATGATE_KV_REPLICAS"));
+    assert_int_equal(sg_hook_options_set(o, "kv-replicas", "0"), SG_E_INVALID);
+    assert_int_equal(sg_hook_options_set(o, "nats-max-reconnects", "-2"), SG_E_INVALID);
+    assert_int_equal(sg_hook_options_set(o, "nats-max-reconnects", "-1"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "nats-reconnect-wait", "1ms"), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "SEATGATE_NATS_RECONNECT_WAIT"));
+    assert_string_equal(sg_hook_options_get(o, "kv-replicas"), "3"); /* unchanged */
+
+    /* A certificate without its key is refused when the hook is made. */
+    assert_int_equal(sg_hook_options_set(o, "nats-tls-key", NULL), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "arbitrium-context-url", "http://127.0.0.1:9/c"),
+                     SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "arbitrium-context-token", "t"), SG_OK);
+    sg_hook *h = NULL;
+    assert_int_equal(sg_hook_new(o, &h), SG_E_INVALID);
+    assert_null(h);
+    assert_non_null(strstr(sg_last_error(), "nats-tls-key"));
+    sg_hook_options_free(o);
+}
+
 static void options_validate_and_hide_secrets(void **state)
 {
     (void)state;
@@ -576,6 +643,7 @@ int main(void)
         cmocka_unit_test(start_retries_and_waiting_verifies_follow),
         cmocka_unit_test(verifies_before_a_start_that_never_comes_are_unavailable),
         cmocka_unit_test(options_validate_and_hide_secrets),
+        cmocka_unit_test(store_settings_reach_the_store_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,7 +301,7 @@ static void happy_path_sqlite(void **state)
     sg_store *store = NULL;
     assert_int_equal(sg_store_open(&so, &store), SG_OK);
     sg_ledger *led = NULL;
-    sg_ledger_options lo = {.token_ttl_ms = 32000, .delete_lease_ms = 2000};
+    sg_ledger_options lo = {.delete_lease_ms = 2000};
     assert_int_equal(sg_ledger_open(store, &lo, &led), SG_OK);
     sg_session_record rec;
     assert_int_equal(sg_ledger_get_session(led, jstr(r.json, "session_id"), &rec, NULL), SG_OK);
@@ -315,6 +315,9 @@ static void happy_path_sqlite(void **state)
     sg_bucket_options bo;
     sg_bucket_options_init(&bo);
     assert_int_equal(sg_bucket_open(store, SG_BUCKET_CONNECT_TOKENS, &bo, &tokens), SG_OK);
+    /* The matchmaker created it with the canonical options every process uses. */
+    sg_bucket_config(tokens, &bo);
+    assert_int_equal(bo.ttl_ms, SG_CONNECT_TOKENS_TTL_MS);
     sg_kv_entry *e = NULL;
     assert_int_equal(sg_kv_get(tokens, cid, &e), SG_OK);
     assert_string_equal(e->value, jstr(r.json, "session_id"));
@@ -1067,6 +1070,11 @@ static void nats_store_happy_path_and_store_down(void **state)
     assert_error(&r, 503, "not_ready");
     http_free(&r);
     assert_no_leak(8000);
+    /* The delete workers said why they could not read the queue, not only the status. */
+    if (!log_has(&m, "event=delete_queue_unavailable error=unavailable message=\"store")) {
+        mm_print_log(&m);
+        fail_msg("no delete_queue_unavailable line with the store's message");
+    }
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
     sg_test_nats_free(&n);

@@ -72,8 +72,8 @@ static sg_store *open_store(void)
     return open_store_app("t");
 }
 
-/* A bucket no other test uses. */
-static sg_bucket *new_bucket(sg_store *s, long long ttl_ms, char *name_out)
+/* A bucket no other test uses, keeping `history` values per key on NATS (0 = 1). */
+static sg_bucket *new_bucket_history(sg_store *s, long long ttl_ms, int history, char *name_out)
 {
     char name[64];
     snprintf(name, sizeof name, "b%d_%d", (int)getpid(), ++g_seq);
@@ -83,11 +83,17 @@ static sg_bucket *new_bucket(sg_store *s, long long ttl_ms, char *name_out)
     bo.create = true;
     bo.ttl_ms = ttl_ms;
     bo.max_value_size = 1024;
+    bo.history = history;
     sg_bucket *b = NULL;
     sg_status st = sg_bucket_open(s, name, &bo, &b);
     if (st) fprintf(stderr, "bucket %s: %s\n", name, sg_last_error());
     assert_int_equal(st, SG_OK);
     return b;
+}
+
+static sg_bucket *new_bucket(sg_store *s, long long ttl_ms, char *name_out)
+{
+    return new_bucket_history(s, ttl_ms, 0, name_out);
 }
 
 static void expect_kv(sg_bucket *b, const char *key, const char *value, uint64_t rev)
@@ -293,11 +299,14 @@ static sg_kv_entry *next_change(sg_watch *w)
     return e;
 }
 
+/* Every change is delivered while the bucket still holds it: on NATS the bucket keeps
+ * `history` values per key, so this bucket keeps enough for the four changes below (a value
+ * replaced before the watcher received it is covered by the test after this one). */
 static void watch_delivers_current_values_then_changes_in_order(void **state)
 {
     (void)state;
     sg_store *s = open_store();
-    sg_bucket *b = new_bucket(s, 0, NULL);
+    sg_bucket *b = new_bucket_history(s, 0, 8, NULL);
     uint64_t ra = 0, rgone = 0;
     assert_int_equal(sg_kv_put(b, "a", "a1", 2, &ra), SG_OK);
     assert_int_equal(sg_kv_put(b, "gone", "x", 1, &rgone), SG_OK);
@@ -349,6 +358,57 @@ static void watch_delivers_current_values_then_changes_in_order(void **state)
     e = NULL;
     assert_int_equal(sg_watch_next(wk, 50, &e), SG_E_TIMEOUT);
     sg_watch_free(wk);
+    sg_watch_free(w);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* A bucket keeping one value per key may replace a value before a watcher received it; the
+ * watcher then skips it but still delivers changes in revision order, each once, with the
+ * value written at that revision, and ends with the newest change of every key. */
+static void watch_converges_to_the_latest_change_of_every_key(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket_history(s, 0, 1, NULL);
+    sg_watch *w = NULL;
+    assert_int_equal(sg_kv_watch(b, NULL, &w), SG_OK);
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_watch_next(w, 5000, &e), SG_OK); /* empty bucket: caught up */
+    assert_null(e);
+
+    enum { N = 40 };
+    uint64_t rev[N];
+    char val[N][8];
+    for (int i = 0; i < N; i++) {
+        snprintf(val[i], sizeof val[i], "v%d", i);
+        assert_int_equal(sg_kv_put(b, i % 2 ? "y" : "x", val[i], strlen(val[i]), &rev[i]), SG_OK);
+    }
+    assert_int_equal(sg_kv_delete(b, "y"), SG_OK);
+
+    uint64_t last = 0;
+    bool x_done = false, y_done = false;
+    while (!(x_done && y_done)) {
+        e = next_change(w);
+        assert_true(e->revision > last);
+        last = e->revision;
+        if (e->op == SG_KV_DELETE) {
+            assert_string_equal(e->key, "y");
+            assert_true(e->revision > rev[N - 1]);
+            y_done = true;
+        } else {
+            int i = 0;
+            while (i < N && rev[i] != e->revision)
+                i++;
+            assert_true(i < N);
+            assert_string_equal(e->key, i % 2 ? "y" : "x");
+            assert_string_equal(e->value, val[i]);
+            if (i == N - 2) x_done = true;
+        }
+        sg_kv_entry_free(e);
+    }
+    e = NULL;
+    assert_int_equal(sg_watch_next(w, 50, &e), SG_E_TIMEOUT);
     sg_watch_free(w);
     sg_bucket_close(b);
     sg_store_close(s);
@@ -985,6 +1045,8 @@ int main(int argc, char **argv)
     }
     snprintf(g_backend, sizeof g_backend, "%s", argv[1]);
     sg_log_set_level(SG_LOG_WARN);
+    /* SG_TEST_FILTER=pattern runs only the matching tests (for repeating one under load). */
+    if (getenv("SG_TEST_FILTER")) cmocka_set_test_filter(getenv("SG_TEST_FILTER"));
     if (is_nats()) {
         if (sg_test_nats_start(&g_nats) != 0) return 1;
         snprintf(g_url, sizeof g_url, "%s", g_nats.url);
@@ -1004,6 +1066,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(keys_lists_live_keys),
         cmocka_unit_test(ttl_expired_keys_read_as_absent),
         cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),
+        cmocka_unit_test(watch_converges_to_the_latest_change_of_every_key),
         cmocka_unit_test(existing_bucket_configuration_wins),
         cmocka_unit_test(apps_do_not_see_each_other),
         cmocka_unit_test(bad_input_is_refused_with_a_message),

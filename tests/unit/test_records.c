@@ -313,6 +313,37 @@ static void every_event_kind_round_trips(void **state)
     assert_non_null(strstr(sg_last_error(), "kind"));
 }
 
+/* The shared buckets' options come from one table; the TTLs cover what each user needs. */
+static void shared_bucket_and_queue_options(void **state)
+{
+    (void)state;
+    sg_bucket_options o;
+    assert_int_equal(sg_bucket_default_options(SG_BUCKET_CONNECT_TOKENS, &o), SG_OK);
+    assert_true(o.create);
+    assert_int_equal(o.history, 1);
+    assert_int_equal(o.replicas, 0); /* the store's kv-replicas */
+    assert_true(o.ttl_ms >= (SG_TOKEN_EXPIRE_MAX_S + 30) * 1000LL);
+    assert_int_equal(sg_bucket_default_options(SG_BUCKET_GAMESERVER, &o), SG_OK);
+    assert_true(o.ttl_ms >= SG_SERVER_STALE_MAX_MS);
+    assert_int_equal(sg_bucket_default_options(SG_BUCKET_SESSIONS, &o), SG_OK);
+    assert_int_equal(o.ttl_ms, 0);
+    assert_true(o.create);
+    assert_int_equal(sg_bucket_default_options(SG_BUCKET_CONTEXTS, &o), SG_OK);
+    assert_int_equal(o.ttl_ms, 0);
+    assert_int_equal(sg_bucket_default_options(SG_BUCKET_SESSION_INTENTS, &o), SG_OK);
+    assert_int_equal(o.ttl_ms, SG_SESSION_INTENTS_TTL_MS);
+    assert_int_equal(sg_bucket_default_options("other", &o), SG_E_INVALID);
+    assert_false(o.create);
+    assert_non_null(strstr(sg_last_error(), "other"));
+    assert_int_equal(sg_bucket_default_options(NULL, &o), SG_E_INVALID);
+
+    sg_queue_options q;
+    assert_int_equal(sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &q), SG_OK);
+    assert_int_equal(q.lease_ms, SG_DELETE_LEASE_DEFAULT_MS);
+    assert_int_equal(q.replicas, 0);
+    assert_int_equal(sg_queue_default_options(SG_BUCKET_SESSIONS, &q), SG_E_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,6 +355,7 @@ int main(void)
         cmocka_unit_test(delete_job_and_connect_token_values),
         cmocka_unit_test(create_intent_round_trip_and_bad_values),
         cmocka_unit_test(every_event_kind_round_trips),
+        cmocka_unit_test(shared_bucket_and_queue_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

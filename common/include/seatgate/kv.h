@@ -197,8 +197,11 @@ sg_status sg_kv_write_many(const sg_kv_write *w, size_t n);
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count);
 
 /* Watches one key (key non-NULL) or the whole bucket (NULL). The watcher first delivers the
- * current value of every matching key, then one "caught up" signal, then every later put
- * and delete in revision order. Expiry by TTL is not announced (on either backend). */
+ * current value of every matching key, then one "caught up" signal, then later puts and
+ * deletes in revision order, each once. A change the bucket no longer holds when the watcher
+ * gets to it is skipped: on NATS a value replaced by more than `history` newer ones of its
+ * key, on SQLite one older than the 60 s watch window. The newest change of every key is
+ * always delivered. Expiry by TTL is not announced (on either backend). */
 sg_status sg_kv_watch(sg_bucket *b, const char *key, sg_watch **out);
 
 /* Waits up to timeout_ms for the next change. SG_OK with *out set; SG_OK with *out NULL

@@ -50,6 +50,38 @@ extern "C" {
 #define SG_QUEUE_SESSION_DELETES "session_deletes"
 #define SG_BUCKET_SESSION_INTENTS "session_intents"
 
+/* Canonical options of the shared buckets and the delete queue. Whoever creates a bucket or
+ * the queue first fixes its configuration, so every process (matchmaker, game server hook,
+ * tools) opens them with these:
+ *
+ *   connect_tokens   TTL SG_CONNECT_TOKENS_TTL_MS: the longest token lifetime the
+ *                    matchmaker accepts (--token-expire, at most SG_TOKEN_EXPIRE_MAX_S)
+ *                    plus 30 s of slack, so an entry outlives its token
+ *   sessions         no TTL (the reaper and delete jobs remove records)
+ *   contexts         no TTL
+ *   gameserver       TTL SG_GAMESERVER_TTL_MS = the longest --server-stale, so a record
+ *                    rewritten by every heartbeat is still there when the matchmaker decides
+ *                    whether its server went silent; records of servers gone for a day vanish
+ *   session_intents  TTL 24 h (bounds what removed intents leave behind)
+ *   session_deletes  lease SG_DELETE_LEASE_DEFAULT_MS (the matchmaker may ask for its
+ *                    --delete-lease; the creator's lease stays in force)
+ *
+ * History is 1, replicas 0 (= the store's kv-replicas), create true. */
+#define SG_TOKEN_EXPIRE_MAX_S 3600
+#define SG_CONNECT_TOKENS_TTL_MS ((SG_TOKEN_EXPIRE_MAX_S + 30) * 1000LL)
+#define SG_SERVER_STALE_MAX_MS (24 * 3600 * 1000LL)
+#define SG_GAMESERVER_TTL_MS SG_SERVER_STALE_MAX_MS
+#define SG_SESSION_INTENTS_TTL_MS (24 * 3600 * 1000LL)
+#define SG_DELETE_LEASE_DEFAULT_MS 30000LL
+
+/* Fills *out with the canonical options of shared bucket `name` (an SG_BUCKET_* name).
+ * SG_E_INVALID for any other name (*out then holds sg_bucket_options_init's defaults). */
+sg_status sg_bucket_default_options(const char *name, sg_bucket_options *out);
+
+/* Fills *out with the canonical options of shared queue `name` (SG_QUEUE_SESSION_DELETES).
+ * SG_E_INVALID for any other name (*out then holds sg_queue_options_init's defaults). */
+sg_status sg_queue_default_options(const char *name, sg_queue_options *out);
+
 typedef struct sg_location {
     char city[SG_REC_NAME_MAX];
     char country[SG_REC_NAME_MAX];

@@ -189,6 +189,15 @@ static sg_status nats_open_store(sg_store *s)
                  n == NATS_SECURE_CONNECTION_WANTED)
             st = sg_fail(SG_E_UNAVAILABLE, "store: NATS TLS handshake failed: %.200s",
                          nats_err_text(n));
+        else if ((n == NATS_PROTOCOL_ERROR || n == NATS_CONNECTION_CLOSED) &&
+                 (o->tls_ca || o->tls_cert || strstr(s->target, "tls://")))
+            /* A server with --tlsverify ends the connection right after the TLS handshake
+             * when the client certificate is missing or not signed by a CA it trusts. */
+            st = sg_fail(SG_E_UNAVAILABLE,
+                         "store: NATS closed the TLS connection at connect (a server that "
+                         "verifies clients needs nats-tls-cert and nats-tls-key signed by a CA "
+                         "it trusts): %.200s",
+                         nats_err_text(n));
         else if (n != NATS_OK)
             st = nfail(s, n, 0, "connect");
     }

@@ -62,7 +62,7 @@ static int spawn(sg_test_nats *n)
     snprintf(cluster, sizeof cluster, "nats://127.0.0.1:%d", n->cluster_port);
     snprintf(name, sizeof name, "%s", n->name[0] ? n->name : "sg-test");
     /* argv: the common part, then the cluster part when this node is one of several. */
-    const char *argv[32];
+    const char *argv[48];
     int a = 0;
     argv[a++] = "nats-server";
     if (!n->no_jetstream) {
@@ -86,6 +86,8 @@ static int spawn(sg_test_nats *n)
             argv[a++] = n->routes;
         }
     }
+    for (int i = 0; n->extra_args && n->extra_args[i] && i < 16; i++)
+        argv[a++] = n->extra_args[i];
     argv[a] = NULL;
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -129,8 +131,10 @@ static int spawn(sg_test_nats *n)
 int sg_test_nats_start(sg_test_nats *n)
 {
     bool no_js = n->no_jetstream;
+    const char *const *extra = n->extra_args;
     memset(n, 0, sizeof *n);
     n->no_jetstream = no_js;
+    n->extra_args = extra;
     snprintf(n->dir, sizeof n->dir, "%s/sg-nats-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(n->dir)) {

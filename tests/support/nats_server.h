@@ -11,8 +11,11 @@ typedef struct sg_test_nats {
     pid_t pid;         /* 0 when not running */
     int port;          /* chosen on first start, kept across restarts */
     bool no_jetstream; /* start without -js (to test that error) */
-    char dir[256];     /* temporary folder: JetStream store and the server's log */
-    char url[64];      /* "nats://127.0.0.1:PORT" */
+    /* More nats-server arguments (NULL-terminated, at most 16; "--user", "u", ...), or NULL.
+     * The array and strings are not copied: keep them alive while the server may restart. */
+    const char *const *extra_args;
+    char dir[256]; /* temporary folder: JetStream store and the server's log */
+    char url[64];  /* "nats://127.0.0.1:PORT" */
     /* Cluster nodes only (set by sg_test_nats_cluster_start; 0/"" for a single server). */
     int cluster_port;      /* route listener */
     char name[32];         /* server name (JetStream clustering needs one per node) */

@@ -283,6 +283,28 @@ static sg_status read_config(sg_bucket *b, bool *found)
     return SG_OK;
 }
 
+/* A replicated bucket created with AllowDirect (nats.c's default) answers gets from any
+ * replica, so a read right after a write, or after a leader change, can return an older
+ * value. seatgate's callers read their own writes (the hook checks the record the matchmaker
+ * just wrote), so replicated buckets are switched to leader reads. A server that refuses the
+ * change leaves the bucket as it is, with a warning. */
+static void use_leader_reads(sg_bucket *b)
+{
+    char stream[2 * SG_KV_NAME_MAX + 8];
+    snprintf(stream, sizeof stream, "KV_%s", b->full);
+    jsStreamInfo *si = NULL, *updated = NULL;
+    jsErrCode jerr = 0;
+    if (js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr) != NATS_OK) return;
+    if (si->Config->AllowDirect && si->Config->Replicas > 1) {
+        si->Config->AllowDirect = false;
+        natsStatus n = js_UpdateStream(&updated, NS(b->store)->js, si->Config, NULL, &jerr);
+        if (n != NATS_OK)
+            SG_WARN("store", "leader_reads_unavailable", "bucket=%s error=%d", b->full, (int)n);
+        jsStreamInfo_Destroy(updated);
+    }
+    jsStreamInfo_Destroy(si);
+}
+
 static sg_status nats_bucket_open(sg_bucket *b, const sg_bucket_options *want)
 {
     sg_store *s = b->store;
@@ -317,6 +339,12 @@ static sg_status nats_bucket_open(sg_bucket *b, const sg_bucket_options *want)
                 return sg_fail(n == NATS_TIMEOUT ? SG_E_TIMEOUT : SG_E_IO,
                                "store: cannot create bucket %s: %.200s", b->full, why);
         }
+    }
+    if (b->opts.replicas > 1 || want->replicas > 1) {
+        /* the handle learns the read mode when it binds: bind after the switch */
+        use_leader_reads(b);
+        if (kv) kvStore_Destroy(kv);
+        kv = NULL;
     }
     if (!kv) {
         n = js_KeyValue(&kv, NS(s)->js, b->full);

@@ -136,20 +136,15 @@ static const sg_setting app_settings[] = {
 };
 /* clang-format on */
 
-static const sg_setting edgegap_settings[] = {SG_EDGEGAP_SETTINGS};
-
-sg_setting *sg_app_settings(size_t *count)
+sg_status sg_app_config(sg_config *cfg)
 {
-    size_t n_app = sizeof app_settings / sizeof app_settings[0];
-    size_t n_eg = sizeof edgegap_settings / sizeof edgegap_settings[0];
-    size_t total = n_app + n_eg + sg_store_settings_count;
-    sg_setting *t = calloc(total, sizeof *t);
-    if (!t) return NULL;
-    memcpy(t, app_settings, sizeof app_settings);
-    memcpy(t + n_app, edgegap_settings, sizeof edgegap_settings);
-    sg_store_settings_copy(t + n_app + n_eg, sg_store_settings_count);
-    *count = total;
-    return t;
+    cfg->program = "seatgate-matchmaker";
+    cfg->summary = "POST /connect-me: reserve a seat and hand out a connect token";
+    cfg->env_prefix = "SEATGATE_";
+    sg_status st = sg_config_add(cfg, app_settings, sizeof app_settings / sizeof app_settings[0]);
+    if (st == SG_OK) st = sg_config_add(cfg, sg_edgegap_settings, sg_edgegap_settings_count);
+    if (st == SG_OK) st = sg_config_add(cfg, sg_store_settings, sg_store_settings_count);
+    return st;
 }
 
 /* ---- the running app ---- */
@@ -440,7 +435,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     }
     sg_edgegap_orch_options eo = {.app = sg_config_str(cfg, "edgegap-app"),
                                   .version = sg_config_str(cfg, "edgegap-version")};
-    sg_edgegap_options_from_config(cfg, &eo.client);
+    TRY(sg_edgegap_options_from_config(cfg, &eo.client));
     eo.client.observe = observe_attempt;
     eo.client.observe_user = app;
     TRY(sg_orchestrator_edgegap_new(&eo, &app->orch));

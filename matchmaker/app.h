@@ -1,6 +1,6 @@
 /* seatgate matchmaker: the program's settings and the wiring of its modules.
  *
- * sg_app_settings() is the full settings table (HTTP, admission, CORS, the flow, tokens,
+ * sg_app_config() declares the full settings table (HTTP, admission, CORS, the flow, tokens,
  * Edgegap, the store, background work); docs/matchmaker.md lists every entry.
  * sg_app_start() builds everything from a loaded configuration and starts serving;
  * sg_app_stop() answers waiting players, stops the threads and frees everything.
@@ -20,8 +20,9 @@ extern "C" {
 
 typedef struct sg_app sg_app;
 
-/* A fresh copy of the settings table (*count entries); free() it after sg_config_free. */
-sg_setting *sg_app_settings(size_t *count);
+/* Declares the matchmaker's settings in cfg (its own, then the Edgegap and store fragments);
+ * load with sg_config_load, release with sg_config_free. SG_E_NOMEM. */
+sg_status sg_app_config(sg_config *cfg);
 
 /* Errors: SG_E_INVALID (a setting, named in the message), SG_E_UNAVAILABLE (the store),
  * SG_E_IO (cannot listen, unreadable TLS files), SG_E_NOMEM. */

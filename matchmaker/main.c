@@ -30,28 +30,24 @@ static int write_ready_file(const char *path, const char *url)
     return rename(tmp, path);
 }
 
+/* The last line a failed start prints: the reason, on its own, plainly. */
+static void fatal(const char *why)
+{
+    fprintf(stderr, "seatgate-matchmaker: error: %s\n", why);
+}
+
 int main(int argc, char **argv)
 {
-    size_t n = 0;
-    sg_setting *settings = sg_app_settings(&n);
-    if (!settings) return 1;
-    sg_config cfg = {
-        .program = "seatgate-matchmaker",
-        .summary = "POST /connect-me: reserve an Edgegap seat and hand out a netcode connect token",
-        .env_prefix = "SEATGATE_",
-        .settings = settings,
-        .count = n,
-    };
-    sg_status st = sg_config_load(&cfg, argc, argv);
+    sg_config cfg = {0};
+    sg_status st = sg_app_config(&cfg);
+    if (st == SG_OK) st = sg_config_load(&cfg, argc, argv);
     if (st == SG_E_HELP) {
         sg_config_free(&cfg);
-        free(settings);
         return 0;
     }
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-matchmaker: %s\n", sg_last_error());
+        fatal(sg_last_error());
         sg_config_free(&cfg);
-        free(settings);
         return 2;
     }
     sg_config_log(&cfg, "matchmaker");
@@ -76,9 +72,8 @@ int main(int argc, char **argv)
     sg_app *app = NULL;
     st = sg_app_start(&cfg, &app);
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-matchmaker: %s\n", sg_last_error());
+        fatal(sg_last_error());
         sg_config_free(&cfg);
-        free(settings);
         sg_store_library_cleanup();
         return st == SG_E_INVALID ? 2 : 1;
     }
@@ -93,7 +88,6 @@ int main(int argc, char **argv)
     SG_INFO("matchmaker", "stopping", "signal=%d", sig);
     sg_app_stop(app);
     sg_config_free(&cfg);
-    free(settings);
     sg_store_library_cleanup();
     SG_INFO("matchmaker", "stopped", "signal=%d", sig);
     return 0;

@@ -1,5 +1,6 @@
 /* Edgegap request descriptions (paths, bodies, validation), error mapping and retry rules. */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,15 @@ long long sg_eg_retry_after_ms(const char *v, long long now_epoch_s)
     return d * 1000;
 }
 
+/* A secret this short could be part of ordinary words ("k" in "token"): it is only redacted
+ * where it stands alone. Longer ones are redacted wherever they appear. */
+#define REDACT_ANYWHERE_LEN 8
+
+static bool word_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
 void sg_eg_redact(char *buf, size_t size, const char *secret)
 {
     static const char mark[] = "[redacted]";
@@ -414,6 +424,11 @@ void sg_eg_redact(char *buf, size_t size, const char *secret)
     if (!buf || sl == 0) return;
     char *from = buf, *p;
     while ((p = strstr(from, secret)) != NULL) {
+        if (sl < REDACT_ANYWHERE_LEN &&
+            ((p > buf && word_char(p[-1])) || word_char(p[sl]))) {
+            from = p + 1; /* inside a longer word: not the secret */
+            continue;
+        }
         size_t tail = strlen(p + sl);
         size_t ml = sizeof mark - 1;
         if ((size_t)(p - buf) + ml + tail + 1 > size) {

@@ -1,58 +1,36 @@
 /* The store's settings fragment and the mapping from a loaded configuration to options. */
 #include "kv_backend.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MS(x) (x)
 #define DAY (24LL * 3600 * 1000)
 
+/* clang-format off */
 const sg_setting sg_store_settings[] = {
-    {"store-url", SG_SET_STRING, SG_KV_DEFAULT_URL,
-     "state store: nats://host:4222[,nats://host2:4222] or sqlite:///path/file.db", 0, 0, 0, NULL,
-     0, NULL},
-    {"app", SG_SET_STRING, SG_KV_DEFAULT_APP,
-     "namespace prefix of buckets, queues and event subjects (letters, digits, - and _)", 0, 0, 0,
-     NULL, 0, NULL},
-    {"store-timeout", SG_SET_DURATION, "2s", "deadline of every store call", 0, MS(1), MS(600000),
-     NULL, 0, NULL},
-    {"nats-user", SG_SET_STRING, NULL, "NATS user name", 0, 0, 0, NULL, 0, NULL},
-    {"nats-password", SG_SET_STRING, NULL, "NATS password", SG_SET_SECRET, 0, 0, NULL, 0, NULL},
-    {"nats-token", SG_SET_STRING, NULL, "NATS authentication token", SG_SET_SECRET, 0, 0, NULL, 0,
-     NULL},
-    {"nats-creds-file", SG_SET_STRING, NULL, "NATS credentials file (user JWT and NKey seed)", 0, 0,
-     0, NULL, 0, NULL},
-    {"nats-tls-ca", SG_SET_STRING, NULL, "CA file to verify the NATS server with (enables TLS)", 0,
-     0, 0, NULL, 0, NULL},
-    {"nats-tls-cert", SG_SET_STRING, NULL, "client certificate file for NATS mutual TLS", 0, 0, 0,
-     NULL, 0, NULL},
-    {"nats-tls-key", SG_SET_STRING, NULL, "client private key file for NATS mutual TLS", 0, 0, 0,
-     NULL, 0, NULL},
-    {"nats-name", SG_SET_STRING, NULL, "connection name shown in NATS monitoring", 0, 0, 0, NULL, 0,
-     NULL},
-    {"nats-max-reconnects", SG_SET_INT, "-1", "reconnect attempts before giving up (-1 = forever)",
-     0, -1, 1000000, NULL, 0, NULL},
-    {"nats-reconnect-wait", SG_SET_DURATION, "2s", "pause between reconnect attempts", 0, MS(10),
-     MS(600000), NULL, 0, NULL},
-    {"kv-replicas", SG_SET_INT, "1", "replicas of new NATS buckets, queues and streams", 0, 1, 5,
-     NULL, 0, NULL},
-    {"nats-event-history", SG_SET_BOOL, "false",
-     "also keep events in the JetStream stream <app>_events", 0, 0, 0, NULL, 0, NULL},
-    {"nats-event-max-age", SG_SET_DURATION, "168h", "age limit of the <app>_events stream", 0,
-     MS(1000), 365 * DAY, NULL, 0, NULL},
-    {"store-sweep-interval", SG_SET_DURATION, "30s", "SQLite: how often expired rows are removed",
-     0, MS(100), DAY, NULL, 0, NULL},
-    {"store-event-retention", SG_SET_DURATION, "168h",
-     "SQLite: how long the events table keeps rows", 0, MS(1000), 365 * DAY, NULL, 0, NULL},
+    {.name = "store-url", .type = SG_SET_STRING, .def = SG_KV_DEFAULT_URL, .help = "state store: nats://host:4222[,nats://host2:4222] or sqlite:///path/file.db"},
+    {.name = "app", .type = SG_SET_STRING, .def = SG_KV_DEFAULT_APP, .help = "namespace prefix of buckets, queues and event subjects (letters, digits, - and _)"},
+    {.name = "store-timeout", .type = SG_SET_DURATION, .def = "2s", .min = MS(1), .max = MS(600000), .help = "deadline of every store call"},
+    {.name = "nats-user", .type = SG_SET_STRING, .help = "NATS user name"},
+    {.name = "nats-password", .type = SG_SET_STRING, .flags = SG_SET_SECRET, .help = "NATS password"},
+    {.name = "nats-token", .type = SG_SET_STRING, .flags = SG_SET_SECRET, .help = "NATS authentication token"},
+    {.name = "nats-creds-file", .type = SG_SET_STRING, .help = "NATS credentials file (user JWT and NKey seed)"},
+    {.name = "nats-tls-ca", .type = SG_SET_STRING, .help = "CA file to verify the NATS server with (enables TLS)"},
+    {.name = "nats-tls-cert", .type = SG_SET_STRING, .help = "client certificate file for NATS mutual TLS"},
+    {.name = "nats-tls-key", .type = SG_SET_STRING, .help = "client private key file for NATS mutual TLS"},
+    {.name = "nats-name", .type = SG_SET_STRING, .help = "connection name shown in NATS monitoring"},
+    {.name = "nats-max-reconnects", .type = SG_SET_INT, .def = "-1", .min = -1, .max = 1000000, .help = "reconnect attempts before giving up (-1 = forever)"},
+    {.name = "nats-reconnect-wait", .type = SG_SET_DURATION, .def = "2s", .min = MS(10), .max = MS(600000), .help = "pause between reconnect attempts"},
+    {.name = "kv-replicas", .type = SG_SET_INT, .def = "1", .min = 1, .max = 5, .help = "replicas of new NATS buckets, queues and streams"},
+    {.name = "nats-event-history", .type = SG_SET_BOOL, .def = "false", .help = "also keep events in the JetStream stream <app>_events"},
+    {.name = "nats-event-max-age", .type = SG_SET_DURATION, .def = "168h", .min = MS(1000), .max = 365 * DAY, .help = "age limit of the <app>_events stream"},
+    {.name = "store-sweep-interval", .type = SG_SET_DURATION, .def = "30s", .min = MS(100), .max = DAY, .help = "SQLite: how often expired rows are removed"},
+    {.name = "store-event-retention", .type = SG_SET_DURATION, .def = "168h", .min = MS(1000), .max = 365 * DAY, .help = "SQLite: how long the events table keeps rows"},
 };
+/* clang-format on */
 
 const size_t sg_store_settings_count = sizeof sg_store_settings / sizeof sg_store_settings[0];
-
-size_t sg_store_settings_copy(sg_setting *dst, size_t cap)
-{
-    if (cap < sg_store_settings_count) return 0;
-    memcpy(dst, sg_store_settings, sizeof sg_store_settings);
-    return sg_store_settings_count;
-}
 
 sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o)
 {
@@ -77,6 +55,11 @@ sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o
     o->event_retention_ms = sg_config_num(cfg, "store-event-retention");
 
     if (o->timeout_ms < 1) return sg_fail(SG_E_INVALID, "store-timeout: must be above 0");
+    const sg_kv_backend *be = NULL;
+    char *target = NULL;
+    if (sg_kv_parse_url(o->url, &be, &target) != SG_OK)
+        return sg_fail(SG_E_INVALID, "--%s", sg_last_error()); /* "--store-url: ..." */
+    free(target);
     if ((o->tls_cert != NULL) != (o->tls_key != NULL))
         return sg_fail(SG_E_INVALID, "nats-tls-cert and nats-tls-key must be given together");
     if (o->user && !o->password)

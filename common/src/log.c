@@ -77,6 +77,45 @@ const char *sg_log_quote(const char *s, char *buf, size_t size)
     return buf;
 }
 
+const char *sg_log_redact_url(const char *s, char *buf, size_t size)
+{
+    static const char mark[] = "[redacted]";
+    if (size == 0) return buf;
+    if (!s) s = "";
+    size_t o = 0;
+    const char *p = s;
+    while (*p && o + 1 < size) {
+        const char *sep = strstr(p, "://");
+        if (!sep) break;
+        /* copy up to and including "://" */
+        const char *host = sep + 3;
+        while (p < host && o + 1 < size) buf[o++] = *p++;
+        /* this URL ends at a comma, a space or the end */
+        size_t len = strcspn(host, ", \t");
+        const char *end = host + len;
+        const char *slash = memchr(host, '/', len);
+        const char *auth_end = slash ? slash : end;
+        const char *at = NULL;
+        for (const char *q = host; q < auth_end; q++)
+            if (*q == '@') at = q;
+        if (at) {
+            for (size_t i = 0; mark[i] && o + 1 < size; i++) buf[o++] = mark[i];
+            p = at;
+        }
+        const char *query = memchr(p, '?', (size_t)(end - p));
+        const char *stop = query ? query + 1 : end;
+        while (p < stop && o + 1 < size) buf[o++] = *p++;
+        if (query) {
+            for (size_t i = 0; mark[i] && o + 1 < size; i++) buf[o++] = mark[i];
+            const char *frag = memchr(p, '#', (size_t)(end - p));
+            p = frag ? frag : end;
+        }
+    }
+    while (*p && o + 1 < size) buf[o++] = *p++;
+    buf[o] = '\0';
+    return buf;
+}
+
 void sg_log(sg_log_level level, const char *comp, const char *event, const char *fields, ...)
 {
     if (level < sg_log_get_level() || level >= SG_LOG_OFF) return;

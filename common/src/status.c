@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -49,10 +50,14 @@ const char *sg_last_error(void)
 
 sg_status sg_fail(sg_status st, const char *fmt, ...)
 {
+    /* Format into a scratch buffer first: callers may pass sg_last_error() (this very
+     * buffer) as an argument to add context to the message below them. */
+    char scratch[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(scratch, sizeof scratch, fmt, ap);
     va_end(ap);
+    memcpy(last_error, scratch, sizeof last_error);
     return st;
 }
 

@@ -21,6 +21,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: seatgate-token keygen\n"
                  "       seatgate-token inspect [--setting VALUE]...   (see inspect --help)\n"
+                 "       seatgate-token --version\n"
                  "\n"
                  "keygen   prints a new 32-byte netcode private key in hex, base64 and the\n"
                  "         comma-separated decimal form; any of them is accepted as a key.\n"
@@ -90,7 +91,7 @@ static int inspect(sg_config *cfg)
 
     sg_token_ipv6_layout layout;
     if (sg_token_ipv6_layout_parse(sg_config_str(cfg, "ipv6-layout"), &layout) != SG_OK ||
-        sg_key_parse(sg_config_str(cfg, "private-key"), &key) != SG_OK) {
+        sg_key_parse(sg_config_str(cfg, "netcode-key"), &key) != SG_OK) {
         fprintf(stderr, "seatgate-token: %s\n", sg_last_error());
         goto out;
     }
@@ -131,7 +132,9 @@ static int inspect(sg_config *cfg)
     printf("protocol_id: %" PRIu64 " (0x%016" PRIx64 ")\n", t.protocol_id, t.protocol_id);
     print_time("create_timestamp", t.create_timestamp);
     print_time("expire_timestamp", t.expire_timestamp);
-    if (now >= t.expire_timestamp)
+    if (t.expire_timestamp == SG_TOKEN_NEVER_EXPIRES)
+        printf("status: never expires\n");
+    else if (now >= t.expire_timestamp)
         printf("status: expired %" PRIu64 " s ago\n", now - t.expire_timestamp);
     else
         printf("status: valid for %" PRIu64 " s more\n", t.expire_timestamp - now);
@@ -165,6 +168,10 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("seatgate-token %s\n", sg_version());
+        return 0;
+    }
     if (strcmp(argv[1], "keygen") == 0) {
         if (argc > 2) {
             fprintf(stderr, "seatgate-token: keygen takes no arguments\n");
@@ -178,10 +185,11 @@ int main(int argc, char **argv)
         return 2;
     }
     sg_setting settings[] = {
-        {.name = "private-key",
+        {.name = "netcode-key",
          .type = SG_SET_STRING,
          .help = "netcode private key: 64 hex digits, base64, or 32 comma-separated bytes",
-         .flags = SG_SET_SECRET | SG_SET_REQUIRED},
+         .flags = SG_SET_SECRET | SG_SET_REQUIRED,
+         .alias = "private-key"},
         {.name = "token",
          .type = SG_SET_STRING,
          .help = "the connect token in base64 (read from stdin when unset)",

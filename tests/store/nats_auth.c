@@ -58,20 +58,14 @@ static fixture *start_server(void **state, const char *const *args)
  * URL is given as is (nats:// or tls://). Returns the status; on success *out is set. */
 static sg_status open_with(const char *url, const char *const *flags, sg_store **out)
 {
-    sg_setting table[64];
-    size_t n = sg_store_settings_copy(table, 64);
-    assert_true(n > 0);
     char url_flag[128];
     snprintf(url_flag, sizeof url_flag, "--store-url=%s", url);
     char *argv[16] = {"nats_auth", url_flag, "--store-timeout=2s", "--nats-max-reconnects=0"};
     int argc = 4;
     for (int i = 0; flags && flags[i]; i++)
         argv[argc++] = (char *)flags[i];
-    sg_config cfg = {.program = "nats_auth",
-                     .summary = "test",
-                     .env_prefix = "SG_NATS_AUTH_TEST_",
-                     .settings = table,
-                     .count = n};
+    sg_config cfg = {.program = "nats_auth", .summary = "test", .env_prefix = "SG_NATS_AUTH_TEST_"};
+    assert_int_equal(sg_config_add(&cfg, sg_store_settings, sg_store_settings_count), SG_OK);
     assert_int_equal(sg_config_load(&cfg, argc, argv), SG_OK);
     sg_store_options o;
     sg_store_options_init(&o);

@@ -236,11 +236,160 @@ static void effective_config_is_logged_without_secrets(void **state)
     assert_int_equal(load(&cfg, 1, argv), SG_OK);
     captured[0] = '\0';
     sg_log_set_sink(capture, NULL);
+    sg_log_set_level(SG_LOG_DEBUG);
     sg_config_log(&cfg, "test");
-    sg_log_set_sink(NULL, NULL);
     assert_non_null(strstr(captured, "event=setting name=api-key value=(set) source=env"));
     assert_non_null(strstr(captured, "name=listen-port value=8000 source=default"));
     assert_null(strstr(captured, "do-not-log-me"));
+    done(&cfg);
+
+    /* At info level: one line, naming only what is not at its default; URLs redacted. */
+    setenv("SGT_API_KEY", "do-not-log-me", 1);
+    setenv("SGT_STORE_URL", "nats://mm:hunter2@127.0.0.1:4222,nats://n2:4222?token=t0ps3cret",
+           1);
+    char *argv2[] = {"t", "--wait=5s"};
+    assert_int_equal(load(&cfg, 2, argv2), SG_OK);
+    captured[0] = '\0';
+    sg_log_set_level(SG_LOG_INFO);
+    sg_config_log(&cfg, "test");
+    sg_log_set_sink(NULL, NULL);
+    assert_null(strchr(strchr(captured, '\n') + 1, '\n')); /* exactly one line */
+    char want[300];
+    snprintf(want, sizeof want,
+             "level=info comp=test event=config version=%s settings=6 changed=3 "
+             "values=\"store-url=nats://[redacted]@127.0.0.1:4222,nats://n2:4222?[redacted] "
+             "wait=5s api-key=(set)\"\n",
+             sg_version());
+    if (!strstr(captured, want)) fail_msg("'%s' lacks '%s'", captured, want);
+    assert_null(strstr(captured, "hunter2"));
+    assert_null(strstr(captured, "t0ps3cret"));
+    done(&cfg);
+}
+
+static void urls_are_redacted_and_other_text_kept(void **state)
+{
+    (void)state;
+    char b[256];
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"sqlite://./seatgate.db", "sqlite://./seatgate.db"},
+        {"nats://u:p@h:4222", "nats://[redacted]@h:4222"},
+        {"https://api.example.com/v1?key=abc#frag", "https://api.example.com/v1?[redacted]#frag"},
+        {"tls://a@b@h:1/x@y", "tls://[redacted]@h:1/x@y"},
+        {"plain text, no url", "plain text, no url"},
+        {"token k", "token k"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(sg_log_redact_url(cases[i].in, b, sizeof b), cases[i].out);
+    char tiny[8];
+    assert_string_equal(sg_log_redact_url("nats://u:p@h", tiny, sizeof tiny), "nats://");
+}
+
+/* sg_fail may be given the thread's own message (adding context to it): the result is the
+ * whole new text, not a garbled overlap. */
+static void errors_can_wrap_the_last_error(void **state)
+{
+    (void)state;
+    sg_fail(SG_E_INVALID, "private key: expected 32 bytes (64 hex digits), got 4 hex digits");
+    assert_int_equal(sg_fail(SG_E_INVALID, "--netcode-key: %s", sg_last_error()), SG_E_INVALID);
+    assert_string_equal(sg_last_error(),
+                        "--netcode-key: private key: expected 32 bytes (64 hex digits), got 4 "
+                        "hex digits");
+    sg_fail(SG_E_IO, "cannot open /a/rather/long/path/to/the/netcode.key: No such file");
+    sg_fail(SG_E_INVALID, "%s: %s", "SGT_API_KEY_FILE", sg_last_error());
+    assert_string_equal(sg_last_error(), "SGT_API_KEY_FILE: cannot open "
+                                         "/a/rather/long/path/to/the/netcode.key: No such file");
+    /* the message file path is not cut either when read through the config */
+    setenv("SGT_API_KEY_FILE", "/nonexistent/a/rather/long/path/to/the/netcode.key", 1);
+    sg_config cfg;
+    char *argv[] = {"t"};
+    assert_int_equal(load(&cfg, 1, argv), SG_E_INVALID);
+    assert_string_equal(sg_last_error(),
+                        "SGT_API_KEY_FILE: cannot open "
+                        "/nonexistent/a/rather/long/path/to/the/netcode.key: No such file or "
+                        "directory");
+    done(&cfg);
+}
+
+/* Older names keep working; --version and --help go to stdout as SG_E_HELP; --name=value and
+ * operands after the settings for programs that take them. */
+static void aliases_version_and_operands(void **state)
+{
+    (void)state;
+    sg_setting t[] = {{.name = "netcode-key", .type = SG_SET_STRING, .flags = SG_SET_SECRET,
+                       .alias = "private-key"},
+                      {.name = "public-ip", .type = SG_SET_STRING, .env = "ARBITRIUM_PUBLIC_IP"}};
+    sg_config cfg = {.program = "t", .env_prefix = "SGT_", .settings = t, .count = 2};
+    char *a1[] = {"t", "--private-key=abc"};
+    assert_int_equal(sg_config_load(&cfg, 2, a1), SG_OK);
+    assert_string_equal(sg_config_str(&cfg, "netcode-key"), "abc");
+    sg_config_free(&cfg);
+    setenv("SGT_PRIVATE_KEY", "from-old-variable", 1);
+    setenv("ARBITRIUM_PUBLIC_IP", "203.0.113.9", 1);
+    char *a2[] = {"t"};
+    assert_int_equal(sg_config_load(&cfg, 1, a2), SG_OK);
+    assert_string_equal(sg_config_str(&cfg, "netcode-key"), "from-old-variable");
+    assert_string_equal(sg_config_str(&cfg, "public-ip"), "203.0.113.9");
+    setenv("SGT_NETCODE_KEY", "new-name-wins", 1);
+    assert_int_equal(sg_config_load(&cfg, 1, a2), SG_OK);
+    assert_string_equal(sg_config_str(&cfg, "netcode-key"), "new-name-wins");
+    unsetenv("SGT_PRIVATE_KEY");
+    unsetenv("SGT_NETCODE_KEY");
+    unsetenv("ARBITRIUM_PUBLIC_IP");
+    sg_config_free(&cfg);
+
+    fflush(stdout);
+    char *a3[] = {"t", "--version"};
+    assert_int_equal(sg_config_load(&cfg, 2, a3), SG_E_HELP);
+    sg_config_free(&cfg);
+
+    cfg.usage = "COMMAND [ARG]...";
+    char *a4[] = {"t", "--public-ip", "1.2.3.4", "verify", "--not-a-setting"};
+    assert_int_equal(sg_config_load(&cfg, 5, a4), SG_OK);
+    assert_int_equal(cfg.operands, 3);
+    char *a5[] = {"t", "--public-ip=1.2.3.4"};
+    assert_int_equal(sg_config_load(&cfg, 2, a5), SG_OK);
+    assert_int_equal(cfg.operands, 2);
+    sg_config_free(&cfg);
+}
+
+/* Settings set one by one (a library's options): each value is checked as it is set, a bad
+ * one leaves the old value, NULL restores the default. */
+static void settings_are_set_one_by_one(void **state)
+{
+    (void)state;
+    sg_config cfg;
+    size_t n;
+    cfg = (sg_config){.program = "t", .env_prefix = "SGT_"};
+    cfg.settings = fresh_table(&n);
+    cfg.count = n;
+    sg_config_reset(&cfg);
+    assert_int_equal(sg_config_num(&cfg, "listen-port"), 8000);
+    assert_int_equal(sg_config_set(&cfg, "listen-port", "9001"), SG_OK);
+    assert_int_equal(sg_config_num(&cfg, "listen-port"), 9001);
+    assert_string_equal(sg_config_get(&cfg, "listen-port")->source, "set");
+    assert_int_equal(sg_config_set(&cfg, "listen-port", "99999"), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "--listen-port (SGT_LISTEN_PORT) must be between 1 and "
+                                         "65535");
+    assert_int_equal(sg_config_num(&cfg, "listen-port"), 9001);
+    assert_int_equal(sg_config_set(&cfg, "nope", "1"), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "unknown setting 'nope'");
+    setenv("SGT_WAIT", "3s", 1);
+    assert_int_equal(sg_config_load_env(&cfg), SG_OK);
+    assert_int_equal(sg_config_num(&cfg, "wait"), 3000);
+    assert_int_equal(sg_config_num(&cfg, "listen-port"), 9001); /* not in the environment */
+    setenv("SGT_WAIT", "later", 1);
+    assert_int_equal(sg_config_load_env(&cfg), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "--wait (SGT_WAIT, from env)"));
+    assert_int_equal(sg_config_num(&cfg, "wait"), 3000);
+    assert_int_equal(sg_config_set(&cfg, "listen-port", NULL), SG_OK);
+    assert_int_equal(sg_config_num(&cfg, "listen-port"), 8000);
+    assert_int_equal(sg_config_set_default(&cfg, "wait", "9s"), SG_OK);
+    sg_config_reset(&cfg);
+    assert_int_equal(sg_config_num(&cfg, "wait"), 9000);
+    assert_int_equal(sg_config_check(&cfg), SG_OK);
     done(&cfg);
 }
 
@@ -307,6 +456,10 @@ int main(void)
         cmocka_unit_test(effective_config_is_logged_without_secrets),
         cmocka_unit_test(log_lines_are_structured_and_filtered),
         cmocka_unit_test(value_parsers),
+        cmocka_unit_test(urls_are_redacted_and_other_text_kept),
+        cmocka_unit_test(errors_can_wrap_the_last_error),
+        cmocka_unit_test(aliases_version_and_operands),
+        cmocka_unit_test(settings_are_set_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -301,6 +301,14 @@ static void redacts_secrets(void **state)
     char none[16] = "nothing";
     sg_eg_redact(none, sizeof none, "");
     assert_string_equal(none, "nothing");
+    /* A short secret never damages the words around it ("k" in "token"), but is redacted
+     * where it stands alone; a long one is redacted even inside other text. */
+    char words[64] = "invalid API token: k";
+    sg_eg_redact(words, sizeof words, "k");
+    assert_string_equal(words, "invalid API token: [redacted]");
+    char glued[64] = "keyabcdefgh12345end";
+    sg_eg_redact(glued, sizeof glued, "abcdefgh12345");
+    assert_string_equal(glued, "key[redacted]end");
 }
 
 static void paces_with_a_token_bucket(void **state)
@@ -335,17 +343,13 @@ static void paces_with_a_token_bucket(void **state)
 static void builds_options_from_settings(void **state)
 {
     (void)state;
-    sg_setting table[] = {SG_EDGEGAP_SETTINGS};
-    assert_int_equal(sizeof table / sizeof table[0], SG_EDGEGAP_SETTINGS_COUNT);
-    sg_config cfg = {.program = "t",
-                     .env_prefix = "SGTEST_EG_",
-                     .settings = table,
-                     .count = SG_EDGEGAP_SETTINGS_COUNT};
+    sg_config cfg = {.program = "t", .env_prefix = "SGTEST_EG_"};
+    assert_int_equal(sg_config_add(&cfg, sg_edgegap_settings, sg_edgegap_settings_count), SG_OK);
     char *argv[] = {"t",
                     "--edgegap-url",
                     "http://127.0.0.1:9",
                     "--edgegap-api-key",
-                    "token abc-123",
+                    "token abc-123-def-456-789",
                     "--edgegap-timeout",
                     "2s",
                     "--edgegap-retries",
@@ -357,9 +361,9 @@ static void builds_options_from_settings(void **state)
                     NULL};
     assert_int_equal(sg_config_load(&cfg, 13, argv), SG_OK);
     sg_edgegap_options o;
-    sg_edgegap_options_from_config(&cfg, &o);
+    assert_int_equal(sg_edgegap_options_from_config(&cfg, &o), SG_OK);
     assert_string_equal(o.base_url, "http://127.0.0.1:9");
-    assert_string_equal(o.api_key, "token abc-123");
+    assert_string_equal(o.api_key, "token abc-123-def-456-789");
     assert_int_equal(o.timeout_ms, 2000);
     assert_int_equal(o.connect_timeout_ms, 3000);
     assert_int_equal(o.max_retries, 5);
@@ -376,6 +380,34 @@ static void builds_options_from_settings(void **state)
     assert_int_equal(burst, 7);
     sg_edgegap_client_free(c);
     sg_config_free(&cfg);
+
+    /* A key that cannot be an Edgegap key is refused by the settings with a message naming
+     * the setting, never the key; so is a URL that is not HTTP. */
+    struct {
+        const char *flag, *value, *expect;
+    } bad[] = {
+        {"--edgegap-api-key", "k",
+         "--edgegap-api-key (SEATGATE_EDGEGAP_API_KEY): 1 characters is too short for an Edgegap "
+         "API key (at least 16; copy the whole key from the dashboard)"},
+        {"--edgegap-api-key", "token short-key",
+         "--edgegap-api-key (SEATGATE_EDGEGAP_API_KEY): 9 characters is too short"},
+        {"--edgegap-api-key", "0123456789abcdef 0123",
+         "the key has a space or control character at position 17"},
+        {"--edgegap-url", "ftp://example.com", "--edgegap-url (SEATGATE_EDGEGAP_URL): expected"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sg_config c2 = {.program = "t", .env_prefix = "SGTEST_EG_"};
+        assert_int_equal(sg_config_add(&c2, sg_edgegap_settings, sg_edgegap_settings_count),
+                         SG_OK);
+        char *av[] = {"t", (char *)bad[i].flag, (char *)bad[i].value};
+        assert_int_equal(sg_config_load(&c2, 3, av), SG_OK);
+        assert_int_equal(sg_edgegap_options_from_config(&c2, &o), SG_E_INVALID);
+        if (!strstr(sg_last_error(), bad[i].expect))
+            fail_msg("case %zu: '%s' lacks '%s'", i, sg_last_error(), bad[i].expect);
+        if (strcmp(bad[i].flag, "--edgegap-api-key") == 0 && strlen(bad[i].value) > 3)
+            assert_null(strstr(sg_last_error(), bad[i].value));
+        sg_config_free(&c2);
+    }
 }
 
 static void rejects_bad_client_options_without_echoing_the_key(void **state)

@@ -111,26 +111,26 @@ static void store_open_refuses_bad_options_before_connecting(void **state)
     assert_null(s);
 }
 
-static sg_status load(sg_setting *table, size_t n, char **argv, int argc, sg_config *cfg)
+/* A program's configuration: its own setting, then the store's fragment. */
+static sg_status load(char **argv, int argc, sg_config *cfg)
 {
+    static const sg_setting own[] = {
+        {.name = "listen-port", .type = SG_SET_INT, .def = "8080", .help = "port", .min = 1,
+         .max = 65535}};
     memset(cfg, 0, sizeof *cfg);
     cfg->program = "test";
     cfg->env_prefix = "SGTEST_";
-    cfg->settings = table;
-    cfg->count = n;
+    assert_int_equal(sg_config_add(cfg, own, 1), SG_OK);
+    assert_int_equal(sg_config_add(cfg, sg_store_settings, sg_store_settings_count), SG_OK);
+    assert_int_equal(cfg->count, sg_store_settings_count + 1);
+    /* a fragment added twice is a programming error, reported */
+    assert_int_equal(sg_config_add(cfg, sg_store_settings, 1), SG_E_INVALID);
     return sg_config_load(cfg, argc, argv);
 }
 
 static void settings_fragment_builds_store_options(void **state)
 {
     (void)state;
-    sg_setting table[64];
-    size_t n = sg_store_settings_copy(table, 64);
-    assert_int_equal(n, sg_store_settings_count);
-    assert_int_equal(sg_store_settings_copy(table, 2), 0);
-    /* A program appends its own settings after the fragment. */
-    table[n++] =
-        (sg_setting){"listen-port", SG_SET_INT, "8080", "port", 0, 1, 65535, NULL, 0, NULL};
 
     char *argv[] = {"test",
                     "--store-url",
@@ -148,7 +148,7 @@ static void settings_fragment_builds_store_options(void **state)
                     "--kv-replicas",
                     "3"};
     sg_config cfg;
-    assert_int_equal(load(table, n, argv, sizeof argv / sizeof argv[0], &cfg), SG_OK);
+    assert_int_equal(load(argv, sizeof argv / sizeof argv[0], &cfg), SG_OK);
     sg_store_options o;
     assert_int_equal(sg_store_options_from_config(&cfg, &o), SG_OK);
     assert_string_equal(o.url, "nats://127.0.0.1:4222");
@@ -164,7 +164,7 @@ static void settings_fragment_builds_store_options(void **state)
 
     /* Defaults: the embedded SQLite file. */
     char *none[] = {"test"};
-    assert_int_equal(load(table, n, none, 1, &cfg), SG_OK);
+    assert_int_equal(load(none, 1, &cfg), SG_OK);
     assert_int_equal(sg_store_options_from_config(&cfg, &o), SG_OK);
     assert_string_equal(o.url, SG_KV_DEFAULT_URL);
     assert_string_equal(o.app, SG_KV_DEFAULT_APP);
@@ -174,13 +174,22 @@ static void settings_fragment_builds_store_options(void **state)
 
     /* Two ways to authenticate at once is a mistake. */
     char *both[] = {"test", "--nats-token", "t0k", "--nats-creds-file", "/x.creds"};
-    assert_int_equal(load(table, n, both, 5, &cfg), SG_OK);
+    assert_int_equal(load(both, 5, &cfg), SG_OK);
     assert_int_equal(sg_store_options_from_config(&cfg, &o), SG_E_INVALID);
     assert_null(strstr(sg_last_error(), "t0k"));
     sg_config_free(&cfg);
     char *half[] = {"test", "--nats-user", "mm"};
-    assert_int_equal(load(table, n, half, 3, &cfg), SG_OK);
+    assert_int_equal(load(half, 3, &cfg), SG_OK);
     assert_int_equal(sg_store_options_from_config(&cfg, &o), SG_E_INVALID);
+    sg_config_free(&cfg);
+
+    /* A URL that does not parse is refused by the options, naming the setting, and a
+     * password inside it is never echoed. */
+    char *url[] = {"test", "--store-url", "http://mm:hunter2pw@127.0.0.1:4222"};
+    assert_int_equal(load(url, 3, &cfg), SG_OK);
+    assert_int_equal(sg_store_options_from_config(&cfg, &o), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "--store-url: "));
+    assert_null(strstr(sg_last_error(), "hunter2pw"));
     sg_config_free(&cfg);
 }
 

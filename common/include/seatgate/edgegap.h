@@ -409,37 +409,23 @@ long long sg_edgegap_clock_us(void);
 void sg_edgegap_pace_configure(double rate, int burst);
 
 /* ------------------------------------------------------------------------------------------
- * Settings fragment for programs: append SG_EDGEGAP_SETTINGS to a program's sg_setting
- * table, then build options with sg_edgegap_options_from_config.
+ * Settings fragment for programs: add sg_edgegap_settings to a program's configuration
+ * (sg_config_add), then build options with sg_edgegap_options_from_config.
  * ---------------------------------------------------------------------------------------- */
 
-/* clang-format off */
-#define SG_EDGEGAP_SETTINGS                                                                       \
-    {.name = "edgegap-url", .type = SG_SET_STRING, .def = "https://api.edgegap.com",              \
-     .help = "Edgegap API base URL"},                                                             \
-    {.name = "edgegap-api-key", .type = SG_SET_STRING, .def = NULL, .flags = SG_SET_SECRET,       \
-     .help = "Edgegap API key (with or without the 'token ' prefix)"},                            \
-    {.name = "edgegap-connect-timeout", .type = SG_SET_DURATION, .def = "3s", .min = 1,           \
-     .max = 600000, .help = "connect timeout per Edgegap request"},                               \
-    {.name = "edgegap-timeout", .type = SG_SET_DURATION, .def = "10s", .min = 1, .max = 600000,   \
-     .help = "total timeout per Edgegap request attempt"},                                        \
-    {.name = "edgegap-retries", .type = SG_SET_INT, .def = "3", .min = 0, .max = 20,              \
-     .help = "retries of a failed Edgegap call when safe (429, 5xx, timeouts, network)"},         \
-    {.name = "edgegap-retry-budget", .type = SG_SET_DURATION, .def = "20s", .min = 0,             \
-     .max = 3600000, .help = "no Edgegap retry starts later than this after the call began"},     \
-    {.name = "edgegap-rate", .type = SG_SET_INT, .def = "10", .min = 0, .max = 100000,            \
-     .help = "outgoing Edgegap requests per second for the whole process (0: unpaced)"},          \
-    {.name = "edgegap-burst", .type = SG_SET_INT, .def = "20", .min = 1, .max = 100000,           \
-     .help = "Edgegap requests that may leave at once before the rate applies"},                  \
-    {.name = "edgegap-max-connections", .type = SG_SET_INT, .def = "32", .min = 1, .max = 4096,   \
-     .help = "concurrent connections to the Edgegap API"}
-/* clang-format on */
+extern const sg_setting sg_edgegap_settings[];
+extern const size_t sg_edgegap_settings_count;
 
-#define SG_EDGEGAP_SETTINGS_COUNT 9
+/* The shortest API key accepted from settings (after an optional "token " prefix): Edgegap's
+ * keys are UUIDs, so anything shorter is a mistake, and a short value could also match
+ * ordinary words when messages are redacted. */
+#define SG_EDGEGAP_API_KEY_MIN 16
 
-/* Fills o from a loaded config whose table includes SG_EDGEGAP_SETTINGS (defaults for the
- * rest). Strings point into cfg: keep cfg alive until sg_edgegap_client_new returns. */
-void sg_edgegap_options_from_config(const sg_config *cfg, sg_edgegap_options *o);
+/* Fills o from a loaded config whose table includes sg_edgegap_settings (defaults for the
+ * rest). Strings point into cfg: keep cfg alive until sg_edgegap_client_new returns.
+ * Errors: SG_E_INVALID naming the setting (an API key that cannot be an Edgegap key, a URL
+ * that is not http:// or https://); the key itself is never echoed. */
+sg_status sg_edgegap_options_from_config(const sg_config *cfg, sg_edgegap_options *o);
 
 #ifdef __cplusplus
 }

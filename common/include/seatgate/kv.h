@@ -271,17 +271,14 @@ void sg_event_sub_free(sg_event_sub *sub);
 
 /* ---- Configuration -------------------------------------------------------------------- */
 
-/* The store's settings (store-url, app, store-timeout, nats-*, kv-replicas, ...), to copy
- * into a program's own sg_setting table before sg_config_load. */
+/* The store's settings (store-url, app, store-timeout, nats-*, kv-replicas, ...), a fragment
+ * a program adds to its configuration with sg_config_add before sg_config_load. */
 extern const sg_setting sg_store_settings[];
 extern const size_t sg_store_settings_count;
 
-/* Copies the store settings into dst (room for cap entries). Returns how many were copied,
- * or 0 when cap is too small. */
-size_t sg_store_settings_copy(sg_setting *dst, size_t cap);
-
 /* Fills o from a loaded configuration holding the store settings. The strings point into
- * cfg (keep cfg alive until sg_store_open returns). SG_E_INVALID for bad combinations. */
+ * cfg (keep cfg alive until sg_store_open returns). SG_E_INVALID naming the setting for a
+ * store URL that does not parse or a bad combination (a user without a password...). */
 sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o);
 
 /* Name checks shared by both backends (also used by tests and tools). */

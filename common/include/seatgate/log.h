@@ -48,6 +48,12 @@ void sg_log(sg_log_level level, const char *comp, const char *event, const char 
  * character, else double-quoted with escapes. Truncates to fit; returns buf. */
 const char *sg_log_quote(const char *s, char *buf, size_t size);
 
+/* Copies s to buf with what URLs may carry in the clear replaced by "[redacted]": the
+ * user-info part ("nats://user:pass@host" -> "nats://[redacted]@host") and the query string
+ * ("?key=..." -> "?[redacted]"), for every URL in a comma-separated list. Text that is not a
+ * URL is copied as is. Truncates to fit; returns buf. */
+const char *sg_log_redact_url(const char *s, char *buf, size_t size);
+
 #define SG_DEBUG(comp, event, ...) sg_log(SG_LOG_DEBUG, comp, event, __VA_ARGS__)
 #define SG_INFO(comp, event, ...) sg_log(SG_LOG_INFO, comp, event, __VA_ARGS__)
 #define SG_WARN(comp, event, ...) sg_log(SG_LOG_WARN, comp, event, __VA_ARGS__)

@@ -54,7 +54,9 @@ const char *sg_status_name(sg_status st);
 const char *sg_last_error(void);
 
 /* Sets this thread's last error message (printf format) and returns st, so a failing path
- * reads `return sg_fail(SG_E_INVALID, "bad port %d", p);`. Never pass secrets. */
+ * reads `return sg_fail(SG_E_INVALID, "bad port %d", p);`. Arguments may include
+ * sg_last_error() itself, to add context: sg_fail(st, "store: %s", sg_last_error()).
+ * Never pass secrets. */
 sg_status sg_fail(sg_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Clears this thread's last error message. */

@@ -15,6 +15,7 @@
 #include "hook_internal.h"
 #include "seatgate/config.h"
 #include "seatgate/log.h"
+#include "seatgate/token.h"
 
 struct hook_waiter {
     pthread_mutex_t mu;
@@ -72,16 +73,43 @@ static void drain_fd(int fd)
     while (n < 0 && errno == EINTR);
 }
 
-static long long setting_num(const sg_hook_options *o, hook_setting_id id)
+sg_status sg_hook_session_from_user_data(const uint8_t user_data[256], char *out, size_t size)
 {
-    const char *v = hook_options_value(o, id);
-    long long n = 0;
-    if (!v) return 0;
-    if (hook_settings[id].type == HOOK_DURATION)
-        sg_parse_duration_ms(v, &n);
-    else
-        sg_parse_int(v, &n);
-    return n;
+    if (!user_data || !out) return sg_fail(SG_E_INVALID, "hook: NULL user data or buffer");
+    return sg_token_user_data_get_session(user_data, out, size);
+}
+
+/* ---- logging ---------------------------------------------------------------------------- */
+
+_Static_assert((int)SG_HOOK_LOG_DEBUG == (int)SG_LOG_DEBUG && (int)SG_HOOK_LOG_INFO == (int)SG_LOG_INFO &&
+                   (int)SG_HOOK_LOG_WARN == (int)SG_LOG_WARN &&
+                   (int)SG_HOOK_LOG_ERROR == (int)SG_LOG_ERROR && (int)SG_HOOK_LOG_OFF == (int)SG_LOG_OFF,
+               "the hook's log levels are the log module's");
+
+void sg_hook_log_set_level(sg_hook_log_level level)
+{
+    if ((int)level < (int)SG_HOOK_LOG_DEBUG || (int)level > (int)SG_HOOK_LOG_OFF) return;
+    sg_log_set_level((sg_log_level)level);
+}
+
+static struct {
+    sg_hook_log_fn fn;
+    void *user;
+} game_sink;
+
+static void to_game(sg_log_level level, const char *line, void *user)
+{
+    (void)user;
+    /* sg_log calls sinks under its own lock: game_sink cannot change under our feet. */
+    if (game_sink.fn) game_sink.fn((int)level, line, game_sink.user);
+}
+
+void sg_hook_log_set_sink(sg_hook_log_fn fn, void *user)
+{
+    sg_log_set_sink(NULL, NULL); /* takes the log lock: no line is being delivered now */
+    game_sink.fn = fn;
+    game_sink.user = user;
+    if (fn) sg_log_set_sink(to_game, NULL);
 }
 
 sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, sg_hook **out)
@@ -94,17 +122,17 @@ sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, 
     }
     h->backend = backend;
     h->wake_fd = h->poll_fd = -1;
-    h->queue_size = (int)setting_num(o, HOOK_SET_QUEUE_SIZE);
+    h->queue_size = (int)hook_options_num(o, "queue-size");
     if (h->queue_size <= 0) h->queue_size = 1;
-    h->verify_timeout_ms = setting_num(o, HOOK_SET_VERIFY_TIMEOUT);
-    h->start_timeout_ms = setting_num(o, HOOK_SET_START_TIMEOUT);
-    h->stop_timeout_ms = setting_num(o, HOOK_SET_STOP_TIMEOUT);
-    h->heartbeat_ms = setting_num(o, HOOK_SET_HEARTBEAT);
+    h->verify_timeout_ms = hook_options_num(o, "verify-timeout");
+    h->start_timeout_ms = hook_options_num(o, "start-timeout");
+    h->stop_timeout_ms = hook_options_num(o, "stop-timeout");
+    h->heartbeat_ms = hook_options_num(o, "heartbeat");
     if (h->heartbeat_ms <= 0) h->heartbeat_ms = 5000;
-    h->delete_retry_ms = setting_num(o, HOOK_SET_DELETE_RETRY);
+    h->delete_retry_ms = hook_options_num(o, "delete-retry");
     if (h->delete_retry_ms <= 0) h->delete_retry_ms = 2000;
     h->start_status = SG_E_TIMEOUT;
-    h->dry_run = hook_options_value(o, HOOK_SET_CLAIM) && setting_num(o, HOOK_SET_CLAIM) == 0;
+    h->dry_run = !hook_options_num(o, "claim");
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -128,8 +156,12 @@ sg_status sg_hook_new(const sg_hook_options *options, sg_hook **out)
     if (!out) return sg_fail(SG_E_INVALID, "hook: NULL out");
     *out = NULL;
     if (!options) return sg_fail(SG_E_INVALID, "hook: NULL options");
+    /* Every setting is checked now, so a game learns of a bad one from sg_hook_new. */
+    sg_status st = hook_options_check(options);
+    if (st != SG_OK) return st;
+    hook_options_apply_logging(options);
     hook_backend b = {0};
-    sg_status st = hook_backend_live_new(options, &b);
+    st = hook_backend_live_new(options, &b);
     if (st != SG_OK) return st;
     return hook_new_with_backend(options, b, out);
 }
@@ -164,9 +196,11 @@ sg_status sg_hook_wait_started(sg_hook *h, int timeout_ms)
             rc = pthread_cond_timedwait(&h->cond, &h->mu, &until);
     }
     sg_status st = h->start_status;
+    char why[sizeof h->start_error];
+    memcpy(why, h->start_error, sizeof why);
     pthread_mutex_unlock(&h->mu);
     if (st == SG_E_TIMEOUT) return sg_fail(SG_E_TIMEOUT, "hook: not started yet");
-    if (st != SG_OK) return sg_fail(st, "hook: start failed");
+    if (st != SG_OK) return sg_fail(st, "hook: start failed: %s", why);
     return SG_OK;
 }
 

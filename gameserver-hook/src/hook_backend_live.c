@@ -44,28 +44,16 @@ static long long unix_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *dup_opt(const sg_hook_options *o, hook_setting_id id)
+static char *dup_opt(const sg_hook_options *o, const char *name)
 {
-    const char *v = hook_options_value(o, id);
+    const char *v = hook_options_value(o, name);
     return v ? strdup(v) : NULL;
 }
 
-static void copy_opt(char *dst, size_t size, const sg_hook_options *o, hook_setting_id id)
+static void copy_opt(char *dst, size_t size, const sg_hook_options *o, const char *name)
 {
-    const char *v = hook_options_value(o, id);
+    const char *v = hook_options_value(o, name);
     snprintf(dst, size, "%s", v ? v : "");
-}
-
-static long long num_opt(const sg_hook_options *o, hook_setting_id id)
-{
-    const char *v = hook_options_value(o, id);
-    long long n = 0;
-    if (!v) return 0;
-    if (hook_settings[id].type == HOOK_DURATION)
-        sg_parse_duration_ms(v, &n);
-    else
-        sg_parse_int(v, &n);
-    return n;
 }
 
 static void wipe_free(char *s)
@@ -607,48 +595,43 @@ static const hook_backend_ops live_ops = {
 sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
 {
     memset(out, 0, sizeof *out);
-    if (!hook_options_value(o, HOOK_SET_CONTEXT_URL) ||
-        !hook_options_value(o, HOOK_SET_CONTEXT_TOKEN))
+    if (!hook_options_value(o, "arbitrium-context-url") ||
+        !hook_options_value(o, "arbitrium-context-token"))
         return sg_fail(SG_E_INVALID,
                        "hook: arbitrium-context-url and arbitrium-context-token "
                        "(ARBITRIUM_CONTEXT_URL, ARBITRIUM_CONTEXT_TOKEN) are required");
+    sg_edgegap_options eo;
+    sg_status st = sg_edgegap_options_from_config(hook_options_config(o), &eo);
+    if (st != SG_OK) return st;
     live *l = calloc(1, sizeof *l);
     if (!l) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    if (hook_store_options(o, &l->store_opts) != SG_OK) {
+    if ((st = hook_store_options(o, &l->store_opts)) != SG_OK) {
         free(l);
-        return sg_fail(SG_E_NOMEM, "hook: out of memory");
+        return st;
     }
-    if ((l->store_opts.tls_cert != NULL) != (l->store_opts.tls_key != NULL)) {
-        hook_store_options_clear(&l->store_opts);
-        free(l);
-        return sg_fail(SG_E_INVALID, "hook: nats-tls-cert and nats-tls-key "
-                                     "(SEATGATE_NATS_TLS_CERT, SEATGATE_NATS_TLS_KEY) go together");
-    }
-    l->context_url = dup_opt(o, HOOK_SET_CONTEXT_URL);
-    l->context_token = dup_opt(o, HOOK_SET_CONTEXT_TOKEN);
-    copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, HOOK_SET_FQDN);
-    copy_opt(l->port_name, sizeof l->port_name, o, HOOK_SET_PORT_NAME);
-    copy_opt(l->cert_digest, sizeof l->cert_digest, o, HOOK_SET_CERT_DIGEST);
-    copy_opt(l->env_request_id, sizeof l->env_request_id, o, HOOK_SET_REQUEST_ID);
-    copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, HOOK_SET_PUBLIC_IP);
-    l->capacity = (int)num_opt(o, HOOK_SET_CAPACITY);
-    l->register_server = num_opt(o, HOOK_SET_REGISTER) != 0;
+    if (!hook_options_is_set(o, "store-url"))
+        SG_WARN(COMP, "store_default",
+                "url=%s hint=\"store-url (SEATGATE_STORE_URL) is not set: this server shares "
+                "state only with processes using the same file; set it to the matchmaker's "
+                "nats:// URL\"",
+                SG_KV_DEFAULT_URL);
+    l->context_url = dup_opt(o, "arbitrium-context-url");
+    l->context_token = dup_opt(o, "arbitrium-context-token");
+    copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, "fqdn");
+    copy_opt(l->port_name, sizeof l->port_name, o, "port-name");
+    copy_opt(l->cert_digest, sizeof l->cert_digest, o, "cert-digest");
+    copy_opt(l->env_request_id, sizeof l->env_request_id, o, "arbitrium-request-id");
+    copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, "arbitrium-public-ip");
+    l->capacity = (int)hook_options_num(o, "capacity");
+    l->register_server = hook_options_num(o, "register") != 0;
 
-    sg_edgegap_options eo;
-    sg_edgegap_options_default(&eo);
-    eo.base_url = hook_options_value(o, HOOK_SET_EDGEGAP_URL);
-    eo.api_key = hook_options_value(o, HOOK_SET_EDGEGAP_API_KEY);
     l->has_api_key = eo.api_key != NULL && *eo.api_key;
-    eo.timeout_ms = num_opt(o, HOOK_SET_EDGEGAP_TIMEOUT);
-    if (eo.timeout_ms <= 0) eo.timeout_ms = 3000;
     if (eo.connect_timeout_ms > eo.timeout_ms) eo.connect_timeout_ms = eo.timeout_ms;
-    /* One retry at most, within the verification's time budget. */
-    long long verify_ms = num_opt(o, HOOK_SET_VERIFY_TIMEOUT);
-    eo.max_retries = 1;
-    eo.retry_budget_ms = verify_ms > 0 ? verify_ms / 2 : 2000;
+    /* No retry may outlive the verification that waits for it. */
+    long long verify_ms = hook_options_num(o, "verify-timeout");
+    if (verify_ms > 0 && eo.retry_budget_ms > verify_ms / 2) eo.retry_budget_ms = verify_ms / 2;
     eo.backoff_base_ms = 100;
-    eo.rate = 0; /* a game server's few calls need no pacing; Edgegap's 429 still backs off */
-    sg_status st = sg_edgegap_client_new(&eo, &l->edgegap);
+    st = sg_edgegap_client_new(&eo, &l->edgegap);
     if (st != SG_OK) {
         l_free(l);
         return st;

@@ -3,6 +3,8 @@
 #ifndef SEATGATE_HOOK_INTERNAL_H
 #define SEATGATE_HOOK_INTERNAL_H
 
+#define SG_HOOK_MESSAGE_MAX 256
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -10,69 +12,27 @@
 #include <stdint.h>
 
 #include "seatgate/addr.h"
+#include "seatgate/config.h"
 #include "seatgate/gameserver_hook.h"
 #include "seatgate/kv.h"
 
 /* ---- settings ---------------------------------------------------------------------------- */
 
-typedef enum hook_setting_id {
-    HOOK_SET_STORE_URL,
-    HOOK_SET_STORE_TIMEOUT,
-    HOOK_SET_STORE_USER,
-    HOOK_SET_STORE_PASSWORD,
-    HOOK_SET_STORE_TOKEN,
-    HOOK_SET_STORE_CREDS,
-    HOOK_SET_STORE_TLS_CA,
-    HOOK_SET_STORE_TLS_CERT,
-    HOOK_SET_STORE_TLS_KEY,
-    HOOK_SET_STORE_NAME,
-    HOOK_SET_STORE_MAX_RECONNECTS,
-    HOOK_SET_STORE_RECONNECT_WAIT,
-    HOOK_SET_STORE_REPLICAS,
-    HOOK_SET_APP_PREFIX,
-    HOOK_SET_EDGEGAP_URL,
-    HOOK_SET_EDGEGAP_API_KEY,
-    HOOK_SET_EDGEGAP_TIMEOUT,
-    HOOK_SET_PORT_NAME,
-    HOOK_SET_CERT_DIGEST,
-    HOOK_SET_CAPACITY,
-    HOOK_SET_FQDN,
-    HOOK_SET_HEARTBEAT,
-    HOOK_SET_QUEUE_SIZE,
-    HOOK_SET_VERIFY_TIMEOUT,
-    HOOK_SET_START_TIMEOUT,
-    HOOK_SET_STOP_TIMEOUT,
-    HOOK_SET_DELETE_RETRY,
-    HOOK_SET_REGISTER,
-    HOOK_SET_CLAIM,
-    HOOK_SET_REQUEST_ID,
-    HOOK_SET_PUBLIC_IP,
-    HOOK_SET_PORTS_MAPPING,
-    HOOK_SET_LOCATION,
-    HOOK_SET_CONTEXT_URL,
-    HOOK_SET_CONTEXT_TOKEN,
-    HOOK_SET_DELETE_URL,
-    HOOK_SET_DELETE_TOKEN,
-    HOOK_SET_COUNT
-} hook_setting_id;
+/* The loaded configuration behind the options (for the fragments' from_config calls). */
+const sg_config *hook_options_config(const sg_hook_options *o);
+/* The raw value of a declared setting (secrets included; never log it), NULL when unset. */
+const char *hook_options_value(const sg_hook_options *o, const char *name);
+/* The parsed number (INT, milliseconds of a DURATION, 0/1 of a BOOL). */
+long long hook_options_num(const sg_hook_options *o, const char *name);
+/* Whether the setting was given (environment or sg_hook_options_set), not left at default. */
+bool hook_options_is_set(const sg_hook_options *o, const char *name);
 
-typedef enum hook_setting_type { HOOK_STR, HOOK_INT, HOOK_DURATION } hook_setting_type;
-#define HOOK_SECRET 0x1u
-
-typedef struct hook_setting_def {
-    const char *name;
-    const char *env;
-    hook_setting_type type;
-    const char *def;
-    unsigned flags;
-    const char *help;
-    long long min, max; /* HOOK_INT/HOOK_DURATION range; both 0: 0..1000000 / 0..24h */
-} hook_setting_def;
-
-extern const hook_setting_def hook_settings[HOOK_SET_COUNT];
-
-/* The raw value (secrets included; never log it), NULL when unset. */
-const char *hook_options_value(const sg_hook_options *o, hook_setting_id id);
+/* Checks every setting as sg_hook_new needs them: each parses, the store's (URL and
+ * combinations) and the Edgegap client's fragments build their options, log-level is a
+ * level. SG_E_INVALID naming the setting. */
+sg_status hook_options_check(const sg_hook_options *o);
+/* Applies log-level when it was given (the game's sg_hook_log_set_level otherwise stands). */
+void hook_options_apply_logging(const sg_hook_options *o);
 
 /* The store options the settings ask for (store-url, app, store-timeout, nats-*, kv-replicas),
  * strings copied: release them with hook_store_options_clear. SG_E_NOMEM. */
@@ -258,6 +218,7 @@ struct sg_hook {
     bool stopping;          /* no new requests */
     bool quit;              /* worker exits */
     sg_status start_status; /* SG_E_TIMEOUT while starting */
+    char start_error[SG_HOOK_MESSAGE_MAX]; /* why the start gave up (under mu) */
     bool started, stopped;
     sg_status stop_status;
     int stop_timeout_req;

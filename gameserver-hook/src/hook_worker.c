@@ -404,9 +404,13 @@ static void start_attempt(sg_hook *h, long long now)
         h->start_backoff_ms = h->start_backoff_ms * 2 > 5000 ? 5000 : h->start_backoff_ms * 2;
         return;
     }
+    char why[SG_HOOK_MESSAGE_MAX];
+    snprintf(why, sizeof why, "%s%s", sg_last_error(),
+             retryable && !h->stopping ? " (gave up after start-timeout)" : "");
     SG_ERROR(COMP, "start_failed", "status=%s error=%s", sg_status_name(st),
-             sg_log_quote(sg_last_error(), q, sizeof q));
+             sg_log_quote(why, q, sizeof q));
     pthread_mutex_lock(&h->mu);
+    memcpy(h->start_error, why, sizeof h->start_error);
     h->start_status = st == SG_E_TIMEOUT ? SG_E_UNAVAILABLE : st;
     pthread_cond_broadcast(&h->cond);
     pthread_mutex_unlock(&h->mu);

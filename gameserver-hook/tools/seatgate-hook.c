@@ -11,6 +11,8 @@
  * nothing, so it is safe beside the running game server. `sessions` lists the session
  * records claimed by this deployment; `disconnect` releases one (as the game would) and has
  * its Edgegap session deleted (directly with an API key, else through the delete queue). */
+#include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <sodium.h>
 
 #include "hook_internal.h"
 #include "seatgate/edgegap.h"
@@ -34,12 +37,83 @@ static void usage(FILE *out)
                  "  disconnect CLIENT_ID [REASON]        release a player and delete its session\n"
                  "\nSettings: the flag wins over the environment variable.\n");
     for (size_t i = 0; i < sg_hook_options_count(); i++) {
-        const char *env = NULL, *def = NULL, *help = NULL;
+        const char *env = NULL, *def = NULL, *help = NULL, *type = NULL;
         bool secret = false;
         sg_hook_options_describe(i, &env, &def, &help, &secret);
-        fprintf(out, "  --%s VALUE\n      env %s%s, default %s\n      %s\n",
-                sg_hook_options_name(i), env, secret ? " (secret)" : "", def ? def : "unset", help);
+        sg_hook_options_type(i, &type);
+        fprintf(out, "  --%s %s\n      env %s", sg_hook_options_name(i), type, env);
+        if (secret) fprintf(out, " (secret; or %s_FILE, or --%s-file PATH)", env,
+                            sg_hook_options_name(i));
+        fprintf(out, ", default %s\n      %s\n", def ? (*def ? def : "\"\"") : "unset", help);
     }
+    fprintf(out, "  --help, -h\n      print this help and exit\n"
+                 "  --version\n      print the version and exit\n");
+}
+
+/* Reads a secret setting's value from a file (trailing whitespace stripped) and sets it. */
+static sg_status set_from_file(sg_hook_options *o, const char *name, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return sg_fail(SG_E_IO, "cannot open %s: %s", path, strerror(errno));
+    char buf[4097];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    if (n == sizeof buf - 1) return sg_fail(SG_E_TOO_LARGE, "%s is larger than 4 KiB", path);
+    while (n && isspace((unsigned char)buf[n - 1])) n--;
+    buf[n] = '\0';
+    sg_status st = sg_hook_options_set(o, name, buf);
+    sodium_memzero(buf, sizeof buf);
+    return st;
+}
+
+/* --name VALUE, --name=VALUE, --name-file PATH (secrets); returns how many arguments were
+ * used (1 or 2), 0 after printing help or the version, -1 on a usage error. */
+static int parse_flag(sg_hook_options *o, int argc, char **argv, int i)
+{
+    const char *arg = argv[i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(arg, "--version") == 0) {
+        printf("seatgate-hook %s\n", SG_HOOK_VERSION_TEXT);
+        return 0;
+    }
+    char name[128];
+    const char *eq = strchr(arg + 2, '=');
+    size_t nlen = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+    if (nlen == 0 || nlen >= sizeof name) {
+        fprintf(stderr, "seatgate-hook: unknown option %.64s (see --help)\n", arg);
+        return -1;
+    }
+    memcpy(name, arg + 2, nlen);
+    name[nlen] = '\0';
+    const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+    int used = eq ? 1 : 2;
+    if (!value) {
+        fprintf(stderr, "seatgate-hook: --%s needs a value\n", name);
+        return -1;
+    }
+    sg_status st;
+    bool secret = false;
+    if (nlen > 5 && strcmp(name + nlen - 5, "-file") == 0) {
+        name[nlen - 5] = '\0';
+        for (size_t k = 0; k < sg_hook_options_count(); k++)
+            if (strcmp(sg_hook_options_name(k), name) == 0)
+                sg_hook_options_describe(k, NULL, NULL, NULL, &secret);
+        if (!secret) {
+            fprintf(stderr, "seatgate-hook: unknown option --%s-file (see --help)\n", name);
+            return -1;
+        }
+        st = set_from_file(o, name, value);
+    } else {
+        st = sg_hook_options_set(o, name, value);
+    }
+    if (st != SG_OK) {
+        fprintf(stderr, "seatgate-hook: --%s: %s\n", name, sg_last_error());
+        return -1;
+    }
+    return used;
 }
 
 static long long unix_ms(void)
@@ -75,7 +149,7 @@ static int start(tool *t)
     cJSON *fqdn = cJSON_GetObjectItemCaseSensitive(j, "fqdn");
     snprintf(t->request_id, sizeof t->request_id, "%s",
              cJSON_IsString(rid) ? rid->valuestring : "");
-    const char *name = hook_options_value(t->o, HOOK_SET_FQDN);
+    const char *name = hook_options_value(t->o, "fqdn");
     snprintf(t->fqdn, sizeof t->fqdn, "%s",
              name                   ? name
              : cJSON_IsString(fqdn) ? fqdn->valuestring
@@ -175,16 +249,14 @@ static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *
         return -1;
     }
     /* The session delete: with a key directly, else through the matchmaker's queue. */
-    const char *key = hook_options_value(t->o, HOOK_SET_EDGEGAP_API_KEY);
+    const char *key = hook_options_value(t->o, "edgegap-api-key");
     sg_status del = SG_E_UNAVAILABLE;
     if (key) {
         sg_edgegap_options eo;
-        sg_edgegap_options_default(&eo);
-        eo.base_url = hook_options_value(t->o, HOOK_SET_EDGEGAP_URL);
-        eo.api_key = key;
         sg_edgegap_client *c = NULL;
         sg_edgegap_request *req = NULL;
-        if (sg_edgegap_client_new(&eo, &c) == SG_OK &&
+        if (sg_edgegap_options_from_config(hook_options_config(t->o), &eo) == SG_OK &&
+            sg_edgegap_client_new(&eo, &c) == SG_OK &&
             sg_edgegap_request_delete_session(n.session_id, &req) == SG_OK) {
             sg_edgegap_result res;
             del = sg_edgegap_perform(c, req, &res);
@@ -234,20 +306,24 @@ int main(int argc, char **argv)
     t.o = sg_hook_options_new();
     if (!t.o || sg_hook_options_load_env(t.o) != SG_OK) return fail("settings");
     int i = 1;
-    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
-        if (strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
+    while (i < argc && (strncmp(argv[i], "--", 2) == 0 || strcmp(argv[i], "-h") == 0)) {
+        int used = parse_flag(t.o, argc, argv, i);
+        if (used == 0) {
+            sg_hook_options_free(t.o);
             return 0;
         }
-        if (i + 1 >= argc || sg_hook_options_set(t.o, argv[i] + 2, argv[i + 1]) != SG_OK)
-            return fail(argv[i]);
+        if (used < 0) {
+            sg_hook_options_free(t.o);
+            return 2;
+        }
+        i += used;
     }
     if (i >= argc) {
         usage(stderr);
         return 2;
     }
-    sg_hook_options_set(t.o, "register", "0");
-    sg_hook_options_set(t.o, "claim", "0");
+    sg_hook_options_set(t.o, "register", "false");
+    sg_hook_options_set(t.o, "claim", "false");
     sg_log_set_level(SG_LOG_WARN);
     const char *cmd = argv[i];
     int rc = 2;

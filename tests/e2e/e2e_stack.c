@@ -198,7 +198,7 @@ int e2e_nats_kill_leader(const char *stream)
 
 static bool start_local(void)
 {
-    snprintf(E.api_key, sizeof E.api_key, "e2e-api-key");
+    snprintf(E.api_key, sizeof E.api_key, "e2e-api-key-0123456");
     snprintf(E.protocol_id, sizeof E.protocol_id, "4242");
     sg_key *key = NULL;
     if (sg_key_generate(&key) != SG_OK) return false;

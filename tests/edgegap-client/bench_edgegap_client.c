@@ -9,7 +9,7 @@
 #include "seatgate/log.h"
 #include "sim_harness.h"
 
-#define API_KEY "bench-key"
+#define API_KEY "bench-key-0123456789"
 
 static long long *lat;
 static int done_n, ok_n;

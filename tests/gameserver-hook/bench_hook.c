@@ -18,7 +18,7 @@
 #include "seatgate/records.h"
 #include "sim_harness.h"
 
-#define API_KEY "bench-key"
+#define API_KEY "bench-key-0123456789"
 #define SERVER_A "aaaaaaaaaaa1"
 
 static double now_ns(void)

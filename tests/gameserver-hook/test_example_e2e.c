@@ -31,7 +31,7 @@
 #include "seatgate/token.h"
 #include "sim_harness.h"
 
-#define API_KEY "e2e-key"
+#define API_KEY "e2e-test-key-0123"
 #define SERVER_A "aaaaaaaaaaa1"
 #define PROTOCOL_ID "4242"
 

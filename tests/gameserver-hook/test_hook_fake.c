@@ -456,6 +456,9 @@ static void verifies_before_a_start_that_never_comes_are_unavailable(void **stat
     poll_until(h, &g.calls, 1);
     expect_reason(g.v, SG_HOOK_REJECT_UNAVAILABLE);
     assert_int_equal(sg_hook_wait_started(h, 10000), SG_E_UNAVAILABLE);
+    /* The game learns why, not only that it failed. */
+    assert_string_equal(sg_last_error(), "hook: start failed: fake: context not available yet "
+                                         "(gave up after start-timeout)");
     sg_hook_verdict v;
     assert_int_equal(sg_hook_verify_wait(h, 52, PLAYER_IP, NULL, 5000, &v), SG_OK);
     expect_reason(v, SG_HOOK_REJECT_UNAVAILABLE);
@@ -568,7 +571,7 @@ static void options_validate_and_hide_secrets(void **state)
 {
     (void)state;
     sg_hook_options *o = sg_hook_options_new();
-    assert_string_equal(sg_hook_options_get(o, "port-name"), "gameport");
+    assert_string_equal(sg_hook_options_get(o, "port-name"), "game"); /* the one default name */
     assert_int_equal(sg_hook_options_set(o, "no-such-thing", "1"), SG_E_INVALID);
     assert_non_null(strstr(sg_last_error(), "no-such-thing"));
     assert_int_equal(sg_hook_options_set(o, "heartbeat", "soon"), SG_E_INVALID);
@@ -578,14 +581,14 @@ static void options_validate_and_hide_secrets(void **state)
     assert_string_equal(sg_hook_options_get(o, "edgegap-api-key"), "(set)");
     assert_null(sg_hook_options_get(o, "nope"));
     setenv("ARBITRIUM_REQUEST_ID", "0123456789ab", 1);
-    setenv("SEATGATE_PORT_NAME", "game", 1);
+    setenv("SEATGATE_PORT_NAME", "udp-game", 1);
     setenv("SEATGATE_CAPACITY", "lots", 1);
     assert_int_equal(sg_hook_options_load_env(o), SG_E_INVALID);
     assert_non_null(strstr(sg_last_error(), "SEATGATE_CAPACITY"));
     unsetenv("SEATGATE_CAPACITY");
     assert_int_equal(sg_hook_options_load_env(o), SG_OK);
     assert_string_equal(sg_hook_options_get(o, "arbitrium-request-id"), "0123456789ab");
-    assert_string_equal(sg_hook_options_get(o, "port-name"), "game");
+    assert_string_equal(sg_hook_options_get(o, "port-name"), "udp-game");
     unsetenv("ARBITRIUM_REQUEST_ID");
     unsetenv("SEATGATE_PORT_NAME");
     assert_true(sg_hook_options_count() > 20);
@@ -616,6 +619,103 @@ static void options_validate_and_hide_secrets(void **state)
     assert_string_equal(sg_hook_reason_name((sg_hook_reason)99), "unknown");
 }
 
+/* sg_hook_new refuses what could only fail later, naming the setting: a store URL that
+ * does not parse (its password never echoed), half of a NATS user/password pair, a key that
+ * cannot be an Edgegap key, a log level that is not one. */
+static void bad_settings_are_refused_by_sg_hook_new(void **state)
+{
+    (void)state;
+    struct {
+        const char *name, *value, *expect;
+    } cases[] = {
+        {"store-url", "redis://u:hunter2pass@127.0.0.1:6379",
+         "--store-url: unknown scheme 'redis'"},
+        {"store-url", "nats://u:hunter2pass@127.0.0.1:4222",
+         "--store-url: credentials in the URL are not accepted"},
+        {"nats-user", "gs", "nats-user is set but nats-password is not"},
+        {"edgegap-api-key", "k", "--edgegap-api-key (SEATGATE_EDGEGAP_API_KEY): 1 characters"},
+        {"log-level", "loud", "--log-level (SEATGATE_LOG_LEVEL): expected debug, info"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sg_hook_options *o = sg_hook_options_new();
+        assert_int_equal(sg_hook_options_set(o, "arbitrium-context-url", "http://127.0.0.1:9/c"),
+                         SG_OK);
+        assert_int_equal(sg_hook_options_set(o, "arbitrium-context-token", "t"), SG_OK);
+        assert_int_equal(sg_hook_options_set(o, cases[i].name, cases[i].value), SG_OK);
+        sg_hook *h = NULL;
+        assert_int_equal(sg_hook_new(o, &h), SG_E_INVALID);
+        assert_null(h);
+        if (!strstr(sg_last_error(), cases[i].expect))
+            fail_msg("case %zu: '%s' lacks '%s'", i, sg_last_error(), cases[i].expect);
+        assert_null(strstr(sg_last_error(), "hunter2pass"));
+        sg_hook_options_free(o);
+    }
+}
+
+static int sink_lines;
+static int sink_levels[8];
+static char sink_last[512];
+static void game_logger(int level, const char *line, void *user)
+{
+    assert_ptr_equal(user, &sink_lines);
+    if (sink_lines < 8) sink_levels[sink_lines] = level;
+    sink_lines++;
+    snprintf(sink_last, sizeof sink_last, "%s", line);
+}
+
+/* A game routes the hook's lines into its own logger, at the level it chooses; the hook's
+ * own log-level setting does the same at sg_hook_new. */
+static void a_game_takes_the_hooks_log_lines(void **state)
+{
+    (void)state;
+    sg_hook_log_set_level(SG_HOOK_LOG_WARN);
+    sg_hook_log_set_sink(game_logger, &sink_lines);
+    sink_lines = 0;
+    fake_world w;
+    fake_world_init(&w);
+    w.start_failures = 2; /* two start_retry warnings, then started (info: filtered) */
+    sg_hook_options *o = test_options();
+    sg_hook *h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+    assert_int_equal(sg_hook_wait_started(h, 10000), SG_OK);
+    sg_hook_free(h);
+    assert_int_equal(sink_lines, 2);
+    assert_int_equal(sink_levels[0], SG_HOOK_LOG_WARN);
+    assert_non_null(strstr(sink_last, "level=warn comp=hook event=start_retry"));
+    assert_null(strchr(sink_last, '\n'));
+
+    /* log-level=off through the options silences it; the sink stays the game's */
+    assert_int_equal(sg_hook_options_set(o, "log-level", "off"), SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "arbitrium-context-url", "http://127.0.0.1:9/c"),
+                     SG_OK);
+    assert_int_equal(sg_hook_options_set(o, "arbitrium-context-token", "t"), SG_OK);
+    assert_int_equal(sg_hook_new(o, &h), SG_OK); /* starts in the background; stopped below */
+    sink_lines = 0;
+    sg_hook_free(h);
+    assert_int_equal(sink_lines, 0);
+    sg_hook_options_free(o);
+    sg_hook_log_set_sink(NULL, NULL);
+    sg_hook_log_set_level(SG_HOOK_LOG_OFF);
+    fake_world_destroy(&w);
+}
+
+/* The session id the matchmaker wrote into the token's user data, read as a game does. */
+static void session_id_from_user_data(void **state)
+{
+    (void)state;
+    uint8_t ud[256] = {0};
+    ud[0] = 12;
+    memcpy(ud + 1, "f00dfeed42ab", 12);
+    char sid[256];
+    assert_int_equal(sg_hook_session_from_user_data(ud, sid, sizeof sid), SG_OK);
+    assert_string_equal(sid, "f00dfeed42ab");
+    ud[0] = 0;
+    assert_int_equal(sg_hook_session_from_user_data(ud, sid, sizeof sid), SG_E_MALFORMED);
+    ud[0] = 3;
+    ud[2] = ' ';
+    assert_int_equal(sg_hook_session_from_user_data(ud, sid, sizeof sid), SG_E_MALFORMED);
+    assert_int_equal(sg_hook_session_from_user_data(NULL, sid, sizeof sid), SG_E_INVALID);
+}
+
 int main(void)
 {
     sg_log_set_level(SG_LOG_OFF);
@@ -644,6 +744,9 @@ int main(void)
         cmocka_unit_test(verifies_before_a_start_that_never_comes_are_unavailable),
         cmocka_unit_test(options_validate_and_hide_secrets),
         cmocka_unit_test(store_settings_reach_the_store_options),
+        cmocka_unit_test(bad_settings_are_refused_by_sg_hook_new),
+        cmocka_unit_test(a_game_takes_the_hooks_log_lines),
+        cmocka_unit_test(session_id_from_user_data),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@
 #include "seatgate/records.h"
 #include "sim_harness.h"
 
-#define API_KEY "live-test-key"
+#define API_KEY "live-test-key-0123"
 #define SERVER_A "aaaaaaaaaaa1"
 
 static const char *sim_bin, *sim_config;

@@ -43,6 +43,10 @@ extern "C" {
 #define SG_REC_DIGEST_LEN 64 /* hex SHA-256 */
 
 /* Well-known bucket and queue names (prefixed with the app by the store). */
+/* The name of the game port every component looks for by default (the simulator's
+ * deployments, the hook, the example server, the matchmaker's port-name). */
+#define SG_DEFAULT_PORT_NAME "game"
+
 #define SG_BUCKET_CONNECT_TOKENS "connect_tokens"
 #define SG_BUCKET_SESSIONS "sessions"
 #define SG_BUCKET_CONTEXTS "contexts"

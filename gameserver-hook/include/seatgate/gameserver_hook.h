@@ -12,7 +12,7 @@
  *   - publishes score events (score, kill...) for the leaderboard.
  *
  * Threading. All network work runs on the hook's own worker thread. The calls a game makes
- * from its loop (sg_hook_verify, sg_hook_disconnect, sg_hook_publish_event) only enqueue and
+ * from its loop (sg_hook_verify, sg_hook_disconnect, sg_hook_publish_score) only enqueue and
  * return at once; their results come back through sg_hook_poll, which the game calls each
  * tick: callbacks run inside it, on the thread that calls it. Queues are bounded: an enqueue
  * that finds the hook holding `queue-size` unfinished requests returns SG_E_FULL (the game
@@ -43,7 +43,8 @@ extern "C" {
 #endif
 
 #define SG_HOOK_VERSION_MAJOR 0
-#define SG_HOOK_VERSION_MINOR 1
+#define SG_HOOK_VERSION_MINOR 2
+#define SG_HOOK_VERSION_TEXT "0.2.0"
 
 /* ------------------------------------------------------------------------------------------
  * Options: a set of named settings (the same names as the SEATGATE_* environment variables,
@@ -79,6 +80,35 @@ const char *sg_hook_options_name(size_t index);
  * unset; never shown for secrets) and one-line help. Returns false past the last one. */
 bool sg_hook_options_describe(size_t index, const char **env, const char **def,
                               const char **help, bool *secret);
+
+/* The kind of value setting `index` takes, for help texts: "VALUE" (text), "N" (integer),
+ * "BOOL" (true/false/1/0...), "DURATION" ("250ms", "5s", "2m") or "SIZE". False past the end. */
+bool sg_hook_options_type(size_t index, const char **type);
+
+/* ------------------------------------------------------------------------------------------
+ * Logging. The hook writes one logfmt line per record ("ts=... level=warn comp=hook
+ * event=start_retry status=unavailable ...") to stderr unless the game routes them into its
+ * own logger with a sink. Both settings are process-wide (every hook in the process shares
+ * them) and may be changed at any time; lines never hold secrets.
+ * ---------------------------------------------------------------------------------------- */
+
+typedef enum sg_hook_log_level {
+    SG_HOOK_LOG_DEBUG = 0,
+    SG_HOOK_LOG_INFO,
+    SG_HOOK_LOG_WARN,
+    SG_HOOK_LOG_ERROR,
+    SG_HOOK_LOG_OFF
+} sg_hook_log_level;
+
+/* Lines below this level are dropped (default SG_HOOK_LOG_INFO). The log-level setting, when
+ * given, does the same at sg_hook_new. */
+void sg_hook_log_set_level(sg_hook_log_level level);
+
+/* Receives each line (level, the text without a trailing newline, user). Called on the
+ * thread that logs (often the hook's worker), one line at a time; it must not call back
+ * into the hook. NULL restores stderr. */
+typedef void (*sg_hook_log_fn)(int level, const char *line, void *user);
+void sg_hook_log_set_sink(sg_hook_log_fn fn, void *user);
 
 /* ------------------------------------------------------------------------------------------
  * Verdicts and reasons.
@@ -154,11 +184,17 @@ typedef void (*sg_hook_verify_fn)(const sg_hook_verdict *verdict, void *user);
 
 /* Queues the verification of a new connection. source_ip: text ("203.0.113.7",
  * "::ffff:203.0.113.7", "[2001:db8::1]:5000"; a port is ignored). session_id: the session
- * id from the token's user data (sg_token_user_data_get_session), or NULL when the
+ * id from the token's user data (sg_hook_session_from_user_data), or NULL when the
  * transport does not expose it. cb (required) runs exactly once, inside a later
  * sg_hook_poll, unless the hook is freed first. */
 sg_status sg_hook_verify(sg_hook *h, uint64_t client_id, const char *source_ip,
                          const char *session_id, sg_hook_verify_fn cb, void *user);
+
+/* Reads the session id the matchmaker wrote into a connect token's 256 bytes of user data
+ * (a length byte, then that many printable ASCII characters) into out (NUL-terminated).
+ * Errors: SG_E_MALFORMED (no session id there: length 0, or a byte outside '!'..'~'),
+ * SG_E_TOO_LARGE (out too small; 256 bytes always suffice), SG_E_INVALID (NULL). */
+sg_status sg_hook_session_from_user_data(const uint8_t user_data[256], char *out, size_t size);
 
 /* Why a player left (published with player-disconnect). */
 typedef enum sg_hook_disconnect_reason {

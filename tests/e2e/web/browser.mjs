@@ -25,7 +25,7 @@ const MM_BIN = arg('matchmaker-bin');
 const SIM_BIN = arg('sim-bin');
 const PAGE = arg('page');
 const OUT = path.resolve(arg('out'));
-const API_KEY = 'browser-api-key';
+const API_KEY = 'browser-api-key-0123';
 
 const children = [];
 const servers = [];

@@ -23,6 +23,7 @@
 #include "seatgate/keys.h"
 #include "seatgate/kv.h"
 #include "seatgate/log.h"
+#include "seatgate/records.h"
 #include "seatgate/token.h"
 #include "server.h"
 #include "workpool.h"
@@ -84,8 +85,8 @@ static const sg_setting app_settings[] = {
      .help = "Edgegap application name"},
     {.name = "edgegap-version", .type = SG_SET_STRING, .flags = SG_SET_REQUIRED,
      .help = "Edgegap application version"},
-    {.name = "port-name", .type = SG_SET_STRING, .def = "",
-     .help = "game port to hand out, by name (empty: the first port)"},
+    {.name = "port-name", .type = SG_SET_STRING, .def = SG_DEFAULT_PORT_NAME,
+     .help = "game port to hand out, by name (empty: the deployment's first port)"},
     {.name = "wait-timeout", .type = SG_SET_DURATION, .def = "60s", .min = MS(100),
      .max = HOUR, .help = "longest wait for a ready server before answering 504"},
     {.name = "poll-first", .type = SG_SET_DURATION, .def = "250ms", .min = MS(10),
@@ -434,7 +435,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
                                                 sg_metrics_latency_bucket_count, labels);
     }
     sg_edgegap_orch_options eo = {.app = sg_config_str(cfg, "edgegap-app"),
-                                  .version = sg_config_str(cfg, "edgegap-version")};
+                                  .version = sg_config_str(cfg, "edgegap-version"),
+                                  .port_name = sg_config_str(cfg, "port-name")};
     TRY(sg_edgegap_options_from_config(cfg, &eo.client));
     eo.client.observe = observe_attempt;
     eo.client.observe_user = app;

@@ -22,6 +22,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 typedef struct edgegap_orch {
     sg_edgegap_client *client;
     char *app, *version;
+    char port_name[64];
     pthread_t thread;
     atomic_bool stop;
     /* Edgegap's numeric id of the configured app version, learned from the sessions this
@@ -357,14 +358,36 @@ static void list_seats(void *self, int page, sg_orch_listed_fn cb, void *user)
     }
 }
 
+/* The app version's ports name the configured port (when it lists names at all). */
+static bool names_port(const sg_edgegap_app_version *v, const char *name, char *have, size_t size)
+{
+    size_t used = 0;
+    have[0] = '\0';
+    if (!name[0] || v->port_count == 0) return true;
+    for (size_t i = 0; i < v->port_count; i++) {
+        if (strcmp(v->port_names[i], name) == 0) return true;
+        int w = snprintf(have + used, size - used, "%s%s", i ? ", " : "", v->port_names[i]);
+        if (w > 0 && (size_t)w < size - used) used += (size_t)w;
+    }
+    return false;
+}
+
 static void on_checked(sg_edgegap_result *res, void *user)
 {
     call_ctx *c = user;
+    edgegap_orch *o = c->o;
     sg_orch_result r;
     fill_result(res, &r);
+    char have[160];
     if (r.status == SG_OK && res->app_version && !res->app_version->is_active) {
         r.status = SG_E_BAD_REQUEST;
         snprintf(r.message, sizeof r.message, "the app version is not active");
+    } else if (r.status == SG_OK && res->app_version &&
+               !names_port(res->app_version, o->port_name, have, sizeof have)) {
+        r.status = SG_E_BAD_REQUEST;
+        snprintf(r.message, sizeof r.message,
+                 "the app version has no port named '%.60s' (--port-name); its ports: %s",
+                 o->port_name, have);
     }
     ((sg_orch_done_fn)c->cb)(&r, c->user);
     free(c);
@@ -375,6 +398,7 @@ static void check(void *self, sg_orch_done_fn cb, void *user)
     edgegap_orch *o = self;
     sg_edgegap_request *rq = NULL;
     call_ctx *c = ctx_new((void *)cb, user);
+    if (c) c->o = o;
     sg_status st = c ? sg_edgegap_request_get_app_version(o->app, o->version, &rq) : SG_E_NOMEM;
     if (st == SG_OK) st = sg_edgegap_submit(o->client, rq, on_checked, c);
     if (st != SG_OK) {
@@ -432,6 +456,7 @@ sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orc
     atomic_init(&o->app_version_id, -1);
     o->app = strdup(opt->app);
     o->version = strdup(opt->version);
+    snprintf(o->port_name, sizeof o->port_name, "%s", opt->port_name ? opt->port_name : "");
     sg_status st =
         o->app && o->version ? sg_edgegap_client_new(&opt->client, &o->client) : SG_E_NOMEM;
     if (st != SG_OK) {

@@ -20,6 +20,7 @@ typedef struct sg_edgegap_orch_options {
     sg_edgegap_options client; /* copied by the client */
     const char *app;           /* copied */
     const char *version;       /* copied */
+    const char *port_name;     /* checked against the app version's ports ("": not checked) */
 } sg_edgegap_orch_options;
 
 /* Creates the client and starts its thread. Errors: SG_E_INVALID (options; names the bad

@@ -209,6 +209,21 @@ static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
+/* A page from an origin not in --cors-origins: the operator is told which and how to allow
+ * it (at most one line per 10 s, with the count of those held back). */
+static sg_log_limiter origin_log;
+
+static void log_origin_refused(const char *origin, const char *what)
+{
+    unsigned long long held = 0;
+    if (!sg_log_limit(&origin_log, 10000, &held)) return;
+    char q[SG_CORS_MAX_ORIGIN + 8];
+    SG_WARN("http", "origin_refused",
+            "origin=%s request=%s suppressed=%llu hint=\"to let pages from it call /connect-me, "
+            "add it to --cors-origins (SEATGATE_CORS_ORIGINS)\"",
+            sg_log_quote(origin, q, sizeof q), what, held);
+}
+
 /* ---- /connect-me ---- */
 
 static void call_done(sg_connect_call *call)
@@ -224,9 +239,18 @@ static enum MHD_Result connect_begin(http_req *r)
     sg_server *s = r->server;
     struct MHD_Connection *c = r->conn;
     const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    if (origin && (r->cors = malloc(sizeof *r->cors))) sg_cors_request(s->o.cors, origin, r->cors);
+    sg_cors_result cr = SG_CORS_NO_ORIGIN;
+    if (origin && (r->cors = malloc(sizeof *r->cors)))
+        cr = sg_cors_request(s->o.cors, origin, r->cors);
 
     sg_reply_error err = {0};
+    if (cr == SG_CORS_DENIED) {
+        /* A page the operator did not allow could never read the answer: reserve nothing. */
+        log_origin_refused(origin, "post");
+        sg_reply_error_set(&err, 403, "origin_not_allowed",
+                           "this page's origin is not allowed (the operator sets --cors-origins)");
+        return send_error(r, &err);
+    }
     if (r->too_large) {
         sg_reply_error_set(&err, 413, "body_too_large", "the request body is over %zu bytes",
                            s->o.body.max_bytes);
@@ -321,6 +345,7 @@ static enum MHD_Result preflight(http_req *r)
     if (!r->cors) return MHD_NO;
     sg_cors_result cr = sg_cors_preflight(s->o.cors, origin, method, hdrs, r->cors);
     if (cr == SG_CORS_DENIED) {
+        if (origin) log_origin_refused(origin, "preflight");
         sg_reply_error e;
         sg_reply_error_set(&e, 403, "origin_not_allowed",
                            "this origin, method or header is not allowed");

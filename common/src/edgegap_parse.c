@@ -540,6 +540,20 @@ sg_status sg_edgegap_parse_app_version(const char *body, size_t len, sg_edgegap_
     if (st == SG_OK && inner) o = inner;
     if (st == SG_OK) st = get_str(o, "app version", "name", true, &v->name);
     if (st == SG_OK) st = get_bool(o, "app version", "is_active", true, &v->is_active);
+    const cJSON *ports = NULL;
+    if (st == SG_OK) st = get_array(o, "app version", "ports", &ports);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, ports)
+    {
+        if (st != SG_OK || v->port_count == SG_EDGEGAP_MAX_VERSION_PORTS) break;
+        const char *pname = empty;
+        if (!cJSON_IsObject(p)) {
+            st = sg_fail(SG_E_MALFORMED, "app version: an entry of ports is not an object");
+            break;
+        }
+        st = get_str(p, "app version port", "name", false, &pname);
+        if (st == SG_OK && *pname) v->port_names[v->port_count++] = pname;
+    }
     if (st != SG_OK) {
         sg_edgegap_app_version_free(v);
         return st;

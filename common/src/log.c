@@ -77,6 +77,21 @@ const char *sg_log_quote(const char *s, char *buf, size_t size)
     return buf;
 }
 
+bool sg_log_limit(sg_log_limiter *l, long long interval_ms, unsigned long long *suppressed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long next = atomic_load(&l->next_ms);
+    if (now < next || !atomic_compare_exchange_strong(&l->next_ms, &next, now + interval_ms)) {
+        atomic_fetch_add(&l->held, 1);
+        return false;
+    }
+    unsigned long long held = atomic_exchange(&l->held, 0);
+    if (suppressed) *suppressed = held;
+    return true;
+}
+
 const char *sg_log_redact_url(const char *s, char *buf, size_t size)
 {
     static const char mark[] = "[redacted]";

@@ -15,6 +15,7 @@
 #include "seatgate/config.h"
 #include "seatgate/keys.h"
 #include "seatgate/log.h"
+#include "seatgate/records.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -53,12 +54,16 @@ int main(int argc, char **argv)
                  "of port-name, else the listen address)"},
         {.name = "port-name",
          .type = SG_SET_STRING,
-         .def = "gameport",
-         .help = "name of the game port in ARBITRIUM_PORTS_MAPPING"},
-        {.name = "private-key",
+         .def = SG_DEFAULT_PORT_NAME,
+         .env = "SEATGATE_PORT_NAME",
+         .help = "name of the game port in ARBITRIUM_PORTS_MAPPING (the hook's port-name)"},
+        {.name = "netcode-key",
          .type = SG_SET_STRING,
          .flags = SG_SET_SECRET | SG_SET_REQUIRED,
-         .help = "netcode private key (hex, base64 or 32 comma-separated bytes)"},
+         .env = "SEATGATE_NETCODE_KEY",
+         .alias = "private-key",
+         .help = "netcode private key shared with the matchmaker (hex, base64 or 32 "
+                 "comma-separated bytes)"},
         {.name = "protocol-id",
          .type = SG_SET_STRING,
          .def = "0",
@@ -115,7 +120,7 @@ int main(int argc, char **argv)
     } else if (edgegap_public_addr(sg_config_str(&cfg, "port-name"), &pub)) {
         sc.public_addr = &pub;
     }
-    if (sg_key_parse(sg_config_str(&cfg, "private-key"), &key) != SG_OK ||
+    if (sg_key_parse(sg_config_str(&cfg, "netcode-key"), &key) != SG_OK ||
         sg_token_protocol_id_parse(sg_config_str(&cfg, "protocol-id"), &sc.protocol_id) != SG_OK ||
         sg_token_ipv6_layout_parse(sg_config_str(&cfg, "ipv6-layout"), &sc.ipv6_layout) != SG_OK)
         goto fail;

@@ -158,7 +158,7 @@ static void describe_server(int i)
     e2e_proc_env(p, "SEATGATE_APP", E.app);
     e2e_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
     e2e_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
-    e2e_proc_env(p, "EXAMPLE_PRIVATE_KEY", E.key_hex);
+    e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
     if (!d->keyless) e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     snprintf(p->ready_line, sizeof p->ready_line, "listening ");
 }

@@ -91,7 +91,7 @@ static pid_t start_server(int port)
         setenv("ARBITRIUM_CONTEXT_URL", url, 1);
         setenv("ARBITRIUM_CONTEXT_TOKEN", token, 1);
         setenv("ARBITRIUM_REQUEST_ID", SERVER_A, 1);
-        setenv("EXAMPLE_PRIVATE_KEY", key_hex, 1); /* secrets by environment, not argv */
+        setenv("SEATGATE_NETCODE_KEY", key_hex, 1); /* secrets by environment, not argv */
         char *args[] = {(char *)server_bin,
                         "--listen",
                         addr,

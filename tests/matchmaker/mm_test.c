@@ -258,6 +258,34 @@ static void wait_created(long long n)
 
 /* ---- group: http ---- */
 
+/* The matchmaker's counter `name` (0 when absent). */
+static long long mm_metric(const mm_proc *m, const char *name)
+{
+    char url[256];
+    url_of(m, "/metrics", url, sizeof url);
+    http_resp r;
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    long long v = 0;
+    char want[160];
+    snprintf(want, sizeof want, "\n%s ", name);
+    const char *p = r.body ? strstr(r.body, want) : NULL;
+    if (p) v = atoll(p + strlen(want));
+    http_free(&r);
+    return v;
+}
+
+static bool log_has(const mm_proc *m, const char *needle)
+{
+    FILE *f = fopen(m->log, "r");
+    if (!f) return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    fclose(f);
+    return found;
+}
+
 static void happy_path_sqlite(void **state)
 {
     (void)state;
@@ -436,11 +464,17 @@ static void cors_preflight(void **state)
     http_req(&r, "OPTIONS", url, badm, NULL, 5000);
     assert_int_equal(r.status, 403);
     http_free(&r);
-    /* An actual request from a stranger gets no CORS headers (the browser hides it). */
+    /* An actual request from a stranger (a form post needs no preflight) is refused before any
+     * seat is reserved, without CORS headers, and the operator is told how to allow it. */
+    long long before = sim_counter(&sim, "sessions_created");
     const char *stranger[] = {"Origin: https://evil.example.com", "Content-Type: text/plain", NULL};
     connect_me(&m, &r, stranger, "{}", 5000);
+    assert_error(&r, 403, "origin_not_allowed");
     assert_string_equal(r.acao, "");
     http_free(&r);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before);
+    assert_true(log_has(&m, "event=origin_refused origin=https://evil.example.com request="));
+    assert_true(log_has(&m, "add it to --cors-origins (SEATGATE_CORS_ORIGINS)"));
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
 }
@@ -802,34 +836,6 @@ static void kill9_mid_wait_then_restart_leaves_nothing(void **state)
 }
 
 /* ---- group: reconcile ---- */
-
-/* The matchmaker's counter `name` (0 when absent). */
-static long long mm_metric(const mm_proc *m, const char *name)
-{
-    char url[256];
-    url_of(m, "/metrics", url, sizeof url);
-    http_resp r;
-    http_req(&r, "GET", url, NULL, NULL, 5000);
-    long long v = 0;
-    char want[160];
-    snprintf(want, sizeof want, "\n%s ", name);
-    const char *p = r.body ? strstr(r.body, want) : NULL;
-    if (p) v = atoll(p + strlen(want));
-    http_free(&r);
-    return v;
-}
-
-static bool log_has(const mm_proc *m, const char *needle)
-{
-    FILE *f = fopen(m->log, "r");
-    if (!f) return false;
-    char line[4096];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f))
-        found = strstr(line, needle) != NULL;
-    fclose(f);
-    return found;
-}
 
 /* Short windows so a test sees reconciliation within seconds: the create call lives at most
  * edgegap-timeout (no retry) + wait-timeout; the grace is 1 s. */

@@ -184,10 +184,14 @@ sg_status sg_edgegap_parse_session_list(const char *body, size_t len,
 void sg_edgegap_session_list_free(sg_edgegap_session_list *l);
 
 /* GET /v1/app/{app}/version/{version}. Required: name. is_active defaults to true (as
- * Edgegap documents) when absent. */
+ * Edgegap documents) when absent. port_names: the `name` of each entry of `ports` that has
+ * one (at most SG_EDGEGAP_MAX_VERSION_PORTS), in order. */
+#define SG_EDGEGAP_MAX_VERSION_PORTS 16
 typedef struct sg_edgegap_app_version {
     const char *name;
     bool is_active;
+    const char *port_names[SG_EDGEGAP_MAX_VERSION_PORTS];
+    size_t port_count;
     void *priv_;
 } sg_edgegap_app_version;
 

@@ -13,6 +13,7 @@
 #ifndef SEATGATE_LOG_H
 #define SEATGATE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "seatgate/status.h"
@@ -53,6 +54,17 @@ const char *sg_log_quote(const char *s, char *buf, size_t size);
  * ("?key=..." -> "?[redacted]"), for every URL in a comma-separated list. Text that is not a
  * URL is copied as is. Truncates to fit; returns buf. */
 const char *sg_log_redact_url(const char *s, char *buf, size_t size);
+
+/* Bounds how often one kind of line is written (a flood of refused requests must not become
+ * a flood of log lines). sg_log_limit returns true when a line may be written now (at most
+ * one per interval_ms) and then sets *suppressed to how many were held back since the last
+ * one; false means count it and write nothing. Thread-safe; zero-initialise the limiter. */
+typedef struct sg_log_limiter {
+    _Atomic long long next_ms;
+    _Atomic unsigned long long held;
+} sg_log_limiter;
+
+bool sg_log_limit(sg_log_limiter *l, long long interval_ms, unsigned long long *suppressed);
 
 #define SG_DEBUG(comp, event, ...) sg_log(SG_LOG_DEBUG, comp, event, __VA_ARGS__)
 #define SG_INFO(comp, event, ...) sg_log(SG_LOG_INFO, comp, event, __VA_ARGS__)

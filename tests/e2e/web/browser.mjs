@@ -167,6 +167,12 @@ test('Play from the allowed origin: progress, then where to connect', async () =
   assert.ok(answer.expires_at > Date.now() / 1000);
   const where = await page.textContent('#where');
   assert.ok(where.includes(`${answer.port}/UDP`), where);
+  // How long the seat is held counts down to the token's expiry.
+  const left = () => page.textContent('#expires').then((t) => parseInt(t, 10));
+  const first = await left();
+  assert.ok(first > 0 && first <= answer.expires_at - Math.floor(Date.now() / 1000) + 1, `${first}`);
+  await page.waitForTimeout(1300);
+  assert.ok((await left()) < first);
   // The simulator holds that session, Ready, for the browser's address, on the new server.
   const state = await simState();
   assert.equal(state.counters.sessions_created, before + 1);
@@ -189,7 +195,11 @@ test('the same page from another origin is refused by CORS and creates nothing',
   await page.click('#play');
   await page.waitForSelector('#status[data-state="error"]', { timeout: 10000 });
   await page.screenshot({ path: path.join(OUT, '4-refused.png') });
-  assert.match(await page.textContent('#status'), /Could not reach the matchmaker/);
+  // The page says what is wrong and what the operator sets (the server answered, so it is
+  // not a network failure).
+  const said = (await page.textContent('#status')).replace(/\s+/g, ' ');
+  assert.ok(said.includes(`this page's origin (${refused}) is not allowed`), said);
+  assert.ok(said.includes(`--cors-origins ${refused}`), said);
   assert.equal(await page.evaluate(() => window.seatgateAnswer), undefined);
   // The preflight was refused, so the POST never left the browser: no session was made.
   assert.equal((await simState()).counters.sessions_created, before);
@@ -202,4 +212,63 @@ test('the same page from another origin is refused by CORS and creates nothing',
   const allowedPre = await preflight(allowed);
   assert.equal(allowedPre.statusCode, 204);
   assert.equal(allowedPre.headers['access-control-allow-origin'], allowed);
+  // ... and the operator reads which origin was refused and the setting to change.
+  const log = fs.readFileSync(path.join(OUT, 'matchmaker.log'), 'utf8');
+  assert.match(log, new RegExp(`event=origin_refused origin=${refused.replace(/[.]/g, '\\.')}`));
+});
+
+test('Cancel while a server starts: the page is idle again and the seat is released', async () => {
+  // Stop the running servers so that Play has to wait for a new one (1.5 s).
+  for (const d of (await simState()).deployments)
+    await fetch(`${simUrl}/_sim/deployments/${d.request_id}/stop`, { method: 'POST' });
+  const page = await context.newPage();
+  await page.goto(`${allowed}/?matchmaker=${encodeURIComponent(mmUrl)}`);
+  const start0 = await simState();
+  const known = new Set(start0.sessions.map((x) => x.session_id));
+  const fresh = (st) => st.sessions.filter((x) => !known.has(x.session_id));
+  await page.click('#play');
+  await page.waitForSelector('#cancel:not([hidden])', { timeout: 5000 });
+  // Wait until the session exists at the simulator, then cancel the wait.
+  for (let i = 0; i < 200 && (await simState()).counters.sessions_created === start0.counters.sessions_created; i++)
+    await sleep(10);
+  await page.click('#cancel');
+  await page.waitForSelector('#status[data-state="idle"]', { timeout: 5000 });
+  assert.match(await page.textContent('#status'), /Cancelled/);
+  assert.equal(await page.isDisabled('#play'), false);
+  assert.equal(await page.isHidden('#cancel'), true);
+  // The matchmaker saw the hang-up and deleted what it had reserved for this wait.
+  let st = await simState();
+  for (let i = 0; i < 100 && fresh(st).length > 0; i++) {
+    await sleep(100);
+    st = await simState();
+  }
+  assert.ok(st.counters.sessions_created > start0.counters.sessions_created, 'a session was made for the wait');
+  assert.deepEqual(fresh(st).map((x) => x.status), []);
+  assert.equal(await page.evaluate(() => window.seatgateAnswer), undefined);
+  await page.close();
+});
+
+test('rate limited: the page waits out Retry-After by itself, then gets a seat', async () => {
+  // A second matchmaker that takes one request per second from an address.
+  const mm2 = start('matchmaker-rate', MM_BIN, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', path.join(OUT, 'mm2.url'), '--cors-origins', allowed,
+    '--store-url', `sqlite://${path.join(OUT, 'mm2.db')}`, '--edgegap-url', simUrl,
+    '--edgegap-app', 'demo', '--edgegap-version', 'v1', '--port-name', 'gameport',
+    '--ip-rate', '60', '--ip-burst', '1'],
+  { SEATGATE_EDGEGAP_API_KEY: API_KEY, SEATGATE_NETCODE_KEY: randomBytes(32).toString('hex') });
+  const mm2Url = await readyFile(path.join(OUT, 'mm2.url'), mm2, 'the second matchmaker');
+  const page = await context.newPage();
+  await page.goto(`${allowed}/?matchmaker=${encodeURIComponent(mm2Url)}`);
+  // Another request from this address uses the burst (it waits for a server): the page's
+  // request right after it is refused with Retry-After: 1.
+  const first = fetch(`${mm2Url}/connect-me`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+  await sleep(100);
+  await page.click('#play');
+  await page.waitForSelector('#retry-in', { timeout: 5000 });
+  assert.match(await page.textContent('#status'), /Too many tries from your network\. Trying again in \d+ s/);
+  await page.screenshot({ path: path.join(OUT, '5-retrying.png') });
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 20000 });
+  assert.ok((await page.evaluate(() => window.seatgateAnswer)).token.length > 0);
+  assert.equal((await first).status, 200);
+  await page.close();
 });

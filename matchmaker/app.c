@@ -175,6 +175,7 @@ struct sg_app {
     sg_timer check_timer;
     sg_histogram *upstream[SG_EDGEGAP_CALL_COUNT];
     sg_gauge *store_up;
+    sg_gauge *version_up;
 };
 
 static void observe_attempt(const sg_edgegap_attempt *a, void *user)
@@ -234,11 +235,19 @@ static void check_version(void *arg)
     app->orch.ops->check(app->orch.self, checked, app);
 }
 
+/* Gauges that must be true whenever /metrics is read, not only after a /readyz. */
+static void scrape(sg_metrics *m, void *user)
+{
+    (void)m;
+    sg_app *app = user;
+    if (app->ledger) sg_gauge_set(app->store_up, sg_ledger_connected(app->ledger) ? 1 : 0);
+    sg_gauge_set(app->version_up, atomic_load(&app->version_ok) ? 1 : 0);
+}
+
 static int app_ready(void *user, char *why, size_t size)
 {
     sg_app *app = user;
     bool store = sg_ledger_connected(app->ledger);
-    sg_gauge_set(app->store_up, store ? 1 : 0);
     if (!store) {
         snprintf(why, size, "the state store is %s",
                  sg_store_state_name(sg_store_state_get(app->store)));
@@ -351,6 +360,11 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_metrics_new(&app->metrics));
     app->store_up = sg_metrics_gauge(app->metrics, "seatgate_store_connected",
                                      "1 when the state store is connected", NULL);
+    app->version_up = sg_metrics_gauge(app->metrics, "seatgate_platform_ready",
+                                       "1 when the platform accepted the configured app version",
+                                       NULL);
+    TRY(sg_metrics_add_process(app->metrics));
+    TRY(sg_metrics_on_scrape(app->metrics, scrape, app));
     size_t ntrusted = 0;
     if (sg_cidr_list_parse(sg_config_str(cfg, "trusted-proxies"), &app->trusted, &ntrusted) !=
         SG_OK) {
@@ -425,6 +439,14 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .delete_lease_ms = sg_config_num(cfg, "delete-lease"),
     };
     TRY(sg_ledger_open(app->store, &lo, &app->ledger));
+    {
+        const char *labels[] = {"version", sg_version(), "platform", "edgegap", "store",
+                                sg_store_backend(app->store), NULL};
+        sg_gauge_set(sg_metrics_gauge(app->metrics, "seatgate_build_info",
+                                      "Always 1: the version and what this matchmaker runs on",
+                                      labels),
+                     1);
+    }
 
     /* Orchestrator. */
     for (int c = 0; c < SG_EDGEGAP_CALL_COUNT; c++) {

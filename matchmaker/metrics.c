@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 typedef enum family_type { FAMILY_COUNTER, FAMILY_GAUGE, FAMILY_HISTOGRAM } family_type;
 
@@ -20,7 +23,9 @@ typedef struct series {
     _Atomic uint64_t counter;
     _Atomic int64_t gauge;
     _Atomic uint64_t count;
-    _Atomic uint64_t sum_bits; /* a double, updated with compare-and-swap */
+    _Atomic uint64_t sum_bits; /* a double, updated with compare-and-swap; also the value of a
+                                * counter or gauge set as a double */
+    _Atomic bool is_double;
     _Atomic uint64_t buckets[SG_METRICS_MAX_BUCKETS + 1];
 } series;
 
@@ -43,9 +48,16 @@ typedef struct family {
     series *first, *last;
 } family;
 
+#define MAX_COLLECTORS 8
+
 struct sg_metrics {
     pthread_mutex_t mu;
     family *first, *last;
+    struct {
+        sg_metrics_collect_fn fn;
+        void *user;
+    } collectors[MAX_COLLECTORS];
+    size_t ncollectors;
 };
 
 const double sg_metrics_latency_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
@@ -302,6 +314,37 @@ int64_t sg_gauge_value(const sg_gauge *g)
     return g ? atomic_load_explicit(&((sg_gauge *)g)->s.gauge, memory_order_relaxed) : 0;
 }
 
+static double bits_to_double(uint64_t u);
+static uint64_t double_to_bits(double d);
+
+void sg_gauge_set_double(sg_gauge *g, double v)
+{
+    if (!g) return;
+    atomic_store_explicit(&g->s.sum_bits, double_to_bits(v), memory_order_relaxed);
+    atomic_store_explicit(&g->s.is_double, true, memory_order_relaxed);
+}
+
+void sg_counter_set_double(sg_counter *c, double v)
+{
+    if (!c) return;
+    atomic_store_explicit(&c->s.sum_bits, double_to_bits(v), memory_order_relaxed);
+    atomic_store_explicit(&c->s.is_double, true, memory_order_relaxed);
+}
+
+sg_status sg_metrics_on_scrape(sg_metrics *m, sg_metrics_collect_fn fn, void *user)
+{
+    pthread_mutex_lock(&m->mu);
+    if (m->ncollectors == MAX_COLLECTORS) {
+        pthread_mutex_unlock(&m->mu);
+        return sg_fail(SG_E_FULL, "metrics: too many scrape collectors");
+    }
+    m->collectors[m->ncollectors].fn = fn;
+    m->collectors[m->ncollectors].user = user;
+    m->ncollectors++;
+    pthread_mutex_unlock(&m->mu);
+    return SG_OK;
+}
+
 static double bits_to_double(uint64_t u)
 {
     double d;
@@ -374,6 +417,10 @@ static void put_series_name(buf *b, const char *name, const char *suffix, const 
 
 sg_status sg_metrics_render(sg_metrics *m, char **out, size_t *len)
 {
+    pthread_mutex_lock(&m->mu);
+    size_t nc = m->ncollectors;
+    pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < nc; i++) m->collectors[i].fn(m, m->collectors[i].user);
     buf b = {0};
     buf_str(&b, "");
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
@@ -389,7 +436,12 @@ sg_status sg_metrics_render(sg_metrics *m, char **out, size_t *len)
         buf_str(&b, type_names[f->type]);
         buf_str(&b, "\n");
         for (series *s = f->first; s; s = s->next) {
-            if (f->type == FAMILY_COUNTER) {
+            if (f->type != FAMILY_HISTOGRAM && atomic_load(&s->is_double)) {
+                put_series_name(&b, f->name, "", s->labels, NULL);
+                buf_str(&b, " ");
+                put_number(&b, bits_to_double(atomic_load(&s->sum_bits)));
+                buf_str(&b, "\n");
+            } else if (f->type == FAMILY_COUNTER) {
                 put_series_name(&b, f->name, "", s->labels, NULL);
                 buf_fmt(&b, " %llu\n", (unsigned long long)atomic_load(&s->counter));
             } else if (f->type == FAMILY_GAUGE) {
@@ -424,4 +476,83 @@ sg_status sg_metrics_render(sg_metrics *m, char **out, size_t *len)
     *out = b.p;
     if (len) *len = b.len;
     return SG_OK;
+}
+
+/* ---- process_* ------------------------------------------------------------------------- */
+
+typedef struct process_series {
+    sg_counter *cpu;
+    sg_gauge *rss, *vsize, *fds, *max_fds, *start;
+} process_series;
+
+static process_series proc_series; /* one process, one set */
+
+/* Seconds since the epoch at which the system booted (btime in /proc/stat). */
+static long long boot_time(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return 0;
+    char line[256];
+    long long bt = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "btime %lld", &bt) == 1) break;
+    fclose(f);
+    return bt;
+}
+
+static void collect_process(sg_metrics *m, void *user)
+{
+    (void)m;
+    process_series *p = user;
+    char stat[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f) fclose(f);
+    stat[n] = '\0';
+    /* Fields after the command name, which is in parentheses and may hold spaces. */
+    const char *rp = strrchr(stat, ')');
+    unsigned long long utime = 0, stime = 0, starttime = 0, vsize = 0;
+    long long rss = 0;
+    if (rp &&
+        sscanf(rp + 2,
+               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+               "%llu %llu %lld",
+               &utime, &stime, &starttime, &vsize, &rss) == 5) {
+        double ticks = (double)sysconf(_SC_CLK_TCK);
+        sg_counter_set_double(p->cpu, (double)(utime + stime) / ticks);
+        sg_gauge_set(p->rss, rss * (long long)sysconf(_SC_PAGESIZE));
+        sg_gauge_set(p->vsize, (long long)vsize);
+        sg_gauge_set_double(p->start, (double)boot_time() + (double)starttime / ticks);
+    }
+    long long open_fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (d) {
+        for (struct dirent *e; (e = readdir(d));)
+            if (e->d_name[0] != '.') open_fds++;
+        closedir(d);
+        open_fds--; /* the directory stream's own descriptor */
+    }
+    sg_gauge_set(p->fds, open_fds);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        sg_gauge_set(p->max_fds, rl.rlim_cur == RLIM_INFINITY ? -1 : (long long)rl.rlim_cur);
+}
+
+sg_status sg_metrics_add_process(sg_metrics *m)
+{
+    process_series *p = &proc_series;
+    p->cpu = sg_metrics_counter(m, "process_cpu_seconds_total",
+                                "Total user and system CPU time spent in seconds", NULL);
+    p->rss = sg_metrics_gauge(m, "process_resident_memory_bytes", "Resident memory size in bytes",
+                              NULL);
+    p->vsize = sg_metrics_gauge(m, "process_virtual_memory_bytes", "Virtual memory size in bytes",
+                                NULL);
+    p->fds = sg_metrics_gauge(m, "process_open_fds", "Number of open file descriptors", NULL);
+    p->max_fds = sg_metrics_gauge(m, "process_max_fds", "Maximum number of open file descriptors",
+                                  NULL);
+    p->start = sg_metrics_gauge(m, "process_start_time_seconds",
+                                "Start time of the process since unix epoch in seconds", NULL);
+    if (!p->cpu || !p->rss || !p->vsize || !p->fds || !p->max_fds || !p->start)
+        return sg_fail(SG_E_NOMEM, "metrics: cannot register the process series");
+    return sg_metrics_on_scrape(m, collect_process, p);
 }

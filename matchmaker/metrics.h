@@ -54,8 +54,22 @@ void sg_gauge_set(sg_gauge *g, int64_t v);
 void sg_gauge_add(sg_gauge *g, int64_t delta); /* negative to decrease */
 int64_t sg_gauge_value(const sg_gauge *g);
 
+/* Fractional values (seconds of CPU, bytes as doubles): the series is then written as a
+ * decimal number. */
+void sg_gauge_set_double(sg_gauge *g, double v);
+void sg_counter_set_double(sg_counter *c, double v); /* only for values that never decrease */
+
 void sg_histogram_observe(sg_histogram *h, double v);
 uint64_t sg_histogram_count(const sg_histogram *h);
+
+/* Registers fn to run at the start of every sg_metrics_render (on the scraping thread),
+ * so gauges it sets are true at scrape time. At most 8 per registry; SG_E_FULL past that. */
+typedef void (*sg_metrics_collect_fn)(sg_metrics *m, void *user);
+sg_status sg_metrics_on_scrape(sg_metrics *m, sg_metrics_collect_fn fn, void *user);
+
+/* The standard process_* series (CPU seconds, resident and virtual memory, open and maximum
+ * file descriptors, start time), read from /proc at every scrape. */
+sg_status sg_metrics_add_process(sg_metrics *m);
 
 /* Renders every family in registration order into a new NUL-terminated text (*out is
  * malloc()ed; free() it). Errors: SG_E_NOMEM. */

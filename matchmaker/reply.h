@@ -32,6 +32,10 @@ void sg_reply_error_set(sg_reply_error *e, int status, const char *code, const c
 /* The JSON body of e, malloc()ed and NUL-terminated (free() it); NULL when out of memory. */
 char *sg_reply_error_json(const sg_reply_error *e, size_t *len);
 
+/* Every code a /connect-me answer can carry ("ok" first), NULL-terminated: the metrics
+ * show each from the start. */
+extern const char *const sg_reply_connect_outcomes[];
+
 /* Retry-After header value in whole seconds (at least 1) for a delay in milliseconds. */
 long long sg_reply_retry_after_s(long long ms);
 

@@ -67,6 +67,8 @@ struct sg_server {
     sg_gauge *in_flight;
     sg_gauge *waiting;
     sg_histogram *connect_seconds;
+    bool starting;         /* inside sg_server_start: libmicrohttpd's messages are kept */
+    char start_error[256]; /* its first message while starting */
 };
 
 static long long now_ms(void)
@@ -87,12 +89,18 @@ static void count_request(sg_server *s, route rt, int status)
                                       "HTTP requests answered, by route and status", labels));
 }
 
-static void count_outcome(sg_server *s, const char *outcome)
+static void count_outcome_add(sg_server *s, const char *outcome, uint64_t n)
 {
     const char *labels[] = {"outcome", outcome ? outcome : "internal", NULL};
-    sg_counter_inc(sg_metrics_counter(s->o.metrics, "seatgate_connect_outcomes_total",
+    sg_counter_add(sg_metrics_counter(s->o.metrics, "seatgate_connect_outcomes_total",
                                       "POST /connect-me answers, by outcome (ok or error code)",
-                                      labels));
+                                      labels),
+                   n);
+}
+
+static void count_outcome(sg_server *s, const char *outcome)
+{
+    count_outcome_add(s, outcome, 1);
 }
 
 /* Queues body (malloc()ed, taken) with the given status and content type. */
@@ -505,12 +513,15 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    sg_server *s = cls;
     char msg[256], q[300];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
+    /* While starting, the first complaint is kept: it says why the daemon did not start. */
+    if (s && s->starting && !s->start_error[0])
+        snprintf(s->start_error, sizeof s->start_error, "%s", msg);
     SG_DEBUG("http", "libmicrohttpd", "message=%s", sg_log_quote(msg, q, sizeof q));
 }
 
@@ -526,6 +537,8 @@ static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, 
     if (s->tls) flags |= MHD_USE_TLS;
     struct MHD_OptionItem opts[16];
     size_t n = 0;
+    /* The logger first, so that every message (why a start failed included) reaches it. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, s};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)sa};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, o->connection_limit, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
@@ -534,7 +547,6 @@ static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, 
         (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
-    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, s};
     if (o->threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
     if (s->tls) {
@@ -577,6 +589,8 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
                            0);
         s->o.webhook_path = NULL; /* only the copy and its hash are kept */
     }
+    /* Every outcome is a series from the start (at 0), so rates and alerts see them all. */
+    for (size_t i = 0; sg_reply_connect_outcomes[i]; i++) count_outcome_add(s, sg_reply_connect_outcomes[i], 0);
     s->in_flight =
         sg_metrics_gauge(o->metrics, "seatgate_connect_in_flight",
                          "POST /connect-me requests admitted and not yet answered", NULL);
@@ -598,21 +612,33 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
     struct sockaddr_storage ss;
     sg_addr_to_sockaddr(&a, &ss);
     bool any6 = a.family == AF_INET6 && strcmp(addr_text, "::") == 0;
+    s->starting = true;
     s->d = start_daemon(s, (struct sockaddr *)&ss, a.family == AF_INET6, any6);
-    if (!s->d && any6) {
+    if (!s->d && any6 && !strstr(s->start_error, "in use")) {
         /* No IPv6 on this host: fall back to every IPv4 address. */
         SG_WARN("http", "ipv6_unavailable", "listen=0.0.0.0");
         sg_addr_parse("0.0.0.0", SG_PORT_FORBIDDEN, &a);
         a.port = (uint16_t)o->port;
         sg_addr_to_sockaddr(&a, &ss);
+        s->start_error[0] = '\0';
         s->d = start_daemon(s, (struct sockaddr *)&ss, false, false);
     }
+    s->starting = false;
     if (!s->d) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", s->start_error[0] ? s->start_error : "no reason given");
+        bool tls_fault = s->tls && !strstr(why, "bind") && !strstr(why, "in use");
         free(s->webhook_path);
         free(s);
+        if (tls_fault)
+            return sg_fail(SG_E_IO,
+                           "--tls-cert-file / --tls-key-file: HTTPS could not start with them "
+                           "(a PEM certificate chain and its matching private key?): %s",
+                           why);
         return sg_fail(SG_E_IO,
-                       "server: cannot listen on %s port %d (in use, or TLS files invalid)",
-                       addr_text, o->port);
+                       "--listen-address %s --listen-port %d (SEATGATE_LISTEN_ADDRESS, "
+                       "SEATGATE_LISTEN_PORT): cannot listen: %s",
+                       addr_text, o->port, why);
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;

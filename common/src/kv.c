@@ -270,6 +270,34 @@ static sg_status copy_opts(sg_store_options *dst, const sg_store_options *src)
     return SG_OK;
 }
 
+/* The backend's open, retried with backoff while the store cannot be reached, for at most
+ * connect_retry_ms (a matchmaker started before its NATS server waits for it). */
+static sg_status open_retrying(sg_store *s)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    long long pause_ms = 250;
+    for (int attempt = 1;; attempt++) {
+        sg_status st = s->be->open(s);
+        if (st != SG_E_UNAVAILABLE) return st;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long long elapsed = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        if (elapsed + pause_ms > s->opts.connect_retry_ms) {
+            if (attempt > 1)
+                return sg_fail(st, "%s (gave up after %lld ms, store-connect-timeout)",
+                               sg_last_error(), elapsed);
+            return st;
+        }
+        char q[300];
+        SG_WARN("store", "store_connect_retry", "backend=%s attempt=%d retry_in_ms=%lld error=%s",
+                s->be->name, attempt, pause_ms, sg_log_quote(sg_last_error(), q, sizeof q));
+        struct timespec d = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+        pause_ms = pause_ms * 2 > 2000 ? 2000 : pause_ms * 2;
+    }
+}
+
 sg_status sg_store_open(const sg_store_options *o, sg_store **out)
 {
     *out = NULL;
@@ -310,7 +338,7 @@ sg_status sg_store_open(const sg_store_options *o, sg_store **out)
         if (s->opts.event_retention_ms <= 0) s->opts.event_retention_ms = 7LL * 24 * 3600000;
         if (s->opts.event_history_max_age_ms <= 0)
             s->opts.event_history_max_age_ms = 7LL * 24 * 3600000;
-        st = s->be->open(s);
+        st = open_retrying(s);
     }
     if (st) {
         free_opts(&s->opts);

@@ -74,6 +74,9 @@ static const struct {
     {"edgegap-retries", "1"},
     {"edgegap-retry-budget", "4s"},
     {"edgegap-rate", "0"},
+    /* The hook's start sequence retries the store itself (start-timeout), off the game's
+     * thread: each attempt at opening it is a single one. */
+    {"store-connect-timeout", "0"},
 };
 
 struct sg_hook_options {

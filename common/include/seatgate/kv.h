@@ -71,6 +71,7 @@ typedef struct sg_store_options {
     const char *url;      /* see above; NULL means SG_KV_DEFAULT_URL */
     const char *app;      /* namespace prefix; NULL means SG_KV_DEFAULT_APP */
     long long timeout_ms; /* deadline of every call (NATS request wait, SQLite busy wait) */
+    long long connect_retry_ms; /* sg_store_open retries an unreachable store this long (0: once) */
 
     /* NATS only; NULL/0 leaves the nats.c default. */
     const char *user, *password; /* user/password authentication */

@@ -56,6 +56,7 @@ static const sg_setting app_settings[] = {
     {.name = "trusted-proxies", .type = SG_SET_STRING, .def = "",
      .help = "CIDRs of proxies whose forwarding header is believed (comma-separated)"},
     {.name = "forwarded-header", .type = SG_SET_STRING, .def = "x-forwarded-for",
+     .choices = "x-forwarded-for|forwarded|none",
      .help = "header trusted proxies set: x-forwarded-for, forwarded (RFC 7239) or none"},
     {.name = "fake-ip", .type = SG_SET_STRING,
      .help = "development: public IP used for loopback/private players (Edgegap needs one)"},
@@ -109,6 +110,7 @@ static const sg_setting app_settings[] = {
     {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
      .help = "netcode connection timeout in seconds written into tokens (-1: none)"},
     {.name = "token-ipv6-layout", .type = SG_SET_STRING, .def = "groups-le",
+     .choices = "groups-le|octets",
      .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
     /* Background work */
     {.name = "store-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
@@ -132,8 +134,8 @@ static const sg_setting app_settings[] = {
      .help = "a taken delete job returns to the queue after this if not finished"},
     {.name = "instance-id", .type = SG_SET_STRING,
      .help = "this replica's name in records and logs (default: host name and pid)"},
-    {.name = "log-level", .type = SG_SET_STRING, .def = "info",
-     .help = "debug, info, warn, error or off"},
+    {.name = "log-level", .type = SG_SET_STRING, .def = "info", .choices = SG_LOG_LEVEL_CHOICES,
+     .help = "lines below this level are not written"},
 };
 /* clang-format on */
 

@@ -296,6 +296,31 @@ static sg_status read_secret_file(sg_config *cfg, const char *path, const char *
     return *out ? SG_OK : SG_E_NOMEM;
 }
 
+/* A value from a "a|b|c" list (exact match), else an error listing them. */
+static sg_status check_choice(const char *choices, const char *v)
+{
+    if (!choices) return SG_OK;
+    size_t n = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, v, n) == 0) return SG_OK;
+        p += len + (bar ? 1 : 0);
+    }
+    char list[256];
+    size_t o = 0;
+    for (const char *p = choices; *p && o + 3 < sizeof list; p++) {
+        if (*p == '|') {
+            list[o++] = ',';
+            list[o++] = ' ';
+        } else {
+            list[o++] = *p;
+        }
+    }
+    list[o] = '\0';
+    return sg_fail(SG_E_INVALID, "expected one of %s", list);
+}
+
 /* Parses s->str into s->num; an error names the setting, its variable and where the value
  * came from, and quotes the value unless it is a secret (URLs redacted). */
 static sg_status parse_value(const sg_config *cfg, sg_setting *s)
@@ -310,7 +335,9 @@ static sg_status parse_value(const sg_config *cfg, sg_setting *s)
     sg_status st = SG_OK;
     bool b = false;
     switch (s->type) {
-    case SG_SET_STRING: return SG_OK;
+    case SG_SET_STRING:
+        st = check_choice(s->choices, s->str);
+        break;
     case SG_SET_INT: st = sg_parse_int(s->str, &s->num); break;
     case SG_SET_BOOL:
         st = sg_parse_bool(s->str, &b);
@@ -546,6 +573,7 @@ void sg_config_print_help(const sg_config *cfg, FILE *out)
             fprintf(out, ", default %s", *s->def ? s->def : "\"\"");
         else
             fprintf(out, ", default unset");
+        if (s->choices) fprintf(out, "; one of %s", s->choices);
         if (s->alias) {
             char aenv[128];
             env_name_of(cfg->env_prefix, s->alias, aenv, sizeof aenv);

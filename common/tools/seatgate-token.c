@@ -33,7 +33,7 @@ static int keygen(void)
 {
     sg_key *k = NULL;
     if (sg_key_generate(&k) != SG_OK) {
-        fprintf(stderr, "seatgate-token: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
         return 1;
     }
     char buf[SG_KEY_DECIMAL_SIZE];
@@ -92,13 +92,14 @@ static int inspect(sg_config *cfg)
     sg_token_ipv6_layout layout;
     if (sg_token_ipv6_layout_parse(sg_config_str(cfg, "ipv6-layout"), &layout) != SG_OK ||
         sg_key_parse(sg_config_str(cfg, "netcode-key"), &key) != SG_OK) {
-        fprintf(stderr, "seatgate-token: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+        rc = 2; /* a setting that does not parse: a usage error */
         goto out;
     }
     const char *text = sg_config_str(cfg, "token");
     if (!text) text = owned = read_stdin();
     if (!text) {
-        fprintf(stderr, "seatgate-token: cannot read the token from stdin\n");
+        fprintf(stderr, "seatgate-token: error: cannot read the token from stdin\n");
         goto out;
     }
     size_t len = strlen(text);
@@ -106,7 +107,7 @@ static int inspect(sg_config *cfg)
         len--;
     size_t n = 0;
     if (sg_base64_decode(text, len, token, sizeof token, &n) != SG_OK) {
-        fprintf(stderr, "seatgate-token: token: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-token: error: token: %s\n", sg_last_error());
         goto out;
     }
 
@@ -116,14 +117,14 @@ static int inspect(sg_config *cfg)
         protocol_id = protocol_id << 8 | token[13 + i];
     const char *want = sg_config_str(cfg, "protocol-id");
     if (want && sg_token_protocol_id_parse(want, &protocol_id) != SG_OK) {
-        fprintf(stderr, "seatgate-token: --protocol-id: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-token: error: --protocol-id: %s\n", sg_last_error());
         goto out;
     }
     /* Opened as of time 0 so that an expired token still shows its fields. */
     sg_token_opener o = {key, protocol_id, layout};
     sg_status st = sg_token_open(&o, token, n, 0, &t);
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-token: cannot open the token (%s): %s\n", sg_status_name(st),
+        fprintf(stderr, "seatgate-token: error: cannot open the token (%s): %s\n", sg_status_name(st),
                 sg_last_error());
         goto out;
     }
@@ -174,14 +175,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "keygen") == 0) {
         if (argc > 2) {
-            fprintf(stderr, "seatgate-token: keygen takes no arguments\n");
+            fprintf(stderr, "seatgate-token: error: keygen takes no arguments\n");
             return 2;
         }
         return keygen();
     }
     if (strcmp(argv[1], "inspect") != 0) {
-        fprintf(stderr, "seatgate-token: unknown command '%.32s'\n", argv[1]);
         usage(stderr);
+        fprintf(stderr, "seatgate-token: error: unknown command or option '%.32s' (see --help)\n",
+                argv[1]);
         return 2;
     }
     sg_setting settings[] = {
@@ -199,6 +201,7 @@ int main(int argc, char **argv)
          .help = "protocol id to require, decimal or 0x-hex (default: the token's own)"},
         {.name = "ipv6-layout",
          .type = SG_SET_STRING,
+         .choices = "groups-le|octets",
          .def = "groups-le",
          .help = "IPv6 address layout: groups-le (netcode.c) or octets (lightyear)"},
     };
@@ -212,7 +215,7 @@ int main(int argc, char **argv)
     if (st == SG_E_HELP) {
         rc = 0;
     } else if (st != SG_OK) {
-        fprintf(stderr, "seatgate-token: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
         rc = 2;
     } else {
         rc = inspect(&cfg);

@@ -133,8 +133,14 @@ int main(int argc, char **argv)
          .help = "say goodbye when leaving (false: go silent and let the server time out)"},
         {.name = "ipv6-layout",
          .type = SG_SET_STRING,
+         .choices = "groups-le|octets",
          .def = "groups-le",
          .help = "IPv6 address layout in tokens: groups-le or octets"},
+        {.name = "log-level",
+         .type = SG_SET_STRING,
+         .def = "warn",
+         .choices = SG_LOG_LEVEL_CHOICES,
+         .help = "lines below this level are not written"},
     };
     sg_config cfg = {.program = "seatgate-example-client",
                      .summary = "Example client: get a token, connect over UDP, report the answer",
@@ -144,10 +150,12 @@ int main(int argc, char **argv)
     sg_status st = sg_config_load(&cfg, argc, argv);
     if (st == SG_E_HELP) return 0;
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-example-client: %s\n", sg_last_error());
-        return 1;
+        fprintf(stderr, "seatgate-example-client: error: %s\n", sg_last_error());
+        return 2;
     }
-    sg_log_set_level(SG_LOG_WARN);
+    sg_log_level level = SG_LOG_WARN;
+    sg_log_level_parse(sg_config_str(&cfg, "log-level"), &level);
+    sg_log_set_level(level);
     ex_client_options o = {.bind_ip = sg_config_str(&cfg, "bind"),
                            .timeout_ms = (int)sg_config_num(&cfg, "timeout"),
                            .stay_ms = (int)sg_config_num(&cfg, "stay"),
@@ -158,13 +166,13 @@ int main(int argc, char **argv)
     uint8_t token[SG_TOKEN_BYTES];
     size_t token_len = 0;
     if (sg_token_ipv6_layout_parse(sg_config_str(&cfg, "ipv6-layout"), &o.ipv6_layout) != SG_OK) {
-        fprintf(stderr, "seatgate-example-client: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-example-client: error: %s\n", sg_last_error());
         goto done;
     }
     const char *file = sg_config_str(&cfg, "token-file");
     if (file) {
         if (!(text = read_file(file, &len))) {
-            fprintf(stderr, "seatgate-example-client: cannot read %s\n", file);
+            fprintf(stderr, "seatgate-example-client: error: cannot read %s\n", file);
             goto done;
         }
     } else {
@@ -179,7 +187,7 @@ int main(int argc, char **argv)
             fprintf(f, "%s\n", text);
             fclose(f);
         } else if (save) {
-            fprintf(stderr, "seatgate-example-client: cannot write %s\n", save);
+            fprintf(stderr, "seatgate-example-client: error: cannot write %s\n", save);
             goto done;
         }
     }
@@ -190,7 +198,7 @@ int main(int argc, char **argv)
         while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
             len--;
         if (sg_base64_decode(text, len, token, sizeof token, &token_len) != SG_OK) {
-            fprintf(stderr, "seatgate-example-client: token: %s\n", sg_last_error());
+            fprintf(stderr, "seatgate-example-client: error: token: %s\n", sg_last_error());
             goto done;
         }
     }
@@ -213,7 +221,7 @@ int main(int argc, char **argv)
         rc = 3;
         break;
     case EX_ERROR:
-        fprintf(stderr, "seatgate-example-client: %s\n", res.message);
+        fprintf(stderr, "seatgate-example-client: error: %s\n", res.message);
         break;
     }
     fflush(stdout);

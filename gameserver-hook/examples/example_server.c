@@ -70,6 +70,7 @@ int main(int argc, char **argv)
          .help = "netcode protocol id (decimal or 0x hex)"},
         {.name = "ipv6-layout",
          .type = SG_SET_STRING,
+         .choices = "groups-le|octets",
          .def = "groups-le",
          .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
         {.name = "max-players",
@@ -87,7 +88,8 @@ int main(int argc, char **argv)
         {.name = "log-level",
          .type = SG_SET_STRING,
          .def = "info",
-         .help = "debug, info, warn or error"},
+         .choices = SG_LOG_LEVEL_CHOICES,
+         .help = "lines below this level are not written"},
     };
     sg_config cfg = {.program = "seatgate-example-server",
                      .summary = "Example UDP game server admitting players through the hook",
@@ -97,7 +99,7 @@ int main(int argc, char **argv)
     sg_status st = sg_config_load(&cfg, argc, argv);
     if (st == SG_E_HELP) return 0;
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-example-server: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-example-server: error: %s\n", sg_last_error());
         return 2;
     }
     sg_log_level level;
@@ -148,7 +150,7 @@ int main(int argc, char **argv)
     rc = sg_hook_stop(hook, -1 /* the hook's stop-timeout */) == SG_OK ? 0 : 1;
     goto done;
 fail:
-    fprintf(stderr, "seatgate-example-server: %s\n", sg_last_error());
+    fprintf(stderr, "seatgate-example-server: error: %s\n", sg_last_error());
 done:
     ex_server_free(server);
     sg_hook_free(hook);

@@ -42,7 +42,7 @@ static const sg_setting hook_own_settings[] = {
      .help = "write contexts/gameserver and publish server up/down (false: tools that only look)"},
     {.name = "claim", .type = SG_SET_BOOL, .def = "true",
      .help = "an accepted verification claims the session (false: dry run, nothing written)"},
-    {.name = "log-level", .type = SG_SET_STRING, .def = "info",
+    {.name = "log-level", .type = SG_SET_STRING, .def = "info", .choices = SG_LOG_LEVEL_CHOICES,
      .help = "debug, info, warn, error or off (applied by sg_hook_new when set; see "
              "sg_hook_log_set_level)"},
     {.name = "arbitrium-request-id", .type = SG_SET_STRING, .env = "ARBITRIUM_REQUEST_ID",

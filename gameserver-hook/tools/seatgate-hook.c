@@ -83,26 +83,33 @@ static int parse_flag(sg_hook_options *o, int argc, char **argv, int i)
     const char *eq = strchr(arg + 2, '=');
     size_t nlen = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
     if (nlen == 0 || nlen >= sizeof name) {
-        fprintf(stderr, "seatgate-hook: unknown option %.64s (see --help)\n", arg);
+        fprintf(stderr, "seatgate-hook: error: unknown option %.64s (see --help)\n", arg);
         return -1;
     }
     memcpy(name, arg + 2, nlen);
     name[nlen] = '\0';
+    bool known = false, secret = false;
+    for (size_t k = 0; k < sg_hook_options_count(); k++)
+        if (strcmp(sg_hook_options_name(k), name) == 0) known = true;
+    bool file_form = !known && nlen > 5 && strcmp(name + nlen - 5, "-file") == 0;
+    if (!known && !file_form) {
+        fprintf(stderr, "seatgate-hook: error: unknown option --%s (see --help)\n", name);
+        return -1;
+    }
     const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
     int used = eq ? 1 : 2;
     if (!value) {
-        fprintf(stderr, "seatgate-hook: --%s needs a value\n", name);
+        fprintf(stderr, "seatgate-hook: error: --%s needs a value\n", name);
         return -1;
     }
     sg_status st;
-    bool secret = false;
-    if (nlen > 5 && strcmp(name + nlen - 5, "-file") == 0) {
+    if (file_form) {
         name[nlen - 5] = '\0';
         for (size_t k = 0; k < sg_hook_options_count(); k++)
             if (strcmp(sg_hook_options_name(k), name) == 0)
                 sg_hook_options_describe(k, NULL, NULL, NULL, &secret);
         if (!secret) {
-            fprintf(stderr, "seatgate-hook: unknown option --%s-file (see --help)\n", name);
+            fprintf(stderr, "seatgate-hook: error: unknown option --%s-file (see --help)\n", name);
             return -1;
         }
         st = set_from_file(o, name, value);
@@ -110,7 +117,7 @@ static int parse_flag(sg_hook_options *o, int argc, char **argv, int i)
         st = sg_hook_options_set(o, name, value);
     }
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-hook: --%s: %s\n", name, sg_last_error());
+        fprintf(stderr, "seatgate-hook: error: --%s: %s\n", name, sg_last_error());
         return -1;
     }
     return used;
@@ -125,7 +132,7 @@ static long long unix_ms(void)
 
 static int fail(const char *what)
 {
-    fprintf(stderr, "seatgate-hook: %s: %s\n", what, sg_last_error());
+    fprintf(stderr, "seatgate-hook: error: %s: %s\n", what, sg_last_error());
     return 1;
 }
 
@@ -140,7 +147,11 @@ typedef struct tool {
 
 static int start(tool *t)
 {
-    if (sg_hook_new(t->o, &t->hook) != SG_OK) return fail("hook");
+    sg_status st = sg_hook_new(t->o, &t->hook);
+    if (st != SG_OK) {
+        fprintf(stderr, "seatgate-hook: error: %s\n", sg_last_error());
+        return st == SG_E_INVALID ? 2 : 1; /* a setting: a usage error */
+    }
     if (sg_hook_wait_started(t->hook, 30000) != SG_OK) return fail("start");
     char *ctx = NULL;
     if (sg_hook_context_json(t->hook, &ctx) != SG_OK) return fail("context");
@@ -350,7 +361,7 @@ int main(int argc, char **argv)
                 } else {
                     rc = each_claimed(&t, release_one, &d);
                     if (rc == 0 && !d.found) {
-                        fprintf(stderr, "seatgate-hook: client %s holds no session here\n",
+                        fprintf(stderr, "seatgate-hook: error: client %s holds no session here\n",
                                 argv[i + 1]);
                         rc = 3;
                     }

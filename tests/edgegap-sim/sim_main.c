@@ -146,13 +146,13 @@ int main(int argc, char **argv)
     sg_status st = sg_config_load(&cfg, argc, argv);
     if (st == SG_E_HELP) return 0;
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-edgegap-sim: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-edgegap-sim: error: %s\n", sg_last_error());
         return 2;
     }
     sg_log_level level;
     if (sg_log_level_parse(sg_config_str(&cfg, "log-level"), &level) != SG_OK) {
         fprintf(stderr,
-                "seatgate-edgegap-sim: --log-level must be debug, info, warn, error or off\n");
+                "seatgate-edgegap-sim: error: --log-level must be debug, info, warn, error or off\n");
         return 2;
     }
     sg_log_set_level(level);
@@ -160,12 +160,12 @@ int main(int argc, char **argv)
     if (!parse_fraction(sg_config_str(&cfg, "rate-limit-rps"), 0, 1e6, &rps) ||
         !parse_fraction(sg_config_str(&cfg, "rate-limit-burst"), 0, 1e6, &rburst) ||
         !parse_fraction(sg_config_str(&cfg, "fault-error-rate"), 0, 1, &err_rate)) {
-        fprintf(stderr, "seatgate-edgegap-sim: --rate-limit-rps and --rate-limit-burst must be "
+        fprintf(stderr, "seatgate-edgegap-sim: error: --rate-limit-rps and --rate-limit-burst must be "
                         "numbers >= 0, --fault-error-rate a number from 0 to 1\n");
         return 2;
     }
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "seatgate-edgegap-sim: cannot initialise libsodium or libcurl\n");
+        fprintf(stderr, "seatgate-edgegap-sim: error: cannot initialise libsodium or libcurl\n");
         return 1;
     }
 
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
     const char *cfg_path = sg_config_str(&cfg, "config");
     st = cfg_path ? sim_catalog_load(cfg_path, &cat) : sim_catalog_default(&cat);
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-edgegap-sim: config: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-edgegap-sim: error: config: %s\n", sg_last_error());
         return 2;
     }
 
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     if (print_rid) {
         char url[300];
         if (!public_url && port == 0) {
-            fprintf(stderr, "seatgate-edgegap-sim: --print-env needs --public-url or a fixed "
+            fprintf(stderr, "seatgate-edgegap-sim: error: --print-env needs --public-url or a fixed "
                             "--listen-port to build ARBITRIUM_CONTEXT_URL\n");
             sim_catalog_free(&cat);
             return 2;
@@ -204,7 +204,7 @@ int main(int argc, char **argv)
         st = sim_static_env(&cat, &so, print_rid, &text);
         sim_catalog_free(&cat);
         if (st != SG_OK) {
-            fprintf(stderr, "seatgate-edgegap-sim: %s\n", sg_last_error());
+            fprintf(stderr, "seatgate-edgegap-sim: error: %s\n", sg_last_error());
             return 2;
         }
         fputs(text, stdout);
@@ -237,14 +237,14 @@ int main(int argc, char **argv)
         .lose_create_answers = sg_config_num(&cfg, "fault-lose-create-answers"),
         .create_answer_delay_ms = sg_config_num(&cfg, "fault-create-answer-delay")};
     if (fs.error_status && fs.error_status < 500) {
-        fprintf(stderr, "seatgate-edgegap-sim: --fault-error-status must be 0 or 500..599\n");
+        fprintf(stderr, "seatgate-edgegap-sim: error: --fault-error-status must be 0 or 500..599\n");
         return 2;
     }
     sim_faults *faults = sim_faults_new(&fs, rps, rburst);
     sim_webhooks *wh = sim_webhooks_new((int)sg_config_num(&cfg, "webhook-threads"),
                                         (long)sg_config_num(&cfg, "webhook-timeout"));
     if (!faults || !wh) {
-        fprintf(stderr, "seatgate-edgegap-sim: out of memory\n");
+        fprintf(stderr, "seatgate-edgegap-sim: error: out of memory\n");
         return 1;
     }
     so.webhooks = wh;
@@ -260,14 +260,14 @@ int main(int argc, char **argv)
     char url[300];
     sg_addr a;
     if (sg_addr_parse(addr, SG_PORT_FORBIDDEN, &a) != SG_OK) {
-        fprintf(stderr, "seatgate-edgegap-sim: --listen-address must be an IP address\n");
+        fprintf(stderr, "seatgate-edgegap-sim: error: --listen-address must be an IP address\n");
         return 2;
     }
     /* The state is built first; its public URL is set once the port is known. */
     st = sim_state_new(&cat, &so, &state);
     if (st == SG_OK) st = sim_server_start(&o, state, faults, wh, &srv);
     if (st != SG_OK) {
-        fprintf(stderr, "seatgate-edgegap-sim: %s\n", sg_last_error());
+        fprintf(stderr, "seatgate-edgegap-sim: error: %s\n", sg_last_error());
         return 1;
     }
     char host[SG_ADDR_STRLEN];
@@ -279,7 +279,7 @@ int main(int argc, char **argv)
     int exit_code = 0;
     const char *env_dir = sg_config_str(&cfg, "env-dir");
     if (env_dir && write_env_dir(env_dir, &cat, state) != 0) {
-        fprintf(stderr, "seatgate-edgegap-sim: cannot write env files to %s\n", env_dir);
+        fprintf(stderr, "seatgate-edgegap-sim: error: cannot write env files to %s\n", env_dir);
         exit_code = 1;
     }
 
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
         char line[320];
         snprintf(line, sizeof line, "%s\n", url);
         if (write_text_file(ready_file, line) != 0) {
-            fprintf(stderr, "seatgate-edgegap-sim: cannot write %s\n", ready_file);
+            fprintf(stderr, "seatgate-edgegap-sim: error: cannot write %s\n", ready_file);
             exit_code = 1;
         }
     }

@@ -42,6 +42,7 @@ typedef struct sg_setting {
     long long min, max; /* bounds for INT/DURATION(ms)/SIZE(bytes); ignored when min >= max */
     const char *env;    /* the variable when it is not <PREFIX><NAME> ("ARBITRIUM_PUBLIC_IP") */
     const char *alias;  /* an older name still accepted, as --alias and <PREFIX><ALIAS> */
+    const char *choices; /* STRING only: the accepted values, "debug|info|warn" (NULL: any) */
 
     /* Filled by sg_config_load (or sg_config_reset / _load_env / _set). */
     const char *str;    /* effective text, NULL when unset; owned by the config */

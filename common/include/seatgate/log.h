@@ -36,6 +36,9 @@ typedef void (*sg_log_sink)(sg_log_level level, const char *line, void *user);
 void sg_log_set_level(sg_log_level level);
 sg_log_level sg_log_get_level(void);
 
+/* The accepted values of every program's log-level setting (sg_setting.choices). */
+#define SG_LOG_LEVEL_CHOICES "debug|info|warn|error|off"
+
 /* Parses "debug", "info", "warn", "error" or "off". */
 sg_status sg_log_level_parse(const char *text, sg_log_level *out);
 

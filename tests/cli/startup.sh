@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The matchmaker's first minute, as an operator meets it: a port in use and unusable TLS files
+# are named with the setting and the real cause, the fatal line is the last one, a store that
+# is not up yet is waited for (store-connect-timeout), and /metrics is true before anything
+# probed readiness (store_connected, build_info, process_*, outcomes at 0).
+# Usage: startup.sh MATCHMAKER SIM VERSION
+set -uo pipefail
+mm=$1; sim=$2; version=$3
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+api=startup-test-api-key-0123
+free_port() { # a port nothing listens on now (bash's /dev/tcp cannot connect to it)
+  local p
+  for _ in $(seq 1 50); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+  done
+}
+wait_file() { for _ in $(seq 1 ${2:-200}); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
+
+"$sim" --listen-address 127.0.0.1 --listen-port 0 --ready-file "$tmp/sim.url" --api-key "$api" \
+  2>"$tmp/sim.log" >/dev/null &
+pids+=($!)
+wait_file "$tmp/sim.url" || { echo "the simulator did not start"; cat "$tmp/sim.log"; exit 1; }
+common=(--edgegap-url "$(cat "$tmp/sim.url")" --edgegap-api-key "$api" --edgegap-app demo
+        --edgegap-version v1 --netcode-key "$key" --listen-address 127.0.0.1)
+
+# A first matchmaker; /metrics is read before anything asked /readyz.
+"$mm" "${common[@]}" --listen-port 0 --ready-file "$tmp/mm1.url" --store-url "sqlite://$tmp/a.db" \
+  2>"$tmp/mm1.log" >/dev/null &
+pids+=($!)
+wait_file "$tmp/mm1.url" || { echo "the matchmaker did not start"; cat "$tmp/mm1.log"; exit 1; }
+url=$(cat "$tmp/mm1.url")
+port=${url##*:}
+metrics=$(curl -s "$url/metrics")
+for want in '^seatgate_store_connected 1$' \
+            "^seatgate_build_info\\{version=\"$version\",platform=\"edgegap\",store=\"sqlite\"\\} 1$" \
+            '^process_cpu_seconds_total [0-9.e+-]+$' '^process_resident_memory_bytes [1-9][0-9]*$' \
+            '^process_open_fds [1-9][0-9]*$' '^process_max_fds [1-9][0-9]*$' \
+            '^process_start_time_seconds [1-9][0-9.]*$' \
+            '^seatgate_connect_outcomes_total\{outcome="ok"\} 0$' \
+            '^seatgate_connect_outcomes_total\{outcome="rate_limited"\} 0$' \
+            '^seatgate_connect_outcomes_total\{outcome="server_timeout"\} 0$'; do
+  grep -qE -- "$want" <<<"$metrics" || fail "/metrics before /readyz lacks /$want/"
+done
+grep -q '^# TYPE process_cpu_seconds_total counter$' <<<"$metrics" || fail "process_cpu_seconds_total is not a counter"
+start=$(sed -n 's/^process_start_time_seconds //p' <<<"$metrics")
+now=$(date +%s)
+awk -v s="$start" -v n="$now" 'BEGIN { exit !(s > n - 600 && s <= n + 1) }' ||
+  fail "process_start_time_seconds $start is not this process's start (now $now)"
+
+# A second one on the same port: the setting and the cause, as the last line, exit 1.
+"$mm" "${common[@]}" --listen-port "$port" --store-url "sqlite://$tmp/b.db" 2>"$tmp/mm2.log" >/dev/null
+rc=$?
+last=$(tail -n 1 "$tmp/mm2.log")
+[ "$rc" = 1 ] || fail "port in use: exit $rc, expected 1"
+grep -qE "^seatgate-matchmaker: error: --listen-address 127\.0\.0\.1 --listen-port $port \(SEATGATE_LISTEN_ADDRESS, SEATGATE_LISTEN_PORT\): cannot listen: .*Address already in use" <<<"$last" ||
+  fail "port in use: last line is: $last"
+
+# Files that are not a certificate and key.
+echo "not a certificate" > "$tmp/bad.pem"
+"$mm" "${common[@]}" --listen-port 0 --store-url "sqlite://$tmp/c.db" --tls-cert-file "$tmp/bad.pem" \
+  --tls-key-file "$tmp/bad.pem" 2>"$tmp/mm3.log" >/dev/null
+rc=$?
+last=$(tail -n 1 "$tmp/mm3.log")
+[ "$rc" = 1 ] || fail "bad TLS files: exit $rc, expected 1"
+grep -qE '^seatgate-matchmaker: error: --tls-cert-file / --tls-key-file: HTTPS could not start with them \(a PEM certificate chain and its matching private key\?\): .+' <<<"$last" ||
+  fail "bad TLS files: last line is: $last"
+
+# NATS not up: with store-connect-timeout 0 it fails at once; with a wait, it gives up saying
+# so; and when the server comes up within the wait, the matchmaker starts.
+np=$(free_port)
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 0 \
+  2>"$tmp/mm4.log" >/dev/null
+rc=$?
+last=$(tail -n 1 "$tmp/mm4.log")
+[ "$rc" = 1 ] || fail "no NATS, no wait: exit $rc, expected 1 ($last)"
+grep -q '^seatgate-matchmaker: error: ' <<<"$last" || fail "no NATS, no wait: last line is: $last"
+grep -q 'store_connect_retry' "$tmp/mm4.log" && fail "no NATS, no wait: it retried"
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 1s \
+  2>"$tmp/mm5.log" >/dev/null
+rc=$?
+last=$(tail -n 1 "$tmp/mm5.log")
+[ "$rc" = 1 ] || fail "no NATS, 1 s wait: exit $rc, expected 1"
+grep -qE '^seatgate-matchmaker: error: .*\(gave up after [0-9]+ ms, store-connect-timeout\)$' <<<"$last" ||
+  fail "no NATS, 1 s wait: last line is: $last"
+grep -q 'event=store_connect_retry backend=nats attempt=1 ' "$tmp/mm5.log" || fail "no NATS, 1 s wait: no retry was logged"
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 30s \
+  --ready-file "$tmp/mm6.url" 2>"$tmp/mm6.log" >/dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do grep -q store_connect_retry "$tmp/mm6.log" && break; sleep 0.05; done
+grep -q store_connect_retry "$tmp/mm6.log" || fail "waiting for NATS: no retry was logged"
+mkdir -p "$tmp/js"
+nats-server -js -a 127.0.0.1 -p "$np" -sd "$tmp/js" >"$tmp/nats.log" 2>&1 &
+pids+=($!)
+if wait_file "$tmp/mm6.url" 400; then
+  curl -s "$(cat "$tmp/mm6.url")/metrics" | grep -q '^seatgate_build_info{.*store="nats"} 1$' ||
+    fail "the matchmaker that waited for NATS does not report the nats store"
+else
+  fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log")"
+fi
+
+[ "$fails" -eq 0 ] && echo "matchmaker startup: ok" || { echo "matchmaker startup: $fails failure(s)"; exit 1; }

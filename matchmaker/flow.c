@@ -206,7 +206,7 @@ static void direct_deleted_on_loop(void *arg)
         return;
     }
     if (d->tries >= DIRECT_DELETE_TRIES) {
-        SG_ERROR("flow", "session_delete_failed", "session=%s reason=%s tries=%d", d->seat_id,
+        SG_ERROR("flow", "session_delete_failed", "session_id=%s reason=%s tries=%d", d->seat_id,
                  d->reason, d->tries);
         free(d);
         return;
@@ -219,7 +219,7 @@ static void direct_released(const sg_orch_result *r, void *user)
 {
     delete_req *d = user;
     if (r->status == SG_OK) {
-        SG_INFO("flow", "session_deleted", "session=%s reason=%s via=direct", d->seat_id,
+        SG_INFO("flow", "session_deleted", "session_id=%s reason=%s via=direct", d->seat_id,
                 d->reason);
         d->tries = -1;
     }
@@ -251,7 +251,7 @@ static void enqueue_job(void *arg)
         free(d);
         return;
     }
-    SG_WARN("flow", "delete_enqueue_failed", "session=%s error=%s fallback=direct", d->seat_id,
+    SG_WARN("flow", "delete_enqueue_failed", "session_id=%s error=%s fallback=direct", d->seat_id,
             sg_status_name(st));
     if (sg_loop_post(d->fl->o.loop, enqueue_failed_on_loop, d) != SG_OK) free(d);
 }
@@ -262,7 +262,7 @@ static void request_delete(sg_flow *fl, const char *seat_id, const char *marker,
 {
     delete_req *d = calloc(1, sizeof *d);
     if (!d) {
-        SG_ERROR("flow", "session_delete_failed", "session=%s error=nomem", seat_id);
+        SG_ERROR("flow", "session_delete_failed", "session_id=%s error=nomem", seat_id);
         return;
     }
     d->fl = fl;
@@ -333,7 +333,7 @@ static void fail_flight(flight *f, int status, const char *code, long long retry
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
     char q[300];
-    SG_INFO("flow", "connect_failed", "ip=%s session=%s code=%s waiters=%zu message=%s", f->ip_text,
+    SG_INFO("flow", "connect_failed", "ip=%s session_id=%s code=%s waiters=%zu message=%s", f->ip_text,
             f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
             sg_log_quote(e.message, q, sizeof q));
     char *json = sg_reply_error_json(&e, NULL);
@@ -533,7 +533,7 @@ static void on_created_loop(void *arg)
     if (r->status == SG_OK && e->seat_id[0]) {
         sg_counter_inc(fl->created);
         copy_str(f->seat_id, sizeof f->seat_id, e->seat_id);
-        SG_INFO("flow", "session_created", "ip=%s session=%s latency_ms=%lld", f->ip_text,
+        SG_INFO("flow", "session_created", "ip=%s session_id=%s latency_ms=%lld", f->ip_text,
                 f->seat_id, r->latency_us / 1000);
         if (f->state == F_DONE) {
             /* Every player left (or shutdown) while it was being created. */
@@ -724,13 +724,13 @@ static void on_finished_loop(void *arg)
                     sg_status_name(e->st));
     } else if (f->ncalls == 0) {
         /* Everybody hung up while the token was being recorded. */
-        SG_INFO("flow", "connect_abandoned", "ip=%s session=%s", f->ip_text, f->seat_id);
+        SG_INFO("flow", "connect_abandoned", "ip=%s session_id=%s", f->ip_text, f->seat_id);
         end_flight(f, "abandoned");
     } else {
         const finish *fin = f->fin;
         char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
                                          fin->expires_at, e->digest[0] ? e->digest : NULL);
-        SG_INFO("flow", "connect_ready", "ip=%s session=%s server=%s port=%d waiters=%zu",
+        SG_INFO("flow", "connect_ready", "ip=%s session_id=%s server=%s port=%d waiters=%zu",
                 f->ip_text, f->seat_id, fin->seat.public_ip, fin->port->external, f->ncalls);
         while (f->calls) {
             sg_connect_call *c = f->calls;
@@ -777,7 +777,7 @@ static void on_hangup(sg_loop_io *io, uint32_t events, void *arg)
     }
     answer_error(fl, c, 499, "client_gone", "the client closed the connection", 0);
     if (f->ncalls == 0 && (f->state == F_CREATING || f->state == F_WAITING)) {
-        SG_INFO("flow", "connect_abandoned", "ip=%s session=%s", f->ip_text,
+        SG_INFO("flow", "connect_abandoned", "ip=%s session_id=%s", f->ip_text,
                 f->seat_id[0] ? f->seat_id : "-");
         end_flight(f, "abandoned");
     }
@@ -903,8 +903,11 @@ static void start_on_loop(void *arg)
     sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
     attach(f, c);
 
-    if (c->req.client_version[0])
-        SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text, c->req.client_version);
+    if (c->req.client_version[0]) {
+        char q[2 * sizeof c->req.client_version + 4]; /* the client's text: always quoted */
+        SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text,
+                 sg_log_quote(c->req.client_version, q, sizeof q));
+    }
     /* First the durable intent, then the create (create_seat_now). */
     uint8_t m[SG_INTENT_MARKER_LEN / 2];
     randombytes_buf(m, sizeof m);
@@ -954,7 +957,7 @@ static void notify_on_loop(void *arg)
         f = f->seat_next;
     if (f && f->state == F_WAITING) {
         sg_counter_inc(fl->webhooks_matched);
-        SG_DEBUG("flow", "webhook", "session=%s state=%s", n->seat.id,
+        SG_DEBUG("flow", "webhook", "session_id=%s state=%s", n->seat.id,
                  sg_seat_state_name(n->seat.state));
         if (n->seat.state == SG_SEAT_PENDING) {
             sg_loop_timer_stop(fl->o.loop, &f->poll_timer);

@@ -102,7 +102,7 @@ static void *delete_worker(void *arg)
             sg_job_ack(job);
             sg_status ds = sg_ledger_delete_session(j->o.ledger, d.session_id);
             sg_counter_inc(j->deleted);
-            SG_INFO("janitor", "session_deleted", "session=%s reason=%s attempts=%d record=%s",
+            SG_INFO("janitor", "session_deleted", "session_id=%s reason=%s attempts=%d record=%s",
                     d.session_id, d.reason, sg_job_attempts(job),
                     ds == SG_OK ? "removed" : sg_status_name(ds));
         } else {
@@ -113,7 +113,7 @@ static void *delete_worker(void *arg)
             sg_job_retry(job, delay);
             sg_counter_inc(j->delete_failed);
             SG_WARN("janitor", "session_delete_retry",
-                    "session=%s status=%s http=%d attempts=%d "
+                    "session_id=%s status=%s http=%d attempts=%d "
                     "retry_ms=%lld",
                     d.session_id, sg_status_name(r.status), r.http_status, attempts, delay);
         }
@@ -177,16 +177,16 @@ size_t sg_janitor_reap_once(sg_janitor *j)
         if (strcmp(why, "server_gone") == 0) {
             claimed--;
             sg_counter_inc(j->reaped);
-            SG_WARN("janitor", "session_server_gone", "session=%s server=%s", r.session_id,
+            SG_WARN("janitor", "session_server_gone", "session_id=%s server=%s", r.session_id,
                     r.claimed_by_fqdn);
         } else if (strcmp(why, "claim_expired") == 0) {
             unclaimed--;
             sg_counter_inc(j->reaped);
-            SG_INFO("janitor", "session_reaped", "session=%s player_ip=%s", r.session_id,
+            SG_INFO("janitor", "session_reaped", "session_id=%s ip=%s", r.session_id,
                     r.player_ip);
         } else {
             sg_counter_inc(j->requeued);
-            SG_WARN("janitor", "session_delete_requeued", "session=%s", r.session_id);
+            SG_WARN("janitor", "session_delete_requeued", "session_id=%s", r.session_id);
         }
     }
     free(ids);
@@ -269,7 +269,7 @@ size_t sg_janitor_sweep_orphans(sg_janitor *j)
                     SG_OK) {
                     queued++;
                     sg_counter_inc(j->orphans);
-                    SG_WARN("janitor", "orphan_session", "session=%s", w.ids[i]);
+                    SG_WARN("janitor", "orphan_session", "session_id=%s", w.ids[i]);
                 }
                 continue;
             }

@@ -245,7 +245,7 @@ size_t sg_reconciler_run_once(sg_reconciler *r)
             queued++;
             sg_counter_inc(r->sessions);
             SG_WARN("reconcile", "session_reconciled",
-                    "session=%s player_ip=%s intent=%s matched_by=%s", ids[i], due[k].in.player_ip,
+                    "session_id=%s ip=%s intent=%s matched_by=%s", ids[i], due[k].in.player_ip,
                     due[k].in.marker, w.seat->marker[0] ? "marker" : "time");
             break;
         }

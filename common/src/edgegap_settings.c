@@ -8,7 +8,7 @@
 /* clang-format off */
 const sg_setting sg_edgegap_settings[] = {
     {.name = "edgegap-url", .type = SG_SET_STRING, .def = "https://api.edgegap.com",
-     .help = "Edgegap API base URL"},
+     .help = "Edgegap API base URL (the simulator's URL in tests)"},
     {.name = "edgegap-api-key", .type = SG_SET_STRING, .flags = SG_SET_SECRET,
      .help = "Edgegap API key (with or without the 'token ' prefix)"},
     {.name = "edgegap-connect-timeout", .type = SG_SET_DURATION, .def = "3s", .min = 1,

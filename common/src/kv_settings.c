@@ -11,7 +11,7 @@
 const sg_setting sg_store_settings[] = {
     {.name = "store-url", .type = SG_SET_STRING, .def = SG_KV_DEFAULT_URL, .help = "state store: nats://host:4222[,nats://host2:4222] or sqlite:///path/file.db"},
     {.name = "app", .type = SG_SET_STRING, .def = SG_KV_DEFAULT_APP, .help = "namespace prefix of buckets, queues and event subjects (letters, digits, - and _)"},
-    {.name = "store-timeout", .type = SG_SET_DURATION, .def = "2s", .min = MS(1), .max = MS(600000), .help = "deadline of every store call"},
+    {.name = "store-timeout", .type = SG_SET_DURATION, .def = "2s", .min = MS(1), .max = MS(600000), .help = "deadline of every store call (NATS request and connect, SQLite busy wait)"},
     {.name = "store-connect-timeout", .type = SG_SET_DURATION, .def = "30s", .min = 0, .max = MS(3600000), .help = "at start, how long an unreachable store is retried before giving up (0: fail at once)"},
     {.name = "nats-user", .type = SG_SET_STRING, .help = "NATS user name"},
     {.name = "nats-password", .type = SG_SET_STRING, .flags = SG_SET_SECRET, .help = "NATS password"},

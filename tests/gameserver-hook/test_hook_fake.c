@@ -634,7 +634,6 @@ static void bad_settings_are_refused_by_sg_hook_new(void **state)
          "--store-url: credentials in the URL are not accepted"},
         {"nats-user", "gs", "nats-user is set but nats-password is not"},
         {"edgegap-api-key", "k", "--edgegap-api-key (SEATGATE_EDGEGAP_API_KEY): 1 characters"},
-        {"log-level", "loud", "--log-level (SEATGATE_LOG_LEVEL): expected debug, info"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sg_hook_options *o = sg_hook_options_new();
@@ -650,6 +649,14 @@ static void bad_settings_are_refused_by_sg_hook_new(void **state)
         assert_null(strstr(sg_last_error(), "hunter2pass"));
         sg_hook_options_free(o);
     }
+    /* A value from a fixed list is refused when it is set. */
+    sg_hook_options *o = sg_hook_options_new();
+    assert_int_equal(sg_hook_options_set(o, "log-level", "loud"), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "invalid value loud for --log-level (SEATGATE_LOG_LEVEL, "
+                                         "from set): expected one of debug, info, warn, error, "
+                                         "off");
+    assert_string_equal(sg_hook_options_get(o, "log-level"), "info");
+    sg_hook_options_free(o);
 }
 
 static int sink_lines;

@@ -60,8 +60,10 @@ static sg_status open_with(const char *url, const char *const *flags, sg_store *
 {
     char url_flag[128];
     snprintf(url_flag, sizeof url_flag, "--store-url=%s", url);
-    char *argv[16] = {"nats_auth", url_flag, "--store-timeout=2s", "--nats-max-reconnects=0"};
-    int argc = 4;
+    /* A refused connection is reported at once, not retried (store-connect-timeout 0). */
+    char *argv[16] = {"nats_auth", url_flag, "--store-timeout=2s", "--nats-max-reconnects=0",
+                      "--store-connect-timeout=0"};
+    int argc = 5;
     for (int i = 0; flags && flags[i]; i++)
         argv[argc++] = (char *)flags[i];
     sg_config cfg = {.program = "nats_auth", .summary = "test", .env_prefix = "SG_NATS_AUTH_TEST_"};

@@ -948,6 +948,9 @@ typedef struct notify_ev {
     sg_seat seat;
 } notify_ev;
 
+/* A webhook only wakes the wait: what it says is never believed. Anyone who knows the
+ * webhook URL (it travels in every session Edgegap holds) could send a forged body, so the
+ * session is polled at once and its state comes from Edgegap's own answer. */
 static void notify_on_loop(void *arg)
 {
     notify_ev *n = arg;
@@ -957,14 +960,10 @@ static void notify_on_loop(void *arg)
         f = f->seat_next;
     if (f && f->state == F_WAITING) {
         sg_counter_inc(fl->webhooks_matched);
-        SG_DEBUG("flow", "webhook", "session_id=%s state=%s", n->seat.id,
+        SG_DEBUG("flow", "webhook", "session_id=%s said=%s", n->seat.id,
                  sg_seat_state_name(n->seat.state));
-        if (n->seat.state == SG_SEAT_PENDING) {
-            sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
-            poll_now(f);
-        } else {
-            handle_seat(f, &n->seat);
-        }
+        sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
+        poll_now(f);
     } else {
         sg_counter_inc(fl->webhooks_unmatched);
     }

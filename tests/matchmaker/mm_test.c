@@ -726,6 +726,69 @@ static void deadline_and_disconnect_delete_the_session(void **state)
 
 /* ---- group: webhook ---- */
 
+/* A forged webhook body (a Ready session on an attacker's address, for a session that is
+ * still waiting) only wakes the wait: the matchmaker asks Edgegap, finds it still Seeking,
+ * keeps waiting, and the player is sent where Edgegap really placed them. */
+static void forged_webhook_body_is_not_believed(void **state)
+{
+    (void)state;
+    mm_proc m;
+    int port = free_port();
+    char pub[64];
+    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
+    const char *extra[] = {"--edgegap-version", "never", "--webhook-public-url", pub,
+                           "--webhook-secret", "s3cret-webhook-path-0123", "--poll-first", "20s",
+                           "--poll-max", "20s", NULL};
+    assert_true(start_mm(&m, extra, NULL, port));
+    long long before = sim_counter(&sim, "sessions_created");
+    const char *gets = "GET /v1/session/{session_id} 200";
+    long long polls0 = sim_count(&sim, gets);
+    async_req a;
+    async_start(&a, &m, NULL, 20000);
+    wait_created(before + 1);
+    char *state_json = NULL;
+    assert_int_equal(sim_http(&sim, "GET", "/_sim/state", NULL, &state_json), 200);
+    cJSON *st = cJSON_Parse(state_json);
+    free(state_json);
+    const cJSON *sessions = cJSON_GetObjectItemCaseSensitive(st, "sessions");
+    const cJSON *last = cJSON_GetArrayItem(sessions, cJSON_GetArraySize(sessions) - 1);
+    char sid[128], dep[64];
+    snprintf(sid, sizeof sid, "%s", jstr(last, "session_id"));
+    snprintf(dep, sizeof dep, "%s", jstr(last, "deployment"));
+    cJSON_Delete(st);
+    char forged[1024];
+    snprintf(forged, sizeof forged,
+             "{\"session_id\":\"%s\",\"status\":\"Ready\",\"ready\":true,\"kind\":\"Seat\","
+             "\"session_ips\":[{\"ip\":\"127.0.0.1\"}],\"deployment\":{\"request_id\":"
+             "\"666666666666\",\"public_ip\":\"6.6.6.6\",\"fqdn\":\"evil.example.com\","
+             "\"ports\":{\"game\":{\"external\":31337,\"internal\":5000,\"protocol\":\"UDP\","
+             "\"name\":\"game\"}}}}",
+             sid);
+    char url[256];
+    url_of(&m, "/edgegap/webhook/s3cret-webhook-path-0123", url, sizeof url);
+    http_resp r;
+    http_req(&r, "POST", url, NULL, forged, 5000);
+    assert_int_equal(r.status, 204);
+    http_free(&r);
+    /* The wake-up polled Edgegap, which still says Seeking: the player still waits. */
+    for (int i = 0; i < 50 && sim_count(&sim, gets) < polls0 + 2; i++)
+        sleep_ms(50);
+    assert_int_equal(sim_count(&sim, gets), polls0 + 2);
+    sleep_ms(200);
+    assert_int_equal(a.r.status, 0); /* not answered yet */
+    /* Now the server Edgegap placed them on becomes ready (its real webhook follows). */
+    char path[128];
+    snprintf(path, sizeof path, "/_sim/deployments/%s/ready", dep);
+    assert_int_equal(sim_http(&sim, "POST", path, NULL, NULL), 200);
+    async_join(&a);
+    assert_token_answer(&a.r, 0);
+    assert_string_equal(jstr(a.r.json, "host"), "127.0.0.1");
+    assert_true(strcmp(jstr(a.r.json, "fqdn") ? jstr(a.r.json, "fqdn") : "", "evil.example.com"));
+    http_free(&a.r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
 static void webhook_wakes_the_wait(void **state)
 {
     (void)state;
@@ -751,7 +814,8 @@ static void webhook_wakes_the_wait(void **state)
     assert_token_answer(&r, 0);
     char key[128];
     snprintf(key, sizeof key, "GET /v1/session/{session_id} 200");
-    assert_int_equal(sim_count(&sim, key), 1); /* the immediate poll only */
+    /* The immediate poll, and the one the webhook woke (its body is never believed). */
+    assert_int_equal(sim_count(&sim, key), 2);
     http_free(&r);
     char url[256];
     url_of(&m, "/edgegap/webhook/wrong-secret-path-000", url, sizeof url);
@@ -1138,7 +1202,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(deadline_and_disconnect_delete_the_session, test_teardown),
     };
     const struct CMUnitTest webhook[] = {
-        cmocka_unit_test_teardown(webhook_wakes_the_wait, test_teardown)};
+        cmocka_unit_test_teardown(webhook_wakes_the_wait, test_teardown),
+        cmocka_unit_test_teardown(forged_webhook_body_is_not_believed, test_teardown)};
     const struct CMUnitTest tls[] = {
         cmocka_unit_test_teardown(serves_https_with_a_certificate, test_teardown)};
     const struct CMUnitTest crash[] = {

@@ -105,7 +105,7 @@ static bool list_all(sg_reconciler *r, char ***out, size_t *nout)
             all = g;
             cap = c;
         }
-        memcpy(all + n, w.ids, w.count * sizeof *all);
+        if (w.count) memcpy(all + n, w.ids, w.count * sizeof *all); /* an empty page: no ids */
         n += w.count;
         free(w.ids);
         if (!w.has_next || w.count == 0) {

@@ -48,6 +48,7 @@ typedef struct http_req {
     size_t len, cap, limit;
     bool too_large;
     bool admitted;
+    bool refused; /* answered 400 from its head alone */
     long long start_ms;
     const char *allow; /* for 405 */
     sg_connect_call call;
@@ -429,11 +430,81 @@ static bool append_body(http_req *r, const char *data, size_t n)
     return true;
 }
 
+/* What the request head says about its body framing and host, for the checks that keep a
+ * front proxy and this server reading the same requests (no request smuggling). */
+typedef struct head_scan {
+    int content_lengths, transfer_encodings;
+    bool unknown_coding; /* a transfer coding other than chunked */
+    bool host;
+} head_scan;
+
+static enum MHD_Result scan_head(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+    (void)kind;
+    head_scan *h = cls;
+    if (!key) return MHD_YES;
+    if (strcasecmp(key, "Content-Length") == 0) h->content_lengths++;
+    if (strcasecmp(key, "Host") == 0) h->host = true;
+    if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        h->transfer_encodings++;
+        const char *v = value ? value : "";
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t n = strlen(v);
+        while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+            n--;
+        if (n != 7 || strncasecmp(v, "chunked", 7) != 0) h->unknown_coding = true;
+    }
+    return MHD_YES;
+}
+
+/* A 400 that also closes the connection: after a head we refuse, nothing on the connection
+ * can be trusted to start where we think the next request starts. */
+static enum MHD_Result refuse_head(http_req *r, const char *why)
+{
+    sg_reply_error e;
+    sg_reply_error_set(&e, 400, "bad_request", "%s", why);
+    size_t len = 0;
+    char *json = sg_reply_error_json(&e, &len);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        len, json ? json : (void *)"", json ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(json);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(r->conn, 400, resp);
+    MHD_destroy_response(resp);
+    count_request(r->server, r->rt, 400);
+    if (r->rt == ROUTE_CONNECT) count_outcome(r->server, "bad_request");
+    r->state = REQ_ANSWER;
+    r->refused = true;
+    return ret;
+}
+
+/* Refuses heads a proxy in front could read differently: several Content-Length headers,
+ * Content-Length with Transfer-Encoding, a transfer coding other than chunked (at once,
+ * rather than waiting for a body that cannot be read), HTTP/1.1 without Host. */
+static const char *head_problem(struct MHD_Connection *conn, const char *version)
+{
+    head_scan h = {0};
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, scan_head, &h);
+    if (h.content_lengths > 1) return "the request has more than one Content-Length";
+    if (h.content_lengths && h.transfer_encodings)
+        return "the request has both Content-Length and Transfer-Encoding";
+    if (h.transfer_encodings > 1 || h.unknown_coding)
+        return "the only Transfer-Encoding accepted is chunked";
+    if (!h.host && version && strcmp(version, MHD_HTTP_VERSION_1_1) == 0)
+        return "an HTTP/1.1 request needs a Host header";
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
 {
-    (void)version;
     sg_server *s = cls;
     http_req *r = *req_cls;
     if (!r) {
@@ -446,6 +517,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->rt = pick_route(r, url, method);
         r->limit = r->rt == ROUTE_WEBHOOK ? s->o.max_webhook_body : s->o.body.max_bytes;
         *req_cls = r;
+        const char *problem = head_problem(conn, version);
+        if (problem) return refuse_head(r, problem);
         /* Refuse an announced oversized body before reading it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && (r->rt == ROUTE_CONNECT || r->rt == ROUTE_WEBHOOK)) {
@@ -456,6 +529,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         if (r->too_large && r->rt == ROUTE_CONNECT) return connect_begin(r);
         if (r->too_large && r->rt == ROUTE_WEBHOOK) return webhook(r);
+        return MHD_YES;
+    }
+    if (r->refused) { /* answered already: the rest of the request is not read */
+        *upload_data_size = 0;
         return MHD_YES;
     }
     if (r->state == REQ_BODY && *upload_data_size) {

@@ -8,7 +8,12 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -434,6 +439,81 @@ static void routes_methods_and_bodies(void **state)
     http_free(&r);
     /* None of these created a session. */
     assert_int_equal(live_sessions(), 0);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* Sends raw bytes to the matchmaker and reads until it closes or timeout_ms passes; returns
+ * what came back (malloc()ed). */
+static char *raw_http(const mm_proc *m, const char *bytes, long timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)m->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(send(fd, bytes, strlen(bytes), 0), (ssize_t)strlen(bytes));
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    size_t cap = 8192, len = 0;
+    char *out = calloc(1, cap);
+    for (;;) {
+        ssize_t n = recv(fd, out + len, cap - 1 - len, 0);
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (len + 1 >= cap) break;
+    }
+    out[len] = '\0';
+    close(fd);
+    return out;
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Heads a front proxy could read another way are refused with 400 and the connection closed,
+ * so a request hidden after them is never answered: two differing Content-Length headers,
+ * Content-Length with Transfer-Encoding, an unknown transfer coding (at once, not after the
+ * idle timeout), HTTP/1.1 without Host. HTTP/1.0 without Host is fine. */
+static void request_smuggling_is_refused(void **state)
+{
+    (void)state;
+    mm_proc m;
+    assert_true(start_mm(&m, NULL, NULL, 0));
+    long long created = sim_counter(&sim, "sessions_created");
+    struct {
+        const char *bytes, *why;
+    } cases[] = {
+        {"POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: 2\r\nContent-Length: 60\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+         "more than one Content-Length"},
+        {"POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+         "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+         "both Content-Length and Transfer-Encoding"},
+        {"POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         "Transfer-Encoding: gzip\r\n\r\n",
+         "the only Transfer-Encoding accepted is chunked"},
+        {"GET /healthz HTTP/1.1\r\n\r\n", "an HTTP/1.1 request needs a Host header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = raw_http(&m, cases[i].bytes, 5000);
+        if (strncmp(got, "HTTP/1.1 400", 12) != 0 || !strstr(got, "\"code\":\"bad_request\"") ||
+            !strstr(got, cases[i].why))
+            fail_msg("case %zu: %s", i, got);
+        /* Nothing after the refused request is answered on that connection. */
+        assert_int_equal(count_of(got, "HTTP/1.1 200"), 0);
+        assert_int_equal(count_of(got, "HTTP/1.1 400"), 1);
+        free(got);
+    }
+    char *ok = raw_http(&m, "GET /healthz HTTP/1.0\r\n\r\n", 5000);
+    assert_memory_equal(ok, "HTTP/1.1 200", 12);
+    free(ok);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), created); /* no seat for any */
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
 }
@@ -1191,6 +1271,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(happy_path_sqlite, test_teardown),
         cmocka_unit_test_teardown(routes_methods_and_bodies, test_teardown),
         cmocka_unit_test_teardown(cors_preflight, test_teardown),
+        cmocka_unit_test_teardown(request_smuggling_is_refused, test_teardown),
     };
     const struct CMUnitTest admission[] = {
         cmocka_unit_test_teardown(forwarded_headers_trusted_and_untrusted, test_teardown),

@@ -51,6 +51,15 @@ static const sg_setting app_settings[] = {
      .max = 1048576, .help = "buffer per HTTP connection (request headers, answer headers)"},
     {.name = "connection-timeout", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000),
      .max = HOUR, .help = "idle HTTP connections close after this (waiting requests do not)"},
+    {.name = "max-connections-per-ip", .type = SG_SET_INT, .def = "64", .min = 0, .max = 1000000,
+     .help = "concurrent HTTP connections from one client address (IPv6: per ipv6-prefix; "
+             "trusted proxies are not capped; 0: no cap)"},
+    {.name = "request-head-timeout", .type = SG_SET_DURATION, .def = "10s", .min = 0,
+     .max = HOUR, .help = "a request's head must be complete this long after it began, "
+                          "however slowly bytes come (0: no deadline)"},
+    {.name = "request-body-timeout", .type = SG_SET_DURATION, .def = "10s", .min = 0,
+     .max = HOUR, .help = "a request's body must be complete this long after its head (0: no "
+                          "deadline)"},
     {.name = "max-body", .type = SG_SET_SIZE, .def = "4KiB", .min = 64, .max = 65536,
      .help = "largest /connect-me request body"},
     {.name = "trusted-proxies", .type = SG_SET_STRING, .def = "",
@@ -545,6 +554,10 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .connection_memory = (size_t)sg_config_num(cfg, "connection-memory"),
         .connection_timeout_s = (unsigned)(sg_config_num(cfg, "connection-timeout") / 1000),
         .threads = (unsigned)sg_config_num(cfg, "http-threads"),
+        .per_ip_connections = (unsigned)sg_config_num(cfg, "max-connections-per-ip"),
+        .head_timeout_ms = sg_config_num(cfg, "request-head-timeout"),
+        .body_timeout_ms = sg_config_num(cfg, "request-body-timeout"),
+        .ipv6_prefix = (int)sg_config_num(cfg, "ipv6-prefix"),
         .webhook_path = wh_path[0] ? wh_path : NULL,
         .body = {.max_bytes = (size_t)sg_config_num(cfg, "max-body"),
                  .allowed_selectors = (const char *const *)app->selectors,

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "conn_guard.h"
 #include "reply.h"
 #include "seatgate/log.h"
 
@@ -68,6 +69,7 @@ struct sg_server {
     sg_gauge *in_flight;
     sg_gauge *waiting;
     sg_histogram *connect_seconds;
+    sg_conn_guard *guard;
     bool starting;         /* inside sg_server_start: libmicrohttpd's messages are kept */
     char start_error[256]; /* its first message while starting */
 };
@@ -501,6 +503,41 @@ static const char *head_problem(struct MHD_Connection *conn, const char *version
     return NULL;
 }
 
+/* The guard's record of this connection (set when it opened). */
+static sg_conn_track *track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (sg_conn_track *)ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    sg_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *peer =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        *socket_context = fd ? sg_conn_guard_open(s->guard, fd->connect_fd,
+                                                  peer ? peer->client_addr : NULL)
+                             : NULL;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        sg_conn_guard_close(s->guard, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* A request line arrived on a connection (a keep-alive one included): its head is due. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)uri;
+    sg_server *s = cls;
+    sg_conn_guard_phase(s->guard, track_of(conn), SG_CONN_HEAD);
+    return NULL;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **req_cls)
@@ -519,6 +556,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *req_cls = r;
         const char *problem = head_problem(conn, version);
         if (problem) return refuse_head(r, problem);
+        /* The head is in; a body, when one comes, is due within the body deadline. */
+        sg_conn_guard_phase(s->guard, track_of(conn),
+                            r->rt == ROUTE_CONNECT || r->rt == ROUTE_WEBHOOK ? SG_CONN_BODY
+                                                                             : SG_CONN_IDLE);
         /* Refuse an announced oversized body before reading it. */
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl && (r->rt == ROUTE_CONNECT || r->rt == ROUTE_WEBHOOK)) {
@@ -544,6 +585,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->state == REQ_ANSWER) return connect_answer(r);
     if (r->state == REQ_WAITING) return MHD_YES; /* spurious call while suspended */
+    sg_conn_guard_phase(s->guard, track_of(conn), SG_CONN_IDLE); /* the whole request is in */
 
     sg_reply_error e;
     switch (r->rt) {
@@ -572,9 +614,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
     (void)toe;
     sg_server *s = cls;
+    sg_conn_guard_phase(s->guard, track_of(conn), SG_CONN_IDLE);
     http_req *r = *req_cls;
     if (!r) return;
     if (r->admitted) {
@@ -612,7 +654,7 @@ static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, 
                      MHD_USE_ERROR_LOG;
     if (ipv6) flags |= dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
     if (s->tls) flags |= MHD_USE_TLS;
-    struct MHD_OptionItem opts[16];
+    struct MHD_OptionItem opts[20];
     size_t n = 0;
     /* The logger first, so that every message (why a start failed included) reaches it. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, s};
@@ -624,6 +666,8 @@ static struct MHD_Daemon *start_daemon(sg_server *s, const struct sockaddr *sa, 
         (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096, NULL};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
     if (o->threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL};
     if (s->tls) {
@@ -678,9 +722,22 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
         "Time from a POST /connect-me request to its answer (admitted requests)",
         sg_metrics_latency_buckets, sg_metrics_latency_bucket_count, NULL);
 
+    sg_conn_guard_options go = {.per_ip_limit = o->per_ip_connections,
+                                 .ipv6_prefix = o->ipv6_prefix ? o->ipv6_prefix : 64,
+                                 .head_timeout_ms = o->head_timeout_ms,
+                                 .body_timeout_ms = o->body_timeout_ms,
+                                 .exempt = o->client_ip.trusted,
+                                 .exempt_count = o->client_ip.trusted_count,
+                                 .metrics = o->metrics};
+    if (sg_conn_guard_new(&go, &s->guard) != SG_OK) {
+        free(s->webhook_path);
+        free(s);
+        return SG_E_NOMEM;
+    }
     const char *addr_text = o->listen_address && *o->listen_address ? o->listen_address : "::";
     sg_addr a;
     if (sg_addr_parse(addr_text, SG_PORT_FORBIDDEN, &a) != SG_OK) {
+        sg_conn_guard_free(s->guard);
         free(s->webhook_path);
         free(s);
         return sg_fail(SG_E_INVALID, "server: bad listen address '%s'", addr_text);
@@ -705,6 +762,7 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
         char why[300];
         snprintf(why, sizeof why, "%s", s->start_error[0] ? s->start_error : "no reason given");
         bool tls_fault = s->tls && !strstr(why, "bind") && !strstr(why, "in use");
+        sg_conn_guard_free(s->guard);
         free(s->webhook_path);
         free(s);
         if (tls_fault)
@@ -745,6 +803,7 @@ void sg_server_stop(sg_server *s)
 {
     if (!s) return;
     if (s->d) MHD_stop_daemon(s->d);
+    sg_conn_guard_free(s->guard);
     free(s->webhook_path);
     free(s);
 }

@@ -42,6 +42,11 @@ typedef struct sg_server_options {
     size_t connection_memory;      /* per-connection buffer (headers, answers in progress) */
     unsigned connection_timeout_s; /* idle connections (not waiting requests) close after */
     unsigned threads;              /* HTTP threads (1: one epoll thread) */
+    unsigned per_ip_connections;   /* concurrent connections per client address (0: no cap;
+                                    * trusted proxies are never capped) */
+    long long head_timeout_ms;     /* a request head must be complete within this (0: none) */
+    long long body_timeout_ms;     /* its body within this of the head (0: none) */
+    int ipv6_prefix;               /* IPv6 clients sharing it share the cap (0: 64) */
     size_t max_webhook_body;
     const char *webhook_path; /* "/edgegap/webhook/<secret>" or NULL; compared in constant time */
 

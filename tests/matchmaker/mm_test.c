@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -560,6 +561,93 @@ static void cors_preflight(void **state)
 }
 
 /* ---- group: admission ---- */
+
+/* A TCP connection to the matchmaker from a given loopback source address. */
+static int connect_from(const mm_proc *m, const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in b = {.sin_family = AF_INET};
+    inet_pton(AF_INET, src, &b.sin_addr);
+    assert_int_equal(bind(fd, (struct sockaddr *)&b, sizeof b), 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)m->port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Whether the server has closed the connection (a read sees the end, or a reset). */
+static bool closed_by_server(int fd)
+{
+    char b[256];
+    ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* Slowloris from one address: half-open connections past max-connections-per-ip are closed at
+ * once; those within it are closed at request-head-timeout however steadily they drip
+ * header bytes, and a body that drips is closed at request-body-timeout; meanwhile another
+ * address is served at once. Nothing is reserved for any of them. */
+static void slowloris_from_one_address_is_held(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--max-connections-per-ip", "8", "--request-head-timeout", "1500ms",
+                           "--request-body-timeout", "1500ms", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    long long created = sim_counter(&sim, "sessions_created");
+    enum { N = 14 };
+    int fds[N];
+    for (int i = 0; i < N; i++) {
+        fds[i] = connect_from(&m, "127.0.0.1");
+        const char *line = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+        assert_int_equal(send(fds[i], line, strlen(line), MSG_NOSIGNAL), (ssize_t)strlen(line));
+    }
+    int body = connect_from(&m, "127.0.0.3");
+    const char *head = "POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n";
+    assert_int_equal(send(body, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
+    sleep_ms(300);
+    int shut = 0;
+    for (int i = 0; i < N; i++) shut += closed_by_server(fds[i]);
+    assert_int_equal(shut, N - 8); /* the ones past the cap */
+    /* Another address is served while they hold on. */
+    int other = connect_from(&m, "127.0.0.2");
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(other, get, strlen(get), MSG_NOSIGNAL), (ssize_t)strlen(get));
+    struct timeval tv = {5, 0};
+    setsockopt(other, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char ans[512] = "";
+    assert_true(recv(other, ans, sizeof ans - 1, 0) > 12);
+    assert_memory_equal(ans, "HTTP/1.1 200", 12);
+    close(other);
+    /* The rest drip a header line (or a one-byte chunk) every 200 ms: they are closed by the
+     * deadlines all the same, within a few seconds (the idle timeout is 30 s). */
+    bool all_closed = false, body_closed = false;
+    for (int t = 0; t < 40 && !(all_closed && body_closed); t++) {
+        all_closed = true;
+        for (int i = 0; i < N; i++) {
+            if (closed_by_server(fds[i])) continue;
+            all_closed = false;
+            send(fds[i], "X-Drip: 1\r\n", 11, MSG_NOSIGNAL);
+        }
+        if (!closed_by_server(body))
+            send(body, "1\r\n{\r\n", 6, MSG_NOSIGNAL);
+        else
+            body_closed = true;
+        sleep_ms(200);
+    }
+    assert_true(all_closed);
+    assert_true(body_closed);
+    for (int i = 0; i < N; i++) close(fds[i]);
+    close(body);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), created);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"over_ip_cap\"}") >= N - 8);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"head_deadline\"}") >= 8);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"body_deadline\"}") >= 1);
+    assert_true(log_has(&m, "event=connection_cap ip=127.0.0.1 limit=8"));
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
 
 static void forwarded_headers_trusted_and_untrusted(void **state)
 {
@@ -1277,6 +1365,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(forwarded_headers_trusted_and_untrusted, test_teardown),
         cmocka_unit_test_teardown(per_ip_rate_limit_and_global_cap, test_teardown),
         cmocka_unit_test_teardown(single_flight_per_player, test_teardown),
+        cmocka_unit_test_teardown(slowloris_from_one_address_is_held, test_teardown),
     };
     const struct CMUnitTest faults[] = {
         cmocka_unit_test_teardown(simulator_faults, test_teardown),

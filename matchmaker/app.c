@@ -141,6 +141,10 @@ static const sg_setting app_settings[] = {
      .help = "a create intent is reconciled this long after its create call's deadline"},
     {.name = "delete-lease", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000), .max = HOUR,
      .help = "a taken delete job returns to the queue after this if not finished"},
+    {.name = "shutdown-timeout", .type = SG_SET_DURATION, .def = "30s", .min = 100,
+     .max = 10 * 60 * 1000,
+     .help = "a stop waits this long for creates in flight; the rest are cut, their intents "
+             "kept for the reconciler"},
     {.name = "instance-id", .type = SG_SET_STRING,
      .help = "this replica's name in records and logs (default: host name and pid)"},
     {.name = "log-level", .type = SG_SET_STRING, .def = "info", .choices = SG_LOG_LEVEL_CHOICES,
@@ -502,6 +506,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .single_flight = sg_config_bool(cfg, "single-flight"),
+        .shutdown_wait_ms = sg_config_num(cfg, "shutdown-timeout"),
         .instance = app->instance,
         .app = eo.app,
         .version = eo.version,

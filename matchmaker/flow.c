@@ -1072,9 +1072,15 @@ void sg_flow_shutdown(sg_flow *fl)
     atomic_store(&fl->shutting_down, true);
     if (sg_loop_post(fl->o.loop, shutdown_on_loop, fl) != SG_OK) return;
     /* Flights still creating or finishing end when their callbacks come back. */
+    long long wait_ms = fl->o.shutdown_wait_ms > 0 ? fl->o.shutdown_wait_ms : 30000;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += 30;
+    until.tv_sec += wait_ms / 1000;
+    until.tv_nsec += (wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&fl->mu);
     while (fl->live > 0) {
         if (pthread_cond_timedwait(&fl->cv, &fl->mu, &until) != 0) break;

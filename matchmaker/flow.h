@@ -61,6 +61,8 @@ typedef struct sg_flow_options {
     long long reconcile_grace_ms;
     const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
     bool single_flight;
+    long long shutdown_wait_ms; /* sg_flow_shutdown waits this long for creates in flight
+                                 * (0: 30 s); what is left is cut, its intent kept */
     const char *instance;      /* this matchmaker's id, in records */
     const char *app, *version; /* for records */
 } sg_flow_options;

@@ -851,6 +851,9 @@ void sg_edgegap_client_free(sg_edgegap_client *c)
         }
         while (c->all) {
             xfer *x = c->all;
+            /* A create whose request libcurl had in hand may have reached Edgegap: whatever
+             * ends it now (this shutdown), it may have made a session. */
+            bool maybe_sent = x->easy != NULL || x->res.ambiguous;
             if (x->easy) {
                 curl_multi_remove_handle(c->multi, x->easy);
                 curl_easy_cleanup(x->easy);
@@ -860,6 +863,7 @@ void sg_edgegap_client_free(sg_edgegap_client *c)
             result_drop_bodies(&x->res);
             x->res.http_status = 0;
             preset_result(x, SG_E_UNAVAILABLE, "the Edgegap client was shut down");
+            x->res.ambiguous = x->req->call == SG_EDGEGAP_CREATE_SESSION && maybe_sent;
             complete(c, x, NULL);
         }
         curl_multi_cleanup(c->multi);

@@ -1178,6 +1178,51 @@ static void kill9_between_create_and_record(const char *store_url)
     if (store_url) mm_cleanup(&a);
 }
 
+/* A graceful stop (SIGTERM) while creates are on their way: each create that reached Edgegap
+ * may have made a session, so its intent survives the stop, and the next matchmaker's
+ * reconciler deletes the sessions nobody recorded. Nothing is left at Edgegap. */
+static void sigterm_with_creates_in_flight_leaves_nothing(void **state)
+{
+    (void)state;
+    mm_proc a, b;
+    /* Attempts long enough (4 s) that the stop (which waits 300 ms for them), not a timeout,
+     * cuts the creates; no delete worker on the first one, so only what survives the stop can
+     * clean up. */
+    const char *args[] = {RECONCILE_ARGS, "--edgegap-timeout", "4s", "--delete-workers", "0",
+                          "--shutdown-timeout", "300ms", NULL};
+    const char *args_b[] = {RECONCILE_ARGS, "--edgegap-timeout", "4s", NULL};
+    assert_true(start_mm(&a, args, NULL, 0));
+    assert_int_equal(
+        sim_http(&sim, "POST", "/_sim/faults", "{\"create_answer_delay_ms\":3000}", NULL), 200);
+    long long before = sim_counter(&sim, "sessions_created");
+    enum { N = 4 };
+    async_req q[N];
+    char hdr[N][64];
+    const char *ips[N][2];
+    for (int i = 0; i < N; i++) {
+        snprintf(hdr[i], sizeof hdr[i], "X-Forwarded-For: 198.51.100.%d", 70 + i);
+        ips[i][0] = hdr[i];
+        ips[i][1] = NULL;
+        async_start(&q[i], &a, ips[i], 20000);
+    }
+    wait_created(before + N); /* Edgegap made them all; their answers are held */
+    assert_int_equal(mm_stop(&a), 0); /* graceful: the players are answered, the creates cut */
+    for (int i = 0; i < N; i++) {
+        async_join(&q[i]);
+        assert_true(q[i].r.status == 503 || q[i].r.status == 502);
+        http_free(&q[i].r);
+    }
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_true(live_sessions() >= N);
+    char dir[64];
+    snprintf(dir, sizeof dir, "%s", a.dir);
+    assert_true(start_mm(&b, args_b, dir, 0));
+    assert_no_leak_of(&b, 20000);
+    assert_int_equal(mm_metric(&b, "seatgate_sessions_reconciled_total"), N);
+    assert_int_equal(mm_stop(&b), 0);
+    mm_cleanup(&b);
+}
+
 static void kill9_between_create_and_record_sqlite(void **state)
 {
     (void)state;
@@ -1382,6 +1427,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(lost_create_answer_is_reconciled, test_teardown),
         cmocka_unit_test_teardown(kill9_between_create_and_record_sqlite, test_teardown),
         cmocka_unit_test_teardown(kill9_between_create_and_record_nats, test_teardown),
+        cmocka_unit_test_teardown(sigterm_with_creates_in_flight_leaves_nothing, test_teardown),
         cmocka_unit_test_teardown(concurrent_session_of_another_replica_is_kept, test_teardown)};
     const struct CMUnitTest nats[] = {
         cmocka_unit_test_teardown(nats_store_happy_path_and_store_down, test_teardown)};

@@ -84,6 +84,7 @@ void sg_edgegap_options_default(sg_edgegap_options *o)
     o->backoff_max_ms = 5000;
     o->rate = 10;
     o->burst = 20;
+    o->delete_share = SG_EDGEGAP_DELETE_SHARE_DEFAULT;
     o->max_connections = 32;
     o->max_body = 1u << 20;
 }
@@ -217,6 +218,7 @@ sg_status sg_edgegap_client_new(const sg_edgegap_options *opt, sg_edgegap_client
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o.max_connections);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)o.max_connections);
     sg_edgegap_pace_configure(o.rate, o.burst);
+    sg_edgegap_pace_delete_share(o.delete_share);
     *out = c;
     return SG_OK;
 }
@@ -469,6 +471,12 @@ static void result_finish(sg_edgegap_client *c, xfer *x)
         atomic_fetch_add(&c->by_status[x->res.status], 1);
 }
 
+/* Deletes are paced in their own lane (sg_edgegap_pace_delete_share). */
+static sg_eg_lane lane_of(const sg_edgegap_request *r)
+{
+    return r->call == SG_EDGEGAP_DELETE_SESSION ? SG_EG_LANE_DELETES : SG_EG_LANE_PLAYERS;
+}
+
 static void preset_result(xfer *x, sg_status st, const char *msg)
 {
     x->res.status = st;
@@ -503,7 +511,7 @@ sg_status sg_edgegap_perform(sg_edgegap_client *c, const sg_edgegap_request *req
     } else {
         pthread_mutex_lock(&c->bmu);
         for (;;) {
-            sleep_until_us(sg_eg_pace_reserve(sg_edgegap_clock_us()));
+            sleep_until_us(sg_eg_pace_reserve_lane(lane_of(req), sg_edgegap_clock_us()));
             curl_easy_reset(c->beasy);
             if (attempt_setup(c, c->beasy, &x) != SG_OK) {
                 attempt_release_headers(&x);
@@ -660,7 +668,7 @@ static void start(sg_edgegap_client *c, xfer *x, int *ncompleted)
         return;
     }
     long long now = sg_edgegap_clock_us();
-    long long at = sg_eg_pace_reserve(now);
+    long long at = sg_eg_pace_reserve_lane(lane_of(x->req), now);
     if (at > now) {
         x->due_us = at;
         x->state = X_PACED;

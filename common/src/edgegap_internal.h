@@ -43,6 +43,10 @@ void sg_eg_redact(char *buf, size_t size, const char *secret);
 /* Process-wide pace. Returns the monotonic time (us) at which a request reserved now may be
  * sent (>= now_us). */
 long long sg_eg_pace_reserve(long long now_us);
+/* The pace has two lanes: deletes, and everything else (sg_edgegap_pace_delete_share). */
+typedef enum sg_eg_lane { SG_EG_LANE_PLAYERS = 0, SG_EG_LANE_DELETES, SG_EG_LANES } sg_eg_lane;
+long long sg_eg_pace_reserve_lane(sg_eg_lane lane, long long now_us);
+void sg_eg_pace_lane_get(sg_eg_lane lane, double *rate, int *burst);
 /* Holds every request until `until_us`. */
 void sg_eg_pace_hold(long long until_us);
 /* Current settings (tests). */

@@ -315,6 +315,7 @@ static void paces_with_a_token_bucket(void **state)
 {
     (void)state;
     long long t0 = 1000000000LL;
+    sg_edgegap_pace_delete_share(0); /* one lane for every call */
     sg_edgegap_pace_configure(10, 3); /* T = 100 ms */
     assert_int_equal(sg_eg_pace_reserve(t0), t0);
     assert_int_equal(sg_eg_pace_reserve(t0), t0);
@@ -337,6 +338,48 @@ static void paces_with_a_token_bucket(void **state)
     assert_int_equal(sg_eg_pace_reserve(t0), t0);
     sg_eg_pace_hold(t0 + 5);
     assert_int_equal(sg_eg_pace_reserve(t0), t0 + 5);
+    sg_edgegap_pace_delete_share(SG_EDGEGAP_DELETE_SHARE_DEFAULT);
+    sg_edgegap_pace_configure(10, 20);
+}
+
+/* Deletes have a lane of their own: a wave of 50 departures does not move the next player's
+ * create, and the two lanes together keep to the configured rate. */
+static void deletes_have_their_own_lane(void **state)
+{
+    (void)state;
+    long long t0 = 5000000000LL;
+    sg_edgegap_pace_configure(10, 10);
+    sg_edgegap_pace_delete_share(0.3); /* players 7/s burst 7, deletes 3/s burst 3 */
+    double r;
+    int b;
+    sg_eg_pace_lane_get(SG_EG_LANE_PLAYERS, &r, &b);
+    assert_true(r > 6.999 && r < 7.001);
+    assert_int_equal(b, 7);
+    sg_eg_pace_lane_get(SG_EG_LANE_DELETES, &r, &b);
+    assert_true(r > 2.999 && r < 3.001);
+    assert_int_equal(b, 3);
+    long long last_delete = 0;
+    for (int i = 0; i < 50; i++) last_delete = sg_eg_pace_reserve_lane(SG_EG_LANE_DELETES, t0);
+    /* 3 at once, then one every 1/3 s: the 50th leaves 47/3 s later (rounded up to a us). */
+    long long want = t0 + (long long)(47 * (1e6 / 3.0));
+    assert_true(last_delete >= want && last_delete <= want + 1);
+    /* The players' lane is untouched: 7 at once, the 8th 1/7 s later. */
+    for (int i = 0; i < 7; i++) /* at once (within the microsecond rounding up) */
+        assert_true(sg_eg_pace_reserve_lane(SG_EG_LANE_PLAYERS, t0) <= t0 + 1);
+    long long eighth = sg_eg_pace_reserve_lane(SG_EG_LANE_PLAYERS, t0);
+    want = t0 + (long long)(1e6 / 7.0);
+    assert_true(eighth >= want && eighth <= want + 1);
+    /* Over 100 s, the lanes together allow at most 10 per second (plus the bursts). */
+    long long t1 = t0 + 1000000000LL, end = t1 + 100000000LL;
+    int sent = 0;
+    for (int lane = 0; lane < SG_EG_LANES; lane++)
+        for (;;) {
+            if (sg_eg_pace_reserve_lane((sg_eg_lane)lane, t1) >= end) break;
+            sent++;
+        }
+    assert_true(sent <= 100 * 10 + 10);
+    assert_true(sent >= 100 * 10 - 2);
+    sg_edgegap_pace_delete_share(SG_EDGEGAP_DELETE_SHARE_DEFAULT);
     sg_edgegap_pace_configure(10, 20);
 }
 
@@ -564,6 +607,7 @@ int main(void)
         cmocka_unit_test(parses_retry_after),
         cmocka_unit_test(redacts_secrets),
         cmocka_unit_test(paces_with_a_token_bucket),
+        cmocka_unit_test(deletes_have_their_own_lane),
         cmocka_unit_test(builds_options_from_settings),
         cmocka_unit_test(rejects_bad_client_options_without_echoing_the_key),
         cmocka_unit_test(refused_connections_are_retried_then_reported),

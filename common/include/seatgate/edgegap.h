@@ -339,6 +339,7 @@ typedef struct sg_edgegap_options {
     long long backoff_base_ms;    /* default 200 */
     long long backoff_max_ms;     /* default 5000 */
     double rate;                  /* process-wide requests per second; 0 = unpaced; default 10 */
+    double delete_share;          /* of rate, for deletes in their own lane; default 0.3 */
     int burst;                    /* token bucket depth, default 20 */
     int max_connections;          /* per host for the non-blocking path, default 32 */
     size_t max_body;              /* largest accepted answer, default 1 MiB */
@@ -411,6 +412,12 @@ long long sg_edgegap_clock_us(void);
 
 /* Sets rate/burst and refills the bucket. rate <= 0 disables pacing. Any thread. */
 void sg_edgegap_pace_configure(double rate, int burst);
+
+/* Deletes take this share (0..0.9) of the rate and burst in a lane of their own, so that a
+ * wave of departures never delays arriving players' creates and polls; everything else uses
+ * the rest. 0: one lane for all. */
+#define SG_EDGEGAP_DELETE_SHARE_DEFAULT 0.3
+void sg_edgegap_pace_delete_share(double share);
 
 /* ------------------------------------------------------------------------------------------
  * Settings fragment for programs: add sg_edgegap_settings to a program's configuration

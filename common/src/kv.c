@@ -138,11 +138,13 @@ static sg_status check_nats_server(const char *u, size_t n)
         skip = 7;
     else if (n > 6 && strncmp(u, "tls://", 6) == 0)
         skip = 6;
-    else
+    else {
+        char entry[80], shown[96];
+        snprintf(entry, sizeof entry, "%.*s", (int)(n > 64 ? 64 : n), u);
         return sg_fail(SG_E_INVALID,
-                       "store-url: each NATS server must start with nats:// or tls:// (got "
-                       "'%.*s')",
-                       (int)(n > 64 ? 64 : n), u);
+                       "store-url: each NATS server must start with nats:// or tls:// (got '%s')",
+                       sg_log_redact_url(entry, shown, sizeof shown));
+    }
     const char *h = u + skip, *end = u + n;
     if (memchr(h, '@', (size_t)(end - h)))
         return sg_fail(SG_E_INVALID, "store-url: credentials in the URL are not accepted; use "

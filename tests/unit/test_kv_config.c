@@ -54,6 +54,7 @@ static void malformed_urls_are_refused_clearly(void **state)
         {"nats://h:99999", "out of range"},
         {"nats://h:42a", "bad port"},
         {"nats://h:4222,http://x", "must start with"},
+        {"nats://h:4222,http://admin:secret@x:80/?key=secret", "(got 'http://[redacted]@x:80/?[redacted]')"},
         {"nats://user:secret@h:4222", "credentials in the URL"},
         {"nats://h/x", "bad character"},
         {"localhost:4222", "unknown scheme"},

@@ -50,6 +50,9 @@ int main(int argc, char **argv)
         sg_config_free(&cfg);
         return 2;
     }
+    sg_log_level level = SG_LOG_INFO;
+    sg_log_level_parse(sg_config_str(&cfg, "log-level"), &level); /* checked by the load */
+    sg_log_set_level(level);
     sg_config_log(&cfg, "matchmaker");
     raise_fd_limit();
     /* Few threads allocate here; capping glibc's per-thread arenas keeps thousands of

@@ -30,9 +30,21 @@ wait_file "$tmp/sim.url" || { echo "the simulator did not start"; cat "$tmp/sim.
 common=(--edgegap-url "$(cat "$tmp/sim.url")" --edgegap-api-key "$api" --edgegap-app demo
         --edgegap-version v1 --netcode-key "$key" --listen-address 127.0.0.1)
 
+# A password inside a URL setting never reaches a log line or message, even at debug level
+# and even when the URL is refused.
+"$mm" "${common[@]}" --listen-port 0 --log-level debug \
+  --store-url "nats://mm:hunter2pw@127.0.0.1:4222" 2>"$tmp/mm0.log" >/dev/null
+rc=$?
+[ "$rc" = 2 ] || fail "a store URL with credentials: exit $rc, expected 2"
+grep -q 'hunter2pw' "$tmp/mm0.log" && fail "the store URL's password is in the output: $(grep hunter2pw "$tmp/mm0.log" | head -n 2)"
+grep -q 'name=store-url value=nats://\[redacted\]@127.0.0.1:4222' "$tmp/mm0.log" ||
+  fail "the debug dump does not show the store URL redacted"
+tail -n 1 "$tmp/mm0.log" | grep -q '^seatgate-matchmaker: error: --store-url: credentials in the URL are not accepted' ||
+  fail "a store URL with credentials: last line is $(tail -n 1 "$tmp/mm0.log")"
+
 # A first matchmaker; /metrics is read before anything asked /readyz.
 "$mm" "${common[@]}" --listen-port 0 --ready-file "$tmp/mm1.url" --store-url "sqlite://$tmp/a.db" \
-  2>"$tmp/mm1.log" >/dev/null &
+  --log-level debug 2>"$tmp/mm1.log" >/dev/null &
 pids+=($!)
 wait_file "$tmp/mm1.url" || { echo "the matchmaker did not start"; cat "$tmp/mm1.log"; exit 1; }
 url=$(cat "$tmp/mm1.url")
@@ -53,6 +65,13 @@ start=$(sed -n 's/^process_start_time_seconds //p' <<<"$metrics")
 now=$(date +%s)
 awk -v s="$start" -v n="$now" 'BEGIN { exit !(s > n - 600 && s <= n + 1) }' ||
   fail "process_start_time_seconds $start is not this process's start (now $now)"
+
+# What a client sends is quoted in logs: a client_version cannot add fields to a line.
+curl -s -X POST -H 'Content-Type: application/json' \
+  -d '{"client_version":"1.0 level=error admin=true"}' "$url/connect-me" >/dev/null
+for _ in $(seq 1 50); do grep -q 'event=client_version' "$tmp/mm1.log" && break; sleep 0.05; done
+grep -q 'event=client_version ip=127.0.0.1 version="1.0 level=error admin=true"$' "$tmp/mm1.log" ||
+  fail "client_version is not quoted: $(grep 'event=client_version' "$tmp/mm1.log")"
 
 # A second one on the same port: the setting and the cause, as the last line, exit 1.
 "$mm" "${common[@]}" --listen-port "$port" --store-url "sqlite://$tmp/b.db" 2>"$tmp/mm2.log" >/dev/null

@@ -86,6 +86,9 @@ static const sg_setting app_settings[] = {
      .help = "IPv6 players sharing this prefix share a rate limit"},
     {.name = "max-in-flight", .type = SG_SET_INT, .def = "15000", .min = 1, .max = 10000000,
      .help = "/connect-me requests waiting at once; more get 503"},
+    {.name = "seats-per-player", .type = SG_SET_INT, .def = "2", .min = 0, .max = 8,
+     .help = "live seats one player (IP, or IPv6 prefix) may hold across replicas; a request "
+             "from a player who holds an unused one gets it again (0: no cap)"},
     {.name = "single-flight", .type = SG_SET_BOOL, .def = "true",
      .help = "a second request from a waiting player IP joins the first"},
     {.name = "client-selectors", .type = SG_SET_STRING, .def = "",
@@ -507,6 +510,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .single_flight = sg_config_bool(cfg, "single-flight"),
         .shutdown_wait_ms = sg_config_num(cfg, "shutdown-timeout"),
+        .seats_per_player = (int)sg_config_num(cfg, "seats-per-player"),
+        .ipv6_prefix = (int)sg_config_num(cfg, "ipv6-prefix"),
         .instance = app->instance,
         .app = eo.app,
         .version = eo.version,

@@ -45,6 +45,10 @@ typedef struct flight {
     char seat_id[SG_SEAT_ID_MAX];
     char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
     bool intent_open;                      /* written and not yet acknowledged */
+    char player[SG_PLAYER_KEY_MAX];        /* who the seat cap counts (IP or IPv6 prefix) */
+    bool reserved;                         /* a seat is reserved for the player under marker */
+    bool reusing;                          /* handing the player's held seat again */
+    int reuse_tries;
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
@@ -60,6 +64,8 @@ typedef struct flight {
 /* What a flight needs once its seat is ready. */
 typedef struct finish {
     sg_seat seat;
+    sg_session_record held; /* reusing: the held seat's record, as read */
+    uint64_t held_rev;
     const sg_seat_port *port;
     uint64_t client_id;
     uint64_t expires_at;
@@ -300,6 +306,36 @@ static void ack_intent(flight *f)
     if (sg_workpool_submit(f->flow->o.pool, ack_job, a) != SG_OK) free(a);
 }
 
+/* ---- the player's seat reservation ---- */
+
+typedef struct drop_req {
+    sg_flow *fl;
+    char player[SG_PLAYER_KEY_MAX];
+    char marker[SG_INTENT_MARKER_LEN + 1];
+} drop_req;
+
+static void drop_job(void *arg)
+{
+    drop_req *d = arg;
+    sg_status st = sg_ledger_seat_drop(d->fl->o.ledger, d->player, d->marker);
+    if (st != SG_OK) /* harmless: it stops counting at its `until` */
+        SG_DEBUG("flow", "seat_drop_failed", "ip=%s error=%s", d->player, sg_status_name(st));
+    free(d);
+}
+
+/* The reservation is over: no session came of it, or its session is being deleted. */
+static void drop_reservation(flight *f)
+{
+    if (!f->reserved) return;
+    f->reserved = false;
+    drop_req *d = malloc(sizeof *d);
+    if (!d) return;
+    d->fl = f->flow;
+    copy_str(d->player, sizeof d->player, f->player);
+    copy_str(d->marker, sizeof d->marker, f->marker);
+    if (sg_workpool_submit(f->flow->o.pool, drop_job, d) != SG_OK) free(d);
+}
+
 /* ---- ending a flight ---- */
 
 static void end_flight(flight *f, const char *delete_reason)
@@ -311,8 +347,10 @@ static void end_flight(flight *f, const char *delete_reason)
     sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
     unlink_maps(f);
     if (f->seat_id[0] && delete_reason) {
-        request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL, delete_reason);
+        if (!f->reusing) request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL,
+                                        delete_reason);
         f->intent_open = false;
+        drop_reservation(f);
     }
     unref(f);
 }
@@ -357,6 +395,11 @@ typedef struct flow_ev {
     sg_seat *seat;
     sg_status st;
     char digest[SG_REC_DIGEST_LEN + 1];
+    sg_seats_result seats;         /* intent_job: what the player's seat cap said */
+    sg_session_record *held;       /* ... SG_SEATS_REUSE: the seat to hand again */
+    uint64_t held_rev;
+    long long seats_retry_ms;      /* ... SG_SEATS_FULL */
+    bool reserved;                 /* ... a seat was reserved (dropped if nothing comes of it) */
 } flow_ev;
 
 static flow_ev *ev_new(flight *f)
@@ -379,6 +422,7 @@ static void post_or_die(sg_flow *fl, sg_loop_fn fn, flow_ev *e)
 
 static void handle_seat(flight *f, const sg_seat *seat);
 static void start_finish(flight *f, const sg_seat *seat);
+static void forget_held(flight *f);
 
 static void on_polled_loop(void *arg)
 {
@@ -388,7 +432,10 @@ static void on_polled_loop(void *arg)
     if (f->state == F_WAITING) {
         sg_flow *fl = f->flow;
         const sg_orch_result *r = &e->r;
-        if (r->status == SG_OK && e->seat) {
+        if (f->reusing && ((r->status == SG_OK && e->seat && e->seat->state == SG_SEAT_FAILED) ||
+                           r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE)) {
+            forget_held(f); /* the held seat's server went away: make a new one */
+        } else if (r->status == SG_OK && e->seat) {
             handle_seat(f, e->seat);
         } else if (r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE) {
             fail_flight(f, 502, "no_server", 0, "vanished",
@@ -519,6 +566,14 @@ static void record_job(void *arg)
     fill_record(f, &rec, deadline);
     /* The record protects the session from now on: the intent goes in the same commit. */
     e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL);
+    if (e->st == SG_OK && f->reserved) {
+        /* The player's reservation now names its session (so it can be handed again). */
+        sg_status st = sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->seat_id,
+                                              deadline);
+        if (st != SG_OK)
+            SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
+                     f->seat_id, sg_status_name(st));
+    }
     post_or_die(f->flow, on_recorded_loop, e);
 }
 
@@ -571,9 +626,10 @@ static void on_created_loop(void *arg)
             sg_counter_inc(fl->create_ambiguous);
             SG_WARN("flow", "create_ambiguous", "ip=%s status=%s intent=%s", f->ip_text,
                     sg_status_name(r->status), f->marker);
-            f->intent_open = false;
+            f->intent_open = false; /* the reservation counts on until its `until` too */
         } else {
             ack_intent(f); /* nothing was created */
+            drop_reservation(f);
         }
         if (f->state != F_DONE) {
             switch (r->status) {
@@ -615,6 +671,7 @@ static void on_created(const sg_orch_result *r, const char *seat_id, void *user)
 /* ---- finishing: token, store writes, answer ---- */
 
 static void on_finished_loop(void *arg);
+static void prepare_create(flight *f);
 
 /* Runs on a pool thread: reads only what start_finish fixed before submitting. */
 static void finish_job(void *arg)
@@ -625,7 +682,18 @@ static void finish_job(void *arg)
     const finish *fin = f->fin;
     sg_status st = SG_OK;
     if (fin->seat.fqdn[0]) st = sg_ledger_cert_digest(fl->o.ledger, fin->seat.fqdn, e->digest);
-    if (st == SG_OK) {
+    if (st == SG_OK && f->reusing) {
+        /* The held seat, for a new token: only if nobody claimed it meanwhile (the old
+         * token's client id is replaced, so that token stops working). */
+        sg_session_record rec = fin->held;
+        rec.client_id = fin->client_id;
+        rec.claim_deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        st = sg_ledger_update_session(fl->o.ledger, &rec, fin->held_rev);
+        if (st == SG_OK) st = sg_ledger_put_token(fl->o.ledger, fin->client_id, rec.session_id);
+        if (st == SG_OK && fl->o.seats_per_player > 0)
+            sg_ledger_seat_session(fl->o.ledger, f->player, NULL, rec.session_id,
+                                   rec.claim_deadline);
+    } else if (st == SG_OK) {
         sg_session_record rec;
         long long deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         fill_record(f, &rec, deadline);
@@ -718,7 +786,14 @@ static void on_finished_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     sg_flow *fl = f->flow;
-    if (e->st != SG_OK) {
+    if (e->st == SG_E_CONFLICT && f->reusing && f->reuse_tries < 3 && f->ncalls > 0) {
+        /* The held seat changed meanwhile (claimed, or handed by another replica): decide
+         * again with what the store says now. */
+        f->reusing = false;
+        f->seat_id[0] = '\0';
+        sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
+        prepare_create(f);
+    } else if (e->st != SG_OK) {
         fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
                     "the connect token could not be recorded (%s); try again",
                     sg_status_name(e->st));
@@ -816,32 +891,77 @@ static void create_seat_now(flight *f)
     fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);
 }
 
+static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev);
+
 static void on_intent_loop(void *arg)
 {
     flow_ev *e = arg;
     flight *f = e->f;
-    if (e->st == SG_OK) f->intent_open = true;
+    sg_flow *fl = f->flow;
+    if (e->reserved) f->reserved = true;
+    if (e->st == SG_OK && e->seats == SG_SEATS_RESERVED) f->intent_open = true;
     if (f->state == F_DONE) {
         ack_intent(f); /* everybody left before the create: nothing to protect */
+        drop_reservation(f);
     } else if (e->st != SG_OK) {
+        drop_reservation(f);
         fail_flight(f, 503, "store_unavailable", 1000, NULL,
                     "the session could not be prepared (%s); try again", sg_status_name(e->st));
+    } else if (e->seats == SG_SEATS_FULL) {
+        fail_flight(f, 429, "seat_limit", e->seats_retry_ms, NULL,
+                    "this player already holds %d seat%s in use; try again when one is free",
+                    fl->o.seats_per_player, fl->o.seats_per_player == 1 ? "" : "s");
+    } else if (e->seats == SG_SEATS_REUSE) {
+        start_reuse(f, e->held, e->held_rev);
     } else if (!f->calls) {
         end_flight(f, NULL);
         ack_intent(f);
+        drop_reservation(f);
     } else {
         create_seat_now(f);
     }
+    free(e->held);
     free(e);
     unref(f);
 }
 
-/* Runs on a pool thread: only fields fixed before submission are read. */
+/* Runs on a pool thread: only fields fixed before submission are read. First the player's
+ * seat cap (a seat they hold and have not used comes back instead of a new one), then the
+ * durable intent of the create. */
 static void intent_job(void *arg)
 {
     flow_ev *e = arg;
     flight *f = e->f;
     const sg_flow *fl = f->flow;
+    e->seats = SG_SEATS_RESERVED;
+    if (fl->o.seats_per_player > 0) {
+        sg_seats_request rq = {
+            .player = f->player,
+            .marker = f->marker,
+            /* the longest a seat made now can stay unclaimed: the create, the wait, the token */
+            .until = wall_ms() + fl->o.intent_window_ms + fl->o.wait_timeout_ms +
+                     fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms,
+            .cap = fl->o.seats_per_player,
+            /* enough for the hand-over to land before the reaper could take the seat (a
+             * reaper that does is seen as a conflict and decided again) */
+            .reuse_margin_ms = 1000,
+        };
+        sg_session_record held;
+        e->st = sg_ledger_reserve_seat(fl->o.ledger, &rq, &e->seats, &held, &e->held_rev,
+                                       &e->seats_retry_ms);
+        if (e->st == SG_OK && e->seats == SG_SEATS_REUSE) {
+            e->held = malloc(sizeof *e->held);
+            if (e->held)
+                *e->held = held;
+            else
+                e->st = SG_E_NOMEM;
+        }
+        if (e->st != SG_OK || e->seats != SG_SEATS_RESERVED) {
+            post_or_die(f->flow, on_intent_loop, e);
+            return;
+        }
+        e->reserved = true;
+    }
     sg_create_intent in;
     memset(&in, 0, sizeof in);
     copy_str(in.marker, sizeof in.marker, f->marker);
@@ -857,7 +977,114 @@ static void intent_job(void *arg)
     post_or_die(f->flow, on_intent_loop, e);
 }
 
+/* Submits the intent job (the seat cap, then the intent) for a flight about to create. */
+static void prepare_create(flight *f)
+{
+    sg_flow *fl = f->flow;
+    f->state = F_CREATING;
+    flow_ev *e = ev_new(f);
+    if (e) {
+        f->refs++;
+        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) return;
+        f->refs--;
+        free(e);
+    }
+    fail_flight(f, 503, "store_unavailable", 1000, NULL,
+                "the session could not be prepared; try again");
+}
+
+/* The player holds a seat they have not used: hand it to them again, with a new token (the
+ * old one stops working: the record's client id changes), instead of reserving another.
+ * The seat is polled first, so one whose server went away is never handed out. */
+static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
+{
+    sg_flow *fl = f->flow;
+    if (!f->fin && !(f->fin = calloc(1, sizeof *f->fin))) {
+        fail_flight(f, 500, "internal", 0, NULL, "out of memory");
+        return;
+    }
+    f->reusing = true;
+    f->reuse_tries++;
+    f->fin->held = *held;
+    f->fin->held_rev = rev;
+    copy_str(f->seat_id, sizeof f->seat_id, held->session_id);
+    SG_INFO("flow", "seat_reused", "ip=%s session_id=%s", f->ip_text, f->seat_id);
+    f->state = F_WAITING;
+    f->poll_delay_ms = 0;
+    poll_now(f);
+    (void)fl;
+}
+
+typedef struct forget_req {
+    flight *f;
+    char seat_id[SG_SEAT_ID_MAX];
+} forget_req;
+
+static void on_forgotten_loop(void *arg)
+{
+    forget_req *q = arg;
+    flight *f = q->f;
+    if (f->state != F_DONE) {
+        sg_loop_timer_start(f->flow->o.loop, &f->deadline_timer, f->flow->o.wait_timeout_ms);
+        prepare_create(f);
+    }
+    free(q);
+    unref(f);
+}
+
+/* The held seat is gone at the platform: its record is removed (so no request finds it
+ * again), a delete is queued in case it is not quite gone, then a new seat is made. */
+static void forget_job(void *arg)
+{
+    forget_req *q = arg;
+    sg_flow *fl = q->f->flow;
+    sg_ledger_delete_session(fl->o.ledger, q->seat_id);
+    sg_ledger_enqueue_delete(fl->o.ledger, q->seat_id, "vanished", fl->instance);
+    if (sg_loop_post(fl->o.loop, on_forgotten_loop, q) != SG_OK) {
+        SG_ERROR("flow", "post_failed", "error=nomem");
+        abort();
+    }
+}
+
+static void forget_held(flight *f)
+{
+    forget_req *q = calloc(1, sizeof *q);
+    if (q) {
+        q->f = f;
+        copy_str(q->seat_id, sizeof q->seat_id, f->seat_id);
+    }
+    f->reusing = false;
+    f->seat_id[0] = '\0';
+    f->state = F_CREATING;
+    sg_loop_timer_stop(f->flow->o.loop, &f->poll_timer);
+    f->refs++;
+    if (!q || sg_workpool_submit(f->flow->o.pool, forget_job, q) != SG_OK) {
+        free(q);
+        f->refs--;
+        f->state = F_WAITING;
+        fail_flight(f, 503, "store_unavailable", 1000, NULL, "out of memory; try again");
+    }
+}
+
 /* ---- entry points ---- */
+
+/* Who the seat cap counts: an IPv4 address, or an IPv6 address cut to ipv6-prefix. */
+static void player_of(const sg_flow *fl, const sg_addr *ip, char *out, size_t size)
+{
+    sg_addr a = *ip;
+    sg_addr_normalize(&a);
+    char text[SG_ADDR_STRLEN];
+    if (a.family == AF_INET) {
+        snprintf(out, size, "%s", sg_addr_format(&a, false, text, sizeof text));
+        return;
+    }
+    int bits = fl->o.ipv6_prefix > 0 ? fl->o.ipv6_prefix : 64;
+    for (int i = 0; i < 16; i++) {
+        int keep = bits - 8 * i;
+        a.ip[i] = keep >= 8 ? a.ip[i] : keep <= 0 ? 0 : (uint8_t)(a.ip[i] & (0xff << (8 - keep)));
+    }
+    snprintf(out, size, "%s/%d", sg_addr_format(&a, false, text, sizeof text), bits);
+}
 
 static void start_on_loop(void *arg)
 {
@@ -908,20 +1135,12 @@ static void start_on_loop(void *arg)
         SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text,
                  sg_log_quote(c->req.client_version, q, sizeof q));
     }
-    /* First the durable intent, then the create (create_seat_now). */
+    player_of(fl, &c->player_ip, f->player, sizeof f->player);
+    /* First the seat cap and the durable intent, then the create (create_seat_now). */
     uint8_t m[SG_INTENT_MARKER_LEN / 2];
     randombytes_buf(m, sizeof m);
     sodium_bin2hex(f->marker, sizeof f->marker, m, sizeof m);
-    f->state = F_CREATING;
-    flow_ev *e = ev_new(f);
-    if (e) {
-        f->refs++;
-        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) return;
-        f->refs--;
-        free(e);
-    }
-    fail_flight(f, 503, "store_unavailable", 1000, NULL,
-                "the session could not be prepared; try again");
+    prepare_create(f);
 }
 
 void sg_flow_start(sg_flow *fl, sg_connect_call *c)

@@ -61,6 +61,9 @@ typedef struct sg_flow_options {
     long long reconcile_grace_ms;
     const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
     bool single_flight;
+    int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);
+                                 * a player who holds an unclaimed one gets it again */
+    int ipv6_prefix;            /* IPv6 players sharing it are one player (1..128; 0: 64) */
     long long shutdown_wait_ms; /* sg_flow_shutdown waits this long for creates in flight
                                  * (0: 30 s); what is left is cut, its intent kept */
     const char *instance;      /* this matchmaker's id, in records */

@@ -8,7 +8,7 @@
 
 struct sg_ledger {
     sg_store *store;
-    sg_bucket *sessions, *tokens, *gameserver, *intents;
+    sg_bucket *sessions, *tokens, *gameserver, *intents, *seats;
     sg_queue *deletes;
 };
 
@@ -40,6 +40,7 @@ sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger 
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, &l->tokens);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, &l->gameserver);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, &l->intents);
+    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_PLAYER_SEATS, &l->seats);
     if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     if (st != SG_OK) {
         sg_ledger_close(l);
@@ -53,6 +54,7 @@ void sg_ledger_close(sg_ledger *l)
 {
     if (!l) return;
     sg_queue_close(l->deletes);
+    sg_bucket_close(l->seats);
     sg_bucket_close(l->intents);
     sg_bucket_close(l->gameserver);
     sg_bucket_close(l->tokens);
@@ -255,4 +257,177 @@ sg_status sg_ledger_update_intent(sg_ledger *l, const sg_create_intent *in, uint
     st = sg_kv_update(l->intents, in->marker, json, strlen(json), rev, NULL);
     free(json);
     return st;
+}
+
+/* ---- the seats each player holds ---------------------------------------------------------- */
+
+#define SEATS_CAS_TRIES 8
+
+/* The player's record and its revision (0 and an empty record when there is none). */
+static sg_status seats_get(sg_ledger *l, const char *player, char *key, size_t ksize,
+                           sg_player_seats *ps, uint64_t *rev)
+{
+    sg_player_seats_key(player, key, ksize);
+    memset(ps, 0, sizeof *ps);
+    *rev = 0;
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->seats, key, &e);
+    if (st == SG_E_NOT_FOUND) {
+        snprintf(ps->player, sizeof ps->player, "%s", player);
+        return SG_OK;
+    }
+    if (st != SG_OK) return st;
+    *rev = e->revision;
+    st = sg_player_seats_from_json(e->value, e->len, ps);
+    sg_kv_entry_free(e);
+    if (st != SG_OK) { /* an unreadable record is replaced rather than trusted */
+        memset(ps, 0, sizeof *ps);
+        snprintf(ps->player, sizeof ps->player, "%s", player);
+    }
+    return SG_OK;
+}
+
+/* Writes the record if nobody changed it since rev (SG_E_CONFLICT otherwise). */
+static sg_status seats_put(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev)
+{
+    ps->updated_at = sg_ledger_now_ms();
+    char *json = NULL;
+    sg_status st = sg_player_seats_to_json(ps, &json);
+    if (st != SG_OK) return st;
+    if (rev == 0)
+        st = sg_kv_create(l->seats, key, json, strlen(json), NULL);
+    else
+        st = sg_kv_update(l->seats, key, json, strlen(json), rev, NULL);
+    free(json);
+    return st == SG_E_EXISTS ? SG_E_CONFLICT : st;
+}
+
+static void seats_remove(sg_player_seats *ps, size_t i)
+{
+    memmove(&ps->seats[i], &ps->seats[i + 1], (ps->count - i - 1) * sizeof ps->seats[0]);
+    ps->count--;
+}
+
+sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_seats_result *res,
+                                 sg_session_record *reuse, uint64_t *reuse_rev,
+                                 long long *retry_after_ms)
+{
+    for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
+        char key[SG_PLAYER_KEY_MAX + 8];
+        sg_player_seats ps;
+        uint64_t rev;
+        sg_status st = seats_get(l, rq->player, key, sizeof key, &ps, &rev);
+        if (st != SG_OK) return st;
+        long long now = sg_ledger_now_ms();
+        bool changed = false;
+
+        for (size_t i = 0; i < ps.count;) {
+            sg_player_seat *s = &ps.seats[i];
+            if (s->until <= now) {
+                seats_remove(&ps, i);
+                changed = true;
+                continue;
+            }
+            if (s->session_id[0]) {
+                sg_session_record r;
+                uint64_t srev = 0;
+                st = sg_ledger_get_session(l, s->session_id, &r, &srev);
+                if (st == SG_E_NOT_FOUND || (st == SG_OK && r.state == SG_SESSION_RELEASED)) {
+                    seats_remove(&ps, i);
+                    changed = true;
+                    continue;
+                }
+                if (st != SG_OK && st != SG_E_MALFORMED) return st;
+                if (st == SG_OK && r.state == SG_SESSION_UNCLAIMED && r.has_deployment &&
+                    r.client_id != 0 && r.claim_deadline - now >= rq->reuse_margin_ms) {
+                    *res = SG_SEATS_REUSE;
+                    *reuse = r;
+                    *reuse_rev = srev;
+                    return SG_OK;
+                }
+            }
+            i++;
+        }
+        if (ps.count >= (size_t)rq->cap || ps.count >= SG_PLAYER_SEATS_MAX) {
+            long long first = ps.seats[0].until;
+            for (size_t i = 1; i < ps.count; i++)
+                if (ps.seats[i].until < first) first = ps.seats[i].until;
+            *retry_after_ms = first - now > 1000 ? first - now : 1000;
+            if (changed && seats_put(l, key, &ps, rev) == SG_E_CONFLICT) continue;
+            *res = SG_SEATS_FULL;
+            return SG_OK;
+        }
+        sg_player_seat *n = &ps.seats[ps.count++];
+        memset(n, 0, sizeof *n);
+        snprintf(n->marker, sizeof n->marker, "%s", rq->marker);
+        n->until = rq->until;
+        st = seats_put(l, key, &ps, rev);
+        if (st == SG_E_CONFLICT) continue; /* another request for this player came first */
+        if (st != SG_OK) return st;
+        *res = SG_SEATS_RESERVED;
+        return SG_OK;
+    }
+    return sg_fail(SG_E_CONFLICT, "player seats: the record kept changing");
+}
+
+/* Applies fn to the player's record with compare-and-set (retried on conflicts). fn returns
+ * false when there is nothing to change. */
+static sg_status seats_change(sg_ledger *l, const char *player,
+                              bool (*fn)(sg_player_seats *ps, void *arg), void *arg)
+{
+    for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
+        char key[SG_PLAYER_KEY_MAX + 8];
+        sg_player_seats ps;
+        uint64_t rev;
+        sg_status st = seats_get(l, player, key, sizeof key, &ps, &rev);
+        if (st != SG_OK) return st;
+        if (!fn(&ps, arg)) return SG_E_NOT_FOUND;
+        st = seats_put(l, key, &ps, rev);
+        if (st != SG_E_CONFLICT) return st;
+    }
+    return sg_fail(SG_E_CONFLICT, "player seats: the record kept changing");
+}
+
+typedef struct seat_set {
+    const char *marker, *session_id;
+    long long until;
+} seat_set;
+
+static bool set_session(sg_player_seats *ps, void *arg)
+{
+    const seat_set *a = arg;
+    for (size_t i = 0; i < ps->count; i++) {
+        sg_player_seat *s = &ps->seats[i];
+        bool match = a->marker ? strcmp(s->marker, a->marker) == 0
+                               : strcmp(s->session_id, a->session_id) == 0;
+        if (!match) continue;
+        snprintf(s->session_id, sizeof s->session_id, "%s", a->session_id);
+        s->until = a->until;
+        return true;
+    }
+    return false;
+}
+
+static bool drop_marker(sg_player_seats *ps, void *arg)
+{
+    const char *marker = arg;
+    for (size_t i = 0; i < ps->count; i++) {
+        if (strcmp(ps->seats[i].marker, marker) != 0) continue;
+        seats_remove(ps, i);
+        return true;
+    }
+    return false;
+}
+
+sg_status sg_ledger_seat_session(sg_ledger *l, const char *player, const char *marker,
+                                 const char *session_id, long long until)
+{
+    seat_set a = {marker, session_id, until};
+    return seats_change(l, player, set_session, &a);
+}
+
+sg_status sg_ledger_seat_drop(sg_ledger *l, const char *player, const char *marker)
+{
+    sg_status st = seats_change(l, player, drop_marker, (void *)marker);
+    return st == SG_E_NOT_FOUND ? SG_OK : st;
 }

@@ -3,7 +3,8 @@
  * A thin layer over kv.h and records.h with the matchmaker's buckets opened once:
  * `sessions` (sg_session_record), `connect_tokens` (client id -> session id, TTL),
  * `gameserver` (read for certificate digests), `session_intents` (sg_create_intent, written
- * before every Edgegap create) and the durable `session_deletes` queue.
+ * before every Edgegap create), `player_seats` (the seats each player holds, for the cap)
+ * and the durable `session_deletes` queue.
  * Every call blocks (the store's calls do): the connect flow runs them on its work pool,
  * the janitor on its own threads. Thread-safe.
  */
@@ -85,6 +86,37 @@ sg_status sg_ledger_get_intent(sg_ledger *l, const char *marker, sg_create_inten
                                uint64_t *rev);
 /* Compare-and-set on the revision (SG_E_CONFLICT when another writer came first). */
 sg_status sg_ledger_update_intent(sg_ledger *l, const sg_create_intent *in, uint64_t rev);
+
+/* ---- the seats each player holds (bucket player_seats) ---------------------------------- */
+
+typedef enum sg_seats_result {
+    SG_SEATS_RESERVED = 0, /* a new seat may be created: reserved under the marker */
+    SG_SEATS_REUSE,        /* the player holds an unclaimed seat with a token: hand it again */
+    SG_SEATS_FULL          /* the player holds `cap` live seats already */
+} sg_seats_result;
+
+typedef struct sg_seats_request {
+    const char *player;        /* "203.0.113.7", "2001:db8:1:2::/64" */
+    const char *marker;        /* the create intent a new seat would be made under */
+    long long until;           /* a new reservation counts until then (unix ms) */
+    int cap;                   /* live seats a player may hold (>= 1) */
+    long long reuse_margin_ms; /* a held seat is handed again only with this long left */
+} sg_seats_request;
+
+/* Decides, with compare-and-set on the player's record (so replicas agree), whether a new
+ * seat may be created for the player. REUSE fills *reuse with the session record to hand
+ * again and *reuse_rev with its revision; FULL sets *retry_after_ms to when the first of
+ * the player's seats stops counting. Seats whose session is gone or released, and those
+ * past `until`, are dropped on the way. Errors: store trouble. */
+sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_seats_result *res,
+                                 sg_session_record *reuse, uint64_t *reuse_rev,
+                                 long long *retry_after_ms);
+/* The reservation `marker` (or, marker NULL, the seat of session_id) now has its session and
+ * counts until `until`. SG_E_NOT_FOUND when the player has no such seat. */
+sg_status sg_ledger_seat_session(sg_ledger *l, const char *player, const char *marker,
+                                 const char *session_id, long long until);
+/* The reservation `marker` is over (its create failed, or its session was deleted). */
+sg_status sg_ledger_seat_drop(sg_ledger *l, const char *player, const char *marker);
 
 /* Unix milliseconds (wall clock), the time base of records. */
 long long sg_ledger_now_ms(void);

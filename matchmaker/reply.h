@@ -6,7 +6,8 @@
  *   bad_request (400: a request head that could be read two ways), bad_content_type (400),
  *   malformed_json (400), bad_field (400), selector_not_allowed (400),
  *   bad_forwarded_header (400), body_too_large (413), origin_not_allowed (403),
- *   not_found (404), method_not_allowed (405), rate_limited (429), overloaded (503),
+ *   not_found (404), method_not_allowed (405), rate_limited (429), seat_limit (429: the player
+ *   holds seats-per-player seats in use), overloaded (503),
  *   store_unavailable (503), not_ready (503), edgegap_refused (502), edgegap_unavailable (502),
  *   no_server (502), server_timeout (504), internal (500)
  */

@@ -1,6 +1,9 @@
 /* Bucket and queue records: sessions, game servers, contexts, delete jobs. */
 #include "records_json.h"
 
+#include "seatgate/addr.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,6 +331,102 @@ sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out)
     return jw_finish(o, ok, "create intent", check_intent, &scratch, out);
 }
 
+/* ---- player seats --------------------------------------------------------------------------- */
+
+static bool hex32(const char *m)
+{
+    if (strlen(m) != SG_INTENT_MARKER_LEN) return false;
+    for (const char *p = m; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return false;
+    return true;
+}
+
+static sg_status check_player_seats(const char *json, size_t len, void *scratch)
+{
+    return sg_player_seats_from_json(json, len, scratch);
+}
+
+sg_status sg_player_seats_from_json(const char *json, size_t len, sg_player_seats *out)
+{
+    jr r = {.what = "player seats"};
+    memset(out, 0, sizeof *out);
+    cJSON *o = jr_parse(&r, json, len);
+    if (!o) return r.st;
+    jr_str(&r, o, "player", true, JR_TEXT, out->player, sizeof out->player);
+    jr_ms(&r, o, "updated_at", true, &out->updated_at);
+    const cJSON *seats = cJSON_GetObjectItemCaseSensitive(o, "seats");
+    if (r.st == SG_OK && !cJSON_IsArray(seats)) jr_fail(&r, "seats", "must be an array");
+    if (r.st == SG_OK && cJSON_GetArraySize(seats) > SG_PLAYER_SEATS_MAX)
+        jr_fail(&r, "seats", "has more than 8 entries");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, seats)
+    {
+        if (r.st != SG_OK) break;
+        if (!cJSON_IsObject(it)) {
+            jr_fail(&r, "seats", "entries must be objects");
+            break;
+        }
+        sg_player_seat *s = &out->seats[out->count++];
+        if (jr_str(&r, it, "marker", true, JR_TEXT, s->marker, sizeof s->marker) &&
+            !hex32(s->marker))
+            jr_fail(&r, "seats.marker", "must be 32 hex digits");
+        jr_str(&r, it, "session_id", false, JR_KEY, s->session_id, sizeof s->session_id);
+        jr_ms(&r, it, "until", true, &s->until);
+    }
+    cJSON_Delete(o);
+    return r.st;
+}
+
+sg_status sg_player_seats_to_json(const sg_player_seats *p, char **out)
+{
+    bool ok = true;
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return sg_fail(SG_E_NOMEM, "player seats: out of memory");
+    JW_STR(o, "player", p->player, &ok);
+    cJSON *seats = cJSON_AddArrayToObject(o, "seats");
+    if (!seats) ok = false;
+    for (size_t i = 0; ok && i < p->count && i < SG_PLAYER_SEATS_MAX; i++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e || !cJSON_AddItemToArray(seats, e)) {
+            cJSON_Delete(e);
+            ok = false;
+            break;
+        }
+        JW_STR(e, "marker", p->seats[i].marker, &ok);
+        JW_STR(e, "session_id", p->seats[i].session_id, &ok);
+        jw_num(e, "until", (double)p->seats[i].until, &ok);
+    }
+    jw_num(o, "updated_at", (double)p->updated_at, &ok);
+    sg_player_seats scratch;
+    return jw_finish(o, ok, "player seats", check_player_seats, &scratch, out);
+}
+
+const char *sg_player_seats_key(const char *player, char *buf, size_t size)
+{
+    sg_addr a;
+    int prefix = 128;
+    char ipart[SG_PLAYER_KEY_MAX];
+    snprintf(ipart, sizeof ipart, "%s", player ? player : "");
+    char *slash = strchr(ipart, '/');
+    if (slash) {
+        *slash = '\0';
+        prefix = atoi(slash + 1);
+    }
+    if (sg_addr_parse(ipart, SG_PORT_FORBIDDEN, &a) != SG_OK) {
+        snprintf(buf, size, "other");
+        return buf;
+    }
+    sg_addr_normalize(&a);
+    if (a.family == AF_INET) {
+        snprintf(buf, size, "ip4_%u.%u.%u.%u", a.ip[0], a.ip[1], a.ip[2], a.ip[3]);
+        return buf;
+    }
+    char hex[33];
+    for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", a.ip[i]);
+    snprintf(buf, size, "ip6_%s_%d", hex, prefix);
+    return buf;
+}
+
 /* ---- canonical bucket and queue options ---------------------------------------------------- */
 
 sg_status sg_bucket_default_options(const char *name, sg_bucket_options *out)
@@ -341,6 +440,7 @@ sg_status sg_bucket_default_options(const char *name, sg_bucket_options *out)
         {SG_BUCKET_CONTEXTS, 0},
         {SG_BUCKET_GAMESERVER, SG_GAMESERVER_TTL_MS},
         {SG_BUCKET_SESSION_INTENTS, SG_SESSION_INTENTS_TTL_MS},
+        {SG_BUCKET_PLAYER_SEATS, SG_PLAYER_SEATS_TTL_MS},
     };
     sg_bucket_options_init(out);
     for (size_t i = 0; name && i < sizeof table / sizeof *table; i++) {

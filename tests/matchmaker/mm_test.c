@@ -1363,6 +1363,104 @@ static void nats_store_happy_path_and_store_down(void **state)
     sg_test_nats_free(&n);
 }
 
+/* Marks a session claimed, as a game server's claim would (compare-and-set). */
+static void claim_directly(sg_ledger *l, const char *session_id)
+{
+    sg_session_record rec;
+    uint64_t rev = 0;
+    assert_int_equal(sg_ledger_get_session(l, session_id, &rec, &rev), SG_OK);
+    rec.state = SG_SESSION_CLAIMED;
+    snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "5a1d0c0ffee1.pr.edgegap.net");
+    snprintf(rec.claimed_by_request_id, sizeof rec.claimed_by_request_id, "5a1d0c0ffee1");
+    rec.claimed_at = sg_ledger_now_ms();
+    assert_int_equal(sg_ledger_update_session(l, &rec, rev), SG_OK);
+}
+
+/* Six requests from `hdr`, alternating replicas; all must be answered with the same seat.
+ * Returns it in sid (and the last client id in cid). */
+static void six_requests_one_seat(const mm_proc *a, const mm_proc *b, const char *const *hdr,
+                                  char *sid, size_t sz, char *cid, size_t cz)
+{
+    for (int i = 0; i < 6; i++) {
+        http_resp r;
+        connect_me(i % 2 ? b : a, &r, hdr, NULL, 10000);
+        if (r.status != 200) fail_msg("request %d: %ld %s", i, r.status, r.body ? r.body : "");
+        if (i == 0) snprintf(sid, sz, "%s", jstr(r.json, "session_id"));
+        assert_string_equal(jstr(r.json, "session_id"), sid);
+        snprintf(cid, cz, "%s", jstr(r.json, "client_id"));
+        http_free(&r);
+    }
+}
+
+/* One player (one IP) against two replicas on one NATS, asking again and again, ignoring
+ * what came back. While they hold a seat they have not used, every request hands that seat
+ * again (with a fresh token: the record now holds the newest client id, so older tokens stop
+ * working) instead of making another. They hold at most seats-per-player (2) live seats: with
+ * two in use they are refused with 429 seat_limit on either replica. Another player is served
+ * all along. */
+static void one_player_cannot_hold_every_seat(void **state)
+{
+    (void)state;
+    sg_test_nats n = {0};
+    assert_int_equal(sg_test_nats_start(&n), 0);
+    mm_proc a, b;
+    const char *extra[] = {"--store-url", n.url, "--app", "seatcap", "--trusted-proxies",
+                           "127.0.0.1", "--ip-rate", "0", "--token-expire", "30", NULL};
+    assert_true(start_mm(&a, extra, NULL, 0));
+    assert_true(start_mm(&b, extra, NULL, 0));
+    sg_store_options so;
+    sg_store_options_init(&so);
+    so.url = n.url;
+    so.app = "seatcap";
+    sg_store *st = NULL;
+    assert_int_equal(sg_store_open(&so, &st), SG_OK);
+    sg_ledger_options lo = {0};
+    sg_ledger *l = NULL;
+    assert_int_equal(sg_ledger_open(st, &lo, &l), SG_OK);
+
+    long long before = sim_counter(&sim, "sessions_created");
+    const char *hoarder[] = {"X-Forwarded-For: 198.51.100.90", NULL};
+    char first[128], second[128], cid[32], want[32];
+    six_requests_one_seat(&a, &b, hoarder, first, sizeof first, cid, sizeof cid);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before + 1);
+    sg_session_record rec;
+    assert_int_equal(sg_ledger_get_session(l, first, &rec, NULL), SG_OK);
+    snprintf(want, sizeof want, "%llu", (unsigned long long)rec.client_id);
+    assert_string_equal(want, cid); /* only the newest token can claim it */
+
+    /* The player connects with it: the next requests get a second seat, handed again. */
+    claim_directly(l, first);
+    six_requests_one_seat(&b, &a, hoarder, second, sizeof second, cid, sizeof cid);
+    assert_true(strcmp(first, second) != 0);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before + 2);
+
+    /* Both in use: refused, on either replica, with a time to come back; nothing made. */
+    claim_directly(l, second);
+    for (int i = 0; i < 2; i++) {
+        http_resp r;
+        connect_me(i ? &b : &a, &r, hoarder, NULL, 10000);
+        assert_error(&r, 429, "seat_limit");
+        assert_true(atoi(r.retry_after) >= 1);
+        http_free(&r);
+    }
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before + 2);
+
+    /* Another player is served. */
+    const char *other[] = {"X-Forwarded-For: 198.51.100.91", NULL};
+    http_resp r;
+    connect_me(&b, &r, other, NULL, 10000);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    assert_int_equal(sim_counter(&sim, "sessions_created"), before + 3);
+    sg_ledger_close(l);
+    sg_store_close(st);
+    assert_int_equal(mm_stop(&a), 0);
+    assert_int_equal(mm_stop(&b), 0);
+    mm_cleanup(&a);
+    mm_cleanup(&b);
+    sg_test_nats_free(&n);
+}
+
 /* ---- main ---- */
 
 /* A failed assertion leaves its matchmakers running: stop them before the next test. */
@@ -1411,6 +1509,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(per_ip_rate_limit_and_global_cap, test_teardown),
         cmocka_unit_test_teardown(single_flight_per_player, test_teardown),
         cmocka_unit_test_teardown(slowloris_from_one_address_is_held, test_teardown),
+        cmocka_unit_test_teardown(one_player_cannot_hold_every_seat, test_teardown),
     };
     const struct CMUnitTest faults[] = {
         cmocka_unit_test_teardown(simulator_faults, test_teardown),

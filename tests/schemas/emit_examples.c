@@ -139,6 +139,22 @@ static void delete_job_example(sg_delete_job *j)
     strcpy(j->requested_by, "9f511e17.pr.edgegap.net");
 }
 
+/* A player with a seat being created and one whose session exists (ipv6: a /64 prefix). */
+static void player_seats_example(sg_player_seats *p, bool ipv6)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->player, sizeof p->player, "%s", ipv6 ? "2001:db8:1:2::/64" : "203.0.113.7");
+    p->count = ipv6 ? 1 : 2;
+    snprintf(p->seats[0].marker, sizeof p->seats[0].marker, "0123456789abcdef0123456789abcdef");
+    p->seats[0].until = 1711033445123LL;
+    if (!ipv6) {
+        snprintf(p->seats[1].marker, sizeof p->seats[1].marker, "fedcba9876543210fedcba9876543210");
+        snprintf(p->seats[1].session_id, sizeof p->seats[1].session_id, "950dd2eaff09-S");
+        p->seats[1].until = 1711033475123LL;
+    }
+    p->updated_at = 1711033385123LL;
+}
+
 static void intent_example(sg_create_intent *i, bool reconciling)
 {
     memset(i, 0, sizeof *i);
@@ -241,6 +257,13 @@ static void emit_code_examples(void)
         emit("urn:seatgate:schema:create_intent", "code", json, strlen(json), false);
         free(json);
     }
+    for (int k = 0; k < 2; k++) {
+        sg_player_seats ps;
+        player_seats_example(&ps, k == 1);
+        CHECK(sg_player_seats_to_json(&ps, &json));
+        emit("urn:seatgate:schema:player_seats", "code", json, strlen(json), false);
+        free(json);
+    }
     /* Every reason the code knows must be one the schema allows. */
     for (int r = 0; r < SG_DISCONNECT_REASON_COUNT; r++) {
         sg_event e;
@@ -333,6 +356,16 @@ static void emit_store_examples(const char *url, const char *origin)
     free(json);
     if (r) goto fail;
     emit("urn:seatgate:schema:create_intent", origin, e->value, e->len, false);
+    sg_kv_entry_free(e);
+    sg_player_seats ps;
+    player_seats_example(&ps, false);
+    if ((r = sg_player_seats_to_json(&ps, &json))) goto fail;
+    char pkey[SG_PLAYER_KEY_MAX];
+    r = put_and_read(st, SG_BUCKET_PLAYER_SEATS, 0, sg_player_seats_key(ps.player, pkey, sizeof pkey),
+                     json, &e);
+    free(json);
+    if (r) goto fail;
+    emit("urn:seatgate:schema:player_seats", origin, e->value, e->len, false);
     sg_kv_entry_free(e);
 
     sg_queue *q = NULL;

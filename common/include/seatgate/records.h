@@ -53,6 +53,7 @@ extern "C" {
 #define SG_BUCKET_GAMESERVER "gameserver"
 #define SG_QUEUE_SESSION_DELETES "session_deletes"
 #define SG_BUCKET_SESSION_INTENTS "session_intents"
+#define SG_BUCKET_PLAYER_SEATS "player_seats"
 
 /* Canonical options of the shared buckets and the delete queue. Whoever creates a bucket or
  * the queue first fixes its configuration, so every process (matchmaker, game server hook,
@@ -76,6 +77,7 @@ extern "C" {
 #define SG_SERVER_STALE_MAX_MS (24 * 3600 * 1000LL)
 #define SG_GAMESERVER_TTL_MS SG_SERVER_STALE_MAX_MS
 #define SG_SESSION_INTENTS_TTL_MS (24 * 3600 * 1000LL)
+#define SG_PLAYER_SEATS_TTL_MS (24 * 3600 * 1000LL)
 #define SG_DELETE_LEASE_DEFAULT_MS 30000LL
 
 /* Fills *out with the canonical options of shared bucket `name` (an SG_BUCKET_* name).
@@ -221,6 +223,35 @@ typedef struct sg_create_intent {
 
 sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out);
 sg_status sg_create_intent_from_json(const char *json, size_t len, sg_create_intent *out);
+
+/* ---- the seats a player holds ---------------------------------------------------------------- */
+
+/* One record per player (bucket player_seats, key sg_player_seats_key): the seats reserved
+ * for them that may still be live. A seat is reserved (under its create intent's marker)
+ * before its session is created, gets its session id once it exists, and counts until
+ * `until` (the latest its session can stay unclaimed). Every matchmaker replica reads and
+ * updates it with compare-and-set, so a cap on live seats per player holds across them. */
+#define SG_PLAYER_SEATS_MAX 8
+#define SG_PLAYER_KEY_MAX 80
+
+typedef struct sg_player_seat {
+    char marker[SG_INTENT_MARKER_LEN + 1]; /* required: the reservation */
+    char session_id[SG_REC_ID_MAX];        /* "" until the session exists */
+    long long until;                       /* required, unix ms: no longer counted after */
+} sg_player_seat;
+
+typedef struct sg_player_seats {
+    char player[SG_PLAYER_KEY_MAX]; /* required: "203.0.113.7", "2001:db8:1:2::/64" */
+    size_t count;
+    sg_player_seat seats[SG_PLAYER_SEATS_MAX];
+    long long updated_at; /* required, unix ms */
+} sg_player_seats;
+
+sg_status sg_player_seats_to_json(const sg_player_seats *p, char **out);
+sg_status sg_player_seats_from_json(const char *json, size_t len, sg_player_seats *out);
+
+/* The store key of a player ("ip4_203.0.113.7", "ip6_20010db8000100020000000000000000_64"). */
+const char *sg_player_seats_key(const char *player, char *buf, size_t size);
 
 /* ---- events ------------------------------------------------------------------------------- */
 

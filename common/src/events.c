@@ -16,6 +16,7 @@ static const char *const disconnect_names[SG_DISCONNECT_REASON_COUNT] = {
 static const char *const reject_names[SG_REJECT_REASON_COUNT] = {
     "unknown_client",    "session_not_ready", "ip_mismatch", "wrong_server",
     "already_connected", "unavailable",       "bad_token",   "session_gone",
+    "ip_limit",
 };
 
 const char *sg_event_kind_name(sg_event_kind k)

@@ -236,6 +236,7 @@ static sg_status nats_open_store(sg_store *s)
         cfg.Storage = js_FileStorage;
         cfg.Replicas = o->replicas;
         cfg.MaxAge = o->event_history_max_age_ms * NS_PER_MS;
+        if (o->event_max_rows > 0) cfg.MaxMsgs = o->event_max_rows; /* the oldest go first */
         st = ensure_stream(s, &cfg, "create events stream");
     }
     if (st) nats_close_store(s);

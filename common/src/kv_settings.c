@@ -27,6 +27,7 @@ const sg_setting sg_store_settings[] = {
     {.name = "nats-event-history", .type = SG_SET_BOOL, .def = "false", .help = "also keep events in the JetStream stream <app>_events"},
     {.name = "nats-event-max-age", .type = SG_SET_DURATION, .def = "168h", .min = MS(1000), .max = 365 * DAY, .help = "age limit of the <app>_events stream"},
     {.name = "store-sweep-interval", .type = SG_SET_DURATION, .def = "30s", .min = MS(100), .max = DAY, .help = "SQLite: how often expired rows are removed"},
+    {.name = "store-event-max-rows", .type = SG_SET_INT, .def = "1000000", .min = 0, .max = 1000000000, .help = "the events table (SQLite) or stream (nats-event-history) keeps at most this many, the newest (0: no cap)"},
     {.name = "store-event-retention", .type = SG_SET_DURATION, .def = "168h", .min = MS(1000), .max = 365 * DAY, .help = "SQLite: how long the events table keeps rows"},
 };
 /* clang-format on */
@@ -55,6 +56,7 @@ sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o
     o->event_history_max_age_ms = sg_config_num(cfg, "nats-event-max-age");
     o->sweep_interval_ms = sg_config_num(cfg, "store-sweep-interval");
     o->event_retention_ms = sg_config_num(cfg, "store-event-retention");
+    o->event_max_rows = sg_config_num(cfg, "store-event-max-rows");
 
     if (o->timeout_ms < 1) return sg_fail(SG_E_INVALID, "store-timeout: must be above 0");
     const sg_kv_backend *be = NULL;

@@ -225,8 +225,8 @@ static sg_status sweep_locked(sg_store *s)
 {
     sqlite_store *ss = SS(s);
     long long now = sg_kv_now_ms();
-    char sql[1024];
-    snprintf(sql, sizeof sql,
+    char sql[1400];
+    int n = snprintf(sql, sizeof sql,
              "DELETE FROM sg_kv WHERE EXISTS (SELECT 1 FROM sg_buckets b WHERE b.name = "
              "sg_kv.bucket AND b.ttl_ms > 0 AND sg_kv.created_ms + b.ttl_ms <= %lld);"
              "DELETE FROM sg_kv WHERE created_ms < %lld AND rev < (SELECT MAX(k2.rev) FROM "
@@ -235,6 +235,11 @@ static sg_status sweep_locked(sg_store *s)
              "DELETE FROM sg_events WHERE ts_ms < %lld;",
              now, now - WATCH_WINDOW_MS, (int)SG_KV_DELETE, now - WATCH_WINDOW_MS,
              now - s->opts.event_retention_ms);
+    /* By count as well as by age: a flood of events never grows the file without bound. */
+    if (s->opts.event_max_rows > 0 && n > 0 && (size_t)n < sizeof sql)
+        snprintf(sql + n, sizeof sql - (size_t)n,
+                 "DELETE FROM sg_events WHERE id <= (SELECT MAX(id) FROM sg_events) - %lld;",
+                 s->opts.event_max_rows);
     sg_status st = sq_begin(ss, true);
     if (!st) st = sql_exec(ss, sql, "sweep");
     st = st ? (sq_rollback(ss), st) : sq_commit(ss);

@@ -133,8 +133,19 @@ sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, 
     if (h->delete_retry_ms <= 0) h->delete_retry_ms = 2000;
     h->start_status = SG_E_TIMEOUT;
     h->dry_run = !hook_options_num(o, "claim");
+    h->claims_per_ip = (int)hook_options_num(o, "claims-per-ip");
+    long long rate = hook_options_num(o, "verify-rate");
+    hook_guard_options go = {.rate_per_s = (double)rate,
+                             .burst = (double)(rate * 2 > 1 ? rate * 2 : 1),
+                             .memory_ms = hook_options_num(o, "reject-memory")};
+
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cond, NULL);
+    h->guard = hook_guard_new(&go);
+    if (!h->guard) {
+        sg_hook_free(h);
+        return sg_fail(SG_E_NOMEM, "hook: out of memory");
+    }
     h->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     h->poll_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (h->wake_fd < 0 || h->poll_fd < 0) {
@@ -538,6 +549,7 @@ void sg_hook_free(sg_hook *h)
         j = next;
     }
     if (h->backend.ops) h->backend.ops->free(h->backend.ctx);
+    hook_guard_free(h->guard);
     if (h->wake_fd >= 0) close(h->wake_fd);
     if (h->poll_fd >= 0) close(h->poll_fd);
     pthread_mutex_destroy(&h->mu);

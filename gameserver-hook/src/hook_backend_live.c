@@ -484,7 +484,10 @@ static sg_reject_reason reject_reason(int r)
     case SG_HOOK_REJECT_ALREADY_CONNECTED:
         return SG_REJECT_ALREADY_CONNECTED;
     case SG_HOOK_REJECT_UNAVAILABLE:
+    case SG_HOOK_REJECT_RATE_LIMITED: /* never published (refused without I/O), listed anyway */
         return SG_REJECT_UNAVAILABLE;
+    case SG_HOOK_REJECT_IP_LIMIT:
+        return SG_REJECT_IP_LIMIT;
     default:
         return SG_REJECT_BAD_TOKEN; /* invalid input, session mismatch */
     }

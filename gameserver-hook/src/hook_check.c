@@ -17,6 +17,8 @@ static const char *const reason_names[SG_HOOK_REASON_COUNT] = {
     [SG_HOOK_REJECT_WRONG_SERVER_ID] = "wrong_server_id",
     [SG_HOOK_REJECT_ALREADY_CONNECTED] = "already_connected",
     [SG_HOOK_REJECT_UNAVAILABLE] = "unavailable",
+    [SG_HOOK_REJECT_RATE_LIMITED] = "rate_limited",
+    [SG_HOOK_REJECT_IP_LIMIT] = "ip_limit",
 };
 
 const char *sg_hook_reason_name(sg_hook_reason reason)

@@ -15,6 +15,7 @@
 #include "seatgate/config.h"
 #include "seatgate/gameserver_hook.h"
 #include "seatgate/kv.h"
+#include "seatgate/log.h"
 
 /* ---- settings ---------------------------------------------------------------------------- */
 
@@ -148,6 +149,29 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out);
  * on failure. */
 sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, sg_hook **out);
 
+/* ---- the verification guard (hook_guard.c; worker thread only) ------------------------- */
+
+typedef struct hook_guard_options {
+    double rate_per_s; /* verifications per second per source address (<= 0: no limit) */
+    double burst;      /* ... that may come at once */
+    long long memory_ms; /* a refused (client id, address) is refused again without I/O for
+                          * this long (0: not remembered) */
+} hook_guard_options;
+
+typedef struct hook_guard hook_guard;
+
+hook_guard *hook_guard_new(const hook_guard_options *o); /* NULL when out of memory */
+void hook_guard_free(hook_guard *g);
+/* Takes a token from the source address's bucket; false when it has none. */
+bool hook_guard_admit(hook_guard *g, const sg_addr *source, long long now_ms);
+/* Whether (client id, source) was refused lately; *reason is that refusal's reason. */
+bool hook_guard_remembered(hook_guard *g, uint64_t client_id, const sg_addr *source,
+                           long long now_ms, int *reason);
+void hook_guard_remember(hook_guard *g, uint64_t client_id, const sg_addr *source, int reason,
+                         long long now_ms);
+/* Whether a refusal with this reason is one to remember (it cannot turn into an acceptance). */
+bool hook_guard_memorable(int reason);
+
 /* ---- requests -------------------------------------------------------------------------- */
 
 typedef enum hook_job_kind {
@@ -202,6 +226,10 @@ struct sg_hook {
     long long verify_timeout_ms, start_timeout_ms, stop_timeout_ms, heartbeat_ms;
     long long delete_retry_ms;
     bool dry_run; /* claim=0: checks only, nothing claimed or published */
+    int claims_per_ip; /* connections one address may hold here (0: no cap) */
+    hook_guard *guard;
+    sg_log_limiter quiet_log; /* refusals served by the guard: counted, logged rarely */
+    unsigned long long quiet_since_log;
 
     pthread_t worker;
     bool worker_running;

@@ -38,6 +38,15 @@ static const sg_setting hook_own_settings[] = {
      .help = "bound on finishing pending deletes at stop"},
     {.name = "delete-retry", .type = SG_SET_DURATION, .def = "2s", .min = 1, .max = DAY_MS,
      .help = "first delay before retrying a failed session delete (doubles, up to 1m)"},
+    {.name = "verify-rate", .type = SG_SET_INT, .def = "4", .min = 0, .max = 100000,
+     .help = "verifications per second one source address may ask for (burst: twice that; "
+             "more are refused rate_limited without any store or Edgegap call; 0: no limit)"},
+    {.name = "reject-memory", .type = SG_SET_DURATION, .def = "30s", .min = 0, .max = DAY_MS,
+     .help = "a refused client id from one address is refused again without any call for this "
+             "long (replays cost nothing; 0: not remembered)"},
+    {.name = "claims-per-ip", .type = SG_SET_INT, .def = "4", .min = 0, .max = 100000,
+     .help = "connections one address may hold on this server (players behind one NAT share "
+             "it; more are refused ip_limit; 0: no cap)"},
     {.name = "register", .type = SG_SET_BOOL, .def = "true",
      .help = "write contexts/gameserver and publish server up/down (false: tools that only look)"},
     {.name = "claim", .type = SG_SET_BOOL, .def = "true",

@@ -121,6 +121,8 @@ static void verify_finish(sg_hook *h, hook_job *j)
                          .ip = v->source_ip};
         publish(h, &ev);
     } else {
+        if (hook_guard_memorable(v->reason))
+            hook_guard_remember(h->guard, v->client_id, &j->source, v->reason, hook_now_ms());
         const char *reason = sg_hook_reason_name((sg_hook_reason)v->reason);
         SG_WARN(COMP, "player_rejected",
                 "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s", v->client_id,
@@ -133,6 +135,28 @@ static void verify_finish(sg_hook *h, hook_job *j)
                          .reason = v->reason,
                          .message = v->message};
         publish(h, &ev);
+    }
+    hook_complete(h, j);
+}
+
+/* A refusal the guard serves (rate limited, or remembered): counted, no event, and logged
+ * at most once per 10 s with how many there were. */
+static void reject_quietly(sg_hook *h, hook_job *j, sg_hook_reason reason, const char *msg)
+{
+    hook_verdict_set(&j->verdict, reason, "%s", msg);
+    pthread_mutex_lock(&h->mu);
+    h->stats.verifies++;
+    h->stats.rejected[reason]++;
+    h->stats.quiet++;
+    pthread_mutex_unlock(&h->mu);
+    h->quiet_since_log++;
+    unsigned long long held = 0;
+    if (sg_log_limit(&h->quiet_log, 10000, &held)) {
+        SG_WARN(COMP, "rejections_repeated",
+                "count=%llu last_reason=%s last_ip=%s hint=\"refused without any call: replayed "
+                "or flooding connection requests (verify-rate, reject-memory)\"",
+                h->quiet_since_log, sg_hook_reason_name(reason), j->verdict.source_ip);
+        h->quiet_since_log = 0;
     }
     hook_complete(h, j);
 }
@@ -173,10 +197,19 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     }
     pthread_mutex_lock(&h->mu);
     bool here = conn_find(h, j->client_id) != NULL;
+    int from_ip = 0;
+    for (size_t i = 0; i < h->conn_count; i++)
+        from_ip += strcmp(h->conns[i].ip, v->source_ip) == 0;
     pthread_mutex_unlock(&h->mu);
     if (here) {
         reject(h, j, SG_HOOK_REJECT_ALREADY_CONNECTED, "%s",
                "this client id is already connected to this server");
+        return;
+    }
+    if (h->claims_per_ip > 0 && from_ip >= h->claims_per_ip) {
+        reject(h, j, SG_HOOK_REJECT_IP_LIMIT,
+               "this address already holds %d connections on this server (claims-per-ip)",
+               from_ip);
         return;
     }
     if (h->dry_run) {
@@ -215,6 +248,19 @@ static void verify_start(sg_hook *h, hook_job *j)
     if (h->start_status != SG_OK) {
         reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "the hook did not start: %s",
                sg_status_name(h->start_status));
+        return;
+    }
+    long long now = hook_now_ms();
+    int remembered = 0;
+    if (hook_guard_remembered(h->guard, j->client_id, &j->source, now, &remembered)) {
+        snprintf(v->session_id, sizeof v->session_id, "%s", j->session_hint);
+        reject_quietly(h, j, (sg_hook_reason)remembered,
+                       "refused a moment ago from this address: refused again");
+        return;
+    }
+    if (!hook_guard_admit(h->guard, &j->source, now)) {
+        reject_quietly(h, j, SG_HOOK_REJECT_RATE_LIMITED,
+                       "too many connection attempts from this address; try again shortly");
         return;
     }
     pthread_mutex_lock(&h->mu);

@@ -90,6 +90,7 @@ typedef struct sg_store_options {
     /* SQLite only. */
     long long sweep_interval_ms;  /* how often writers sweep expired rows (0 = 30 s) */
     long long event_retention_ms; /* events table keeps rows this long (0 = 7 days) */
+    long long event_max_rows;     /* ... and at most this many, the newest (0 = no cap) */
 } sg_store_options;
 
 /* Fills o with defaults (URL and app NULL = defaults, timeout 2 s, reconnect forever every

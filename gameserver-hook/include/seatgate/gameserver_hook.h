@@ -126,6 +126,8 @@ typedef enum sg_hook_reason {
     SG_HOOK_REJECT_WRONG_SERVER_ID,   /* the session's deployment has another request id */
     SG_HOOK_REJECT_ALREADY_CONNECTED, /* another connection (here or elsewhere) holds it */
     SG_HOOK_REJECT_UNAVAILABLE,       /* a dependency failed (store, Edgegap), or stopping */
+    SG_HOOK_REJECT_RATE_LIMITED,      /* too many verifications from this address (verify-rate) */
+    SG_HOOK_REJECT_IP_LIMIT,          /* this address holds claims-per-ip connections here */
     SG_HOOK_REASON_COUNT
 } sg_hook_reason;
 
@@ -268,6 +270,7 @@ typedef struct sg_hook_stats {
     uint32_t pending; /* requests enqueued and not yet polled */
     int32_t started;  /* 1 once the start sequence succeeded */
     int32_t stopped;
+    uint64_t quiet; /* refusals repeated from memory or rate limited: no I/O, no event */
 } sg_hook_stats;
 
 void sg_hook_get_stats(sg_hook *h, sg_hook_stats *out);

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "example_proto.h"
 
 static long long now_ms(void)
@@ -66,6 +68,7 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
     snprintf(out->message, sizeof out->message, "no answer within %d ms", timeout);
     bool connected = false;
     long long leave_at = 0;
+    uint64_t send_seq = 0, recv_seq = 0; /* the server starts at 1; so do we */
     for (;;) {
         long long now = now_ms();
         if (!connected && now - last_send >= 250) { /* resend until answered */
@@ -73,9 +76,9 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
             last_send = now;
         }
         if (connected && now - last_send >= 500) {
-            ex_packet k = {.type = EX_KEEPALIVE, .client_id = out->client_id};
+            ex_packet k = {.type = EX_KEEPALIVE, .client_id = out->client_id, .sequence = ++send_seq};
             uint8_t b[EX_MAX_PACKET];
-            send_to(fd, &ss, sl, b, ex_packet_write(&k, b));
+            send_to(fd, &ss, sl, b, ex_packet_write(&k, pub.client_to_server_key, b));
             last_send = now;
         }
         long long end = connected ? leave_at : deadline;
@@ -86,7 +89,16 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
         uint8_t buf[2048];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         ex_packet p;
-        if (n <= 0 || !ex_packet_parse(buf, (size_t)n, &p)) continue;
+        /* The server's packets are tagged with its key for us; a PLAIN DENY (the server
+         * could not open the token, so it has no key) only for those two reasons. */
+        if (n <= 0 || !ex_packet_parse(buf, (size_t)n, pub.server_to_client_key, &p)) continue;
+        if (p.type == EX_PLAIN_DENY) {
+            if (p.code != EX_DENY_BAD_TOKEN && p.code != EX_DENY_TOKEN_EXPIRED) continue;
+            p.type = EX_DENY;
+        } else {
+            if ((connected && p.client_id != out->client_id) || p.sequence <= recv_seq) continue;
+            recv_seq = p.sequence;
+        }
         if (!connected && p.type == EX_ACCEPT) {
             connected = true;
             out->outcome = EX_ACCEPTED;
@@ -106,10 +118,11 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
         }
     }
     if (connected && o->goodbye) {
-        ex_packet g = {.type = EX_GOODBYE, .client_id = out->client_id};
+        ex_packet g = {.type = EX_GOODBYE, .client_id = out->client_id, .sequence = ++send_seq};
         uint8_t b[EX_MAX_PACKET];
-        send_to(fd, &ss, sl, b, ex_packet_write(&g, b));
+        send_to(fd, &ss, sl, b, ex_packet_write(&g, pub.client_to_server_key, b));
     }
     close(fd);
+    sodium_memzero(&pub, sizeof pub);
     return out->outcome;
 }

@@ -3,12 +3,16 @@
  * For every UDP datagram:
  *   - a netcode connection request (1078 bytes, prefix 0): open the private token with the
  *     shared key (sg_token_open_request), check this server is in its address list, refuse a
- *     token already used from another address (its MAC is remembered per first address),
- *     then ask the hook to verify the client id and source IP (with the session id from the
- *     token's user data). The answer comes back in a later tick (sg_hook_poll): ACCEPT or
- *     DENY with the reason.
+ *     token already accepted from another address (its MAC is remembered once the hook
+ *     accepted it, never before: a thief who tries first cannot lock the owner out), then ask
+ *     the hook to verify the client id and source IP (with the session id from the token's
+ *     user data). The answer comes back in a later tick (sg_hook_poll): ACCEPT or DENY with
+ *     the reason, authenticated with the connection's keys (example_proto.h).
  *   - KEEPALIVE from a connected player: it is alive. GOODBYE: it left (hook disconnect).
+ *     Both count only when their tag verifies under the player's client-to-server key and
+ *     their sequence is new: nobody on the path can keep a player alive or kick them.
  * Each tick also sends keep-alives and drops players silent for longer than their timeout.
+ * Denials are logged at debug level; at info, one line per second at most, with a count.
  */
 #include "ex_server.h"
 
@@ -39,6 +43,10 @@ typedef struct slot {
     uint64_t client_id;
     long long last_recv_ms, last_send_ms;
     int timeout_ms; /* < 0: never */
+    uint8_t to_client[EX_KEY_BYTES], to_server[EX_KEY_BYTES]; /* the token's packet keys */
+    uint64_t send_seq, recv_seq;
+    uint8_t mac[SG_TOKEN_MAC_BYTES]; /* the token's, remembered once accepted */
+    uint64_t expire;
 } slot;
 
 typedef struct seen_mac {
@@ -55,6 +63,8 @@ typedef struct verify_ref {
 
 struct ex_server {
     ex_server_config cfg;
+    sg_log_limiter deny_log;
+    unsigned long long denied_since_log;
     sg_hook *hook;
     int fd;
     sg_addr bound;
@@ -73,24 +83,46 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void send_packet(ex_server *s, const sg_addr *to, const ex_packet *p)
+static void send_packet(ex_server *s, const sg_addr *to, const ex_packet *p, const uint8_t *key)
 {
     uint8_t buf[EX_MAX_PACKET];
-    size_t n = ex_packet_write(p, buf);
+    size_t n = ex_packet_write(p, key, buf);
+    if (n == 0) return;
     struct sockaddr_storage ss;
     socklen_t sl = sg_addr_to_sockaddr(to, &ss);
     if (sendto(s->fd, buf, n, 0, (struct sockaddr *)&ss, sl) < 0)
         SG_WARN(COMP, "send_failed", "errno=%d", errno);
 }
 
-static void deny(ex_server *s, const sg_addr *to, uint8_t code, const char *msg)
+/* Refuses a connection request. With the token's keys (t not NULL) the DENY is
+ * authenticated; without them (the token did not open) it is a PLAIN DENY. */
+static void deny(ex_server *s, const sg_addr *to, const sg_token_opened *t, uint8_t code,
+                 const char *msg)
 {
-    ex_packet p = {.type = EX_DENY, .code = code};
+    ex_packet p = {.type = t ? EX_DENY : EX_PLAIN_DENY, .code = code};
+    if (t) {
+        p.client_id = t->client_id;
+        p.sequence = 1;
+    }
     snprintf(p.message, sizeof p.message, "%s", msg);
-    send_packet(s, to, &p);
+    send_packet(s, to, &p, t ? t->server_to_client_key : NULL);
     char a[SG_ADDR_STRLEN], q[256];
-    SG_INFO(COMP, "denied", "addr=%s reason=%s msg=%s", sg_addr_format(to, true, a, sizeof a),
-            ex_deny_name(code), sg_log_quote(msg, q, sizeof q));
+    SG_DEBUG(COMP, "denied", "addr=%s reason=%s msg=%s", sg_addr_format(to, true, a, sizeof a),
+             ex_deny_name(code), sg_log_quote(msg, q, sizeof q));
+    s->denied_since_log++;
+    unsigned long long held = 0;
+    if (sg_log_limit(&s->deny_log, 1000, &held)) {
+        SG_INFO(COMP, "denied", "count=%llu last_addr=%s last_reason=%s msg=%s",
+                s->denied_since_log, a, ex_deny_name(code), q);
+        s->denied_since_log = 0;
+    }
+}
+
+/* Sends an authenticated packet to a player of slot sl. */
+static void send_to_slot(ex_server *s, slot *sl, uint8_t type)
+{
+    ex_packet p = {.type = type, .client_id = sl->client_id, .sequence = ++sl->send_seq};
+    send_packet(s, &sl->addr, &p, sl->to_client);
 }
 
 int ex_server_new(const ex_server_config *cfg, sg_hook *hook, ex_server **out)
@@ -154,30 +186,37 @@ static int slot_by_addr(ex_server *s, const sg_addr *a)
 
 static void slot_free(ex_server *s, int i)
 {
-    s->slots[i].state = SLOT_FREE;
-    s->slots[i].generation++;
+    slot *sl = &s->slots[i];
+    sl->state = SLOT_FREE;
+    sl->generation++;
+    sodium_memzero(sl->to_client, sizeof sl->to_client);
+    sodium_memzero(sl->to_server, sizeof sl->to_server);
 }
 
-/* The remembered MAC of a token: false when it was used from another address. */
-static bool remember_mac(ex_server *s, const sg_token_opened *t, const sg_addr *from, uint64_t now)
+/* Where a token was accepted before, if anywhere (expired ones forgotten). */
+static const seen_mac *accepted_before(ex_server *s, const uint8_t mac[SG_TOKEN_MAC_BYTES],
+                                       uint64_t now)
 {
     size_t w = 0;
     for (size_t i = 0; i < s->mac_count; i++) /* forget expired tokens */
         if (s->macs[i].expire > now) s->macs[w++] = s->macs[i];
     s->mac_count = w;
-    for (size_t i = 0; i < s->mac_count; i++) {
-        if (sodium_memcmp(s->macs[i].mac, t->mac, SG_TOKEN_MAC_BYTES) == 0)
-            return sg_addr_equal(&s->macs[i].addr, from, true);
-    }
+    for (size_t i = 0; i < s->mac_count; i++)
+        if (sodium_memcmp(s->macs[i].mac, mac, SG_TOKEN_MAC_BYTES) == 0) return &s->macs[i];
+    return NULL;
+}
+
+/* Remembers an accepted token's MAC and the address it was accepted from. */
+static void remember_accepted(ex_server *s, const slot *sl)
+{
     if (s->mac_count == MAX_MACS)
         memmove(s->macs, s->macs + 1, (MAX_MACS - 1) * sizeof *s->macs);
     else
         s->mac_count++;
     seen_mac *m = &s->macs[s->mac_count - 1];
-    memcpy(m->mac, t->mac, SG_TOKEN_MAC_BYTES);
-    m->addr = *from;
-    m->expire = t->expire_timestamp;
-    return true;
+    memcpy(m->mac, sl->mac, SG_TOKEN_MAC_BYTES);
+    m->addr = sl->addr;
+    m->expire = sl->expire;
 }
 
 static void on_verdict(const sg_hook_verdict *v, void *user)
@@ -192,14 +231,24 @@ static void on_verdict(const sg_hook_verdict *v, void *user)
         return;
     }
     if (!v->accepted) {
-        deny(s, &sl->addr, (uint8_t)v->reason, v->message);
+        ex_packet p = {.type = EX_DENY,
+                       .client_id = sl->client_id,
+                       .sequence = ++sl->send_seq,
+                       .code = (uint8_t)v->reason};
+        snprintf(p.message, sizeof p.message, "%.200s", v->message);
+        send_packet(s, &sl->addr, &p, sl->to_client);
+        s->denied_since_log++;
+        char a[SG_ADDR_STRLEN], q[256];
+        SG_DEBUG(COMP, "denied", "addr=%s reason=%s msg=%s",
+                 sg_addr_format(&sl->addr, true, a, sizeof a), ex_deny_name((uint8_t)v->reason),
+                 sg_log_quote(v->message, q, sizeof q));
         slot_free(s, ref->index);
         return;
     }
     sl->state = SLOT_CONNECTED;
     sl->last_recv_ms = sl->last_send_ms = now_ms();
-    ex_packet p = {.type = EX_ACCEPT, .client_id = v->client_id};
-    send_packet(s, &sl->addr, &p);
+    remember_accepted(s, sl);
+    send_to_slot(s, sl, EX_ACCEPT);
     char a[SG_ADDR_STRLEN];
     SG_INFO(COMP, "accepted", "client_id=%" PRIu64 " addr=%s session_id=%s", v->client_id,
             sg_addr_format(&sl->addr, true, a, sizeof a), v->session_id);
@@ -213,31 +262,34 @@ static void on_request(ex_server *s, const uint8_t *buf, size_t len, const sg_ad
     sg_token_opened t;
     sg_status st = sg_token_open_request(&s->opener, &req, now, &t);
     if (st != SG_OK) {
-        deny(s, from, st == SG_E_EXPIRED ? EX_DENY_TOKEN_EXPIRED : EX_DENY_BAD_TOKEN,
+        deny(s, from, NULL, st == SG_E_EXPIRED ? EX_DENY_TOKEN_EXPIRED : EX_DENY_BAD_TOKEN,
              sg_status_name(st));
         return;
     }
     if (!sg_token_lists_server(&t, &s->public_addr)) {
-        deny(s, from, EX_DENY_NOT_THIS_SERVER, "the token does not list this server");
-        goto out;
-    }
-    if (!remember_mac(s, &t, from, now)) {
-        deny(s, from, EX_DENY_TOKEN_REUSED, "token already used from another address");
+        deny(s, from, &t, EX_DENY_NOT_THIS_SERVER, "the token does not list this server");
         goto out;
     }
     int i = slot_by_addr(s, from);
-    if (i >= 0) {
+    if (i >= 0 && s->slots[i].client_id == t.client_id) {
         /* A resend from the same address: answer again, or keep waiting for the hook. */
-        if (s->slots[i].state == SLOT_CONNECTED && s->slots[i].client_id == t.client_id) {
-            ex_packet p = {.type = EX_ACCEPT, .client_id = t.client_id};
-            send_packet(s, from, &p);
-        }
+        if (s->slots[i].state == SLOT_CONNECTED) send_to_slot(s, &s->slots[i], EX_ACCEPT);
         goto out;
     }
+    const seen_mac *before = accepted_before(s, t.mac, now);
+    if (before) {
+        bool same_ip = sg_addr_equal(&before->addr, from, false);
+        deny(s, from, &t, EX_DENY_TOKEN_REUSED,
+             same_ip ? "token already used from this IP on another port (a client that "
+                       "restarted needs a new token)"
+                     : "token already used from another address");
+        goto out;
+    }
+    if (i >= 0) goto out; /* this address is busy with another token's connection */
     for (i = 0; i < s->cfg.max_players && s->slots[i].state != SLOT_FREE; i++) {
     }
     if (i == s->cfg.max_players) {
-        deny(s, from, EX_DENY_SERVER_FULL, "no free player slot");
+        deny(s, from, &t, EX_DENY_SERVER_FULL, "no free player slot");
         goto out;
     }
     char session[SG_TOKEN_SESSION_ID_MAX + 1];
@@ -253,10 +305,16 @@ static void on_request(ex_server *s, const uint8_t *buf, size_t len, const sg_ad
     sl->timeout_ms = t.timeout_seconds < 0    ? -1
                      : t.timeout_seconds == 0 ? s->cfg.default_timeout_s * 1000
                                               : t.timeout_seconds * 1000;
+    memcpy(sl->to_client, t.server_to_client_key, EX_KEY_BYTES);
+    memcpy(sl->to_server, t.client_to_server_key, EX_KEY_BYTES);
+    memcpy(sl->mac, t.mac, SG_TOKEN_MAC_BYTES);
+    sl->expire = t.expire_timestamp;
+    sl->send_seq = sl->recv_seq = 0;
     s->refs[i] = (verify_ref){.server = s, .index = i, .generation = sl->generation};
     st = sg_hook_verify(s->hook, t.client_id, ip, session_id, on_verdict, &s->refs[i]);
     if (st != SG_OK) {
-        deny(s, from, st == SG_E_FULL ? EX_DENY_BUSY : SG_HOOK_REJECT_UNAVAILABLE, sg_last_error());
+        deny(s, from, &t, st == SG_E_FULL ? EX_DENY_BUSY : SG_HOOK_REJECT_UNAVAILABLE,
+             sg_last_error());
         slot_free(s, i);
     }
 out:
@@ -269,11 +327,13 @@ static void on_packet(ex_server *s, const uint8_t *buf, size_t len, const sg_add
         on_request(s, buf, len, from);
         return;
     }
-    ex_packet p;
-    if (!ex_packet_parse(buf, len, &p)) return;
     int i = slot_by_addr(s, from);
-    if (i < 0 || s->slots[i].state != SLOT_CONNECTED || s->slots[i].client_id != p.client_id)
-        return;
+    if (i < 0 || s->slots[i].state != SLOT_CONNECTED) return;
+    ex_packet p;
+    /* Only the player's own packets count: tagged with its key, with a new sequence. */
+    if (!ex_packet_parse(buf, len, s->slots[i].to_server, &p)) return;
+    if (s->slots[i].client_id != p.client_id || p.sequence <= s->slots[i].recv_seq) return;
+    s->slots[i].recv_seq = p.sequence;
     if (p.type == EX_KEEPALIVE) {
         s->slots[i].last_recv_ms = now_ms();
     } else if (p.type == EX_GOODBYE) {
@@ -310,8 +370,7 @@ void ex_server_tick(ex_server *s, int wait_ms)
             continue;
         }
         if (now - sl->last_send_ms >= s->cfg.keepalive_ms) {
-            ex_packet p = {.type = EX_KEEPALIVE, .client_id = sl->client_id};
-            send_packet(s, &sl->addr, &p);
+            send_to_slot(s, sl, EX_KEEPALIVE);
             sl->last_send_ms = now;
         }
     }
@@ -322,8 +381,7 @@ void ex_server_free(ex_server *s)
     if (!s) return;
     for (int i = 0; i < s->cfg.max_players; i++) {
         if (s->slots[i].state != SLOT_CONNECTED) continue;
-        ex_packet p = {.type = EX_GOODBYE, .client_id = s->slots[i].client_id};
-        send_packet(s, &s->slots[i].addr, &p);
+        send_to_slot(s, &s->slots[i], EX_GOODBYE);
         sg_hook_disconnect(s->hook, s->slots[i].client_id, SG_HOOK_DISCONNECT_SERVER_STOP, NULL,
                            NULL);
     }

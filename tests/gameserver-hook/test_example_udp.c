@@ -11,6 +11,12 @@
 
 #include <cmocka.h>
 
+#include <sodium.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "ex_client.h"
 #include "ex_server.h"
 #include "example_proto.h"
@@ -141,8 +147,10 @@ static void replayed_token_is_refused(void **state)
     assert_int_equal(connect_from(t, "127.0.0.1", false, 0, &r), EX_ACCEPTED);
     /* the same token from another address: refused by the server's own memory */
     expect_denied(connect_from(t, "127.0.0.2", false, 0, &r), &r, "token_reused");
-    /* the same token from the same IP on another socket (port): still another address */
+    /* the same token from the same IP on another socket (port): still another address, and
+     * the message says so */
     expect_denied(connect_from(t, "127.0.0.1", false, 0, &r), &r, "token_reused");
+    assert_non_null(strstr(r.message, "from this IP on another port"));
     /* a second token for the same client and session while it is connected: the hook
      * refuses it (the session is held) */
     mint(e, e->key, 102, "s102-S", NULL, 30, 5, t);
@@ -162,6 +170,106 @@ static void stolen_token_from_another_ip_is_refused(void **state)
 
 /* Tokens for this server's address whose session belongs to another server: the hook
  * refuses them by request id and by public IP. */
+/* A thief who uses the token first is refused; the owner, right after, still gets in (the
+ * server remembers a token only once the hook accepted it). */
+static void a_thief_trying_first_does_not_lock_the_owner_out(void **state)
+{
+    env *e = *state;
+    fake_add(&e->w, 110, "s110-S", "127.0.0.1", "127.0.0.1", SERVER_ID);
+    uint8_t t[SG_TOKEN_BYTES];
+    mint(e, e->key, 110, "s110-S", NULL, 30, 5, t);
+    ex_client_result r;
+    expect_denied(connect_from(t, "127.0.0.2", false, 0, &r), &r, "ip_mismatch");
+    assert_int_equal(connect_from(t, "127.0.0.1", false, 0, &r), EX_ACCEPTED);
+    assert_int_equal(r.client_id, 110);
+}
+
+/* The test's own writer and reader of the example's control packets (example_proto.h):
+ * type, client id, sequence, then a ChaCha20-Poly1305 (IETF) tag over those bytes with the
+ * direction's key, nonce 0000 || sequence (little-endian). */
+static size_t my_control(uint8_t type, uint64_t cid, uint64_t seq, const uint8_t *key,
+                         uint8_t out[33])
+{
+    out[0] = type;
+    for (int i = 0; i < 8; i++) {
+        out[1 + i] = (uint8_t)(cid >> (8 * i));
+        out[9 + i] = (uint8_t)(seq >> (8 * i));
+    }
+    uint8_t nonce[12] = {0};
+    memcpy(nonce + 4, out + 9, 8);
+    unsigned long long tl = 0;
+    uint8_t none[1] = {0};
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(none, out + 17, &tl, none, 0, out, 17, NULL,
+                                                       nonce, key);
+    return 33;
+}
+
+static int players_now(env *e)
+{
+    sg_hook_stats st;
+    sg_hook_get_stats(e->hook, &st);
+    return (int)st.players;
+}
+
+/* Someone who can send from the player's address (on the path) can neither kick the player
+ * with a GOODBYE nor replay one: only a GOODBYE tagged with the player's key and a new
+ * sequence disconnects. The server's ACCEPT is checked with the test's own tag code. */
+static void control_packets_are_authenticated(void **state)
+{
+    env *e = *state;
+    fake_add(&e->w, 111, "s111-S", "127.0.0.1", "127.0.0.1", SERVER_ID);
+    uint8_t t[SG_TOKEN_BYTES];
+    mint(e, e->key, 111, "s111-S", NULL, 30, 5, t);
+    sg_token_public pub;
+    assert_int_equal(sg_token_read_public(t, sizeof t, SG_TOKEN_IPV6_GROUPS_LE, &pub), SG_OK);
+    uint8_t req[SG_CONNECTION_REQUEST_BYTES];
+    assert_int_equal(sg_connection_request_write(t, sizeof t, req), SG_OK);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_storage ss;
+    socklen_t sl = sg_addr_to_sockaddr(&e->server_addr, &ss);
+    assert_int_equal(connect(fd, (struct sockaddr *)&ss, sl), 0);
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t buf[256];
+    ssize_t n = -1;
+    for (int i = 0; i < 25 && n != 33; i++) {
+        assert_int_equal(send(fd, req, sizeof req, 0), (ssize_t)sizeof req);
+        n = recv(fd, buf, sizeof buf, 0);
+    }
+    assert_int_equal(n, 33);
+    assert_int_equal(buf[0], EX_ACCEPT);
+    uint8_t want[33];
+    uint64_t seq = 0;
+    for (int i = 7; i >= 0; i--) seq = seq << 8 | buf[9 + i];
+    my_control(EX_ACCEPT, 111, seq, pub.server_to_client_key, want);
+    assert_memory_equal(buf, want, 33); /* the server's tag is the one the format says */
+    assert_int_equal(players_now(e), 1);
+    /* Forged: the right fields and a tag under a key that is not the player's. */
+    uint8_t wrong_key[32] = {1, 2, 3};
+    uint8_t pkt[33];
+    send(fd, pkt, my_control(EX_GOODBYE, 111, 5, wrong_key, pkt), 0);
+    /* Tampered: a real tag, one bit changed. */
+    my_control(EX_GOODBYE, 111, 6, pub.client_to_server_key, pkt);
+    pkt[20] ^= 1;
+    send(fd, pkt, 33, 0);
+    /* Tagged with the server's direction key instead of the client's. */
+    send(fd, pkt, my_control(EX_GOODBYE, 111, 7, pub.server_to_client_key, pkt), 0);
+    struct timespec ts = {0, 300000000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(players_now(e), 1); /* still connected */
+    /* A genuine keep-alive at sequence 9, then a replayed GOODBYE at an older sequence. */
+    send(fd, pkt, my_control(EX_KEEPALIVE, 111, 9, pub.client_to_server_key, pkt), 0);
+    send(fd, pkt, my_control(EX_GOODBYE, 111, 8, pub.client_to_server_key, pkt), 0);
+    nanosleep(&ts, NULL);
+    assert_int_equal(players_now(e), 1);
+    /* The player's own GOODBYE, with a new sequence, disconnects. */
+    send(fd, pkt, my_control(EX_GOODBYE, 111, 10, pub.client_to_server_key, pkt), 0);
+    wait_events(&e->w, "player_disconnect", 1);
+    assert_int_equal(players_now(e), 0);
+    close(fd);
+    sodium_memzero(&pub, sizeof pub);
+}
+
 static void foreign_tokens_are_refused(void **state)
 {
     env *e = *state;
@@ -201,7 +309,9 @@ static void token_for_another_address_is_refused_by_the_server(void **state)
     uint8_t other[SG_TOKEN_BYTES];
     p.servers = &servers[1];
     assert_int_equal(sg_token_mint(e->key, &p, other, NULL), SG_OK);
-    memcpy(t + 1085, other + 1085, SG_TOKEN_BYTES - 1085);
+    /* (the address list only: timeout 4 bytes, count 4, one IPv4 address 7, then the keys,
+     * which stay the token's own so the client can check the server's answer) */
+    memcpy(t + 1085, other + 1085, 4 + 4 + 7);
     ex_client_result r;
     expect_denied(connect_from(t, "127.0.0.1", false, 0, &r), &r, "not_this_server");
 }
@@ -248,21 +358,35 @@ static void a_silent_player_times_out(void **state)
 static void packets_round_trip_and_junk_is_ignored(void **state)
 {
     (void)state;
+    uint8_t key[32] = {9, 8, 7}, other[32] = {1};
     uint8_t buf[EX_MAX_PACKET];
-    ex_packet p = {.type = EX_DENY, .code = SG_HOOK_REJECT_IP_MISMATCH}, q;
+    ex_packet p = {.type = EX_DENY, .client_id = 5, .sequence = 1, .code = SG_HOOK_REJECT_IP_MISMATCH}, q;
     snprintf(p.message, sizeof p.message, "not yours");
-    size_t n = ex_packet_write(&p, buf);
-    assert_true(ex_packet_parse(buf, n, &q));
+    size_t n = ex_packet_write(&p, key, buf);
+    assert_true(ex_packet_parse(buf, n, key, &q));
     assert_int_equal(q.code, SG_HOOK_REJECT_IP_MISMATCH);
     assert_string_equal(q.message, "not yours");
-    assert_false(ex_packet_parse(buf, n - 1, &q));
-    p = (ex_packet){.type = EX_KEEPALIVE, .client_id = 0x0102030405060708ULL};
-    n = ex_packet_write(&p, buf);
-    assert_true(ex_packet_parse(buf, n, &q));
+    assert_false(ex_packet_parse(buf, n, other, &q)); /* another key */
+    assert_false(ex_packet_parse(buf, n, NULL, &q));
+    assert_false(ex_packet_parse(buf, n - 1, key, &q));
+    p = (ex_packet){.type = EX_KEEPALIVE, .client_id = 0x0102030405060708ULL, .sequence = 3};
+    n = ex_packet_write(&p, key, buf);
+    assert_int_equal(n, 33);
+    uint8_t mine[33];
+    my_control(EX_KEEPALIVE, 0x0102030405060708ULL, 3, key, mine);
+    assert_memory_equal(buf, mine, 33); /* the same bytes as the test's own writer */
+    assert_true(ex_packet_parse(buf, n, key, &q));
     assert_int_equal(q.client_id, 0x0102030405060708ULL);
-    assert_false(ex_packet_parse(buf, 8, &q));
+    assert_int_equal(q.sequence, 3);
+    assert_false(ex_packet_parse(buf, 8, key, &q));
+    assert_int_equal(ex_packet_write(&p, NULL, buf), 0); /* no key, no packet */
+    p = (ex_packet){.type = EX_PLAIN_DENY, .code = EX_DENY_BAD_TOKEN};
+    snprintf(p.message, sizeof p.message, "decrypt_failed");
+    n = ex_packet_write(&p, NULL, buf);
+    assert_true(ex_packet_parse(buf, n, NULL, &q));
+    assert_int_equal(q.code, EX_DENY_BAD_TOKEN);
     buf[0] = 0x7f;
-    assert_false(ex_packet_parse(buf, 9, &q));
+    assert_false(ex_packet_parse(buf, 9, key, &q));
     assert_string_equal(ex_deny_name(EX_DENY_TOKEN_REUSED), "token_reused");
     assert_string_equal(ex_deny_name(SG_HOOK_REJECT_WRONG_SERVER_IP), "wrong_server_ip");
 }
@@ -275,6 +399,8 @@ int main(void)
         T(fresh_token_gets_in_and_goodbye_frees_the_seat),
         T(replayed_token_is_refused),
         T(stolen_token_from_another_ip_is_refused),
+        T(a_thief_trying_first_does_not_lock_the_owner_out),
+        T(control_packets_are_authenticated),
         T(foreign_tokens_are_refused),
         T(token_for_another_address_is_refused_by_the_server),
         T(expired_and_wrong_key_tokens_are_refused),

@@ -31,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ROUND_TRIP(sg_gameserver_record, sg_gameserver_from_json, sg_gameserver_to_json);
     ROUND_TRIP(sg_delete_job, sg_delete_job_from_json, sg_delete_job_to_json);
     ROUND_TRIP(sg_create_intent, sg_create_intent_from_json, sg_create_intent_to_json);
+    ROUND_TRIP(sg_player_seats, sg_player_seats_from_json, sg_player_seats_to_json);
     ROUND_TRIP(sg_event, sg_event_from_json, sg_event_to_json);
     sg_context_info info;
     sg_context_check((const char *)data, size, &info);

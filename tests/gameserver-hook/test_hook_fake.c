@@ -466,6 +466,27 @@ static void verifies_before_a_start_that_never_comes_are_unavailable(void **stat
     fake_world_destroy(&w);
 }
 
+/* One address holds at most claims-per-ip (4) connections on a server: the fifth player from
+ * it is refused ip_limit, and gets in once one of the four left. */
+static void one_address_holds_a_bounded_number_of_seats(void **state)
+{
+    fixture *f = *state;
+    for (uint64_t c = 71; c <= 75; c++) {
+        char sid[32];
+        snprintf(sid, sizeof sid, "s%llu-S", (unsigned long long)c);
+        fake_add(&f->w, c, sid, PLAYER_IP, SERVER_IP, SERVER_ID);
+    }
+    for (uint64_t c = 71; c <= 74; c++) expect_reason(verify(f, c, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+    sg_hook_verdict v = verify(f, 75, PLAYER_IP, NULL);
+    expect_reason(v, SG_HOOK_REJECT_IP_LIMIT);
+    assert_non_null(strstr(v.message, "claims-per-ip"));
+    assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_IP_LIMIT), "ip_limit");
+    got g = {0};
+    assert_int_equal(sg_hook_disconnect(f->h, 71, SG_HOOK_DISCONNECT_GOODBYE, on_done, &g), SG_OK);
+    poll_until(f->h, &g.done_calls, 1);
+    expect_reason(verify(f, 75, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
+}
+
 static void stop_refuses_new_requests_and_deregisters(void **state)
 {
     fixture *f = *state;
@@ -743,6 +764,7 @@ int main(void)
         T(disconnect_releases_deletes_and_publishes),
         T(a_failed_delete_completes_later),
         T(score_events_are_tagged_with_session_and_client),
+        T(one_address_holds_a_bounded_number_of_seats),
         T(stop_refuses_new_requests_and_deregisters),
         T(heartbeats_run_on_their_own),
         cmocka_unit_test(verify_never_waits_for_the_worker),

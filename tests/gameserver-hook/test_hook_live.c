@@ -56,6 +56,8 @@ static sg_hook *new_hook(const char *request_id, bool api_key, const char *edgeg
     assert_int_equal(sg_hook_options_set(o, "store-timeout", "1s"), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "verify-timeout", "4s"), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "capacity", "16"), SG_OK);
+    /* every player here comes from loopback: no per-address cap (hook.fake tests it) */
+    assert_int_equal(sg_hook_options_set(o, "claims-per-ip", "0"), SG_OK);
     sg_hook *h = NULL;
     assert_int_equal(sg_hook_new(o, &h), SG_OK);
     sg_hook_options_free(o);

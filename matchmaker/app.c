@@ -121,9 +121,15 @@ static const sg_setting app_settings[] = {
      .help = "connect token lifetime in seconds"},
     {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
      .help = "netcode connection timeout in seconds written into tokens (-1: none)"},
-    {.name = "token-ipv6-layout", .type = SG_SET_STRING, .def = "groups-le",
-     .choices = "groups-le|octets",
-     .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
+    {.name = "token-dialect", .type = SG_SET_STRING, .def = "netcode-1.02",
+     .choices = SG_TOKEN_DIALECT_CHOICES, .alias = "token-ipv6-layout",
+     .help = "how tokens are written, as the game server reads them: netcode-1.02 (netcode.c), "
+             "lightyear (0.20 and later) or lightyear-0.19 (and netcode-rs)"},
+    {.name = "token-private-addresses", .type = SG_SET_STRING, .def = "auto",
+     .choices = "auto|public|public+bind",
+     .help = "what the token's encrypted address list holds: the public address only, or also "
+             "the server's bind address (0.0.0.0:<internal port>, which lightyear 0.29 checks); "
+             "auto: both when the internal port differs from the external one"},
     /* Background work */
     {.name = "store-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
      .help = "threads running store calls for the connect flow"},
@@ -368,11 +374,12 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         st = bad("protocol-id", sg_last_error());
         goto fail;
     }
-    sg_token_ipv6_layout layout;
-    if (sg_token_ipv6_layout_parse(sg_config_str(cfg, "token-ipv6-layout"), &layout) != SG_OK) {
-        st = bad("token-ipv6-layout", "expected groups-le or octets");
-        goto fail;
-    }
+    sg_token_dialect dialect = SG_TOKEN_NETCODE_1_02;
+    sg_token_dialect_parse(sg_config_str(cfg, "token-dialect"), &dialect); /* checked at load */
+    const char *pa = sg_config_str(cfg, "token-private-addresses");
+    sg_flow_private_addrs private_addrs = strcmp(pa, "public") == 0        ? SG_FLOW_PRIVATE_PUBLIC
+                                          : strcmp(pa, "public+bind") == 0 ? SG_FLOW_PRIVATE_BIND
+                                                                           : SG_FLOW_PRIVATE_AUTO;
 
     /* HTTP-side modules. */
     TRY(sg_metrics_new(&app->metrics));
@@ -496,7 +503,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .protocol_id = protocol_id,
         .token_expire_s = sg_config_num(cfg, "token-expire"),
         .token_timeout_s = (int32_t)sg_config_num(cfg, "token-timeout"),
-        .ipv6_layout = layout,
+        .dialect = dialect,
+        .private_addrs = private_addrs,
         .port_name = sg_config_str(cfg, "port-name"),
         .wait_timeout_ms = sg_config_num(cfg, "wait-timeout"),
         .poll_first_ms = sg_config_num(cfg, "poll-first"),

@@ -744,6 +744,20 @@ static void start_finish(flight *f, const sg_seat *seat)
         return;
     }
     server.port = (uint16_t)fin->port->external;
+    /* The private list: the public address, and the server's bind address when asked (or,
+     * by default, when a port mapping makes them differ). */
+    sg_addr privates[2] = {server, server};
+    size_t nprivate = 1;
+    int internal = fin->port->internal;
+    bool bind = fl->o.private_addrs == SG_FLOW_PRIVATE_BIND ||
+                (fl->o.private_addrs == SG_FLOW_PRIVATE_AUTO && internal > 0 &&
+                 internal != fin->port->external);
+    if (bind && internal > 0 && internal <= 65535) {
+        sg_addr *b = &privates[1];
+        memset(b->ip, 0, sizeof b->ip); /* 0.0.0.0 or :: , as a server binds to listen */
+        b->port = (uint16_t)internal;
+        nprivate = 2;
+    }
     uint8_t user_data[SG_TOKEN_USER_DATA_BYTES];
     uint8_t token[SG_TOKEN_BYTES];
     fin->client_id = sg_token_random_client_id();
@@ -756,7 +770,9 @@ static void start_finish(flight *f, const sg_seat *seat)
         .timeout_seconds = fl->o.token_timeout_s,
         .user_data = user_data,
         .user_data_len = sizeof user_data,
-        .ipv6_layout = fl->o.ipv6_layout,
+        .private_servers = privates,
+        .private_server_count = nprivate,
+        .dialect = fl->o.dialect,
     };
     sg_status st = sg_token_user_data_set_session(user_data, f->seat_id);
     if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &fin->expires_at);

@@ -37,6 +37,16 @@
 extern "C" {
 #endif
 
+/* What a token's encrypted (server-checked) address list holds besides the public address
+ * the player dials: nothing, the game server's bind address (0.0.0.0:<internal port>: a
+ * lightyear 0.29 server checks its own address), or the bind address when the internal port
+ * differs from the external one (a port mapping). */
+typedef enum sg_flow_private_addrs {
+    SG_FLOW_PRIVATE_AUTO = 0,
+    SG_FLOW_PRIVATE_PUBLIC,
+    SG_FLOW_PRIVATE_BIND
+} sg_flow_private_addrs;
+
 typedef struct sg_flow_options {
     sg_loop *loop;         /* borrowed; started by the caller */
     sg_orchestrator *orch; /* borrowed */
@@ -48,7 +58,8 @@ typedef struct sg_flow_options {
     uint64_t protocol_id;
     int64_t token_expire_s;
     int32_t token_timeout_s;
-    sg_token_ipv6_layout ipv6_layout;
+    sg_token_dialect dialect;
+    sg_flow_private_addrs private_addrs;
 
     const char *port_name;     /* NULL/"": the first port */
     long long wait_timeout_ms; /* from the request to a ready seat, at most */

@@ -1,4 +1,4 @@
-/* netcode 1.02 connect tokens: writing (mint) and reading (open, read_public). */
+/* netcode 1.02 connect tokens, in each dialect: writing (mint) and reading (open, read_public). */
 #include "seatgate/token.h"
 
 #include <inttypes.h>
@@ -13,11 +13,12 @@ const uint8_t sg_token_version_info[SG_TOKEN_VERSION_INFO_BYTES] = "NETCODE 1.02
 
 enum { ADDR_IPV4 = 1, ADDR_IPV6 = 2, AD_BYTES = SG_TOKEN_VERSION_INFO_BYTES + 8 + 8 };
 
-/* ---- bounded little-endian writer and reader ------------------------------------------ */
+/* ---- bounded writer and reader, in the dialect's byte order ---------------------------- */
 
 typedef struct writer {
     uint8_t *p, *end;
     bool overflow;
+    bool big; /* big-endian integers (lightyear >= 0.20) */
 } writer;
 
 /* The layout bounds every write (32 IPv6 addresses fill 944 of the 1008 private bytes and
@@ -36,13 +37,14 @@ static void put_uint(writer *w, uint64_t v, size_t bytes)
 {
     uint8_t b[8];
     for (size_t i = 0; i < bytes; i++, v >>= 8)
-        b[i] = (uint8_t)v;
+        b[w->big ? bytes - 1 - i : i] = (uint8_t)v;
     put(w, b, bytes);
 }
 
 typedef struct reader {
     const uint8_t *p, *end;
     bool short_read;
+    bool big;
 } reader;
 
 static void get(reader *r, void *dst, size_t n)
@@ -62,21 +64,63 @@ static uint64_t get_uint(reader *r, size_t bytes)
     uint8_t b[8];
     get(r, b, bytes);
     uint64_t v = 0;
-    for (size_t i = bytes; i-- > 0;)
-        v = (v << 8) | b[i];
+    for (size_t i = 0; i < bytes; i++)
+        v = (v << 8) | b[r->big ? i : bytes - 1 - i];
     return v;
+}
+
+/* ---- dialects ---------------------------------------------------------------------------- */
+
+static const char *const dialect_names[SG_TOKEN_DIALECT_COUNT] = {"netcode-1.02", "lightyear",
+                                                                   "lightyear-0.19"};
+
+const char *sg_token_dialect_name(sg_token_dialect d)
+{
+    return (unsigned)d < SG_TOKEN_DIALECT_COUNT ? dialect_names[d] : "unknown";
+}
+
+sg_status sg_token_dialect_parse(const char *text, sg_token_dialect *out)
+{
+    for (int i = 0; text && i < SG_TOKEN_DIALECT_COUNT; i++) {
+        if (strcmp(text, dialect_names[i]) == 0) {
+            *out = (sg_token_dialect)i;
+            return SG_OK;
+        }
+    }
+    if (text && strcmp(text, "groups-le") == 0) { /* the older IPv6-layout names */
+        *out = SG_TOKEN_NETCODE_1_02;
+        return SG_OK;
+    }
+    if (text && strcmp(text, "octets") == 0) {
+        *out = SG_TOKEN_LIGHTYEAR_0_19;
+        return SG_OK;
+    }
+    return sg_fail(SG_E_INVALID,
+                   "token dialect: expected netcode-1.02, lightyear (0.20 and later) or "
+                   "lightyear-0.19");
+}
+
+static bool dialect_ok(sg_token_dialect d)
+{
+    return (unsigned)d < SG_TOKEN_DIALECT_COUNT;
+}
+
+/* IPv6 as 16 octets in network order (lightyear, netcode-rs), not 8 groups (netcode.c). */
+static bool ipv6_octets(sg_token_dialect d)
+{
+    return d != SG_TOKEN_NETCODE_1_02;
 }
 
 /* ---- server addresses ------------------------------------------------------------------- */
 
-static void put_addr(writer *w, const sg_addr *a, sg_token_ipv6_layout layout)
+static void put_addr(writer *w, const sg_addr *a, sg_token_dialect d)
 {
     if (a->family == AF_INET) {
         put_uint(w, ADDR_IPV4, 1);
         put(w, a->ip, 4);
     } else {
         put_uint(w, ADDR_IPV6, 1);
-        if (layout == SG_TOKEN_IPV6_OCTETS) {
+        if (ipv6_octets(d)) {
             put(w, a->ip, 16);
         } else {
             for (int i = 0; i < 8; i++)
@@ -86,7 +130,7 @@ static void put_addr(writer *w, const sg_addr *a, sg_token_ipv6_layout layout)
     put_uint(w, a->port, 2);
 }
 
-static sg_status get_addrs(reader *r, sg_token_ipv6_layout layout, sg_addr *out, size_t *count)
+static sg_status get_addrs(reader *r, sg_token_dialect d, sg_addr *out, size_t *count)
 {
     uint32_t n = (uint32_t)get_uint(r, 4);
     if (n < 1 || n > SG_TOKEN_MAX_SERVERS)
@@ -100,7 +144,7 @@ static sg_status get_addrs(reader *r, sg_token_ipv6_layout layout, sg_addr *out,
             get(r, a->ip, 4);
         } else if (type == ADDR_IPV6) {
             a->family = AF_INET6;
-            if (layout == SG_TOKEN_IPV6_OCTETS) {
+            if (ipv6_octets(d)) {
                 get(r, a->ip, 16);
             } else {
                 for (int g = 0; g < 8; g++) {
@@ -123,36 +167,54 @@ static sg_status get_addrs(reader *r, sg_token_ipv6_layout layout, sg_addr *out,
 
 /* ---- mint ------------------------------------------------------------------------------- */
 
-static void build_ad(uint8_t ad[AD_BYTES], uint64_t protocol_id, uint64_t expire_timestamp)
+static void build_ad(uint8_t ad[AD_BYTES], uint64_t protocol_id, uint64_t expire_timestamp,
+                     sg_token_dialect d)
 {
     memcpy(ad, sg_token_version_info, SG_TOKEN_VERSION_INFO_BYTES);
-    sg_put_le64(ad + SG_TOKEN_VERSION_INFO_BYTES, protocol_id);
-    sg_put_le64(ad + SG_TOKEN_VERSION_INFO_BYTES + 8, expire_timestamp);
+    sg_put64(ad + SG_TOKEN_VERSION_INFO_BYTES, protocol_id, sg_dialect_big(d));
+    sg_put64(ad + SG_TOKEN_VERSION_INFO_BYTES + 8, expire_timestamp, sg_dialect_big(d));
 }
 
-static sg_status check_params(const sg_key *key, const sg_token_params *p, sg_addr *servers)
+/* Copies and checks one address list (public or private). */
+static sg_status check_list(const char *which, const sg_addr *in, size_t n, sg_addr *out)
+{
+    if (n < 1 || n > SG_TOKEN_MAX_SERVERS)
+        return sg_fail(SG_E_ADDR_COUNT, "token: %zu %s server addresses (must be 1..32)", n,
+                       which);
+    if (!in) return sg_fail(SG_E_INVALID, "token: no %s server addresses", which);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = in[i];
+        sg_addr_normalize(&out[i]);
+        if (out[i].family != AF_INET && out[i].family != AF_INET6)
+            return sg_fail(SG_E_INVALID, "token: %s server address %zu is neither IPv4 nor IPv6",
+                           which, i + 1);
+        if (out[i].port == 0)
+            return sg_fail(SG_E_INVALID, "token: %s server address %zu has no port", which, i + 1);
+    }
+    return SG_OK;
+}
+
+static sg_status check_params(const sg_key *key, const sg_token_params *p, sg_addr *servers,
+                              sg_addr *privates, size_t *private_count)
 {
     if (!key || !p) return sg_fail(SG_E_INVALID, "token: no key or parameters");
-    if (p->server_count < 1 || p->server_count > SG_TOKEN_MAX_SERVERS)
-        return sg_fail(SG_E_ADDR_COUNT, "token: %zu server addresses (must be 1..32)",
-                       p->server_count);
-    if (!p->servers) return sg_fail(SG_E_INVALID, "token: no server addresses");
-    for (size_t i = 0; i < p->server_count; i++) {
-        servers[i] = p->servers[i];
-        sg_addr_normalize(&servers[i]);
-        if (servers[i].family != AF_INET && servers[i].family != AF_INET6)
-            return sg_fail(SG_E_INVALID, "token: server address %zu is neither IPv4 nor IPv6",
-                           i + 1);
-        if (servers[i].port == 0)
-            return sg_fail(SG_E_INVALID, "token: server address %zu has no port", i + 1);
+    sg_status st = check_list("public", p->servers, p->server_count, servers);
+    if (st != SG_OK) return st;
+    if (p->private_servers) {
+        st = check_list("private", p->private_servers, p->private_server_count, privates);
+        if (st != SG_OK) return st;
+        *private_count = p->private_server_count;
+    } else {
+        memcpy(privates, servers, p->server_count * sizeof *servers);
+        *private_count = p->server_count;
     }
     if (p->user_data_len > SG_TOKEN_USER_DATA_BYTES)
         return sg_fail(SG_E_TOO_LARGE, "token: %zu bytes of user data (at most 256)",
                        p->user_data_len);
     if (p->user_data_len && !p->user_data)
         return sg_fail(SG_E_INVALID, "token: user data length without user data");
-    if (p->ipv6_layout != SG_TOKEN_IPV6_GROUPS_LE && p->ipv6_layout != SG_TOKEN_IPV6_OCTETS)
-        return sg_fail(SG_E_INVALID, "token: unknown IPv6 layout %d", (int)p->ipv6_layout);
+    if (!dialect_ok(p->dialect))
+        return sg_fail(SG_E_INVALID, "token: unknown dialect %d", (int)p->dialect);
     return SG_OK;
 }
 
@@ -163,8 +225,9 @@ sg_status sg_token_mint_fixed(const sg_key *key, const sg_token_params *p,
     if (expire_timestamp) *expire_timestamp = 0;
     if (!out || !fixed) return sg_fail(SG_E_INVALID, "token: no output buffer");
     memset(out, 0, SG_TOKEN_BYTES);
-    sg_addr servers[SG_TOKEN_MAX_SERVERS];
-    sg_status st = check_params(key, p, servers);
+    sg_addr servers[SG_TOKEN_MAX_SERVERS], privates[SG_TOKEN_MAX_SERVERS];
+    size_t private_count = 0;
+    sg_status st = check_params(key, p, servers, privates, &private_count);
     if (st == SG_OK) st = sg_sodium_ready();
     if (st != SG_OK) return st;
 
@@ -177,25 +240,26 @@ sg_status sg_token_mint_fixed(const sg_key *key, const sg_token_params *p,
         expire = create + (uint64_t)p->expire_seconds;
 
     /* Private part, in plaintext. */
+    bool big = sg_dialect_big(p->dialect);
     uint8_t plain[SG_TOK_PRIVATE_PLAIN] = {0};
-    writer w = {plain, plain + sizeof plain, false};
+    writer w = {plain, plain + sizeof plain, false, big};
     bool overflow = false;
     put_uint(&w, p->client_id, 8);
     put_uint(&w, (uint32_t)p->timeout_seconds, 4);
-    put_uint(&w, p->server_count, 4);
-    for (size_t i = 0; i < p->server_count; i++)
-        put_addr(&w, &servers[i], p->ipv6_layout);
+    put_uint(&w, private_count, 4);
+    for (size_t i = 0; i < private_count; i++)
+        put_addr(&w, &privates[i], p->dialect);
     put(&w, fixed->client_to_server_key, SG_TOKEN_KEY_BYTES);
     put(&w, fixed->server_to_client_key, SG_TOKEN_KEY_BYTES);
     if (p->user_data_len) put(&w, p->user_data, p->user_data_len);
 
     /* Header, then the encrypted private part in place, then the rest of the public part. */
     uint8_t ad[AD_BYTES];
-    build_ad(ad, p->protocol_id, expire);
+    build_ad(ad, p->protocol_id, expire, p->dialect);
     memcpy(out + SG_TOK_OFF_VERSION, sg_token_version_info, SG_TOKEN_VERSION_INFO_BYTES);
-    sg_put_le64(out + SG_TOK_OFF_PROTOCOL, p->protocol_id);
-    sg_put_le64(out + SG_TOK_OFF_CREATE, create);
-    sg_put_le64(out + SG_TOK_OFF_EXPIRE, expire);
+    sg_put64(out + SG_TOK_OFF_PROTOCOL, p->protocol_id, big);
+    sg_put64(out + SG_TOK_OFF_CREATE, create, big);
+    sg_put64(out + SG_TOK_OFF_EXPIRE, expire, big);
     memcpy(out + SG_TOK_OFF_NONCE, fixed->nonce, SG_TOKEN_NONCE_BYTES);
     unsigned long long clen = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out + SG_TOK_OFF_PRIVATE, &clen, plain, sizeof plain,
@@ -204,11 +268,11 @@ sg_status sg_token_mint_fixed(const sg_key *key, const sg_token_params *p,
     sodium_memzero(plain, sizeof plain);
     overflow = w.overflow;
 
-    w = (writer){out + SG_TOK_OFF_PUBLIC_REST, out + SG_TOKEN_BYTES, false};
+    w = (writer){out + SG_TOK_OFF_PUBLIC_REST, out + SG_TOKEN_BYTES, false, big};
     put_uint(&w, (uint32_t)p->timeout_seconds, 4);
     put_uint(&w, p->server_count, 4);
     for (size_t i = 0; i < p->server_count; i++)
-        put_addr(&w, &servers[i], p->ipv6_layout);
+        put_addr(&w, &servers[i], p->dialect);
     put(&w, fixed->client_to_server_key, SG_TOKEN_KEY_BYTES);
     put(&w, fixed->server_to_client_key, SG_TOKEN_KEY_BYTES);
 
@@ -249,8 +313,8 @@ uint64_t sg_token_random_client_id(void)
 sg_status sg_token_check_opener(const sg_token_opener *o)
 {
     if (!o || !o->key) return sg_fail(SG_E_INVALID, "token: no key");
-    if (o->ipv6_layout != SG_TOKEN_IPV6_GROUPS_LE && o->ipv6_layout != SG_TOKEN_IPV6_OCTETS)
-        return sg_fail(SG_E_INVALID, "token: unknown IPv6 layout %d", (int)o->ipv6_layout);
+    if (!dialect_ok(o->dialect))
+        return sg_fail(SG_E_INVALID, "token: unknown dialect %d", (int)o->dialect);
     return sg_sodium_ready();
 }
 
@@ -260,7 +324,7 @@ sg_status sg_token_open_private(const sg_token_opener *o, uint64_t expire_timest
                                 sg_token_opened *out)
 {
     uint8_t ad[AD_BYTES];
-    build_ad(ad, o->protocol_id, expire_timestamp);
+    build_ad(ad, o->protocol_id, expire_timestamp, o->dialect);
     uint8_t plain[SG_TOK_PRIVATE_PLAIN];
     unsigned long long mlen = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &mlen, NULL, encrypted,
@@ -269,10 +333,10 @@ sg_status sg_token_open_private(const sg_token_opener *o, uint64_t expire_timest
         return sg_fail(SG_E_DECRYPT,
                        "token: private part does not decrypt (wrong key, or altered bytes)");
 
-    reader r = {plain, plain + mlen, false};
+    reader r = {plain, plain + mlen, false, sg_dialect_big(o->dialect)};
     out->client_id = get_uint(&r, 8);
     out->timeout_seconds = (int32_t)(uint32_t)get_uint(&r, 4);
-    sg_status st = get_addrs(&r, o->ipv6_layout, out->servers, &out->server_count);
+    sg_status st = get_addrs(&r, o->dialect, out->servers, &out->server_count);
     if (st == SG_OK) {
         get(&r, out->client_to_server_key, SG_TOKEN_KEY_BYTES);
         get(&r, out->server_to_client_key, SG_TOKEN_KEY_BYTES);
@@ -293,15 +357,30 @@ static sg_status check_length(size_t len)
     return SG_OK;
 }
 
-static sg_status check_header(const uint8_t *token, size_t len, uint64_t *create, uint64_t *expire)
+static sg_status check_header(const uint8_t *token, size_t len, sg_token_dialect d,
+                              uint64_t *create, uint64_t *expire)
 {
     sg_status st = check_length(len);
     if (st != SG_OK) return st;
     if (memcmp(token + SG_TOK_OFF_VERSION, sg_token_version_info, SG_TOKEN_VERSION_INFO_BYTES))
         return sg_fail(SG_E_VERSION, "token: version info is not \"NETCODE 1.02\"");
-    *create = sg_le64(token + SG_TOK_OFF_CREATE);
-    *expire = sg_le64(token + SG_TOK_OFF_EXPIRE);
+    *create = sg_get64(token + SG_TOK_OFF_CREATE, sg_dialect_big(d));
+    *expire = sg_get64(token + SG_TOK_OFF_EXPIRE, sg_dialect_big(d));
     return SG_OK;
+}
+
+/* A hint for the error of a token that may be of another dialect: its timestamps read
+ * sensibly in the other byte order. */
+static const char *dialect_hint(const uint8_t *token, sg_token_dialect d)
+{
+    bool big = sg_dialect_big(d);
+    uint64_t c = sg_get64(token + SG_TOK_OFF_CREATE, !big);
+    uint64_t e = sg_get64(token + SG_TOK_OFF_EXPIRE, !big);
+    bool plausible = c > 1500000000ULL && c < 4102444800ULL && (e >= c || e == UINT64_MAX);
+    if (!plausible) return "";
+    return big ? " (it reads as a little-endian token: minted with dialect netcode-1.02 or "
+                 "lightyear-0.19?)"
+               : " (it reads as a big-endian token: minted with dialect lightyear?)";
 }
 
 sg_status sg_token_open(const sg_token_opener *o, const uint8_t *token, size_t len, uint64_t now,
@@ -314,20 +393,20 @@ sg_status sg_token_open(const sg_token_opener *o, const uint8_t *token, size_t l
     if (!token) return sg_fail(SG_E_INVALID, "token: no token");
 
     uint64_t create = 0, expire = 0;
-    st = check_header(token, len, &create, &expire);
+    st = check_header(token, len, o->dialect, &create, &expire);
     if (st != SG_OK) return st;
-    uint64_t protocol_id = sg_le64(token + SG_TOK_OFF_PROTOCOL);
+    uint64_t protocol_id = sg_get64(token + SG_TOK_OFF_PROTOCOL, sg_dialect_big(o->dialect));
     if (protocol_id != o->protocol_id)
         return sg_fail(SG_E_PROTOCOL_ID,
-                       "token: minted for protocol id %" PRIu64 ", expected %" PRIu64, protocol_id,
-                       o->protocol_id);
+                       "token: minted for protocol id %" PRIu64 ", expected %" PRIu64 "%s",
+                       protocol_id, o->protocol_id, dialect_hint(token, o->dialect));
     if (create > expire)
         return sg_fail(SG_E_TIMESTAMPS,
-                       "token: created (%" PRIu64 ") after it expires (%" PRIu64 ")", create,
-                       expire);
+                       "token: created (%" PRIu64 ") after it expires (%" PRIu64 ")%s", create,
+                       expire, dialect_hint(token, o->dialect));
     if (now >= expire)
-        return sg_fail(SG_E_EXPIRED, "token: expired at %" PRIu64 " (now %" PRIu64 ")", expire,
-                       now);
+        return sg_fail(SG_E_EXPIRED, "token: expired at %" PRIu64 " (now %" PRIu64 ")%s", expire,
+                       now, dialect_hint(token, o->dialect));
 
     st =
         sg_token_open_private(o, expire, token + SG_TOK_OFF_NONCE, token + SG_TOK_OFF_PRIVATE, out);
@@ -339,6 +418,34 @@ sg_status sg_token_open(const sg_token_opener *o, const uint8_t *token, size_t l
     out->create_timestamp = create;
     out->expire_timestamp = expire;
     return SG_OK;
+}
+
+static bool unspecified(const sg_addr *a)
+{
+    static const uint8_t zero[16] = {0};
+    return memcmp(a->ip, zero, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static bool loopback(const sg_addr *a)
+{
+    static const uint8_t v6[16] = {[15] = 1};
+    return a->family == AF_INET ? a->ip[0] == 127 : memcmp(a->ip, v6, 16) == 0;
+}
+
+bool sg_token_lists_bind(const sg_token_opened *opened, const sg_addr *bind)
+{
+    if (!opened || !bind) return false;
+    sg_addr b = *bind;
+    sg_addr_normalize(&b);
+    for (size_t i = 0; i < opened->server_count && i < SG_TOKEN_MAX_SERVERS; i++) {
+        sg_addr t = opened->servers[i];
+        sg_addr_normalize(&t);
+        if (t.port != b.port || t.family != b.family) continue;
+        if (sg_addr_equal(&t, &b, false) || (unspecified(&b) && loopback(&t)) ||
+            (loopback(&b) && unspecified(&t)))
+            return true;
+    }
+    return false;
 }
 
 bool sg_token_lists_server(const sg_token_opened *opened, const sg_addr *server)
@@ -354,24 +461,23 @@ void sg_token_opened_wipe(sg_token_opened *opened)
     if (opened) sodium_memzero(opened, sizeof *opened);
 }
 
-sg_status sg_token_read_public(const uint8_t *token, size_t len, sg_token_ipv6_layout layout,
+sg_status sg_token_read_public(const uint8_t *token, size_t len, sg_token_dialect d,
                                sg_token_public *out)
 {
     if (!out) return sg_fail(SG_E_INVALID, "token: no output");
     memset(out, 0, sizeof *out);
     if (!token) return sg_fail(SG_E_INVALID, "token: no token");
-    if (layout != SG_TOKEN_IPV6_GROUPS_LE && layout != SG_TOKEN_IPV6_OCTETS)
-        return sg_fail(SG_E_INVALID, "token: unknown IPv6 layout %d", (int)layout);
+    if (!dialect_ok(d)) return sg_fail(SG_E_INVALID, "token: unknown dialect %d", (int)d);
     uint64_t create = 0, expire = 0;
-    sg_status st = check_header(token, len, &create, &expire);
+    sg_status st = check_header(token, len, d, &create, &expire);
     if (st != SG_OK) return st;
     if (create > expire)
         return sg_fail(SG_E_TIMESTAMPS,
-                       "token: created (%" PRIu64 ") after it expires (%" PRIu64 ")", create,
-                       expire);
-    reader r = {token + SG_TOK_OFF_PUBLIC_REST, token + SG_TOKEN_BYTES, false};
+                       "token: created (%" PRIu64 ") after it expires (%" PRIu64 ")%s", create,
+                       expire, dialect_hint(token, d));
+    reader r = {token + SG_TOK_OFF_PUBLIC_REST, token + SG_TOKEN_BYTES, false, sg_dialect_big(d)};
     out->timeout_seconds = (int32_t)(uint32_t)get_uint(&r, 4);
-    st = get_addrs(&r, layout, out->servers, &out->server_count);
+    st = get_addrs(&r, d, out->servers, &out->server_count);
     if (st == SG_OK) {
         get(&r, out->client_to_server_key, SG_TOKEN_KEY_BYTES);
         get(&r, out->server_to_client_key, SG_TOKEN_KEY_BYTES);
@@ -381,7 +487,7 @@ sg_status sg_token_read_public(const uint8_t *token, size_t len, sg_token_ipv6_l
         sodium_memzero(out, sizeof *out);
         return st;
     }
-    out->protocol_id = sg_le64(token + SG_TOK_OFF_PROTOCOL);
+    out->protocol_id = sg_get64(token + SG_TOK_OFF_PROTOCOL, sg_dialect_big(d));
     out->create_timestamp = create;
     out->expire_timestamp = expire;
     return SG_OK;

@@ -1,4 +1,5 @@
-/* netcode 1.02 connection request packets, and the session id carried in the user data. */
+/* netcode 1.02 connection request packets (in each dialect), and the session id carried in
+ * the user data. */
 #include "seatgate/token.h"
 
 #include <inttypes.h>
@@ -17,19 +18,22 @@ static sg_status check_packet_length(size_t len)
     return SG_OK;
 }
 
-sg_status sg_connection_request_parse(const uint8_t *packet, size_t len, sg_connection_request *out)
+sg_status sg_connection_request_parse(const uint8_t *packet, size_t len, sg_token_dialect dialect,
+                                      sg_connection_request *out)
 {
     if (!out) return sg_fail(SG_E_INVALID, "connection request: no output");
     memset(out, 0, sizeof *out);
     if (!packet) return sg_fail(SG_E_INVALID, "connection request: no packet");
+    if ((unsigned)dialect >= SG_TOKEN_DIALECT_COUNT)
+        return sg_fail(SG_E_INVALID, "connection request: unknown dialect %d", (int)dialect);
     if (len >= 1 && packet[0] != 0)
         return sg_fail(SG_E_MALFORMED, "connection request: prefix byte is %u, not 0",
                        (unsigned)packet[0]);
     sg_status st = check_packet_length(len);
     if (st != SG_OK) return st;
     memcpy(out->version_info, packet + SG_REQ_OFF_VERSION, SG_TOKEN_VERSION_INFO_BYTES);
-    out->protocol_id = sg_le64(packet + SG_REQ_OFF_PROTOCOL);
-    out->expire_timestamp = sg_le64(packet + SG_REQ_OFF_EXPIRE);
+    out->protocol_id = sg_get64(packet + SG_REQ_OFF_PROTOCOL, sg_dialect_big(dialect));
+    out->expire_timestamp = sg_get64(packet + SG_REQ_OFF_EXPIRE, sg_dialect_big(dialect));
     memcpy(out->nonce, packet + SG_REQ_OFF_NONCE, SG_TOKEN_NONCE_BYTES);
     memcpy(out->private_data, packet + SG_REQ_OFF_PRIVATE, SG_TOKEN_PRIVATE_BYTES);
     return SG_OK;
@@ -163,21 +167,3 @@ sg_status sg_token_protocol_id_parse(const char *text, uint64_t *out)
     return SG_OK;
 }
 
-sg_status sg_token_ipv6_layout_parse(const char *text, sg_token_ipv6_layout *out)
-{
-    if (text && out && strcmp(text, "groups-le") == 0) {
-        *out = SG_TOKEN_IPV6_GROUPS_LE;
-        return SG_OK;
-    }
-    if (text && out && strcmp(text, "octets") == 0) {
-        *out = SG_TOKEN_IPV6_OCTETS;
-        return SG_OK;
-    }
-    return sg_fail(SG_E_INVALID, "IPv6 layout: expected \"groups-le\" (netcode.c) or \"octets\" "
-                                 "(lightyear, netcode-rs)");
-}
-
-const char *sg_token_ipv6_layout_name(sg_token_ipv6_layout layout)
-{
-    return layout == SG_TOKEN_IPV6_OCTETS ? "octets" : "groups-le";
-}

@@ -1,8 +1,9 @@
 /* Internal: byte offsets of the netcode 1.02 connect token and connection request, and the
- * little-endian helpers shared by token.c and token_request.c. */
+ * byte-order helpers shared by token.c and token_request.c. */
 #ifndef SEATGATE_TOKEN_WIRE_H
 #define SEATGATE_TOKEN_WIRE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -29,18 +30,24 @@
 
 extern const uint8_t sg_token_version_info[SG_TOKEN_VERSION_INFO_BYTES];
 
-static inline uint64_t sg_le64(const uint8_t *p)
+/* A dialect's integers: big-endian for lightyear >= 0.20, little-endian otherwise. */
+static inline bool sg_dialect_big(sg_token_dialect d)
+{
+    return d == SG_TOKEN_LIGHTYEAR;
+}
+
+static inline uint64_t sg_get64(const uint8_t *p, bool big)
 {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[big ? i : 7 - i];
     return v;
 }
 
-static inline void sg_put_le64(uint8_t *p, uint64_t v)
+static inline void sg_put64(uint8_t *p, uint64_t v, bool big)
 {
     for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
+        p[big ? 7 - i : i] = (uint8_t)v;
 }
 
 /* Opens an encrypted private part: decrypts it under the opener's key with associated data

@@ -89,8 +89,8 @@ static int inspect(sg_config *cfg)
     sg_token_opened t;
     memset(&t, 0, sizeof t);
 
-    sg_token_ipv6_layout layout;
-    if (sg_token_ipv6_layout_parse(sg_config_str(cfg, "ipv6-layout"), &layout) != SG_OK ||
+    sg_token_dialect dialect;
+    if (sg_token_dialect_parse(sg_config_str(cfg, "token-dialect"), &dialect) != SG_OK ||
         sg_key_parse(sg_config_str(cfg, "netcode-key"), &key) != SG_OK) {
         fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
         rc = 2; /* a setting that does not parse: a usage error */
@@ -113,15 +113,15 @@ static int inspect(sg_config *cfg)
 
     /* The header protocol id is used unless --protocol-id says which one to require. */
     uint64_t protocol_id = 0;
-    for (int i = 7; n >= 21 && i >= 0; i--)
-        protocol_id = protocol_id << 8 | token[13 + i];
+    for (int i = 0; n >= 21 && i < 8; i++)
+        protocol_id = protocol_id << 8 | token[13 + (dialect == SG_TOKEN_LIGHTYEAR ? i : 7 - i)];
     const char *want = sg_config_str(cfg, "protocol-id");
     if (want && sg_token_protocol_id_parse(want, &protocol_id) != SG_OK) {
         fprintf(stderr, "seatgate-token: error: --protocol-id: %s\n", sg_last_error());
         goto out;
     }
     /* Opened as of time 0 so that an expired token still shows its fields. */
-    sg_token_opener o = {key, protocol_id, layout};
+    sg_token_opener o = {key, protocol_id, dialect};
     sg_status st = sg_token_open(&o, token, n, 0, &t);
     if (st != SG_OK) {
         fprintf(stderr, "seatgate-token: error: cannot open the token (%s): %s\n", sg_status_name(st),
@@ -129,6 +129,7 @@ static int inspect(sg_config *cfg)
         goto out;
     }
     uint64_t now = (uint64_t)time(NULL);
+    printf("dialect: %s\n", sg_token_dialect_name(dialect));
     printf("version_info: " SG_TOKEN_VERSION_INFO "\n");
     printf("protocol_id: %" PRIu64 " (0x%016" PRIx64 ")\n", t.protocol_id, t.protocol_id);
     print_time("create_timestamp", t.create_timestamp);
@@ -142,12 +143,11 @@ static int inspect(sg_config *cfg)
     printf("client_id: %" PRIu64 "\n", t.client_id);
     printf("timeout_seconds: %" PRId32 "%s\n", t.timeout_seconds,
            t.timeout_seconds < 0 ? " (timeouts disabled)" : "");
-    print_servers("servers", t.servers, t.server_count);
+    print_servers("private_servers", t.servers, t.server_count);
     sg_token_public pub;
-    if (sg_token_read_public(token, n, layout, &pub) != SG_OK)
+    if (sg_token_read_public(token, n, dialect, &pub) != SG_OK)
         printf("public_part: unreadable (%s)\n", sg_last_error());
-    else if (pub.server_count != t.server_count ||
-             memcmp(pub.servers, t.servers, t.server_count * sizeof t.servers[0]) != 0)
+    else
         print_servers("public_servers", pub.servers, pub.server_count);
     char sid[SG_TOKEN_SESSION_ID_MAX + 1];
     if (sg_token_user_data_get_session(t.user_data, sid, sizeof sid) == SG_OK)
@@ -199,11 +199,13 @@ int main(int argc, char **argv)
         {.name = "protocol-id",
          .type = SG_SET_STRING,
          .help = "protocol id to require, decimal or 0x-hex (default: the token's own)"},
-        {.name = "ipv6-layout",
+        {.name = "token-dialect",
          .type = SG_SET_STRING,
-         .choices = "groups-le|octets",
-         .def = "groups-le",
-         .help = "IPv6 address layout: groups-le (netcode.c) or octets (lightyear)"},
+         .choices = SG_TOKEN_DIALECT_CHOICES,
+         .def = "netcode-1.02",
+         .alias = "ipv6-layout",
+         .help = "how the token is written: netcode-1.02 (netcode.c), lightyear (0.20 and "
+                 "later) or lightyear-0.19"},
     };
     sg_config cfg = {.program = "seatgate-token inspect",
                      .summary = "Opens a connect token and prints its fields.",

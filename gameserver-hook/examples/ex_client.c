@@ -39,7 +39,7 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
 {
     memset(out, 0, sizeof *out);
     sg_token_public pub;
-    if (sg_token_read_public(token, len, o->ipv6_layout, &pub) != SG_OK)
+    if (sg_token_read_public(token, len, o->dialect, &pub) != SG_OK)
         return fail(out, sg_last_error());
     uint8_t req[SG_CONNECTION_REQUEST_BYTES];
     if (sg_connection_request_write(token, len, req) != SG_OK) return fail(out, sg_last_error());

@@ -20,7 +20,7 @@ typedef struct ex_client_options {
     int timeout_ms;      /* for an answer; default 5000 */
     int stay_ms;         /* once accepted, stay connected this long (keep-alives); 0: leave */
     bool goodbye;        /* say goodbye when leaving (else just go silent) */
-    sg_token_ipv6_layout ipv6_layout;
+    sg_token_dialect dialect; /* as the matchmaker writes tokens */
 } ex_client_options;
 
 typedef struct ex_client_result {

@@ -136,7 +136,7 @@ int ex_server_new(const ex_server_config *cfg, sg_hook *hook, ex_server **out)
     if (s->cfg.default_timeout_s <= 0) s->cfg.default_timeout_s = 5;
     s->hook = hook;
     s->opener = (sg_token_opener){
-        .key = cfg->key, .protocol_id = cfg->protocol_id, .ipv6_layout = cfg->ipv6_layout};
+        .key = cfg->key, .protocol_id = cfg->protocol_id, .dialect = cfg->dialect};
     s->slots = calloc((size_t)s->cfg.max_players, sizeof *s->slots);
     s->refs = calloc((size_t)s->cfg.max_players, sizeof *s->refs);
     s->fd = -1;
@@ -257,7 +257,7 @@ static void on_verdict(const sg_hook_verdict *v, void *user)
 static void on_request(ex_server *s, const uint8_t *buf, size_t len, const sg_addr *from)
 {
     sg_connection_request req;
-    if (sg_connection_request_parse(buf, len, &req) != SG_OK) return;
+    if (sg_connection_request_parse(buf, len, s->cfg.dialect, &req) != SG_OK) return;
     uint64_t now = (uint64_t)time(NULL);
     sg_token_opened t;
     sg_status st = sg_token_open_request(&s->opener, &req, now, &t);
@@ -266,7 +266,9 @@ static void on_request(ex_server *s, const uint8_t *buf, size_t len, const sg_ad
              sg_status_name(st));
         return;
     }
-    if (!sg_token_lists_server(&t, &s->public_addr)) {
+    /* The address check: the public address, or the bind address as lightyear 0.29
+     * compares it (a server behind a port mapping knows only its bind address). */
+    if (!sg_token_lists_server(&t, &s->public_addr) && !sg_token_lists_bind(&t, &s->bound)) {
         deny(s, from, &t, EX_DENY_NOT_THIS_SERVER, "the token does not list this server");
         goto out;
     }

@@ -14,10 +14,12 @@ typedef struct ex_server ex_server;
 
 typedef struct ex_server_config {
     const char *listen;         /* "127.0.0.1:7000"; without a port: any free port */
-    const sg_addr *public_addr; /* the address tokens must list; NULL: the bound address */
+    const sg_addr *public_addr; /* the address players dial; NULL: the bound address. A token
+                                 * is taken when its (private) list holds it, or the bound
+                                 * address as lightyear 0.29 checks it (sg_token_lists_bind) */
     const sg_key *key;          /* netcode private key */
     uint64_t protocol_id;
-    sg_token_ipv6_layout ipv6_layout;
+    sg_token_dialect dialect; /* as the matchmaker writes tokens */
     int max_players;       /* slots; default 64 */
     int keepalive_ms;      /* interval of keep-alive packets; default 1000 */
     int default_timeout_s; /* used when a token's timeout is 0; default 5 */

@@ -131,11 +131,14 @@ int main(int argc, char **argv)
          .type = SG_SET_BOOL,
          .def = "true",
          .help = "say goodbye when leaving (false: go silent and let the server time out)"},
-        {.name = "ipv6-layout",
+        {.name = "token-dialect",
          .type = SG_SET_STRING,
-         .choices = "groups-le|octets",
-         .def = "groups-le",
-         .help = "IPv6 address layout in tokens: groups-le or octets"},
+         .choices = SG_TOKEN_DIALECT_CHOICES,
+         .def = "netcode-1.02",
+         .env = "SEATGATE_TOKEN_DIALECT",
+         .alias = "ipv6-layout",
+         .help = "how tokens are written (as the matchmaker's token-dialect): netcode-1.02, "
+                 "lightyear or lightyear-0.19"},
         {.name = "log-level",
          .type = SG_SET_STRING,
          .def = "warn",
@@ -165,7 +168,7 @@ int main(int argc, char **argv)
     size_t len = 0;
     uint8_t token[SG_TOKEN_BYTES];
     size_t token_len = 0;
-    if (sg_token_ipv6_layout_parse(sg_config_str(&cfg, "ipv6-layout"), &o.ipv6_layout) != SG_OK) {
+    if (sg_token_dialect_parse(sg_config_str(&cfg, "token-dialect"), &o.dialect) != SG_OK) {
         fprintf(stderr, "seatgate-example-client: error: %s\n", sg_last_error());
         goto done;
     }

@@ -68,11 +68,14 @@ int main(int argc, char **argv)
          .type = SG_SET_STRING,
          .def = "0",
          .help = "netcode protocol id (decimal or 0x hex)"},
-        {.name = "ipv6-layout",
+        {.name = "token-dialect",
          .type = SG_SET_STRING,
-         .choices = "groups-le|octets",
-         .def = "groups-le",
-         .help = "IPv6 address layout in tokens: groups-le (netcode.c) or octets (lightyear)"},
+         .choices = SG_TOKEN_DIALECT_CHOICES,
+         .def = "netcode-1.02",
+         .env = "SEATGATE_TOKEN_DIALECT",
+         .alias = "ipv6-layout",
+         .help = "how tokens are written (as the matchmaker's token-dialect): netcode-1.02, "
+                 "lightyear or lightyear-0.19"},
         {.name = "max-players",
          .type = SG_SET_INT,
          .def = "64",
@@ -124,7 +127,7 @@ int main(int argc, char **argv)
     }
     if (sg_key_parse(sg_config_str(&cfg, "netcode-key"), &key) != SG_OK ||
         sg_token_protocol_id_parse(sg_config_str(&cfg, "protocol-id"), &sc.protocol_id) != SG_OK ||
-        sg_token_ipv6_layout_parse(sg_config_str(&cfg, "ipv6-layout"), &sc.ipv6_layout) != SG_OK)
+        sg_token_dialect_parse(sg_config_str(&cfg, "token-dialect"), &sc.dialect) != SG_OK)
         goto fail;
     sc.key = key;
 

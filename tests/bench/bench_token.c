@@ -40,7 +40,7 @@ static void op_mint(void)
 
 static void op_open(void)
 {
-    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_IPV6_GROUPS_LE};
+    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_NETCODE_1_02};
     sg_token_opened t;
     must(sg_token_open(&o, token, sizeof token, 0, &t), "open");
     sink += t.client_id;
@@ -48,10 +48,10 @@ static void op_open(void)
 
 static void op_open_request(void)
 {
-    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_IPV6_GROUPS_LE};
+    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_NETCODE_1_02};
     sg_connection_request req;
     sg_token_opened t;
-    must(sg_connection_request_parse(packet, sizeof packet, &req), "parse");
+    must(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), "parse");
     must(sg_token_open_request(&o, &req, 0, &t), "open request");
     sink += t.client_id;
 }

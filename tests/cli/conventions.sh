@@ -48,8 +48,8 @@ run "$hook" --log-level=loud context
 expect "seatgate-hook --log-level=loud" 2 '' '^seatgate-hook: error: --log-level'
 run "$hook" --queue-size=lots context
 expect "seatgate-hook --queue-size=lots" 2 '' '^seatgate-hook: error: --queue-size: .*SEATGATE_QUEUE_SIZE'
-run "$token" inspect --ipv6-layout=sideways --netcode-key=00
-expect "seatgate-token inspect --ipv6-layout=sideways" 2 '' '^seatgate-token: error: invalid value sideways for --ipv6-layout .*expected one of groups-le, octets$'
+run "$token" inspect --token-dialect=sideways --netcode-key=00
+expect "seatgate-token inspect --token-dialect=sideways" 2 '' '^seatgate-token: error: invalid value sideways for --token-dialect .*expected one of netcode-1.02, lightyear, lightyear-0.19, groups-le, octets$'
 
 # seatgate-hook's help shows each setting's type and the file form of secrets.
 run "$hook" --help

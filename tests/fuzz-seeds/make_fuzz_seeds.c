@@ -42,7 +42,7 @@ static void addr(const char *text, sg_addr *out)
 }
 
 static void mint(uint8_t token[SG_TOKEN_BYTES], const sg_addr *servers, size_t n,
-                 sg_token_ipv6_layout layout, uint64_t create, int32_t timeout)
+                 sg_token_dialect layout, uint64_t create, int32_t timeout)
 {
     uint8_t ud[SG_TOKEN_USER_DATA_BYTES];
     if (sg_token_user_data_set_session(ud, "9f3c2a1b7d4e-S") != SG_OK) die("session");
@@ -55,7 +55,7 @@ static void mint(uint8_t token[SG_TOKEN_BYTES], const sg_addr *servers, size_t n
     p.timeout_seconds = timeout;
     p.user_data = ud;
     p.user_data_len = sizeof ud;
-    p.ipv6_layout = layout;
+    p.dialect = layout;
     sg_token_fixed f;
     f.create_timestamp = create;
     fuzz_nonce(f.nonce);
@@ -93,11 +93,11 @@ static void token_seeds(void)
 
     uint8_t t_v4[SG_TOKEN_BYTES], t_mixed[SG_TOKEN_BYTES], t_many[SG_TOKEN_BYTES],
         t_oct[SG_TOKEN_BYTES], t_old[SG_TOKEN_BYTES], packet[SG_CONNECTION_REQUEST_BYTES];
-    mint(t_v4, &v4, 1, SG_TOKEN_IPV6_GROUPS_LE, FUZZ_CREATE, 15);
-    mint(t_mixed, mixed, 3, SG_TOKEN_IPV6_GROUPS_LE, FUZZ_CREATE, -1);
-    mint(t_many, many, 32, SG_TOKEN_IPV6_GROUPS_LE, FUZZ_CREATE, 15);
-    mint(t_oct, mixed, 3, SG_TOKEN_IPV6_OCTETS, FUZZ_CREATE, 15);
-    mint(t_old, &v4, 1, SG_TOKEN_IPV6_GROUPS_LE, FUZZ_CREATE - 100, 15); /* expired at NOW */
+    mint(t_v4, &v4, 1, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, 15);
+    mint(t_mixed, mixed, 3, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, -1);
+    mint(t_many, many, 32, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, 15);
+    mint(t_oct, mixed, 3, SG_TOKEN_LIGHTYEAR_0_19, FUZZ_CREATE, 15);
+    mint(t_old, &v4, 1, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE - 100, 15); /* expired at NOW */
 
     seed(c, "token_ipv4", FUZZ_MODE_TOKEN, t_v4, sizeof t_v4);
     seed(c, "token_mixed3", FUZZ_MODE_TOKEN, t_mixed, sizeof t_mixed);

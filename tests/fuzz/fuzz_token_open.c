@@ -39,7 +39,7 @@ static void check_opened(sg_status st, const sg_token_opened *t)
     }
 }
 
-static sg_token_opener opener(sg_token_ipv6_layout layout)
+static sg_token_opener opener(sg_token_dialect layout)
 {
     sg_token_opener o = {key, FUZZ_PROTOCOL_ID, layout};
     return o;
@@ -48,15 +48,15 @@ static sg_token_opener opener(sg_token_ipv6_layout layout)
 static void open_token(const uint8_t *tok, size_t len)
 {
     for (int layout = 0; layout < 2; layout++) {
-        sg_token_opener o = opener((sg_token_ipv6_layout)layout);
+        sg_token_opener o = opener((sg_token_dialect)layout);
         sg_token_opened t;
         check_opened(sg_token_open(&o, tok, len, FUZZ_NOW, &t), &t);
         sg_token_public pub;
-        sg_token_read_public(tok, len, (sg_token_ipv6_layout)layout, &pub);
+        sg_token_read_public(tok, len, (sg_token_dialect)layout, &pub);
         uint8_t packet[SG_CONNECTION_REQUEST_BYTES];
         if (sg_connection_request_write(tok, len, packet) == SG_OK) {
             sg_connection_request req;
-            check(sg_connection_request_parse(packet, sizeof packet, &req) == SG_OK, "own packet");
+            check(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req) == SG_OK, "own packet");
             check_opened(sg_token_open_request(&o, &req, FUZZ_NOW, &t), &t);
         }
     }
@@ -65,9 +65,9 @@ static void open_token(const uint8_t *tok, size_t len)
 static void open_request(const uint8_t *packet, size_t len)
 {
     sg_connection_request req;
-    if (sg_connection_request_parse(packet, len, &req) != SG_OK) return;
+    if (sg_connection_request_parse(packet, len, SG_TOKEN_NETCODE_1_02, &req) != SG_OK) return;
     for (int layout = 0; layout < 2; layout++) {
-        sg_token_opener o = opener((sg_token_ipv6_layout)layout);
+        sg_token_opener o = opener((sg_token_dialect)layout);
         sg_token_opened t;
         check_opened(sg_token_open_request(&o, &req, FUZZ_NOW, &t), &t);
     }
@@ -115,7 +115,7 @@ static void open_private(const uint8_t *plain_in, size_t len)
     open_token(token, sizeof token);
 
     for (int layout = 0; layout < 2; layout++) {
-        sg_token_opener o = opener((sg_token_ipv6_layout)layout);
+        sg_token_opener o = opener((sg_token_dialect)layout);
         sg_token_opened t;
         if (sg_token_open(&o, token, sizeof token, FUZZ_NOW, &t) != SG_OK || !remintable(&t))
             continue;
@@ -128,7 +128,7 @@ static void open_private(const uint8_t *plain_in, size_t len)
         p.timeout_seconds = t.timeout_seconds;
         p.user_data = t.user_data;
         p.user_data_len = sizeof t.user_data;
-        p.ipv6_layout = (sg_token_ipv6_layout)layout;
+        p.dialect = (sg_token_dialect)layout;
         sg_token_fixed f;
         f.create_timestamp = FUZZ_CREATE;
         memcpy(f.nonce, nonce, sizeof nonce);

@@ -221,7 +221,7 @@ static void control_packets_are_authenticated(void **state)
     uint8_t t[SG_TOKEN_BYTES];
     mint(e, e->key, 111, "s111-S", NULL, 30, 5, t);
     sg_token_public pub;
-    assert_int_equal(sg_token_read_public(t, sizeof t, SG_TOKEN_IPV6_GROUPS_LE, &pub), SG_OK);
+    assert_int_equal(sg_token_read_public(t, sizeof t, SG_TOKEN_NETCODE_1_02, &pub), SG_OK);
     uint8_t req[SG_CONNECTION_REQUEST_BYTES];
     assert_int_equal(sg_connection_request_write(t, sizeof t, req), SG_OK);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);

@@ -196,7 +196,7 @@ static const sg_token_opener *opener(void)
     static sg_token_opener o;
     o.key = key;
     o.protocol_id = PROTOCOL;
-    o.ipv6_layout = SG_TOKEN_IPV6_GROUPS_LE;
+    o.dialect = SG_TOKEN_NETCODE_1_02;
     return &o;
 }
 
@@ -259,7 +259,7 @@ static void test_known_answer_ipv6_octets_layout(void **state)
     (void)state;
     sg_addr servers[1] = {addr_v6};
     sg_token_params p = params_for(servers, 1);
-    p.ipv6_layout = SG_TOKEN_IPV6_OCTETS;
+    p.dialect = SG_TOKEN_LIGHTYEAR_0_19;
     sg_token_fixed f = fixed_values();
     uint8_t got[2048], want[2048];
     assert_int_equal(sg_token_mint_fixed(key, &p, &f, got, NULL), SG_OK);
@@ -276,21 +276,21 @@ static void test_known_answer_ipv6_octets_layout(void **state)
 
 /* ---- round trips ------------------------------------------------------------------------ */
 
-static void round_trip(const sg_addr *servers, size_t n, sg_token_ipv6_layout layout)
+static void round_trip(const sg_addr *servers, size_t n, sg_token_dialect layout)
 {
     uint8_t user_data[256];
     randombytes_buf(user_data, sizeof user_data);
     sg_token_params p = params_for(servers, n);
     p.user_data = user_data;
     p.user_data_len = sizeof user_data;
-    p.ipv6_layout = layout;
+    p.dialect = layout;
     p.timeout_seconds = -1;
     uint8_t token[2048];
     uint64_t expire = 0;
     assert_int_equal(sg_token_mint(key, &p, token, &expire), SG_OK);
 
     sg_token_opener o = *opener();
-    o.ipv6_layout = layout;
+    o.dialect = layout;
     uint64_t now = expire - EXPIRE_SECONDS; /* the creation second */
     sg_token_opened t;
     if (sg_token_open(&o, token, sizeof token, now, &t) != SG_OK) fail_msg("%s", sg_last_error());
@@ -322,14 +322,14 @@ static void round_trip(const sg_addr *servers, size_t n, sg_token_ipv6_layout la
 static void test_round_trip_ipv4(void **state)
 {
     (void)state;
-    round_trip(&addr_v4, 1, SG_TOKEN_IPV6_GROUPS_LE);
+    round_trip(&addr_v4, 1, SG_TOKEN_NETCODE_1_02);
 }
 
 static void test_round_trip_ipv6_both_layouts(void **state)
 {
     (void)state;
-    round_trip(&addr_v6, 1, SG_TOKEN_IPV6_GROUPS_LE);
-    round_trip(&addr_v6, 1, SG_TOKEN_IPV6_OCTETS);
+    round_trip(&addr_v6, 1, SG_TOKEN_NETCODE_1_02);
+    round_trip(&addr_v6, 1, SG_TOKEN_LIGHTYEAR_0_19);
 }
 
 static void test_round_trip_32_mixed_addresses(void **state)
@@ -344,8 +344,8 @@ static void test_round_trip_32_mixed_addresses(void **state)
             snprintf(text, sizeof text, "198.51.100.%d:%d", i + 1, 7000 + i);
         assert_int_equal(sg_addr_parse(text, SG_PORT_REQUIRED, &servers[i]), SG_OK);
     }
-    round_trip(servers, 32, SG_TOKEN_IPV6_GROUPS_LE);
-    round_trip(servers, 32, SG_TOKEN_IPV6_OCTETS);
+    round_trip(servers, 32, SG_TOKEN_NETCODE_1_02);
+    round_trip(servers, 32, SG_TOKEN_LIGHTYEAR_0_19);
 }
 
 static void test_user_data_shorter_than_256_is_zero_filled(void **state)
@@ -382,7 +382,7 @@ static void test_connection_request_round_trip(void **state)
     assert_same_bytes(packet, want, sizeof want);
 
     sg_connection_request req;
-    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, &req), SG_OK);
+    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), SG_OK);
     assert_int_equal(req.protocol_id, PROTOCOL);
     assert_int_equal(req.expire_timestamp, CREATE + EXPIRE_SECONDS);
     sg_token_opened a, b;
@@ -459,7 +459,7 @@ static void test_every_connection_request_byte_change_is_rejected(void **state)
             memcpy(bad, packet, sizeof bad);
             bad[off] ^= flips[f];
             sg_connection_request req;
-            sg_status got = sg_connection_request_parse(bad, sizeof bad, &req);
+            sg_status got = sg_connection_request_parse(bad, sizeof bad, SG_TOKEN_NETCODE_1_02, &req);
             sg_status want = SG_OK;
             if (off == 0) {
                 want = SG_E_MALFORMED;
@@ -516,7 +516,7 @@ static void test_wrong_key_and_wrong_protocol_id(void **state)
     uint8_t packet[1078];
     sg_connection_request req;
     assert_int_equal(sg_connection_request_write(token, sizeof token, packet), SG_OK);
-    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, &req), SG_OK);
+    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), SG_OK);
     assert_int_equal(sg_token_open_request(&o, &req, NOW, &t), SG_E_PROTOCOL_ID);
     o = *opener();
     o.key = other;
@@ -541,7 +541,7 @@ static void test_expiry_boundary(void **state)
 
     sg_connection_request req;
     assert_int_equal(sg_connection_request_write(token, sizeof token, packet), SG_OK);
-    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, &req), SG_OK);
+    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), SG_OK);
     assert_int_equal(sg_token_open_request(opener(), &req, expire - 1, &t), SG_OK);
     assert_int_equal(sg_token_open_request(opener(), &req, expire, &t), SG_E_EXPIRED);
 }
@@ -569,10 +569,10 @@ static sg_status open_ref(const ref_token *t, sg_status *via_request, sg_status 
     sg_status st = sg_token_open(opener(), token, sizeof token, NOW, &o);
     sg_connection_request req;
     assert_int_equal(sg_connection_request_write(token, sizeof token, packet), SG_OK);
-    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, &req), SG_OK);
+    assert_int_equal(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), SG_OK);
     *via_request = sg_token_open_request(opener(), &req, NOW, &o);
     sg_token_public pub;
-    *via_public = sg_token_read_public(token, sizeof token, SG_TOKEN_IPV6_GROUPS_LE, &pub);
+    *via_public = sg_token_read_public(token, sizeof token, SG_TOKEN_NETCODE_1_02, &pub);
     return st;
 }
 
@@ -635,15 +635,15 @@ static void test_truncated_and_oversized_input(void **state)
     assert_int_equal(sg_token_open(opener(), token, 100, NOW, &t), SG_E_TRUNCATED);
     assert_int_equal(sg_token_open(opener(), token, 2049, NOW, &t), SG_E_TOO_LARGE);
     sg_token_public pub;
-    assert_int_equal(sg_token_read_public(token, 2047, SG_TOKEN_IPV6_GROUPS_LE, &pub),
+    assert_int_equal(sg_token_read_public(token, 2047, SG_TOKEN_NETCODE_1_02, &pub),
                      SG_E_TRUNCATED);
 
     assert_int_equal(sg_connection_request_write(token, 2048, packet), SG_OK);
     sg_connection_request req;
-    assert_int_equal(sg_connection_request_parse(packet, 1077, &req), SG_E_TRUNCATED);
-    assert_int_equal(sg_connection_request_parse(packet, 1, &req), SG_E_TRUNCATED);
-    assert_int_equal(sg_connection_request_parse(packet, 0, &req), SG_E_TRUNCATED);
-    assert_int_equal(sg_connection_request_parse(packet, 1079, &req), SG_E_TOO_LARGE);
+    assert_int_equal(sg_connection_request_parse(packet, 1077, SG_TOKEN_NETCODE_1_02, &req), SG_E_TRUNCATED);
+    assert_int_equal(sg_connection_request_parse(packet, 1, SG_TOKEN_NETCODE_1_02, &req), SG_E_TRUNCATED);
+    assert_int_equal(sg_connection_request_parse(packet, 0, SG_TOKEN_NETCODE_1_02, &req), SG_E_TRUNCATED);
+    assert_int_equal(sg_connection_request_parse(packet, 1079, SG_TOKEN_NETCODE_1_02, &req), SG_E_TOO_LARGE);
     assert_int_equal(sg_connection_request_write(token, 2047, packet), SG_E_TRUNCATED);
 }
 
@@ -807,14 +807,20 @@ static void test_protocol_id_and_layout_settings(void **state)
     assert_int_equal(sg_token_protocol_id_parse("", &v), SG_E_INVALID);
     assert_int_equal(sg_token_protocol_id_parse("0x", &v), SG_E_INVALID);
 
-    sg_token_ipv6_layout l = SG_TOKEN_IPV6_GROUPS_LE;
-    assert_int_equal(sg_token_ipv6_layout_parse("octets", &l), SG_OK);
-    assert_int_equal(l, SG_TOKEN_IPV6_OCTETS);
-    assert_string_equal(sg_token_ipv6_layout_name(l), "octets");
-    assert_int_equal(sg_token_ipv6_layout_parse("groups-le", &l), SG_OK);
-    assert_int_equal(l, SG_TOKEN_IPV6_GROUPS_LE);
-    assert_string_equal(sg_token_ipv6_layout_name(l), "groups-le");
-    assert_int_equal(sg_token_ipv6_layout_parse("big-endian", &l), SG_E_INVALID);
+    sg_token_dialect l = SG_TOKEN_NETCODE_1_02;
+    assert_int_equal(sg_token_dialect_parse("octets", &l), SG_OK); /* the older names */
+    assert_int_equal(l, SG_TOKEN_LIGHTYEAR_0_19);
+    assert_string_equal(sg_token_dialect_name(l), "lightyear-0.19");
+    assert_int_equal(sg_token_dialect_parse("groups-le", &l), SG_OK);
+    assert_int_equal(l, SG_TOKEN_NETCODE_1_02);
+    assert_string_equal(sg_token_dialect_name(l), "netcode-1.02");
+    assert_int_equal(sg_token_dialect_parse("lightyear", &l), SG_OK);
+    assert_int_equal(l, SG_TOKEN_LIGHTYEAR);
+    assert_string_equal(sg_token_dialect_name(l), "lightyear");
+    assert_int_equal(sg_token_dialect_parse("big-endian", &l), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "token dialect: expected netcode-1.02, lightyear (0.20 "
+                                         "and later) or lightyear-0.19");
+    assert_string_equal(sg_token_dialect_name((sg_token_dialect)9), "unknown");
 }
 
 static void test_ipv6_layout_mismatch_reads_other_addresses(void **state)
@@ -825,7 +831,7 @@ static void test_ipv6_layout_mismatch_reads_other_addresses(void **state)
     uint8_t token[2048];
     mint_fixed_token(token);
     sg_token_opener o = *opener();
-    o.ipv6_layout = SG_TOKEN_IPV6_OCTETS;
+    o.dialect = SG_TOKEN_LIGHTYEAR_0_19;
     sg_token_opened t;
     assert_int_equal(sg_token_open(&o, token, sizeof token, NOW, &t), SG_OK);
     assert_true(sg_token_lists_server(&t, &addr_v4));

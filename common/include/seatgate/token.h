@@ -10,10 +10,15 @@
  * Time is unix seconds throughout. A token is expired when now >= expire_timestamp, the
  * rule netcode.c and lightyear apply to connection requests.
  *
- * IPv6 server addresses: the netcode 1.02 reference (netcode.c) writes an IPv6 address as
- * eight 16-bit groups, each little-endian; lightyear and netcode-rs write its 16 bytes in
- * network order. Both sides of a deployment must use the same layout (sg_token_ipv6_layout);
- * IPv4 addresses are the same in both.
+ * Dialects (sg_token_dialect): the same fields in the same order, written three ways.
+ *   netcode-1.02    the netcode 1.02 reference (netcode.c): every integer little-endian, an
+ *                   IPv6 address as eight 16-bit groups, each little-endian.
+ *   lightyear       lightyear 0.20 and later (Bevy): every integer big-endian (in the
+ *                   encrypted part and the associated data too), IPv6 as its 16 octets.
+ *   lightyear-0.19  lightyear up to 0.19 and netcode-rs: little-endian integers, IPv6 octets.
+ * Both sides of a deployment must use the same dialect; a token of one dialect never opens
+ * as another (its associated data differ, so decryption fails, or its timestamps disagree).
+ * docs/tokens.md has the byte layout.
  */
 #ifndef SEATGATE_TOKEN_H
 #define SEATGATE_TOKEN_H
@@ -43,22 +48,34 @@ extern "C" {
 /* Expire timestamp of a token minted with a negative expire_seconds (never expires). */
 #define SG_TOKEN_NEVER_EXPIRES UINT64_MAX
 
-typedef enum sg_token_ipv6_layout {
-    SG_TOKEN_IPV6_GROUPS_LE = 0, /* netcode.c, the netcode 1.02 reference (the default) */
-    SG_TOKEN_IPV6_OCTETS = 1     /* lightyear, netcode-rs: the 16 bytes in network order */
-} sg_token_ipv6_layout;
+typedef enum sg_token_dialect {
+    SG_TOKEN_NETCODE_1_02 = 0, /* netcode.c, the netcode 1.02 reference (the default) */
+    SG_TOKEN_LIGHTYEAR,        /* lightyear >= 0.20: big-endian integers, IPv6 octets */
+    SG_TOKEN_LIGHTYEAR_0_19,   /* lightyear <= 0.19, netcode-rs: little-endian, IPv6 octets */
+    SG_TOKEN_DIALECT_COUNT
+} sg_token_dialect;
+
+/* The values a dialect setting takes (sg_setting.choices); "groups-le" and "octets" are the
+ * older names of netcode-1.02 and lightyear-0.19 (when the setting was an IPv6 layout). */
+#define SG_TOKEN_DIALECT_CHOICES "netcode-1.02|lightyear|lightyear-0.19|groups-le|octets"
 
 /* What to put in a token. */
 typedef struct sg_token_params {
     uint64_t protocol_id;   /* one value per game and protocol version */
     uint64_t client_id;     /* globally unique; see sg_token_random_client_id */
-    const sg_addr *servers; /* 1..SG_TOKEN_MAX_SERVERS addresses, each with a port */
+    const sg_addr *servers; /* 1..SG_TOKEN_MAX_SERVERS addresses, each with a port: what the
+                             * client dials (the public part) */
     size_t server_count;
+    /* What the server checks (the encrypted part); NULL: the same as servers. A server
+     * behind a port mapping (Edgegap, an Agones hostPort) checks its own bind address, so
+     * the private list holds the public address and the bind address. */
+    const sg_addr *private_servers;
+    size_t private_server_count;
     int64_t expire_seconds;   /* expire = create + this; negative: never expires (dev only) */
     int32_t timeout_seconds;  /* connection timeout; negative disables it (dev only) */
     const uint8_t *user_data; /* NULL for none; read by servers only */
     size_t user_data_len;     /* 0..SG_TOKEN_USER_DATA_BYTES; the rest is zero-filled */
-    sg_token_ipv6_layout ipv6_layout;
+    sg_token_dialect dialect;
 } sg_token_params;
 
 /* Mints a token into out, created now (time(NULL)), with a fresh random nonce and fresh
@@ -76,15 +93,16 @@ uint64_t sg_token_random_client_id(void);
  * Errors: SG_E_INVALID naming what is wrong. */
 sg_status sg_token_protocol_id_parse(const char *text, uint64_t *out);
 
-/* Parses "groups-le" (netcode.c) or "octets" (lightyear, netcode-rs). Errors: SG_E_INVALID. */
-sg_status sg_token_ipv6_layout_parse(const char *text, sg_token_ipv6_layout *out);
-const char *sg_token_ipv6_layout_name(sg_token_ipv6_layout layout);
+/* Parses a dialect name (SG_TOKEN_DIALECT_CHOICES). Errors: SG_E_INVALID listing them. */
+sg_status sg_token_dialect_parse(const char *text, sg_token_dialect *out);
+/* "netcode-1.02", "lightyear", "lightyear-0.19"; "unknown" otherwise. Never NULL. */
+const char *sg_token_dialect_name(sg_token_dialect dialect);
 
 /* What a server knows: its copy of the private key and the protocol id it serves. */
 typedef struct sg_token_opener {
     const sg_key *key;
     uint64_t protocol_id;
-    sg_token_ipv6_layout ipv6_layout; /* must match the minting side */
+    sg_token_dialect dialect; /* must match the minting side */
 } sg_token_opener;
 
 /* The decrypted private part, plus the authenticated header fields. Holds the packet keys:
@@ -124,11 +142,12 @@ typedef struct sg_connection_request {
 sg_status sg_token_open(const sg_token_opener *opener, const uint8_t *token, size_t len,
                         uint64_t now, sg_token_opened *out);
 
-/* Parses a received UDP datagram as a connection request. Only the framing is checked
- * here; sg_token_open_request checks the contents.
+/* Parses a received UDP datagram as a connection request of the dialect (which decides the
+ * byte order of its protocol id and expire timestamp). Only the framing is checked here;
+ * sg_token_open_request checks the contents.
  * Errors: SG_E_TRUNCATED (shorter than 1078 bytes), SG_E_TOO_LARGE (longer),
- * SG_E_MALFORMED (prefix byte not 0), SG_E_INVALID (NULL arguments). */
-sg_status sg_connection_request_parse(const uint8_t *packet, size_t len,
+ * SG_E_MALFORMED (prefix byte not 0), SG_E_INVALID (NULL arguments, unknown dialect). */
+sg_status sg_connection_request_parse(const uint8_t *packet, size_t len, sg_token_dialect dialect,
                                       sg_connection_request *out);
 
 /* Opens the private token carried by a connection request, with the checks netcode.c
@@ -145,6 +164,12 @@ sg_status sg_connection_request_write(const uint8_t *token, size_t len,
 /* Whether server (IP and port; IPv4-mapped IPv6 counts as IPv4) is in the token's server
  * list. A server refuses a token that does not list it. */
 bool sg_token_lists_server(const sg_token_opened *opened, const sg_addr *server);
+
+/* lightyear 0.29's check of its own address: whether the token's (private) list holds an
+ * address with the port and family of bind and the same IP, where an unspecified address
+ * (0.0.0.0, ::) and a loopback one count as equal. A lightyear server silently ignores a
+ * request that fails it. */
+bool sg_token_lists_bind(const sg_token_opened *opened, const sg_addr *bind);
 
 /* Wipes an opened token (packet keys included). */
 void sg_token_opened_wipe(sg_token_opened *opened);
@@ -163,7 +188,7 @@ typedef struct sg_token_public {
 
 /* Reads the public part with the checks a netcode client makes. Errors: SG_E_TRUNCATED,
  * SG_E_TOO_LARGE, SG_E_VERSION, SG_E_TIMESTAMPS, SG_E_ADDR_COUNT, SG_E_ADDR_TYPE. */
-sg_status sg_token_read_public(const uint8_t *token, size_t len, sg_token_ipv6_layout ipv6_layout,
+sg_status sg_token_read_public(const uint8_t *token, size_t len, sg_token_dialect dialect,
                                sg_token_public *out);
 
 /* The session id in the user data: byte 0 is its length L (1..255), bytes 1..L are the

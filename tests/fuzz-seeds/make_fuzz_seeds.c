@@ -92,18 +92,21 @@ static void token_seeds(void)
     }
 
     uint8_t t_v4[SG_TOKEN_BYTES], t_mixed[SG_TOKEN_BYTES], t_many[SG_TOKEN_BYTES],
-        t_oct[SG_TOKEN_BYTES], t_old[SG_TOKEN_BYTES], packet[SG_CONNECTION_REQUEST_BYTES];
+        t_oct[SG_TOKEN_BYTES], t_old[SG_TOKEN_BYTES], t_ly[SG_TOKEN_BYTES],
+        packet[SG_CONNECTION_REQUEST_BYTES];
     mint(t_v4, &v4, 1, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, 15);
     mint(t_mixed, mixed, 3, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, -1);
     mint(t_many, many, 32, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE, 15);
     mint(t_oct, mixed, 3, SG_TOKEN_LIGHTYEAR_0_19, FUZZ_CREATE, 15);
     mint(t_old, &v4, 1, SG_TOKEN_NETCODE_1_02, FUZZ_CREATE - 100, 15); /* expired at NOW */
+    mint(t_ly, mixed, 3, SG_TOKEN_LIGHTYEAR, FUZZ_CREATE, 15);        /* big-endian */
 
     seed(c, "token_ipv4", FUZZ_MODE_TOKEN, t_v4, sizeof t_v4);
     seed(c, "token_mixed3", FUZZ_MODE_TOKEN, t_mixed, sizeof t_mixed);
     seed(c, "token_ipv6_32", FUZZ_MODE_TOKEN, t_many, sizeof t_many);
     seed(c, "token_ipv6_octets", FUZZ_MODE_TOKEN, t_oct, sizeof t_oct);
     seed(c, "token_expired", FUZZ_MODE_TOKEN, t_old, sizeof t_old);
+    seed(c, "token_lightyear_mixed3", FUZZ_MODE_TOKEN, t_ly, sizeof t_ly);
     seed(c, "token_truncated_2047", FUZZ_MODE_TOKEN, t_v4, SG_TOKEN_BYTES - 1);
     seed(c, "token_truncated_header", FUZZ_MODE_TOKEN, t_v4, 61);
 
@@ -112,6 +115,8 @@ static void token_seeds(void)
     seed(c, "request_truncated_1077", FUZZ_MODE_REQUEST, packet, sizeof packet - 1);
     if (sg_connection_request_write(t_mixed, sizeof t_mixed, packet) != SG_OK) die("request");
     seed(c, "request_mixed3", FUZZ_MODE_REQUEST, packet, sizeof packet);
+    if (sg_connection_request_write(t_ly, sizeof t_ly, packet) != SG_OK) die("request");
+    seed(c, "request_lightyear", FUZZ_MODE_REQUEST, packet, sizeof packet);
 
     uint8_t plain[1008];
     private_plain(t_v4, plain);

@@ -2,6 +2,7 @@
  * connection request packets, base64 text, and (sealed here with the fuzz key, so that the
  * parser behind the decryption is reached) plaintext private parts.
  *
+ * Every dialect (netcode-1.02, lightyear, lightyear-0.19) is tried on every input.
  * Properties checked beyond "no crash": a successful open yields 1..32 servers each listed
  * by sg_token_lists_server; a failed open leaves the output zeroed; and a private part that
  * opens re-mints to the same bytes it was read from. */
@@ -39,24 +40,26 @@ static void check_opened(sg_status st, const sg_token_opened *t)
     }
 }
 
-static sg_token_opener opener(sg_token_dialect layout)
+static sg_token_opener opener(sg_token_dialect dialect)
 {
-    sg_token_opener o = {key, FUZZ_PROTOCOL_ID, layout};
+    sg_token_opener o = {key, FUZZ_PROTOCOL_ID, dialect};
     return o;
 }
 
 static void open_token(const uint8_t *tok, size_t len)
 {
-    for (int layout = 0; layout < 2; layout++) {
-        sg_token_opener o = opener((sg_token_dialect)layout);
+    for (int d = 0; d < SG_TOKEN_DIALECT_COUNT; d++) {
+        sg_token_opener o = opener((sg_token_dialect)d);
         sg_token_opened t;
         check_opened(sg_token_open(&o, tok, len, FUZZ_NOW, &t), &t);
         sg_token_public pub;
-        sg_token_read_public(tok, len, (sg_token_dialect)layout, &pub);
+        sg_token_read_public(tok, len, (sg_token_dialect)d, &pub);
         uint8_t packet[SG_CONNECTION_REQUEST_BYTES];
         if (sg_connection_request_write(tok, len, packet) == SG_OK) {
             sg_connection_request req;
-            check(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req) == SG_OK, "own packet");
+            check(sg_connection_request_parse(packet, sizeof packet, (sg_token_dialect)d, &req) ==
+                      SG_OK,
+                  "own packet");
             check_opened(sg_token_open_request(&o, &req, FUZZ_NOW, &t), &t);
         }
     }
@@ -64,13 +67,19 @@ static void open_token(const uint8_t *tok, size_t len)
 
 static void open_request(const uint8_t *packet, size_t len)
 {
-    sg_connection_request req;
-    if (sg_connection_request_parse(packet, len, SG_TOKEN_NETCODE_1_02, &req) != SG_OK) return;
-    for (int layout = 0; layout < 2; layout++) {
-        sg_token_opener o = opener((sg_token_dialect)layout);
+    for (int d = 0; d < SG_TOKEN_DIALECT_COUNT; d++) {
+        sg_connection_request req;
+        if (sg_connection_request_parse(packet, len, (sg_token_dialect)d, &req) != SG_OK) continue;
+        sg_token_opener o = opener((sg_token_dialect)d);
         sg_token_opened t;
         check_opened(sg_token_open_request(&o, &req, FUZZ_NOW, &t), &t);
     }
+}
+
+static void put64(uint8_t *p, uint64_t v, bool big)
+{
+    for (int i = 0; i < 8; i++)
+        p[big ? 7 - i : i] = (uint8_t)(v >> (8 * i));
 }
 
 /* Length of the private part's fields as parsed (client id .. user data). */
@@ -93,28 +102,27 @@ static bool remintable(const sg_token_opened *t)
     return true;
 }
 
-static void open_private(const uint8_t *plain_in, size_t len)
+/* Seals a fuzzed plaintext private part as dialect d would (its byte order in the header and
+ * the associated data), then opens it every way and re-mints what opens. */
+static void open_private_as(const uint8_t *plain_in, size_t len, sg_token_dialect d)
 {
+    bool big = d == SG_TOKEN_LIGHTYEAR;
     uint8_t plain[SG_TOKEN_PRIVATE_BYTES - SG_TOKEN_MAC_BYTES] = {0};
     memcpy(plain, plain_in, len < sizeof plain ? len : sizeof plain);
     uint8_t nonce[24], ad[29], token[SG_TOKEN_BYTES] = {0};
     fuzz_nonce(nonce);
     memcpy(ad, "NETCODE 1.02", 13);
-    for (int i = 0; i < 8; i++) {
-        ad[13 + i] = (uint8_t)(FUZZ_PROTOCOL_ID >> (8 * i));
-        ad[21 + i] = (uint8_t)(FUZZ_EXPIRE >> (8 * i));
-    }
+    put64(ad + 13, FUZZ_PROTOCOL_ID, big);
+    put64(ad + 21, FUZZ_EXPIRE, big);
     memcpy(token, ad, 21); /* version and protocol id */
-    for (int i = 0; i < 8; i++) {
-        token[21 + i] = (uint8_t)(FUZZ_CREATE >> (8 * i));
-        token[29 + i] = (uint8_t)(FUZZ_EXPIRE >> (8 * i));
-    }
+    put64(token + 21, FUZZ_CREATE, big);
+    put64(token + 29, FUZZ_EXPIRE, big);
     memcpy(token + 37, nonce, 24);
     crypto_aead_xchacha20poly1305_ietf_encrypt(token + 61, NULL, plain, sizeof plain, ad, sizeof ad,
                                                NULL, nonce, sg_key_bytes(key));
     open_token(token, sizeof token);
 
-    for (int layout = 0; layout < 2; layout++) {
+    for (int layout = d; layout == (int)d; layout++) {
         sg_token_opener o = opener((sg_token_dialect)layout);
         sg_token_opened t;
         if (sg_token_open(&o, token, sizeof token, FUZZ_NOW, &t) != SG_OK || !remintable(&t))
@@ -142,6 +150,12 @@ static void open_private(const uint8_t *plain_in, size_t len)
               "re-minted token decrypts");
         check(memcmp(plain2, plain, parsed_length(&t)) == 0, "re-minted bytes match");
     }
+}
+
+static void open_private(const uint8_t *plain_in, size_t len)
+{
+    for (int d = 0; d < SG_TOKEN_DIALECT_COUNT; d++)
+        open_private_as(plain_in, len, (sg_token_dialect)d);
 }
 
 static void open_base64(const uint8_t *text, size_t len)

@@ -331,6 +331,40 @@ sg_status sg_create_intent_to_json(const sg_create_intent *i, char **out)
     return jw_finish(o, ok, "create intent", check_intent, &scratch, out);
 }
 
+/* ---- certificate digests ---- */
+
+sg_status sg_cert_digest_normalize(const char *in, char out[SG_REC_DIGEST_LEN + 1])
+{
+    out[0] = '\0';
+    if (!in) return sg_fail(SG_E_INVALID, "certificate digest: missing");
+    size_t n = 0, pos = 0;
+    for (const char *p = in; *p; p++, pos++) {
+        char c = *p;
+        if (c == ':') continue;
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!hex)
+            return sg_fail(SG_E_INVALID,
+                           "certificate digest: character %zu is not a hex digit or ':'", pos + 1);
+        if (n == SG_REC_DIGEST_LEN) {
+            n++;
+            break;
+        }
+        out[n++] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    if (n != SG_REC_DIGEST_LEN) {
+        out[0] = '\0';
+        if (n > SG_REC_DIGEST_LEN)
+            return sg_fail(SG_E_INVALID, "certificate digest: expected the 32-byte SHA-256 of the "
+                                         "certificate (64 hex digits, colons allowed), got more");
+        return sg_fail(SG_E_INVALID,
+                       "certificate digest: expected the 32-byte SHA-256 of the certificate (64 hex "
+                       "digits, colons allowed), got %zu digits",
+                       n);
+    }
+    out[n] = '\0';
+    return SG_OK;
+}
+
 /* ---- player seats --------------------------------------------------------------------------- */
 
 static bool hex32(const char *m)

@@ -622,7 +622,8 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
     l->context_token = dup_opt(o, "arbitrium-context-token");
     copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, "fqdn");
     copy_opt(l->port_name, sizeof l->port_name, o, "port-name");
-    copy_opt(l->cert_digest, sizeof l->cert_digest, o, "cert-digest");
+    const char *digest = hook_options_value(o, "cert-digest");
+    if (digest && *digest) sg_cert_digest_normalize(digest, l->cert_digest); /* checked by new */
     copy_opt(l->env_request_id, sizeof l->env_request_id, o, "arbitrium-request-id");
     copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, "arbitrium-public-ip");
     l->capacity = (int)hook_options_num(o, "capacity");

@@ -21,7 +21,8 @@ static const sg_setting hook_own_settings[] = {
     {.name = "port-name", .type = SG_SET_STRING, .def = SG_DEFAULT_PORT_NAME,
      .help = "name of the game's port in the deployment's ports"},
     {.name = "cert-digest", .type = SG_SET_STRING,
-     .help = "SHA-256 digest of the WebTransport certificate, published for the matchmaker"},
+     .help = "SHA-256 digest of the WebTransport certificate (hex, colons allowed, any case), "
+             "published as 64 lower-case hex digits for the matchmaker to hand to players"},
     {.name = "capacity", .type = SG_SET_INT, .def = "0", .min = 0, .max = 1000000,
      .help = "players this server takes (0: the deployment's sockets, else unlimited)"},
     {.name = "fqdn", .type = SG_SET_STRING,
@@ -232,6 +233,10 @@ sg_status hook_options_check(const sg_hook_options *o)
     if ((st = sg_store_options_from_config(cfg, &so)) != SG_OK) return st;
     sg_edgegap_options eo;
     if ((st = sg_edgegap_options_from_config(cfg, &eo)) != SG_OK) return st;
+    const char *digest = sg_config_str(cfg, "cert-digest");
+    char normal[SG_REC_DIGEST_LEN + 1];
+    if (digest && *digest && sg_cert_digest_normalize(digest, normal) != SG_OK)
+        return sg_fail(SG_E_INVALID, "--cert-digest (SEATGATE_CERT_DIGEST): %s", sg_last_error());
     sg_log_level level;
     if (sg_log_level_parse(sg_config_str(cfg, "log-level"), &level) != SG_OK)
         return sg_fail(SG_E_INVALID,

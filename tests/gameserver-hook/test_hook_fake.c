@@ -655,6 +655,9 @@ static void bad_settings_are_refused_by_sg_hook_new(void **state)
          "--store-url: credentials in the URL are not accepted"},
         {"nats-user", "gs", "nats-user is set but nats-password is not"},
         {"edgegap-api-key", "k", "--edgegap-api-key (SEATGATE_EDGEGAP_API_KEY): 1 characters"},
+        {"cert-digest", "ab:cd:ef", "--cert-digest (SEATGATE_CERT_DIGEST): certificate digest: "
+                                    "expected the 32-byte SHA-256 of the certificate (64 hex "
+                                    "digits, colons allowed), got 6 digits"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sg_hook_options *o = sg_hook_options_new();

@@ -39,6 +39,8 @@ typedef struct world {
 static world W;
 static uint64_t next_client = 1000;
 
+static const char *cert_digest_opt; /* cert-digest for the next new_hook (NULL: none) */
+
 static sg_hook *new_hook(const char *request_id, bool api_key, const char *edgegap_timeout)
 {
     char url[512], token[512];
@@ -58,6 +60,7 @@ static sg_hook *new_hook(const char *request_id, bool api_key, const char *edgeg
     assert_int_equal(sg_hook_options_set(o, "capacity", "16"), SG_OK);
     /* every player here comes from loopback: no per-address cap (hook.fake tests it) */
     assert_int_equal(sg_hook_options_set(o, "claims-per-ip", "0"), SG_OK);
+    if (cert_digest_opt) assert_int_equal(sg_hook_options_set(o, "cert-digest", cert_digest_opt), SG_OK);
     sg_hook *h = NULL;
     assert_int_equal(sg_hook_new(o, &h), SG_OK);
     sg_hook_options_free(o);
@@ -160,7 +163,11 @@ static void expect_event(const char *kind, const char *needle)
 static void start_registers_the_server(void **state)
 {
     (void)state;
+    /* wtransport prints the digest colon-separated, upper case here: published normalised */
+    cert_digest_opt = "0F:1E:2D:3C:4B:5A:69:78:87:96:A5:B4:C3:D2:E1:F0:0F:1E:2D:3C:4B:5A:69:78:87:96:"
+                      "A5:B4:C3:D2:E1:F0";
     sg_hook *h = new_hook(SERVER_A, true, "2s");
+    cert_digest_opt = NULL;
     expect_event("server_up", SERVER_A);
     sg_kv_entry *e = NULL;
     assert_int_equal(sg_kv_get(W.gameserver, SERVER_A ".pr.edgegap.net", &e), SG_OK);
@@ -171,6 +178,8 @@ static void start_registers_the_server(void **state)
     assert_string_equal(g.public_ip, "127.0.0.1");
     assert_int_equal(g.capacity, 16);
     assert_int_equal(g.ports[0].external, 31700);
+    assert_string_equal(g.cert_digest,
+                        "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0");
     assert_int_equal(sg_kv_get(W.contexts, SERVER_A ".pr.edgegap.net", &e), SG_OK);
     assert_non_null(strstr(e->value, SERVER_A));
     sg_kv_entry_free(e);

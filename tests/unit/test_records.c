@@ -344,9 +344,35 @@ static void shared_bucket_and_queue_options(void **state)
     assert_int_equal(sg_queue_default_options(SG_BUCKET_SESSIONS, &q), SG_E_INVALID);
 }
 
+static void certificate_digests_are_normalised(void **state)
+{
+    (void)state;
+    char out[SG_REC_DIGEST_LEN + 1];
+    const char *lower = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    /* wtransport's colon form, upper case (lightyear's digest.txt), and as is */
+    const char *forms[] = {
+        "A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90",
+        "A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D4E5F60718293A4B5C6D7E8F90", lower};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(sg_cert_digest_normalize(forms[i], out), SG_OK);
+        assert_string_equal(out, lower);
+    }
+    assert_int_equal(sg_cert_digest_normalize("a1:b2", out), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "certificate digest: expected the 32-byte SHA-256 of the "
+                                         "certificate (64 hex digits, colons allowed), got 4 digits");
+    char longer[80];
+    snprintf(longer, sizeof longer, "%s00", lower);
+    assert_int_equal(sg_cert_digest_normalize(longer, out), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "got more"));
+    assert_int_equal(sg_cert_digest_normalize("zz", out), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "certificate digest: character 1 is not a hex digit or ':'");
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(certificate_digests_are_normalised),
         cmocka_unit_test(session_round_trips),
         cmocka_unit_test(invalid_session_is_not_written),
         cmocka_unit_test(malformed_session_text_names_the_field),

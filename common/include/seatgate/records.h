@@ -159,6 +159,12 @@ typedef struct sg_gameserver_record {
     long long started_at, heartbeat_at;
 } sg_gameserver_record;
 
+/* A WebTransport certificate digest as lightyear's WASM client takes it: the SHA-256 of the
+ * leaf certificate as 64 hex digits, no colons. Accepts upper or lower case, with or without
+ * the colons wtransport prints ("AB:CD:..."), and writes 64 lower-case hex digits into out.
+ * Errors: SG_E_INVALID saying what is wrong (a length other than 32 bytes, a bad character). */
+sg_status sg_cert_digest_normalize(const char *in, char out[SG_REC_DIGEST_LEN + 1]);
+
 sg_status sg_gameserver_to_json(const sg_gameserver_record *r, char **out);
 sg_status sg_gameserver_from_json(const char *json, size_t len, sg_gameserver_record *out);
 

@@ -118,6 +118,21 @@ static void deny(ex_server *s, const sg_addr *to, const sg_token_opened *t, uint
     }
 }
 
+/* A request dropped without an answer (what lightyear does when its address check fails):
+ * logged as a denial is, with no packet sent. */
+static void ignore(ex_server *s, const sg_addr *from, const char *msg)
+{
+    char a[SG_ADDR_STRLEN], q[256];
+    SG_DEBUG(COMP, "ignored", "addr=%s msg=%s", sg_addr_format(from, true, a, sizeof a),
+             sg_log_quote(msg, q, sizeof q));
+    s->denied_since_log++;
+    unsigned long long held = 0;
+    if (sg_log_limit(&s->deny_log, 1000, &held)) {
+        SG_INFO(COMP, "ignored", "count=%llu last_addr=%s msg=%s", s->denied_since_log, a, q);
+        s->denied_since_log = 0;
+    }
+}
+
 /* Sends an authenticated packet to a player of slot sl. */
 static void send_to_slot(ex_server *s, slot *sl, uint8_t type)
 {
@@ -266,9 +281,17 @@ static void on_request(ex_server *s, const uint8_t *buf, size_t len, const sg_ad
              sg_status_name(st));
         return;
     }
-    /* The address check: the public address, or the bind address as lightyear 0.29
-     * compares it (a server behind a port mapping knows only its bind address). */
-    if (!sg_token_lists_server(&t, &s->public_addr) && !sg_token_lists_bind(&t, &s->bound)) {
+    /* The address check. lightyear (0.29 and later) looks for its own bind address only,
+     * with a wildcard or loopback bind counting as equal, and ignores a request that fails
+     * it without an answer: a server behind a port mapping knows only its bind address.
+     * Otherwise, as netcode.c: the public address (or the bind address), with a denial. */
+    if (s->cfg.dialect == SG_TOKEN_LIGHTYEAR) {
+        if (!sg_token_lists_bind(&t, &s->bound)) {
+            ignore(s, from, "the token's private addresses do not hold the bind address");
+            goto out;
+        }
+    } else if (!sg_token_lists_server(&t, &s->public_addr) &&
+               !sg_token_lists_bind(&t, &s->bound)) {
         deny(s, from, &t, EX_DENY_NOT_THIS_SERVER, "the token does not list this server");
         goto out;
     }

@@ -15,8 +15,10 @@ typedef struct ex_server ex_server;
 typedef struct ex_server_config {
     const char *listen;         /* "127.0.0.1:7000"; without a port: any free port */
     const sg_addr *public_addr; /* the address players dial; NULL: the bound address. A token
-                                 * is taken when its (private) list holds it, or the bound
-                                 * address as lightyear 0.29 checks it (sg_token_lists_bind) */
+                                 * is taken when its (private) list holds it or the bound
+                                 * address. In the lightyear dialect only the bound address
+                                 * counts, as lightyear 0.29 checks it (sg_token_lists_bind),
+                                 * and a request failing it is dropped without an answer. */
     const sg_key *key;          /* netcode private key */
     uint64_t protocol_id;
     sg_token_dialect dialect; /* as the matchmaker writes tokens */

@@ -22,6 +22,7 @@
 #include "nats_server.h"
 #include "seatgate/kv.h"
 #include "seatgate/records.h"
+#include "seatgate/token.h"
 
 #define E2E_DEPLOYMENTS 2
 #define E2E_MATCHMAKERS 2
@@ -30,7 +31,8 @@ typedef struct e2e_deployment {
     char request_id[16];
     char public_ip[48];
     char fqdn[128]; /* its key in the gameserver bucket (from the simulator) */
-    int port;       /* external (= internal locally) UDP port */
+    int port;          /* external UDP port: what players dial */
+    int internal_port; /* what the game server binds (= port unless E.port_mapping) */
     bool keyless;   /* the server holds no Edgegap key: deletes go through the queue */
     e2e_proc proc;  /* local mode */
 } e2e_deployment;
@@ -42,6 +44,10 @@ typedef struct e2e_stack {
     char api_key[64];
     char key_hex[80]; /* netcode private key ("" when not known: forged tokens skipped) */
     char protocol_id[32];
+    char dialect[32]; /* token-dialect of every program (matchmaker, servers, clients) */
+    /* Local: game servers bind another port than players dial, with e2e_relay forwarding
+     * between them (the platform's port mapping). */
+    bool port_mapping;
     char client_bin[512];
     char mm_bin[512], sim_bin[512], server_bin[512];
     int nats_nodes; /* local: 1 or 3 */
@@ -71,6 +77,9 @@ bool e2e_matchmaker_start(int i); /* local: (re)start replica i (same port when 
 bool e2e_server_start(int i);
 bool e2e_nats_restart(void);                  /* local single node: SIGTERM, then start again */
 int e2e_nats_kill_leader(const char *stream); /* cluster: SIGKILL the stream's leader */
+/* The port mapping (e2e_relay.c): external port -> internal port of every deployment. */
+bool e2e_relay_start(void);
+void e2e_relay_stop(void);
 /* The next player source address from the pool ("" when there is no pool). */
 const char *e2e_next_ip(void);
 
@@ -107,8 +116,12 @@ long e2e_http_get_status(const char *url);
 /* The deployment a player's answer points at (by port), or -1. */
 int e2e_player_deployment(const e2e_player *p);
 /* Mints a token for deployment `dep`'s address with session `sid` and client id `cid` in it,
- * with the shared key (only when E.key_hex is known). */
-bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path);
+ * with the shared key (only when E.key_hex is known), in E.dialect. The private list holds
+ * the public address and, with bind, the server's bind address (as the matchmaker writes
+ * it behind a port mapping). */
+bool e2e_forge_token(int dep, uint64_t cid, const char *sid, bool bind, const char *path);
+/* Opens a token file with the shared key, in E.dialect; false when it does not open. */
+bool e2e_open_token(const char *path, sg_token_opened *out);
 
 /* ---- simulator (e2e_inspect.c) ---- */
 cJSON *e2e_sim_state(void); /* GET /_sim/state (cJSON_Delete it) */

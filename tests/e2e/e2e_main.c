@@ -91,6 +91,25 @@ static void expect_recorded(const e2e_player *p, const char *player_ip)
     assert_string_equal(dep, E.dep[d].request_id);
 }
 
+/* The token's private list, opened with the shared key: the address the player dials, then
+ * the server's bind address (0.0.0.0:internal port) when the ports differ. */
+static void expect_token_addresses(const char *token_file, int d)
+{
+    sg_token_opened t;
+    if (!e2e_open_token(token_file, &t)) fail_msg("%s does not open as %s", token_file, E.dialect);
+    char want[2][80], got[2][SG_ADDR_STRLEN] = {"", ""};
+    snprintf(want[0], sizeof want[0], "%s:%d", E.dep[d].public_ip, E.dep[d].port);
+    snprintf(want[1], sizeof want[1], "0.0.0.0:%d", E.dep[d].internal_port);
+    size_t n = E.dep[d].internal_port != E.dep[d].port ? 2 : 1;
+    for (size_t i = 0; i < t.server_count && i < 2; i++)
+        sg_addr_format(&t.servers[i], true, got[i], sizeof got[i]);
+    size_t count = t.server_count;
+    sg_token_opened_wipe(&t);
+    if (count != n || strcmp(got[0], want[0]) != 0 || (n == 2 && strcmp(got[1], want[1]) != 0))
+        fail_msg("private addresses: %zu (%s %s), expected %zu (%s %s)", count, got[0], got[1], n,
+                 want[0], n == 2 ? want[1] : "");
+}
+
 static bool claimed_by(const char *sid, const char *request_id)
 {
     sg_session_record r;
@@ -341,7 +360,7 @@ static void misused_tokens_are_refused(void **state)
         int mine = e2e_player_deployment(&p), theirs = 1 - mine;
         unsigned long long cid = strtoull(p.client_id, NULL, 10);
         snprintf(path, sizeof path, "%s/foreign-%s.b64", E.dir, p.client_id);
-        assert_true(e2e_forge_token(theirs, cid, p.session_id, path));
+        assert_true(e2e_forge_token(theirs, cid, p.session_id, true, path));
         assert_int_equal(e2e_play_token(path, p.ip, line, sizeof line), 2);
         if (!strstr(line, "denied reason=wrong_server_id")) fail_msg("foreign token: '%s'", line);
         char reason[32];
@@ -354,6 +373,27 @@ static void misused_tokens_are_refused(void **state)
         assert_true(E2E_WAIT_UNTIL(let_go(p.session_id) && !e2e_sim_live(p.session_id), 15000));
     } else {
         fprintf(stderr, "   (no netcode key given: the foreign-server token is not minted)\n");
+    }
+    if (E.key_hex[0]) expect_token_addresses(owner.token_file, d);
+    if (E.key_hex[0] && E.port_mapping && strcmp(E.dialect, "lightyear") == 0) {
+        /* A lightyear server behind the mapping looks for its bind address in the private
+         * list: a token listing only the public address gets no answer at all. */
+        e2e_player p;
+        new_player(&p);
+        e2e_connect_me(&p, E.mm_url[0], NULL);
+        expect_answer(&p);
+        size_t before = e2e_events_mark();
+        unsigned long long cid = strtoull(p.client_id, NULL, 10);
+        snprintf(path, sizeof path, "%s/public-only-%s.b64", E.dir, p.client_id);
+        assert_true(e2e_forge_token(e2e_player_deployment(&p), cid, p.session_id, false, path));
+        assert_int_equal(e2e_play_token(path, p.ip, line, sizeof line), 3);
+        if (!strstr(line, "no_answer")) fail_msg("public-only token: '%s'", line);
+        assert_int_equal(e2e_events_count(before, "verify_rejected", "client_id", p.client_id), 0);
+        assert_int_equal(e2e_events_count(before, "player_connect", "client_id", p.client_id), 0);
+        /* The matchmaker's own token, with the bind address, gets in. */
+        assert_int_equal(e2e_play_token(p.token_file, p.ip, line, sizeof line), 0);
+        assert_non_null(strstr(line, "accepted"));
+        assert_true(E2E_WAIT_UNTIL(let_go(p.session_id) && !e2e_sim_live(p.session_id), 15000));
     }
     e2e_play_wait(&owner, 20000);
     assert_int_equal(owner.exit_code, 0);
@@ -699,6 +739,17 @@ int main(int argc, char **argv)
          .type = SG_SET_STRING,
          .def = "4242",
          .help = "external: the netcode protocol id"},
+        {.name = "token-dialect",
+         .type = SG_SET_STRING,
+         .def = "netcode-1.02",
+         .choices = SG_TOKEN_DIALECT_CHOICES,
+         .help = "how tokens are written, given to the matchmaker, servers and clients: "
+                 "netcode-1.02, lightyear or lightyear-0.19"},
+        {.name = "port-mapping",
+         .type = SG_SET_BOOL,
+         .def = "false",
+         .help = "local: game servers bind another port than players dial, a relay in the "
+                 "suite forwarding between them (the platform's port mapping)"},
     };
     sg_config cfg = {.program = "seatgate-e2e",
                      .summary = "End-to-end scenarios over the whole seatgate system",
@@ -721,6 +772,8 @@ int main(int argc, char **argv)
     snprintf(E.xff_ip, sizeof E.xff_ip, "%s", sg_config_str(&cfg, "xff-ip"));
     E.players = (int)sg_config_num(&cfg, "players");
     E.nats_nodes = (int)sg_config_num(&cfg, "nats-nodes");
+    snprintf(E.dialect, sizeof E.dialect, "%s", sg_config_str(&cfg, "token-dialect"));
+    E.port_mapping = sg_config_bool(&cfg, "port-mapping") && !E.external;
     const char *pool = sg_config_str(&cfg, "player-ips");
     E.player_ips = strdup(pool ? pool : "");
     char cmd[600];

@@ -171,6 +171,8 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
         argv[a++] = "--stay";
         argv[a++] = stay;
         argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
+        argv[a++] = "--token-dialect";
+        argv[a++] = E.dialect;
         if (bind && bind[0]) {
             argv[a++] = "--bind";
             argv[a++] = bind;
@@ -224,6 +226,8 @@ int e2e_play_token(const char *token_file, const char *bind, char *line, size_t 
     argv[a++] = token_file;
     argv[a++] = "--timeout";
     argv[a++] = "5s";
+    argv[a++] = "--token-dialect";
+    argv[a++] = E.dialect;
     if (bind && bind[0]) {
         argv[a++] = "--bind";
         argv[a++] = bind;
@@ -239,27 +243,44 @@ int e2e_player_deployment(const e2e_player *p)
     return -1;
 }
 
-bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path)
+static bool dep_addr(int dep, bool internal, sg_addr *out)
 {
-    if (!E.key_hex[0]) return false;
-    sg_key *key = NULL;
-    if (sg_key_parse(E.key_hex, &key) != SG_OK) return false;
     char text[80];
-    snprintf(text, sizeof text, "%s:%d", E.dep[dep].public_ip, E.dep[dep].port);
-    sg_addr server;
+    if (internal)
+        snprintf(text, sizeof text, "0.0.0.0:%d", E.dep[dep].internal_port);
+    else
+        snprintf(text, sizeof text, "%s:%d", E.dep[dep].public_ip, E.dep[dep].port);
+    return sg_addr_parse(text, SG_PORT_REQUIRED, out) == SG_OK;
+}
+
+static bool token_opener(sg_key **key, sg_token_opener *op)
+{
+    *key = NULL;
+    memset(op, 0, sizeof *op);
+    return E.key_hex[0] && sg_key_parse(E.key_hex, key) == SG_OK &&
+           sg_token_protocol_id_parse(E.protocol_id, &op->protocol_id) == SG_OK &&
+           sg_token_dialect_parse(E.dialect, &op->dialect) == SG_OK;
+}
+
+bool e2e_forge_token(int dep, uint64_t cid, const char *sid, bool bind, const char *path)
+{
+    sg_key *key = NULL;
+    sg_token_opener op;
+    sg_addr addrs[2];
     uint8_t ud[SG_TOKEN_USER_DATA_BYTES], token[SG_TOKEN_BYTES];
-    uint64_t protocol = 0;
-    bool ok = sg_addr_parse(text, SG_PORT_REQUIRED, &server) == SG_OK &&
-              sg_token_user_data_set_session(ud, sid) == SG_OK &&
-              sg_token_protocol_id_parse(E.protocol_id, &protocol) == SG_OK;
-    sg_token_params tp = {.protocol_id = protocol,
+    bool ok = token_opener(&key, &op) && dep_addr(dep, false, &addrs[0]) &&
+              dep_addr(dep, true, &addrs[1]) && sg_token_user_data_set_session(ud, sid) == SG_OK;
+    sg_token_params tp = {.protocol_id = op.protocol_id,
                           .client_id = cid,
-                          .servers = &server,
+                          .servers = addrs,
                           .server_count = 1,
+                          .private_servers = addrs,
+                          .private_server_count = bind ? 2 : 1,
                           .expire_seconds = 30,
                           .timeout_seconds = 5,
                           .user_data = ud,
-                          .user_data_len = sizeof ud};
+                          .user_data_len = sizeof ud,
+                          .dialect = op.dialect};
     ok = ok && sg_token_mint(key, &tp, token, NULL) == SG_OK;
     sg_key_free(key);
     char b64[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
@@ -269,6 +290,26 @@ bool e2e_forge_token(int dep, uint64_t cid, const char *sid, const char *path)
     fprintf(f, "%s\n", b64);
     fclose(f);
     return true;
+}
+
+bool e2e_open_token(const char *path, sg_token_opened *out)
+{
+    char b64[4096];
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    bool ok = fgets(b64, sizeof b64, f) != NULL;
+    fclose(f);
+    b64[strcspn(b64, "\r\n")] = '\0';
+    uint8_t token[SG_TOKEN_BYTES];
+    size_t len = 0;
+    sg_key *key = NULL;
+    sg_token_opener op;
+    ok = ok && sg_base64_decode(b64, strlen(b64), token, sizeof token, &len) == SG_OK &&
+         token_opener(&key, &op);
+    op.key = key;
+    ok = ok && sg_token_open(&op, token, len, (uint64_t)time(NULL), out) == SG_OK;
+    sg_key_free(key);
+    return ok;
 }
 
 long e2e_http_get_status(const char *url)

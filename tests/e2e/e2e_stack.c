@@ -73,7 +73,7 @@ static bool write_sim_config(const char *path)
         fprintf(f,
                 "    {\"request_id\": \"%s\", \"public_ip\": \"127.0.0.1\", \"ports\": [{\"name\": "
                 "\"gameport\", \"internal\": %d, \"external\": %d, \"protocol\": \"UDP\"}]}%s\n",
-                E.dep[i].request_id, E.dep[i].port, E.dep[i].port,
+                E.dep[i].request_id, E.dep[i].internal_port, E.dep[i].port,
                 i + 1 < E2E_DEPLOYMENTS ? "," : "");
     fprintf(f, "  ]}]}]}\n");
     return fclose(f) == 0;
@@ -119,6 +119,7 @@ static void describe_matchmaker(int i)
     e2e_proc_args(p, "--edgegap-rate", "0");
     e2e_proc_args(p, "--port-name", "gameport");
     e2e_proc_args(p, "--protocol-id", E.protocol_id);
+    e2e_proc_args(p, "--token-dialect", E.dialect);
     /* Short deadlines so the reaper's work fits in the suite's time. */
     e2e_proc_args(p, "--wait-timeout", "4s");
     e2e_proc_args(p, "--token-expire", "10");
@@ -149,7 +150,7 @@ static void describe_server(int i)
     char name[32], env[600], listen[64];
     snprintf(name, sizeof name, "gameserver-%s", d->request_id);
     snprintf(env, sizeof env, "%s/env/%s.env", E.dir, d->request_id);
-    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->port);
+    snprintf(listen, sizeof listen, "127.0.0.1:%d", d->internal_port);
     e2e_proc_init(p, name, E.dir, E.server_bin);
     e2e_proc_args(p, "--listen", listen);
     e2e_proc_args(p, "--protocol-id", E.protocol_id);
@@ -159,6 +160,8 @@ static void describe_server(int i)
     e2e_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
     e2e_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
     e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
+    e2e_proc_env(p, "SEATGATE_TOKEN_DIALECT", E.dialect);
+    e2e_proc_env(p, "SEATGATE_PORT_NAME", "gameport"); /* the simulator's port, as --port-name */
     if (!d->keyless) e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     snprintf(p->ready_line, sizeof p->ready_line, "listening ");
 }
@@ -219,8 +222,15 @@ static bool start_local(void)
         do {
             E.dep[i].port = free_udp_port();
         } while (i > 0 && E.dep[i].port == E.dep[0].port);
-        if (E.dep[i].port <= 0) return false;
+        E.dep[i].internal_port = E.dep[i].port;
+        while (E.port_mapping &&
+               (E.dep[i].internal_port == E.dep[i].port ||
+                (i > 0 && (E.dep[i].internal_port == E.dep[0].port ||
+                           E.dep[i].internal_port == E.dep[0].internal_port))))
+            E.dep[i].internal_port = free_udp_port();
+        if (E.dep[i].port <= 0 || E.dep[i].internal_port <= 0) return false;
     }
+    if (E.port_mapping && !e2e_relay_start()) return false;
     if (!start_sim()) return false;
     /* The matchmaker first: it creates the buckets with its settings. */
     if (!e2e_matchmaker_start(0)) return false;
@@ -262,6 +272,8 @@ static bool discover_deployments(void)
         snprintf(E.dep[n].request_id, sizeof E.dep[n].request_id, "%s", rid->valuestring);
         snprintf(E.dep[n].public_ip, sizeof E.dep[n].public_ip, "%s", ip->valuestring);
         E.dep[n].port = ext->valueint;
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(game, "internal");
+        E.dep[n].internal_port = cJSON_IsNumber(in) ? in->valueint : ext->valueint;
         n++;
     }
     cJSON_Delete(s);
@@ -330,6 +342,7 @@ void e2e_stack_stop(void)
     }
     if (E.sim.pid > 0) e2e_proc_stop(&E.sim, 5000);
     e2e_proc_free(&E.sim);
+    e2e_relay_stop();
     if (E.nats_nodes > 1)
         sg_test_nats_cluster_free(&E.cluster);
     else

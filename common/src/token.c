@@ -412,6 +412,8 @@ sg_status sg_token_open(const sg_token_opener *o, const uint8_t *token, size_t l
         sg_token_open_private(o, expire, token + SG_TOK_OFF_NONCE, token + SG_TOK_OFF_PRIVATE, out);
     if (st != SG_OK) {
         sg_token_opened_wipe(out);
+        const char *hint = dialect_hint(token, o->dialect);
+        if (hint[0]) sg_fail(st, "%s%s", sg_last_error(), hint);
         return st;
     }
     out->protocol_id = protocol_id;

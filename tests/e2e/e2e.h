@@ -34,6 +34,9 @@ typedef struct e2e_deployment {
     int port;          /* external UDP port: what players dial */
     int internal_port; /* what the game server binds (= port unless E.port_mapping) */
     bool keyless;   /* the server holds no Edgegap key: deletes go through the queue */
+    /* The WebTransport certificate digest the server is given (SEATGATE_CERT_DIGEST, "" for
+     * none) and the form /connect-me must hand out (64 lower-case hex digits). */
+    char cert_digest_given[100], cert_digest_want[65];
     e2e_proc proc;  /* local mode */
 } e2e_deployment;
 
@@ -91,6 +94,7 @@ typedef struct e2e_player {
     char error[64]; /* error.code */
     char retry_after[16];
     char session_id[128], client_id[32], host[64], token_file[512];
+    char cert_digest[100]; /* "" when the answer has none */
     int port;
     /* the example client */
     pid_t pid;

@@ -64,9 +64,13 @@ static bool wanted(const char *name)
 
 static void expect_answer(const e2e_player *p)
 {
-    if (p->status != 200 || !p->session_id[0] || !p->client_id[0] || e2e_player_deployment(p) < 0)
+    int d = e2e_player_deployment(p);
+    if (p->status != 200 || !p->session_id[0] || !p->client_id[0] || d < 0)
         fail_msg("connect-me from %s: HTTP %ld %s (session '%s', %s:%d)", p->ip[0] ? p->ip : "-",
                  p->status, p->error, p->session_id, p->host, p->port);
+    /* The certificate digest the server published, as 64 lower-case hex digits, or none. */
+    if (strcmp(p->cert_digest, E.dep[d].cert_digest_want) != 0)
+        fail_msg("cert_digest '%s', expected '%s'", p->cert_digest, E.dep[d].cert_digest_want);
 }
 
 /* The answer is reflected in the store and at the simulator. */

@@ -63,6 +63,7 @@ static void call_init(call *c, e2e_player *p, const char *mm_url, const char *he
     c->p = p;
     p->status = 0;
     p->error[0] = p->retry_after[0] = p->session_id[0] = p->client_id[0] = p->host[0] = '\0';
+    p->cert_digest[0] = '\0';
     p->port = 0;
     p->pid = 0;
     p->exit_code = -2;
@@ -98,6 +99,7 @@ static void call_finish(call *c)
         snprintf(p->session_id, sizeof p->session_id, "%s", jstr(j, "session_id"));
         snprintf(p->client_id, sizeof p->client_id, "%s", jstr(j, "client_id"));
         snprintf(p->host, sizeof p->host, "%s", jstr(j, "host"));
+        snprintf(p->cert_digest, sizeof p->cert_digest, "%s", jstr(j, "cert_digest"));
         const cJSON *port = cJSON_GetObjectItemCaseSensitive(j, "port");
         p->port = cJSON_IsNumber(port) ? port->valueint : 0;
         snprintf(p->token_file, sizeof p->token_file, "%s/token-%s.b64", E.dir, p->client_id);

@@ -2,6 +2,7 @@
  * (external mode, docker-compose). */
 #include <arpa/inet.h>
 #include <nats/nats.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,7 @@ static void describe_server(int i)
     e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
     e2e_proc_env(p, "SEATGATE_TOKEN_DIALECT", E.dialect);
     e2e_proc_env(p, "SEATGATE_PORT_NAME", "gameport"); /* the simulator's port, as --port-name */
+    if (d->cert_digest_given[0]) e2e_proc_env(p, "SEATGATE_CERT_DIGEST", d->cert_digest_given);
     if (!d->keyless) e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     snprintf(p->ready_line, sizeof p->ready_line, "listening ");
 }
@@ -229,6 +231,17 @@ static bool start_local(void)
                            E.dep[i].internal_port == E.dep[0].internal_port))))
             E.dep[i].internal_port = free_udp_port();
         if (E.dep[i].port <= 0 || E.dep[i].internal_port <= 0) return false;
+    }
+    if (E.port_mapping) {
+        /* lightyear's WebTransport servers print the digest as wtransport does (colons); the
+         * first server is given it that way, in upper case, the second none. */
+        uint8_t digest[32];
+        randombytes_buf(digest, sizeof digest);
+        char *g = E.dep[0].cert_digest_given, *w = E.dep[0].cert_digest_want;
+        for (int b = 0; b < 32; b++) {
+            sprintf(g + 3 * b, "%02X%s", digest[b], b < 31 ? ":" : "");
+            sprintf(w + 2 * b, "%02x", digest[b]);
+        }
     }
     if (E.port_mapping && !e2e_relay_start()) return false;
     if (!start_sim()) return false;

@@ -867,3 +867,8 @@ pub fn set_log_sink(sink: Option<LogSink>) {
         unsafe { sys::sg_hook_log_set_sink(Some(to_sink), ptr::null_mut()) };
     }
 }
+
+// The README's example compiles and runs as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -11,18 +11,13 @@
 // node live.mjs --matchmaker-bin B --sim-bin B --server-bin B --out DIR
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { arg, sleep, Procs } from '../support/procs.mjs';
 
-const arg = (name) => {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required`);
-  return process.argv[i + 1];
-};
 const MM_BIN = arg('matchmaker-bin');
 const SIM_BIN = arg('sim-bin');
 const SERVER_BIN = arg('server-bin');
@@ -30,25 +25,10 @@ const OUT = path.resolve(arg('out'));
 const API_KEY = 'rust-api-key-0123456';
 const REQUEST_ID = 'a1b2c3d4e5f6';
 
-const children = [];
+const procs = new Procs(OUT);
+const start = (...a) => procs.start(...a);
+const readyFile = (...a) => procs.readyFile(...a);
 let simUrl, mmUrl, natsUrl, server, serverOut = '', gamePort;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function start(name, bin, args, env = {}) {
-  const log = fs.openSync(path.join(OUT, `${name}.log`), 'a');
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  children.push(child);
-  return child;
-}
-
-async function readyFile(file, child, what) {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}); see ${OUT}`);
-    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-    await sleep(50);
-  }
-  throw new Error(`${what} did not start within 15 s; see ${OUT}`);
-}
 
 async function freePort(kind) {
   if (kind === 'udp') {
@@ -190,8 +170,7 @@ before(async () => {
   Object.assign(env, { SEATGATE_STORE_URL: natsUrl, SEATGATE_EDGEGAP_URL: simUrl,
     SEATGATE_EDGEGAP_API_KEY: API_KEY, SEATGATE_PORT_NAME: 'gameport', SEATGATE_HEARTBEAT: '1s',
     SEATGATE_EXAMPLE_LISTEN: `127.0.0.1:${gamePort}` });
-  server = spawn(SERVER_BIN, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(server);
+  server = start('lightyear_server', SERVER_BIN, [], env, ['ignore', 'pipe', 'pipe']);
   const log = fs.createWriteStream(path.join(OUT, 'lightyear_server.log'));
   server.stdout.on('data', (d) => { serverOut += d; log.write(d); });
   server.stderr.on('data', (d) => log.write(d));
@@ -200,7 +179,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await procs.stop();
 });
 
 let first;

@@ -8,48 +8,27 @@
 // node browser.mjs --matchmaker-bin B --sim-bin B --page examples/web/index.html --out DIR
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { arg, sleep, Procs } from '../../support/procs.mjs';
 
-const arg = (name) => {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required`);
-  return process.argv[i + 1];
-};
 const MM_BIN = arg('matchmaker-bin');
 const SIM_BIN = arg('sim-bin');
 const PAGE = arg('page');
 const OUT = path.resolve(arg('out'));
 const API_KEY = 'browser-api-key-0123';
+const procs = new Procs(OUT);
+const start = (...a) => procs.start(...a);
+const readyFile = (...a) => procs.readyFile(...a);
 
-const children = [];
 const servers = [];
 let context;
 let mmUrl, simUrl, allowed, refused;
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// A child process whose stdout+stderr go to OUT/<name>.log; killed at the end, and with us.
-function start(name, bin, args, env = {}) {
-  const log = fs.openSync(path.join(OUT, `${name}.log`), 'a');
-  const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] });
-  children.push(child);
-  return child;
-}
-
-async function readyFile(file, child, what) {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}); see ${OUT}`);
-    if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-    await sleep(50);
-  }
-  throw new Error(`${what} did not start within 15 s; see ${OUT}`);
-}
 
 // A tiny static server for the page, on a free loopback port: its own origin.
 async function serve(file) {
@@ -139,11 +118,8 @@ before(async () => {
 after(async () => {
   if (context) await context.close().catch(() => {});
   for (const s of servers) s.close();
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
-  await sleep(300);
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  await procs.stop();
 });
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
 
 test('Play from the allowed origin: progress, then where to connect', async () => {
   const page = await context.newPage();

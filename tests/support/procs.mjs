@@ -1,0 +1,53 @@
+// Child processes for the node-driven tests (browser, Rust binding): each program's stdout and
+// stderr go to OUT/<name>.log; every child is stopped at the end, and killed with the test
+// process whatever way it ends.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// The value after --name on the command line (required).
+export function arg(name) {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0 || !process.argv[i + 1]) throw new Error(`--${name} is required`);
+  return process.argv[i + 1];
+}
+
+export class Procs {
+  constructor(out) {
+    this.out = out;
+    this.children = [];
+    process.on('exit', () => this.kill());
+  }
+
+  // Starts bin; its output goes to OUT/name.log (appended), unless stdio is given.
+  start(name, bin, args, env = {}, stdio = null) {
+    const log = stdio ? null : fs.openSync(path.join(this.out, `${name}.log`), 'a');
+    const child = spawn(bin, args, { env: { ...process.env, ...env },
+      stdio: stdio || ['ignore', log, log] });
+    this.children.push(child);
+    return child;
+  }
+
+  // Waits for a ready file the program writes (its URL), or fails when it exits first.
+  async readyFile(file, child, what) {
+    for (let i = 0; i < 300; i++) {
+      if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode}); see ${this.out}`);
+      if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+      await sleep(50);
+    }
+    throw new Error(`${what} did not start within 15 s; see ${this.out}`);
+  }
+
+  kill() {
+    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+
+  // SIGTERM, a moment to finish, then SIGKILL for what is left.
+  async stop() {
+    for (const c of this.children) if (c.exitCode === null) c.kill('SIGTERM');
+    await sleep(300);
+    this.kill();
+  }
+}

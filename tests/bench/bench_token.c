@@ -1,5 +1,7 @@
 /* Cost per call of minting and opening connect tokens and of their base64 transport form.
- * Prints the median ns/op of several runs for each operation. Usage: bench_token [RUNS] */
+ * Prints the median ns/op of several runs for each operation, minting and opening in the
+ * netcode-1.02 dialect and in lightyear's (big-endian), with the ratio of the two.
+ * Usage: bench_token [RUNS] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,7 @@ static void op_mint(void)
 
 static void op_open(void)
 {
-    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_NETCODE_1_02};
+    sg_token_opener o = {key, params.protocol_id, params.dialect};
     sg_token_opened t;
     must(sg_token_open(&o, token, sizeof token, 0, &t), "open");
     sink += t.client_id;
@@ -48,10 +50,10 @@ static void op_open(void)
 
 static void op_open_request(void)
 {
-    sg_token_opener o = {key, params.protocol_id, SG_TOKEN_NETCODE_1_02};
+    sg_token_opener o = {key, params.protocol_id, params.dialect};
     sg_connection_request req;
     sg_token_opened t;
-    must(sg_connection_request_parse(packet, sizeof packet, SG_TOKEN_NETCODE_1_02, &req), "parse");
+    must(sg_connection_request_parse(packet, sizeof packet, params.dialect, &req), "parse");
     must(sg_token_open_request(&o, &req, 0, &t), "open request");
     sink += t.client_id;
 }
@@ -81,7 +83,7 @@ static int cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void bench(const char *name, void (*op)(void), int runs)
+static double bench(const char *name, void (*op)(void), int runs)
 {
     double per[MAX_RUNS];
     for (int i = 0; i < ITERS / 10; i++) /* warm up */
@@ -95,6 +97,7 @@ static void bench(const char *name, void (*op)(void), int runs)
     qsort(per, (size_t)runs, sizeof per[0], cmp);
     printf("%-22s %9.0f ns/op   (median of %d runs x %d; min %.0f, max %.0f)\n", name,
            per[runs / 2], runs, ITERS, per[0], per[runs - 1]);
+    return per[runs / 2];
 }
 
 int main(int argc, char **argv)
@@ -114,13 +117,25 @@ int main(int argc, char **argv)
                                .timeout_seconds = 15,
                                .user_data = ud,
                                .user_data_len = sizeof ud};
-    op_mint();
-    must(sg_connection_request_write(token, sizeof token, packet), "request");
+    static const sg_token_dialect dialects[2] = {SG_TOKEN_NETCODE_1_02, SG_TOKEN_LIGHTYEAR};
+    static const char *const names[3] = {"mint", "open (whole token)", "open (request packet)"};
+    void (*const ops[3])(void) = {op_mint, op_open, op_open_request};
+    double median[2][3];
+    for (int d = 0; d < 2; d++) {
+        params.dialect = dialects[d];
+        op_mint();
+        must(sg_connection_request_write(token, sizeof token, packet), "request");
+        printf("-- dialect %s\n", sg_token_dialect_name(dialects[d]));
+        for (int k = 0; k < 3; k++) {
+            char label[64];
+            snprintf(label, sizeof label, "%s", names[k]);
+            median[d][k] = bench(label, ops[k], runs);
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        printf("lightyear / netcode-1.02, %-22s %.2f\n", names[k], median[1][k] / median[0][k]);
+    printf("--\n");
     op_encode();
-
-    bench("mint", op_mint, runs);
-    bench("open (whole token)", op_open, runs);
-    bench("open (request packet)", op_open_request, runs);
     bench("base64 encode 2048 B", op_encode, runs);
     bench("base64 decode 2048 B", op_decode, runs);
     bench("random client id", op_client_id, runs);

@@ -118,7 +118,10 @@ mkdir -p "$tmp/js"
 nats-server -js -a 127.0.0.1 -p "$np" -sd "$tmp/js" >"$tmp/nats.log" 2>&1 &
 pids+=($!)
 if wait_file "$tmp/mm6.url" 400; then
-  curl -s "$(cat "$tmp/mm6.url")/metrics" | grep -q '^seatgate_build_info{.*store="nats"} 1$' ||
+  # Read whole, then searched: grep -q would close the pipe on a match and, with pipefail,
+  # curl's SIGPIPE on the rest would fail the test.
+  metrics=$(curl -s --max-time 10 "$(cat "$tmp/mm6.url")/metrics")
+  grep -q '^seatgate_build_info{.*store="nats"} 1$' <<<"$metrics" ||
     fail "the matchmaker that waited for NATS does not report the nats store"
 else
   fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log")"

@@ -33,7 +33,8 @@ echo "== lightyear_server example, linked statically"
 SEATGATE_HOOK_STATIC=1 CARGO_TARGET_DIR="$out/target-static" \
   cargo build --offline --quiet -p seatgate-hook --example lightyear_server
 bin="$out/target-static/debug/examples/lightyear_server"
-if readelf -d "$bin" | grep -q 'NEEDED.*seatgate'; then
+needed=$(readelf -d "$bin")
+if grep -q 'NEEDED.*seatgate' <<<"$needed"; then
   echo "the static example still needs a seatgate shared library" >&2; exit 1
 fi
 

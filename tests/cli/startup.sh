@@ -14,11 +14,14 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 api=startup-test-api-key-0123
-free_port() { # a port nothing listens on now (bash's /dev/tcp cannot connect to it)
-  local p
+# A port nothing listens on now at address $1 (default 127.0.0.1): bash's /dev/tcp cannot
+# connect to it. Drawn below Linux's ephemeral range (32768 and up), so no outgoing connection
+# of a test running alongside takes it meanwhile.
+free_port() {
+  local p a=${1:-127.0.0.1}
   for _ in $(seq 1 50); do
-    p=$(( 20000 + RANDOM % 30000 ))
-    (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+    p=$(( 12000 + RANDOM % 20000 ))
+    (exec 3<>/dev/tcp/$a/$p) 2>/dev/null || { echo "$p"; return; }
   done
 }
 wait_file() { for _ in $(seq 1 ${2:-200}); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
@@ -93,15 +96,18 @@ grep -qE '^seatgate-matchmaker: error: --tls-cert-file / --tls-key-file: HTTPS c
 
 # NATS not up: with store-connect-timeout 0 it fails at once; with a wait, it gives up saying
 # so; and when the server comes up within the wait, the matchmaker starts.
-np=$(free_port)
-"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 0 \
+# This NATS listens on an address of its own (127.0.0.63), which no other test uses, so its
+# port stays free between the choice and the start.
+na=127.0.0.63
+np=$(free_port $na)
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://$na:$np" --store-connect-timeout 0 \
   2>"$tmp/mm4.log" >/dev/null
 rc=$?
 last=$(tail -n 1 "$tmp/mm4.log")
 [ "$rc" = 1 ] || fail "no NATS, no wait: exit $rc, expected 1 ($last)"
 grep -q '^seatgate-matchmaker: error: ' <<<"$last" || fail "no NATS, no wait: last line is: $last"
 grep -q 'store_connect_retry' "$tmp/mm4.log" && fail "no NATS, no wait: it retried"
-"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 1s \
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://$na:$np" --store-connect-timeout 1s \
   2>"$tmp/mm5.log" >/dev/null
 rc=$?
 last=$(tail -n 1 "$tmp/mm5.log")
@@ -109,13 +115,13 @@ last=$(tail -n 1 "$tmp/mm5.log")
 grep -qE '^seatgate-matchmaker: error: .*\(gave up after [0-9]+ ms, store-connect-timeout\)$' <<<"$last" ||
   fail "no NATS, 1 s wait: last line is: $last"
 grep -q 'event=store_connect_retry backend=nats attempt=1 ' "$tmp/mm5.log" || fail "no NATS, 1 s wait: no retry was logged"
-"$mm" "${common[@]}" --listen-port 0 --store-url "nats://127.0.0.1:$np" --store-connect-timeout 30s \
+"$mm" "${common[@]}" --listen-port 0 --store-url "nats://$na:$np" --store-connect-timeout 30s \
   --ready-file "$tmp/mm6.url" 2>"$tmp/mm6.log" >/dev/null &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q store_connect_retry "$tmp/mm6.log" && break; sleep 0.05; done
 grep -q store_connect_retry "$tmp/mm6.log" || fail "waiting for NATS: no retry was logged"
 mkdir -p "$tmp/js"
-nats-server -js -a 127.0.0.1 -p "$np" -sd "$tmp/js" >"$tmp/nats.log" 2>&1 &
+nats-server -js -a "$na" -p "$np" -sd "$tmp/js" >"$tmp/nats.log" 2>&1 &
 pids+=($!)
 if wait_file "$tmp/mm6.url" 400; then
   # Read whole, then searched: grep -q would close the pipe on a match and, with pipefail,
@@ -124,7 +130,7 @@ if wait_file "$tmp/mm6.url" 400; then
   grep -q '^seatgate_build_info{.*store="nats"} 1$' <<<"$metrics" ||
     fail "the matchmaker that waited for NATS does not report the nats store"
 else
-  fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log")"
+  fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log"); nats-server: $(tail -n 3 "$tmp/nats.log")"
 fi
 
 [ "$fails" -eq 0 ] && echo "matchmaker startup: ok" || { echo "matchmaker startup: $fails failure(s)"; exit 1; }

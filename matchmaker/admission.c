@@ -10,7 +10,7 @@
 #include <string.h>
 
 typedef struct entry {
-    uint8_t key[17];        /* family byte + 16 address bytes (masked) */
+    uint8_t key[SG_ADDR_KEY_BYTES];        /* family byte + 16 address bytes (masked) */
     struct entry *chain;    /* next in the hash bucket */
     struct entry *lru_prev; /* towards the most recently seen */
     struct entry *lru_next; /* towards the least recently seen */
@@ -95,30 +95,10 @@ void sg_admission_free(sg_admission *a)
     free(a);
 }
 
-static void make_key(const sg_admission *a, const sg_addr *ip, uint8_t key[17])
-{
-    sg_addr n = *ip;
-    sg_addr_normalize(&n);
-    memset(key, 0, 17);
-    if (n.family == AF_INET) {
-        key[0] = 4;
-        memcpy(key + 1, n.ip, 4);
-        return;
-    }
-    key[0] = 6;
-    int bits = a->o.ipv6_prefix;
-    for (int i = 0; i < 16; i++) {
-        int keep = bits >= 8 ? 8 : (bits > 0 ? bits : 0);
-        uint8_t mask = keep == 8 ? 0xff : (uint8_t)(0xff << (8 - keep));
-        key[1 + i] = n.ip[i] & mask;
-        bits -= 8;
-    }
-}
-
-static size_t slot_of(const sg_admission *a, const uint8_t key[17])
+static size_t slot_of(const sg_admission *a, const uint8_t key[SG_ADDR_KEY_BYTES])
 {
     uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, key, 17, a->hash_key);
+    crypto_shorthash(h, key, SG_ADDR_KEY_BYTES, a->hash_key);
     uint64_t v;
     memcpy(&v, h, sizeof v);
     return (size_t)v & a->table_mask;
@@ -177,8 +157,8 @@ sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms
     }
     if (a->o.rate > 0) {
         forget_idle(a, now_ms);
-        uint8_t key[17];
-        make_key(a, ip, key);
+        uint8_t key[SG_ADDR_KEY_BYTES];
+        sg_addr_key(ip, a->o.ipv6_prefix, key);
         size_t slot = slot_of(a, key);
         entry *e = a->table[slot];
         while (e && memcmp(e->key, key, sizeof key) != 0)

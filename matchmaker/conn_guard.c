@@ -15,7 +15,7 @@
 
 typedef struct addr_count {
     struct addr_count *next;
-    uint8_t key[17];
+    uint8_t key[SG_ADDR_KEY_BYTES];
     unsigned n;
 } addr_count;
 
@@ -156,33 +156,16 @@ void sg_conn_guard_free(sg_conn_guard *g)
     free(g);
 }
 
-/* The address as the cap counts it: IPv4 whole, IPv6 cut to the prefix. */
-static void key_of(const sg_conn_guard *g, const sg_addr *a, uint8_t key[17])
-{
-    sg_addr n = *a;
-    sg_addr_normalize(&n);
-    memset(key, 0, 17);
-    if (n.family == AF_INET) {
-        key[0] = 4;
-        memcpy(key + 1, n.ip, 4);
-        return;
-    }
-    key[0] = 6;
-    int bits = g->o.ipv6_prefix;
-    for (int i = 0; i < 16 && bits > 0; i++, bits -= 8)
-        key[1 + i] = bits >= 8 ? n.ip[i] : (uint8_t)(n.ip[i] & (0xff << (8 - bits)));
-}
-
-static addr_count *count_for(sg_conn_guard *g, const uint8_t key[17])
+static addr_count *count_for(sg_conn_guard *g, const uint8_t key[SG_ADDR_KEY_BYTES])
 {
     uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, key, 17, g->hash_key);
+    crypto_shorthash(h, key, SG_ADDR_KEY_BYTES, g->hash_key);
     size_t slot = ((size_t)h[0] | (size_t)h[1] << 8) % BUCKETS;
     for (addr_count *c = g->table[slot]; c; c = c->next)
-        if (memcmp(c->key, key, 17) == 0) return c;
+        if (memcmp(c->key, key, SG_ADDR_KEY_BYTES) == 0) return c;
     addr_count *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    memcpy(c->key, key, 17);
+    memcpy(c->key, key, SG_ADDR_KEY_BYTES);
     c->next = g->table[slot];
     g->table[slot] = c;
     return c;
@@ -192,7 +175,7 @@ static void count_drop(sg_conn_guard *g, addr_count *c)
 {
     if (!c || --c->n) return;
     uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, c->key, 17, g->hash_key);
+    crypto_shorthash(h, c->key, SG_ADDR_KEY_BYTES, g->hash_key);
     size_t slot = ((size_t)h[0] | (size_t)h[1] << 8) % BUCKETS;
     for (addr_count **pp = &g->table[slot]; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
@@ -220,8 +203,8 @@ sg_conn_track *sg_conn_guard_open(sg_conn_guard *g, int fd, const struct sockadd
     t->phase = SG_CONN_HEAD;
     if (g->o.head_timeout_ms) t->deadline_ms = mono_ms() + g->o.head_timeout_ms;
     if (capped) {
-        uint8_t key[17];
-        key_of(g, &a, key);
+        uint8_t key[SG_ADDR_KEY_BYTES];
+        sg_addr_key(&a, g->o.ipv6_prefix, key);
         t->count = count_for(g, key);
         if (t->count && ++t->count->n > g->o.per_ip_limit) {
             shut(t);

@@ -38,7 +38,7 @@ typedef enum flight_state {
 typedef struct flight {
     struct sg_flow *flow;
     flight_state state;
-    uint8_t ipkey[17];
+    uint8_t ipkey[SG_ADDR_KEY_BYTES];
     char ip_text[SG_ADDR_STRLEN];
     sg_connect_call *calls;
     size_t ncalls;
@@ -99,18 +99,9 @@ static uint64_t hash_bytes(const sg_flow *f, const void *p, size_t n)
     return v;
 }
 
-static void ip_key(const sg_addr *a, uint8_t key[17])
+static flight **ip_slot(sg_flow *fl, const uint8_t key[SG_ADDR_KEY_BYTES])
 {
-    sg_addr n = *a;
-    sg_addr_normalize(&n);
-    memset(key, 0, 17);
-    key[0] = n.family == AF_INET ? 4 : 6;
-    memcpy(key + 1, n.ip, n.family == AF_INET ? 4 : 16);
-}
-
-static flight **ip_slot(sg_flow *fl, const uint8_t key[17])
-{
-    return &fl->by_ip[hash_bytes(fl, key, 17) & (MAP_BUCKETS - 1)];
+    return &fl->by_ip[hash_bytes(fl, key, SG_ADDR_KEY_BYTES) & (MAP_BUCKETS - 1)];
 }
 
 static flight **seat_slot(sg_flow *fl, const char *id)
@@ -1088,18 +1079,14 @@ static void forget_held(flight *f)
 static void player_of(const sg_flow *fl, const sg_addr *ip, char *out, size_t size)
 {
     sg_addr a = *ip;
-    sg_addr_normalize(&a);
-    char text[SG_ADDR_STRLEN];
-    if (a.family == AF_INET) {
-        snprintf(out, size, "%s", sg_addr_format(&a, false, text, sizeof text));
-        return;
-    }
     int bits = fl->o.ipv6_prefix > 0 ? fl->o.ipv6_prefix : 64;
-    for (int i = 0; i < 16; i++) {
-        int keep = bits - 8 * i;
-        a.ip[i] = keep >= 8 ? a.ip[i] : keep <= 0 ? 0 : (uint8_t)(a.ip[i] & (0xff << (8 - keep)));
-    }
-    snprintf(out, size, "%s/%d", sg_addr_format(&a, false, text, sizeof text), bits);
+    sg_addr_cut(&a, bits);
+    char text[SG_ADDR_STRLEN];
+    sg_addr_format(&a, false, text, sizeof text);
+    if (a.family == AF_INET)
+        snprintf(out, size, "%s", text);
+    else
+        snprintf(out, size, "%s/%d", text, bits);
 }
 
 static void start_on_loop(void *arg)
@@ -1111,8 +1098,8 @@ static void start_on_loop(void *arg)
         answer_error(fl, c, 503, "shutting_down", "the matchmaker is restarting; try again", 1000);
         return;
     }
-    uint8_t key[17];
-    ip_key(&c->player_ip, key);
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_addr_key(&c->player_ip, 128, key); /* single flight: per address */
     if (fl->o.single_flight) {
         for (flight *f = *ip_slot(fl, key); f; f = f->ip_next) {
             if (memcmp(f->ipkey, key, sizeof key) == 0 && f->state != F_DONE) {

@@ -21,6 +21,25 @@ void sg_addr_normalize(sg_addr *a)
     }
 }
 
+void sg_addr_cut(sg_addr *a, int ipv6_prefix)
+{
+    sg_addr_normalize(a);
+    if (a->family != AF_INET6) return;
+    for (int i = 0; i < 16; i++) {
+        int keep = ipv6_prefix - 8 * i;
+        a->ip[i] = keep >= 8 ? a->ip[i] : keep <= 0 ? 0 : (uint8_t)(a->ip[i] & (0xff << (8 - keep)));
+    }
+}
+
+void sg_addr_key(const sg_addr *a, int ipv6_prefix, uint8_t key[SG_ADDR_KEY_BYTES])
+{
+    sg_addr n = *a;
+    sg_addr_cut(&n, ipv6_prefix);
+    memset(key, 0, SG_ADDR_KEY_BYTES);
+    key[0] = n.family == AF_INET ? 4 : 6;
+    memcpy(key + 1, n.ip, n.family == AF_INET ? 4 : 16);
+}
+
 static sg_status bad(const char *text, const char *why)
 {
     char q[96];

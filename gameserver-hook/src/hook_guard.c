@@ -14,14 +14,14 @@
 #define WAYS 4 /* entries probed per lookup; the oldest of them is replaced */
 
 typedef struct rate_entry {
-    uint8_t key[17];
+    uint8_t key[SG_ADDR_KEY_BYTES];
     bool used;
     double tokens;
     long long last_ms;
 } rate_entry;
 
 typedef struct memory_entry {
-    uint8_t key[17];
+    uint8_t key[SG_ADDR_KEY_BYTES];
     uint64_t client_id;
     bool used;
     int reason;
@@ -50,15 +50,6 @@ void hook_guard_free(hook_guard *g)
     free(g);
 }
 
-static void key_of(const sg_addr *a, uint8_t key[17])
-{
-    sg_addr n = *a;
-    sg_addr_normalize(&n);
-    memset(key, 0, 17);
-    key[0] = n.family == AF_INET ? 4 : 6;
-    memcpy(key + 1, n.ip, n.family == AF_INET ? 4 : 16);
-}
-
 static size_t slot_of(const hook_guard *g, const void *data, size_t len, size_t slots)
 {
     uint8_t h[crypto_shorthash_BYTES];
@@ -71,8 +62,8 @@ static size_t slot_of(const hook_guard *g, const void *data, size_t len, size_t 
 bool hook_guard_admit(hook_guard *g, const sg_addr *source, long long now_ms)
 {
     if (!g || g->o.rate_per_s <= 0) return true;
-    uint8_t key[17];
-    key_of(source, key);
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_addr_key(source, 128, key);
     size_t base = slot_of(g, key, sizeof key, RATE_SLOTS);
     rate_entry *e = NULL, *oldest = &g->rate[base];
     for (size_t i = 0; i < WAYS; i++) {
@@ -100,16 +91,16 @@ bool hook_guard_admit(hook_guard *g, const sg_addr *source, long long now_ms)
     return true;
 }
 
-static memory_entry *memory_find(hook_guard *g, uint64_t client_id, const uint8_t key[17],
+static memory_entry *memory_find(hook_guard *g, uint64_t client_id, const uint8_t key[SG_ADDR_KEY_BYTES],
                                  size_t *base)
 {
-    uint8_t buf[25];
+    uint8_t buf[8 + SG_ADDR_KEY_BYTES];
     memcpy(buf, &client_id, 8);
-    memcpy(buf + 8, key, 17);
+    memcpy(buf + 8, key, SG_ADDR_KEY_BYTES);
     *base = slot_of(g, buf, sizeof buf, MEMORY_SLOTS);
     for (size_t i = 0; i < WAYS; i++) {
         memory_entry *c = &g->memory[*base + i];
-        if (c->used && c->client_id == client_id && memcmp(c->key, key, 17) == 0) return c;
+        if (c->used && c->client_id == client_id && memcmp(c->key, key, SG_ADDR_KEY_BYTES) == 0) return c;
     }
     return NULL;
 }
@@ -118,8 +109,8 @@ bool hook_guard_remembered(hook_guard *g, uint64_t client_id, const sg_addr *sou
                            long long now_ms, int *reason)
 {
     if (!g || g->o.memory_ms <= 0) return false;
-    uint8_t key[17];
-    key_of(source, key);
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_addr_key(source, 128, key);
     size_t base;
     memory_entry *e = memory_find(g, client_id, key, &base);
     if (!e) return false;
@@ -135,8 +126,8 @@ void hook_guard_remember(hook_guard *g, uint64_t client_id, const sg_addr *sourc
                          long long now_ms)
 {
     if (!g || g->o.memory_ms <= 0) return;
-    uint8_t key[17];
-    key_of(source, key);
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_addr_key(source, 128, key);
     size_t base;
     memory_entry *e = memory_find(g, client_id, key, &base);
     if (!e) {

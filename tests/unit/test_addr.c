@@ -172,6 +172,42 @@ static void cidr_matching(void **state)
     }
 }
 
+/* Keys written out byte by byte here: family byte, address bytes cut to the prefix, zeros. */
+static void keys_cut_ipv6_to_the_prefix(void **state)
+{
+    (void)state;
+    sg_addr a;
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    assert_int_equal(sg_addr_parse("203.0.113.7:5000", SG_PORT_OPTIONAL, &a), SG_OK);
+    sg_addr_key(&a, 64, key);
+    const uint8_t v4[SG_ADDR_KEY_BYTES] = {4, 203, 0, 113, 7};
+    assert_memory_equal(key, v4, sizeof key);
+    /* IPv4-mapped IPv6 counts as IPv4, whatever the prefix. */
+    assert_int_equal(sg_addr_parse("::ffff:203.0.113.7", SG_PORT_OPTIONAL, &a), SG_OK);
+    sg_addr_key(&a, 0, key);
+    assert_memory_equal(key, v4, sizeof key);
+    assert_int_equal(sg_addr_parse("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff", SG_PORT_OPTIONAL, &a),
+                     SG_OK);
+    sg_addr_key(&a, 64, key);
+    const uint8_t p64[SG_ADDR_KEY_BYTES] = {6, 0x20, 0x01, 0x0d, 0xb8, 0xaa, 0xaa, 0xbb, 0xbb};
+    assert_memory_equal(key, p64, sizeof key);
+    sg_addr_key(&a, 36, key); /* a prefix inside a byte: 0xaa keeps its top 4 bits */
+    const uint8_t p36[SG_ADDR_KEY_BYTES] = {6, 0x20, 0x01, 0x0d, 0xb8, 0xa0};
+    assert_memory_equal(key, p36, sizeof key);
+    sg_addr_key(&a, 128, key);
+    const uint8_t whole[SG_ADDR_KEY_BYTES] = {6,    0x20, 0x01, 0x0d, 0xb8, 0xaa, 0xaa, 0xbb, 0xbb,
+                                              0xcc, 0xcc, 0xdd, 0xdd, 0xee, 0xee, 0xff, 0xff};
+    assert_memory_equal(key, whole, sizeof key);
+    sg_addr_key(&a, 0, key);
+    const uint8_t none[SG_ADDR_KEY_BYTES] = {6};
+    assert_memory_equal(key, none, sizeof key);
+    /* sg_addr_cut keeps the port and formats as an address. */
+    assert_int_equal(sg_addr_parse("[2001:db8:aaaa:bbbb::1]:7000", SG_PORT_REQUIRED, &a), SG_OK);
+    sg_addr_cut(&a, 48);
+    char text[SG_ADDR_STRLEN];
+    assert_string_equal(sg_addr_format(&a, true, text, sizeof text), "[2001:db8:aaaa::]:7000");
+}
+
 static void cidr_lists(void **state)
 {
     (void)state;
@@ -209,6 +245,7 @@ int main(void)
         cmocka_unit_test(rejects_bad_addresses_with_clear_errors),
         cmocka_unit_test(cidr_matching),
         cmocka_unit_test(cidr_lists),
+        cmocka_unit_test(keys_cut_ipv6_to_the_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

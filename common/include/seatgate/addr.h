@@ -49,6 +49,16 @@ bool sg_addr_equal(const sg_addr *a, const sg_addr *b, bool compare_port);
 /* True for loopback (127/8, ::1). */
 bool sg_addr_is_loopback(const sg_addr *a);
 
+/* Who a per-address limit counts: the address normalised (IPv4-mapped IPv6 as IPv4), an IPv6
+ * one cut to its first ipv6_prefix bits (the rest zeroed; 128 or more keeps it whole, 0 or
+ * less zeroes it all). IPv4 addresses are kept whole. The port is left as it is. */
+void sg_addr_cut(sg_addr *a, int ipv6_prefix);
+
+/* The same as a fixed-size hashable key: a family byte (4 or 6), then the 4 or 16 address
+ * bytes, zero-padded to SG_ADDR_KEY_BYTES. No port. */
+#define SG_ADDR_KEY_BYTES 17
+void sg_addr_key(const sg_addr *a, int ipv6_prefix, uint8_t key[SG_ADDR_KEY_BYTES]);
+
 /* Conversions from/to socket addresses. */
 sg_status sg_addr_from_sockaddr(const struct sockaddr *sa, sg_addr *out);
 socklen_t sg_addr_to_sockaddr(const sg_addr *a, struct sockaddr_storage *out);

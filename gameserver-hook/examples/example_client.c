@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 
 #include "ex_client.h"
+#include "example_proto.h"
 #include "seatgate/codec.h"
 #include "seatgate/config.h"
 #include "seatgate/log.h"
@@ -131,14 +132,7 @@ int main(int argc, char **argv)
          .type = SG_SET_BOOL,
          .def = "true",
          .help = "say goodbye when leaving (false: go silent and let the server time out)"},
-        {.name = "token-dialect",
-         .type = SG_SET_STRING,
-         .choices = SG_TOKEN_DIALECT_CHOICES,
-         .def = "netcode-1.02",
-         .env = "SEATGATE_TOKEN_DIALECT",
-         .alias = "ipv6-layout",
-         .help = "how tokens are written (as the matchmaker's token-dialect): netcode-1.02, "
-                 "lightyear or lightyear-0.19"},
+        EX_TOKEN_DIALECT_SETTING,
         {.name = "log-level",
          .type = SG_SET_STRING,
          .def = "warn",

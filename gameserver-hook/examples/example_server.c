@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "ex_server.h"
+#include "example_proto.h"
 #include "seatgate/config.h"
 #include "seatgate/keys.h"
 #include "seatgate/log.h"
@@ -68,14 +69,7 @@ int main(int argc, char **argv)
          .type = SG_SET_STRING,
          .def = "0",
          .help = "netcode protocol id (decimal or 0x hex)"},
-        {.name = "token-dialect",
-         .type = SG_SET_STRING,
-         .choices = SG_TOKEN_DIALECT_CHOICES,
-         .def = "netcode-1.02",
-         .env = "SEATGATE_TOKEN_DIALECT",
-         .alias = "ipv6-layout",
-         .help = "how tokens are written (as the matchmaker's token-dialect): netcode-1.02, "
-                 "lightyear or lightyear-0.19"},
+        EX_TOKEN_DIALECT_SETTING,
         {.name = "max-players",
          .type = SG_SET_INT,
          .def = "64",

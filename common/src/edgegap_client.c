@@ -1,5 +1,5 @@
 /* The Edgegap client: one attempt machinery, run blocking (curl easy) or non-blocking (curl
- * multi driven by sg_edgegap_run), with the process-wide pace and bounded retries. */
+ * multi driven by sg_edgegap_run), with its pace (own or shared) and bounded retries. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -42,6 +42,7 @@ typedef struct xfer {
 
 struct sg_edgegap_client {
     sg_edgegap_options opt;
+    sg_edgegap_pace *pace; /* a reference */
     char *base_url;
     char *key; /* normalised API key (no prefix), secret */
     struct curl_slist *hdr_get, *hdr_post;
@@ -213,12 +214,17 @@ sg_status sg_edgegap_client_new(const sg_edgegap_options *opt, sg_edgegap_client
         sg_edgegap_client_free(c);
         return sg_fail(SG_E_NOMEM, "out of memory creating the Edgegap client");
     }
+    if (o.pace) {
+        c->pace = sg_edgegap_pace_ref(o.pace);
+    } else if ((st = sg_edgegap_pace_new(o.rate, o.burst, o.delete_share, &c->pace)) != SG_OK) {
+        sg_edgegap_client_free(c);
+        return st;
+    }
+    c->opt.pace = c->pace;
     c->max_inflight = (size_t)o.max_connections * 4;
     if (c->max_inflight < 16) c->max_inflight = 16;
     curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o.max_connections);
     curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)o.max_connections);
-    sg_edgegap_pace_configure(o.rate, o.burst);
-    sg_edgegap_pace_delete_share(o.delete_share);
     *out = c;
     return SG_OK;
 }
@@ -431,11 +437,11 @@ static bool attempt_outcome(sg_edgegap_client *c, xfer *x, CURL *e, CURLcode rc,
             long long ra = res->retry_after_ms * 1000;
             if (w < ra) w = ra;
             if (st == SG_E_RATE_LIMITED) {
-                /* the organisation is over its limit: hold every client of the process */
+                /* the organisation is over its limit: hold every client of this pace */
                 long long hold = res->retry_after_ms < c->opt.backoff_max_ms
                                      ? res->retry_after_ms
                                      : c->opt.backoff_max_ms;
-                sg_eg_pace_hold(now + hold * 1000);
+                sg_eg_pace_hold(c->pace, now + hold * 1000);
             }
         }
         if (now + w - x->submitted_us <= c->opt.retry_budget_ms * 1000) {
@@ -471,7 +477,7 @@ static void result_finish(sg_edgegap_client *c, xfer *x)
         atomic_fetch_add(&c->by_status[x->res.status], 1);
 }
 
-/* Deletes are paced in their own lane (sg_edgegap_pace_delete_share). */
+/* Deletes are paced in their own lane (the pace's delete_share). */
 static sg_eg_lane lane_of(const sg_edgegap_request *r)
 {
     return r->call == SG_EDGEGAP_DELETE_SESSION ? SG_EG_LANE_DELETES : SG_EG_LANE_PLAYERS;
@@ -511,7 +517,7 @@ sg_status sg_edgegap_perform(sg_edgegap_client *c, const sg_edgegap_request *req
     } else {
         pthread_mutex_lock(&c->bmu);
         for (;;) {
-            sleep_until_us(sg_eg_pace_reserve_lane(lane_of(req), sg_edgegap_clock_us()));
+            sleep_until_us(sg_eg_pace_reserve_lane(c->pace, lane_of(req), sg_edgegap_clock_us()));
             curl_easy_reset(c->beasy);
             if (attempt_setup(c, c->beasy, &x) != SG_OK) {
                 attempt_release_headers(&x);
@@ -668,7 +674,7 @@ static void start(sg_edgegap_client *c, xfer *x, int *ncompleted)
         return;
     }
     long long now = sg_edgegap_clock_us();
-    long long at = sg_eg_pace_reserve_lane(lane_of(x->req), now);
+    long long at = sg_eg_pace_reserve_lane(c->pace, lane_of(x->req), now);
     if (at > now) {
         x->due_us = at;
         x->state = X_PACED;
@@ -886,5 +892,11 @@ void sg_edgegap_client_free(sg_edgegap_client *c)
     free(c->base_url);
     pthread_mutex_destroy(&c->qmu);
     pthread_mutex_destroy(&c->bmu);
+    sg_edgegap_pace_free(c->pace);
     free(c);
+}
+
+sg_edgegap_pace *sg_eg_client_pace(sg_edgegap_client *c)
+{
+    return c->pace;
 }

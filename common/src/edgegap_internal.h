@@ -40,16 +40,18 @@ long long sg_eg_retry_after_ms(const char *value, long long now_epoch_s);
 /* Replaces every occurrence of `secret` (when non-empty) in buf with "[redacted]". */
 void sg_eg_redact(char *buf, size_t size, const char *secret);
 
-/* Process-wide pace. Returns the monotonic time (us) at which a request reserved now may be
- * sent (>= now_us). */
-long long sg_eg_pace_reserve(long long now_us);
-/* The pace has two lanes: deletes, and everything else (sg_edgegap_pace_delete_share). */
+/* The pace (edgegap_pace.c). Returns the monotonic time (us) at which a request reserved now
+ * may be sent (>= now_us). */
+long long sg_eg_pace_reserve(sg_edgegap_pace *p, long long now_us);
+/* The pace has two lanes: deletes, and everything else (its delete_share). */
 typedef enum sg_eg_lane { SG_EG_LANE_PLAYERS = 0, SG_EG_LANE_DELETES, SG_EG_LANES } sg_eg_lane;
-long long sg_eg_pace_reserve_lane(sg_eg_lane lane, long long now_us);
-void sg_eg_pace_lane_get(sg_eg_lane lane, double *rate, int *burst);
-/* Holds every request until `until_us`. */
-void sg_eg_pace_hold(long long until_us);
-/* Current settings (tests). */
-void sg_eg_pace_get(double *rate, int *burst);
+long long sg_eg_pace_reserve_lane(sg_edgegap_pace *p, sg_eg_lane lane, long long now_us);
+void sg_eg_pace_lane_get(sg_edgegap_pace *p, sg_eg_lane lane, double *rate, int *burst);
+/* Holds every request of this pace until `until_us`. */
+void sg_eg_pace_hold(sg_edgegap_pace *p, long long until_us);
+/* Its settings (tests). */
+void sg_eg_pace_get(sg_edgegap_pace *p, double *rate, int *burst);
+/* The pace a client uses (tests). */
+sg_edgegap_pace *sg_eg_client_pace(sg_edgegap_client *c);
 
 #endif

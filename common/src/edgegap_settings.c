@@ -20,7 +20,7 @@ const sg_setting sg_edgegap_settings[] = {
     {.name = "edgegap-retry-budget", .type = SG_SET_DURATION, .def = "20s", .min = 0,
      .max = 3600000, .help = "no Edgegap retry starts later than this after the call began"},
     {.name = "edgegap-rate", .type = SG_SET_INT, .def = "10", .min = 0, .max = 100000,
-     .help = "outgoing Edgegap requests per second for the whole process (0: unpaced)"},
+     .help = "outgoing Edgegap requests per second, every call of this Edgegap client (0: unpaced)"},
     {.name = "edgegap-delete-share", .type = SG_SET_INT, .def = "30", .min = 0, .max = 90,
      .help = "percent of edgegap-rate and -burst kept for session deletes, in a lane of their "
              "own so departures never delay arriving players (0: one lane for all)"},

@@ -76,7 +76,7 @@ static const sg_setting hook_own_settings[] = {
 /* clang-format on */
 
 /* A game server makes few Edgegap calls, each inside a verification's time budget: shorter
- * attempts, one retry, no process-wide pacing (Edgegap's 429 still backs off). */
+ * attempts, one retry, an unpaced client (Edgegap's 429 still backs off). */
 static const struct {
     const char *name, *def;
 } hook_defaults[] = {

@@ -482,8 +482,10 @@ static void the_pace_holds_a_burst_back(void **state)
     char id[64];
     create_session(c, "v1", id, sizeof id);
 
-    /* non-blocking: 30 at once */
-    sg_edgegap_pace_configure(40, 5); /* full bucket */
+    sg_edgegap_client_free(c);
+
+    /* non-blocking: 30 at once, from a client with a full bucket of its own */
+    c = client_with(&o);
     attempt_n = 0;
     long long t0 = sg_edgegap_clock_us();
     done_count *d = calloc(1, sizeof *d);
@@ -496,8 +498,11 @@ static void the_pace_holds_a_burst_back(void **state)
     /* and not everything was held: the first burst left at once */
     free(d);
 
+    sg_edgegap_client_free(c);
+
     /* blocking: the same rule */
-    sg_edgegap_pace_configure(40, 2);
+    o.burst = 2;
+    c = client_with(&o);
     attempt_n = 0;
     t0 = sg_edgegap_clock_us();
     for (int i = 0; i < 8; i++) {
@@ -506,7 +511,6 @@ static void the_pace_holds_a_burst_back(void **state)
         sg_edgegap_result_clear(&res);
     }
     assert_paced(t0, 40, 2);
-    sg_edgegap_pace_configure(0, 1);
     sg_edgegap_client_free(c);
 }
 

@@ -315,31 +315,31 @@ static void paces_with_a_token_bucket(void **state)
 {
     (void)state;
     long long t0 = 1000000000LL;
-    sg_edgegap_pace_delete_share(0); /* one lane for every call */
-    sg_edgegap_pace_configure(10, 3); /* T = 100 ms */
-    assert_int_equal(sg_eg_pace_reserve(t0), t0);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0 + 100000);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0 + 200000);
+    sg_edgegap_pace *p = NULL;
+    assert_int_equal(sg_edgegap_pace_new(10, 3, 0, &p), SG_OK); /* T = 100 ms, one lane */
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 100000);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 200000);
     /* after a quiet second the bucket is full again */
     long long t1 = t0 + 2000000;
-    assert_int_equal(sg_eg_pace_reserve(t1), t1);
-    assert_int_equal(sg_eg_pace_reserve(t1), t1);
-    assert_int_equal(sg_eg_pace_reserve(t1), t1);
-    assert_int_equal(sg_eg_pace_reserve(t1), t1 + 100000);
+    assert_int_equal(sg_eg_pace_reserve(p, t1), t1);
+    assert_int_equal(sg_eg_pace_reserve(p, t1), t1);
+    assert_int_equal(sg_eg_pace_reserve(p, t1), t1);
+    assert_int_equal(sg_eg_pace_reserve(p, t1), t1 + 100000);
     /* a hold (server said Retry-After) delays everyone */
     long long t2 = t1 + 5000000;
-    sg_eg_pace_hold(t2 + 700000);
-    assert_int_equal(sg_eg_pace_reserve(t2), t2 + 700000);
+    sg_eg_pace_hold(p, t2 + 700000);
+    assert_int_equal(sg_eg_pace_reserve(p, t2), t2 + 700000);
+    sg_edgegap_pace_free(p);
     /* unpaced: always now, but holds still apply */
-    sg_edgegap_pace_configure(0, 1);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0);
-    sg_eg_pace_hold(t0 + 5);
-    assert_int_equal(sg_eg_pace_reserve(t0), t0 + 5);
-    sg_edgegap_pace_delete_share(SG_EDGEGAP_DELETE_SHARE_DEFAULT);
-    sg_edgegap_pace_configure(10, 20);
+    assert_int_equal(sg_edgegap_pace_new(0, 1, 0, &p), SG_OK);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    sg_eg_pace_hold(p, t0 + 5);
+    assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 5);
+    sg_edgegap_pace_free(p);
 }
 
 /* Deletes have a lane of their own: a wave of 50 departures does not move the next player's
@@ -348,25 +348,26 @@ static void deletes_have_their_own_lane(void **state)
 {
     (void)state;
     long long t0 = 5000000000LL;
-    sg_edgegap_pace_configure(10, 10);
-    sg_edgegap_pace_delete_share(0.3); /* players 7/s burst 7, deletes 3/s burst 3 */
+    sg_edgegap_pace *p = NULL;
+    /* players 7/s burst 7, deletes 3/s burst 3 */
+    assert_int_equal(sg_edgegap_pace_new(10, 10, 0.3, &p), SG_OK);
     double r;
     int b;
-    sg_eg_pace_lane_get(SG_EG_LANE_PLAYERS, &r, &b);
+    sg_eg_pace_lane_get(p, SG_EG_LANE_PLAYERS, &r, &b);
     assert_true(r > 6.999 && r < 7.001);
     assert_int_equal(b, 7);
-    sg_eg_pace_lane_get(SG_EG_LANE_DELETES, &r, &b);
+    sg_eg_pace_lane_get(p, SG_EG_LANE_DELETES, &r, &b);
     assert_true(r > 2.999 && r < 3.001);
     assert_int_equal(b, 3);
     long long last_delete = 0;
-    for (int i = 0; i < 50; i++) last_delete = sg_eg_pace_reserve_lane(SG_EG_LANE_DELETES, t0);
+    for (int i = 0; i < 50; i++) last_delete = sg_eg_pace_reserve_lane(p, SG_EG_LANE_DELETES, t0);
     /* 3 at once, then one every 1/3 s: the 50th leaves 47/3 s later (rounded up to a us). */
     long long want = t0 + (long long)(47 * (1e6 / 3.0));
     assert_true(last_delete >= want && last_delete <= want + 1);
     /* The players' lane is untouched: 7 at once, the 8th 1/7 s later. */
     for (int i = 0; i < 7; i++) /* at once (within the microsecond rounding up) */
-        assert_true(sg_eg_pace_reserve_lane(SG_EG_LANE_PLAYERS, t0) <= t0 + 1);
-    long long eighth = sg_eg_pace_reserve_lane(SG_EG_LANE_PLAYERS, t0);
+        assert_true(sg_eg_pace_reserve_lane(p, SG_EG_LANE_PLAYERS, t0) <= t0 + 1);
+    long long eighth = sg_eg_pace_reserve_lane(p, SG_EG_LANE_PLAYERS, t0);
     want = t0 + (long long)(1e6 / 7.0);
     assert_true(eighth >= want && eighth <= want + 1);
     /* Over 100 s, the lanes together allow at most 10 per second (plus the bursts). */
@@ -374,13 +375,58 @@ static void deletes_have_their_own_lane(void **state)
     int sent = 0;
     for (int lane = 0; lane < SG_EG_LANES; lane++)
         for (;;) {
-            if (sg_eg_pace_reserve_lane((sg_eg_lane)lane, t1) >= end) break;
+            if (sg_eg_pace_reserve_lane(p, (sg_eg_lane)lane, t1) >= end) break;
             sent++;
         }
     assert_true(sent <= 100 * 10 + 10);
     assert_true(sent >= 100 * 10 - 2);
-    sg_edgegap_pace_delete_share(SG_EDGEGAP_DELETE_SHARE_DEFAULT);
-    sg_edgegap_pace_configure(10, 20);
+    sg_edgegap_pace_free(p);
+}
+
+/* Each client paces with its own bucket unless given a shared one: creating a second client
+ * with rate 0 leaves the first paced, and two clients sharing a pace draw on one bucket. */
+static void a_client_pace_is_its_own_or_shared(void **state)
+{
+    (void)state;
+    sg_edgegap_options o;
+    sg_edgegap_options_default(&o);
+    o.base_url = "http://127.0.0.1:9";
+    o.rate = 10;
+    o.burst = 2;
+    o.delete_share = 0;
+    sg_edgegap_client *paced = NULL, *unpaced = NULL, *a = NULL, *b = NULL;
+    assert_int_equal(sg_edgegap_client_new(&o, &paced), SG_OK);
+    o.rate = 0;
+    assert_int_equal(sg_edgegap_client_new(&o, &unpaced), SG_OK);
+    long long t0 = 9000000000LL;
+    sg_edgegap_pace *pp = sg_eg_client_pace(paced);
+    double rate;
+    int burst;
+    sg_eg_pace_get(pp, &rate, &burst);
+    assert_true(rate == 10.0);
+    assert_int_equal(burst, 2);
+    assert_int_equal(sg_eg_pace_reserve(pp, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(pp, t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(pp, t0), t0 + 100000); /* still paced */
+    for (int i = 0; i < 10; i++) /* and the unpaced one is not */
+        assert_int_equal(sg_eg_pace_reserve(sg_eg_client_pace(unpaced), t0), t0);
+
+    sg_edgegap_pace *shared = NULL;
+    assert_int_equal(sg_edgegap_pace_new(10, 2, 0, &shared), SG_OK);
+    o.pace = shared;
+    o.rate = 0; /* ignored: the shared pace decides */
+    assert_int_equal(sg_edgegap_client_new(&o, &a), SG_OK);
+    assert_int_equal(sg_edgegap_client_new(&o, &b), SG_OK);
+    sg_edgegap_pace_free(shared); /* the clients hold their own references */
+    assert_ptr_equal(sg_eg_client_pace(a), sg_eg_client_pace(b));
+    assert_int_equal(sg_eg_pace_reserve(sg_eg_client_pace(a), t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(sg_eg_client_pace(b), t0), t0);
+    assert_int_equal(sg_eg_pace_reserve(sg_eg_client_pace(a), t0), t0 + 100000);
+    sg_edgegap_client_free(a);
+    assert_int_equal(sg_eg_pace_reserve(sg_eg_client_pace(b), t0), t0 + 200000);
+    sg_edgegap_client_free(b);
+    sg_edgegap_client_free(paced);
+    sg_edgegap_client_free(unpaced);
 }
 
 static void builds_options_from_settings(void **state)
@@ -418,7 +464,7 @@ static void builds_options_from_settings(void **state)
     assert_int_equal(sg_edgegap_client_new(&o, &c), SG_OK);
     double rate;
     int burst;
-    sg_eg_pace_get(&rate, &burst);
+    sg_eg_pace_get(sg_eg_client_pace(c), &rate, &burst);
     assert_true(rate == 40.0);
     assert_int_equal(burst, 7);
     sg_edgegap_client_free(c);
@@ -530,7 +576,6 @@ static void refused_connections_are_retried_then_reported(void **state)
     assert_int_equal(stats.retries, 4);
     assert_int_equal(stats.by_status[SG_E_NETWORK], 2);
     sg_edgegap_client_free(c);
-    sg_edgegap_pace_configure(10, 20);
 }
 
 static int completions;
@@ -590,7 +635,6 @@ static void freeing_the_client_completes_pending_requests(void **state)
     sg_edgegap_client_free(c);
     assert_int_equal(completions, 5);
     assert_int_equal(last_status, SG_E_UNAVAILABLE);
-    sg_edgegap_pace_configure(10, 20);
 }
 
 int main(void)
@@ -608,6 +652,7 @@ int main(void)
         cmocka_unit_test(redacts_secrets),
         cmocka_unit_test(paces_with_a_token_bucket),
         cmocka_unit_test(deletes_have_their_own_lane),
+        cmocka_unit_test(a_client_pace_is_its_own_or_shared),
         cmocka_unit_test(builds_options_from_settings),
         cmocka_unit_test(rejects_bad_client_options_without_echoing_the_key),
         cmocka_unit_test(refused_connections_are_retried_then_reported),

@@ -13,7 +13,8 @@
  *   - sg_edgegap_perform() may be called from any thread; calls on one client are serialised
  *     (one persistent connection). Use submit/run for concurrency.
  *   - sg_edgegap_client_free() must not race with any other call on the same client.
- *   - The outgoing pace (token bucket) is shared by every client of the process.
+ *   - The outgoing pace (token bucket) is the client's own, or shared by every client given
+ *     the same sg_edgegap_pace.
  *
  * Secrets: the API key and the context token are sent only in the Authorization header;
  * they never appear in logs, results or error messages.
@@ -328,6 +329,9 @@ typedef struct sg_edgegap_attempt {
  * sg_edgegap_perform caller). Must be quick and must not call back into the client. */
 typedef void (*sg_edgegap_observe_fn)(const sg_edgegap_attempt *a, void *user);
 
+/* A pace for outgoing calls (below); opaque. */
+typedef struct sg_edgegap_pace sg_edgegap_pace;
+
 typedef struct sg_edgegap_options {
     const char *base_url;         /* default "https://api.edgegap.com"; copied */
     const char *api_key;          /* with or without "token "; NULL: only get_context works */
@@ -338,9 +342,12 @@ typedef struct sg_edgegap_options {
                                      default 20000 */
     long long backoff_base_ms;    /* default 200 */
     long long backoff_max_ms;     /* default 5000 */
-    double rate;                  /* process-wide requests per second; 0 = unpaced; default 10 */
+    double rate;                  /* requests per second; 0 = unpaced; default 10 */
     double delete_share;          /* of rate, for deletes in their own lane; default 0.3 */
     int burst;                    /* token bucket depth, default 20 */
+    sg_edgegap_pace *pace;        /* a shared pace (the client takes a reference): rate,
+                                     burst and delete_share are then its; NULL: the client
+                                     gets a pace of its own from those three */
     int max_connections;          /* per host for the non-blocking path, default 32 */
     size_t max_body;              /* largest accepted answer, default 1 MiB */
     sg_edgegap_observe_fn observe;
@@ -351,8 +358,9 @@ void sg_edgegap_options_default(sg_edgegap_options *o);
 
 typedef struct sg_edgegap_client sg_edgegap_client;
 
-/* Copies what it needs from opt (the key is wiped on free). Sets the process-wide pace to
- * opt->rate/opt->burst (the last client created wins). SG_E_INVALID names a bad option. */
+/* Copies what it needs from opt (the key is wiped on free). The client paces its calls with
+ * opt->pace, or with a pace of its own built from opt->rate/burst/delete_share; no other
+ * client is affected. SG_E_INVALID names a bad option. */
 sg_status sg_edgegap_client_new(const sg_edgegap_options *opt, sg_edgegap_client **out);
 /* Requests still unfinished complete with SG_E_UNAVAILABLE: their callbacks run here. */
 void sg_edgegap_client_free(sg_edgegap_client *c);
@@ -405,19 +413,25 @@ void sg_edgegap_client_stats(sg_edgegap_client *c, sg_edgegap_stats *out);
 long long sg_edgegap_clock_us(void);
 
 /* ------------------------------------------------------------------------------------------
- * Process-wide pace (token bucket, GCRA): at most `burst` requests at once, then `rate` per
- * second, for all clients of the process. A 429 with Retry-After holds every client until
- * then (at most backoff_max_ms of the client that saw it).
+ * Pace (token bucket, GCRA): at most `burst` requests at once, then `rate` per second, for
+ * every client that holds this pace. A 429 with Retry-After holds every such client until
+ * then (at most backoff_max_ms of the client that saw it). Clients that call one Edgegap
+ * organisation from one process should share one pace, since the limit is the
+ * organisation's; tools and tests that talk to a simulator give theirs rate 0.
  * ---------------------------------------------------------------------------------------- */
-
-/* Sets rate/burst and refills the bucket. rate <= 0 disables pacing. Any thread. */
-void sg_edgegap_pace_configure(double rate, int burst);
 
 /* Deletes take this share (0..0.9) of the rate and burst in a lane of their own, so that a
  * wave of departures never delays arriving players' creates and polls; everything else uses
  * the rest. 0: one lane for all. */
 #define SG_EDGEGAP_DELETE_SHARE_DEFAULT 0.3
-void sg_edgegap_pace_delete_share(double share);
+
+/* A full bucket of `burst` (at least 1) at `rate` per second (<= 0: unpaced). One reference,
+ * dropped by sg_edgegap_pace_free; each client holding it takes its own. */
+sg_status sg_edgegap_pace_new(double rate, int burst, double delete_share, sg_edgegap_pace **out);
+/* Another reference to p (returned). */
+sg_edgegap_pace *sg_edgegap_pace_ref(sg_edgegap_pace *p);
+/* Drops one reference; the last frees it. NULL is ignored. */
+void sg_edgegap_pace_free(sg_edgegap_pace *p);
 
 /* ------------------------------------------------------------------------------------------
  * Settings fragment for programs: add sg_edgegap_settings to a program's configuration

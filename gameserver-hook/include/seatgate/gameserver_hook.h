@@ -19,7 +19,8 @@
  * should refuse that connection). The *_wait variants block and are meant for tools and
  * tests; they must not be called from inside a callback.
  *
- * Several hooks may live in one process; the library has no global state. One hook's calls
+ * Several hooks may live in one process, each with its own store, Edgegap client and pace;
+ * the only process-wide state is the log level and sink (below). One hook's calls
  * may come from any thread, but sg_hook_poll must not run on two threads at once, and
  * sg_hook_free must not race with any other call on the same hook.
  *

@@ -113,18 +113,10 @@ static const sg_setting app_settings[] = {
     {.name = "claim-grace", .type = SG_SET_DURATION, .def = "60s", .min = 0, .max = 24 * HOUR,
      .help = "unclaimed this long after its token expired, a session is reaped"},
     /* Tokens */
-    {.name = "netcode-key", .type = SG_SET_STRING, .flags = SG_SET_SECRET | SG_SET_REQUIRED,
-     .help = "netcode private key shared with game servers (hex, base64 or 32 decimal bytes)"},
-    {.name = "protocol-id", .type = SG_SET_STRING, .def = "0",
-     .help = "netcode protocol id (decimal or 0x hex), as the game server expects"},
     {.name = "token-expire", .type = SG_SET_INT, .def = "30", .min = 1, .max = SG_TOKEN_EXPIRE_MAX_S,
      .help = "connect token lifetime in seconds"},
     {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
      .help = "netcode connection timeout in seconds written into tokens (-1: none)"},
-    {.name = "token-dialect", .type = SG_SET_STRING, .def = "netcode-1.02",
-     .choices = SG_TOKEN_DIALECT_CHOICES, .alias = "token-ipv6-layout",
-     .help = "how tokens are written, as the game server reads them: netcode-1.02 (netcode.c), "
-             "lightyear (0.20 and later) or lightyear-0.19 (and netcode-rs)"},
     {.name = "token-private-addresses", .type = SG_SET_STRING, .def = "auto",
      .choices = "auto|public|public+bind",
      .help = "what the token's encrypted address list holds: the public address only, or also "
@@ -167,6 +159,12 @@ sg_status sg_app_config(sg_config *cfg)
     cfg->summary = "POST /connect-me: reserve a seat and hand out a connect token";
     cfg->env_prefix = "SEATGATE_";
     sg_status st = sg_config_add(cfg, app_settings, sizeof app_settings / sizeof app_settings[0]);
+    if (st == SG_OK) st = sg_config_add(cfg, sg_token_settings, sg_token_settings_count);
+    if (st == SG_OK)
+        st = sg_config_set_text(cfg, "protocol-id",
+                                "netcode protocol id (decimal or 0x hex), as the game server "
+                                "expects",
+                                NULL);
     if (st == SG_OK) st = sg_config_add(cfg, sg_edgegap_settings, sg_edgegap_settings_count);
     if (st == SG_OK) st = sg_config_add(cfg, sg_store_settings, sg_store_settings_count);
     return st;
@@ -365,17 +363,11 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         gethostname(host, sizeof host - 1);
         snprintf(app->instance, sizeof app->instance, "%.63s-%ld", host, (long)getpid());
     }
-    if (sg_key_parse(sg_config_str(cfg, "netcode-key"), &app->key) != SG_OK) {
-        st = sg_fail(SG_E_INVALID, "--netcode-key: %s", sg_last_error());
-        goto fail;
-    }
-    uint64_t protocol_id = 0;
-    if (sg_token_protocol_id_parse(sg_config_str(cfg, "protocol-id"), &protocol_id) != SG_OK) {
-        st = bad("protocol-id", sg_last_error());
-        goto fail;
-    }
-    sg_token_dialect dialect = SG_TOKEN_NETCODE_1_02;
-    sg_token_dialect_parse(sg_config_str(cfg, "token-dialect"), &dialect); /* checked at load */
+    sg_token_options tko;
+    if ((st = sg_token_options_from_config(cfg, &tko)) != SG_OK) goto fail;
+    app->key = tko.key; /* the app owns it from here */
+    uint64_t protocol_id = tko.protocol_id;
+    sg_token_dialect dialect = tko.dialect;
     const char *pa = sg_config_str(cfg, "token-private-addresses");
     sg_flow_private_addrs private_addrs = strcmp(pa, "public") == 0        ? SG_FLOW_PRIVATE_PUBLIC
                                           : strcmp(pa, "public+bind") == 0 ? SG_FLOW_PRIVATE_BIND

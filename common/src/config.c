@@ -147,6 +147,19 @@ sg_status sg_config_set_default(sg_config *cfg, const char *name, const char *de
     return SG_OK;
 }
 
+sg_status sg_config_set_text(sg_config *cfg, const char *name, const char *help,
+                             const char *alias)
+{
+    sg_setting *s = sg_config_find(cfg, name);
+    if (!s) return sg_fail(SG_E_INVALID, "settings: no setting --%s", name ? name : "");
+    char *h = help ? keep(cfg, strdup(help)) : NULL;
+    char *a = alias ? keep(cfg, strdup(alias)) : NULL;
+    if ((help && !h) || (alias && !a)) return sg_fail(SG_E_NOMEM, "settings: out of memory");
+    if (h) s->help = h;
+    if (a) s->alias = a;
+    return SG_OK;
+}
+
 static void env_name_of(const char *prefix, const char *name, char *buf, size_t size)
 {
     size_t o = 0;

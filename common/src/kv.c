@@ -300,14 +300,8 @@ static sg_status open_retrying(sg_store *s)
     }
 }
 
-sg_status sg_store_open(const sg_store_options *o, sg_store **out)
+sg_status sg_kv_options_check(const sg_store_options *o)
 {
-    *out = NULL;
-    sg_store_options defaults;
-    if (!o) {
-        sg_store_options_init(&defaults);
-        o = &defaults;
-    }
     const char *app = o->app ? o->app : SG_KV_DEFAULT_APP;
     if (!app_valid(app))
         return sg_fail(SG_E_INVALID,
@@ -320,10 +314,32 @@ sg_status sg_store_open(const sg_store_options *o, sg_store **out)
         return sg_fail(SG_E_INVALID, "kv-replicas: must be between 1 and 5");
     if ((o->tls_cert != NULL) != (o->tls_key != NULL))
         return sg_fail(SG_E_INVALID, "nats-tls-cert and nats-tls-key must be given together");
+    if (o->user && !o->password)
+        return sg_fail(SG_E_INVALID, "nats-user is set but nats-password is not");
+    if (o->password && !o->user)
+        return sg_fail(SG_E_INVALID, "nats-password is set but nats-user is not");
+    int auth = (o->user != NULL) + (o->token != NULL) + (o->creds_file != NULL);
+    if (auth > 1)
+        return sg_fail(SG_E_INVALID,
+                       "use one NATS authentication: nats-user/nats-password, nats-token or "
+                       "nats-creds-file");
+    return SG_OK;
+}
+
+sg_status sg_store_open(const sg_store_options *o, sg_store **out)
+{
+    *out = NULL;
+    sg_store_options defaults;
+    if (!o) {
+        sg_store_options_init(&defaults);
+        o = &defaults;
+    }
+    sg_status st = sg_kv_options_check(o);
+    if (st != SG_OK) return st;
 
     sg_store *s = calloc(1, sizeof *s);
     if (!s) return sg_fail(SG_E_NOMEM, "store: out of memory");
-    sg_status st = sg_kv_parse_url(o->url, &s->be, &s->target);
+    st = sg_kv_parse_url(o->url, &s->be, &s->target);
     if (st) {
         free(s);
         return st;

@@ -109,5 +109,9 @@ void sg_kv_sleep_ms(long long ms);
 
 /* Splits "sqlite://..." / "nats://..." into a backend and its target. */
 sg_status sg_kv_parse_url(const char *url, const sg_kv_backend **be, char **target);
+/* The one check of a set of store options (namespace, bounds, the TLS pair, one NATS
+ * authentication), made by sg_store_options_from_config and again by sg_store_open for
+ * callers that fill the options by hand. */
+sg_status sg_kv_options_check(const sg_store_options *o);
 
 #endif

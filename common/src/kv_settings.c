@@ -58,22 +58,10 @@ sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o
     o->event_retention_ms = sg_config_num(cfg, "store-event-retention");
     o->event_max_rows = sg_config_num(cfg, "store-event-max-rows");
 
-    if (o->timeout_ms < 1) return sg_fail(SG_E_INVALID, "store-timeout: must be above 0");
     const sg_kv_backend *be = NULL;
     char *target = NULL;
     if (sg_kv_parse_url(o->url, &be, &target) != SG_OK)
         return sg_fail(SG_E_INVALID, "--%s", sg_last_error()); /* "--store-url: ..." */
     free(target);
-    if ((o->tls_cert != NULL) != (o->tls_key != NULL))
-        return sg_fail(SG_E_INVALID, "nats-tls-cert and nats-tls-key must be given together");
-    if (o->user && !o->password)
-        return sg_fail(SG_E_INVALID, "nats-user is set but nats-password is not");
-    if (o->password && !o->user)
-        return sg_fail(SG_E_INVALID, "nats-password is set but nats-user is not");
-    int auth = (o->user != NULL) + (o->token != NULL) + (o->creds_file != NULL);
-    if (auth > 1)
-        return sg_fail(SG_E_INVALID,
-                       "use one NATS authentication: nats-user/nats-password, nats-token or "
-                       "nats-creds-file");
-    return SG_OK;
+    return sg_kv_options_check(o);
 }

@@ -83,19 +83,18 @@ static char *read_stdin(void)
 static int inspect(sg_config *cfg)
 {
     int rc = 1;
-    sg_key *key = NULL;
     char *owned = NULL;
     uint8_t token[SG_TOKEN_BYTES];
     sg_token_opened t;
     memset(&t, 0, sizeof t);
 
-    sg_token_dialect dialect;
-    if (sg_token_dialect_parse(sg_config_str(cfg, "token-dialect"), &dialect) != SG_OK ||
-        sg_key_parse(sg_config_str(cfg, "netcode-key"), &key) != SG_OK) {
+    sg_token_options tko;
+    if (sg_token_options_from_config(cfg, &tko) != SG_OK) {
         fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
         rc = 2; /* a setting that does not parse: a usage error */
         goto out;
     }
+    sg_token_dialect dialect = tko.dialect;
     const char *text = sg_config_str(cfg, "token");
     if (!text) text = owned = read_stdin();
     if (!text) {
@@ -115,13 +114,9 @@ static int inspect(sg_config *cfg)
     uint64_t protocol_id = 0;
     for (int i = 0; n >= 21 && i < 8; i++)
         protocol_id = protocol_id << 8 | token[13 + (dialect == SG_TOKEN_LIGHTYEAR ? i : 7 - i)];
-    const char *want = sg_config_str(cfg, "protocol-id");
-    if (want && sg_token_protocol_id_parse(want, &protocol_id) != SG_OK) {
-        fprintf(stderr, "seatgate-token: error: --protocol-id: %s\n", sg_last_error());
-        goto out;
-    }
+    if (tko.protocol_id_set) protocol_id = tko.protocol_id;
     /* Opened as of time 0 so that an expired token still shows its fields. */
-    sg_token_opener o = {key, protocol_id, dialect};
+    sg_token_opener o = {tko.key, protocol_id, dialect};
     sg_status st = sg_token_open(&o, token, n, 0, &t);
     if (st != SG_OK) {
         fprintf(stderr, "seatgate-token: error: cannot open the token (%s): %s\n", sg_status_name(st),
@@ -159,7 +154,7 @@ out:
     sg_token_opened_wipe(&t);
     sodium_memzero(token, sizeof token);
     free(owned);
-    sg_key_free(key);
+    sg_token_options_clear(&tko);
     return rc;
 }
 
@@ -186,32 +181,29 @@ int main(int argc, char **argv)
                 argv[1]);
         return 2;
     }
-    sg_setting settings[] = {
-        {.name = "netcode-key",
-         .type = SG_SET_STRING,
-         .help = "netcode private key: 64 hex digits, base64, or 32 comma-separated bytes",
-         .flags = SG_SET_SECRET | SG_SET_REQUIRED,
-         .alias = "private-key"},
+    const sg_setting own[] = {
         {.name = "token",
          .type = SG_SET_STRING,
          .help = "the connect token in base64 (read from stdin when unset)",
          .flags = SG_SET_SECRET},
-        {.name = "protocol-id",
-         .type = SG_SET_STRING,
-         .help = "protocol id to require, decimal or 0x-hex (default: the token's own)"},
-        {.name = "token-dialect",
-         .type = SG_SET_STRING,
-         .choices = SG_TOKEN_DIALECT_CHOICES,
-         .def = "netcode-1.02",
-         .alias = "ipv6-layout",
-         .help = "how the token is written: netcode-1.02 (netcode.c), lightyear (0.20 and "
-                 "later) or lightyear-0.19"},
     };
     sg_config cfg = {.program = "seatgate-token inspect",
                      .summary = "Opens a connect token and prints its fields.",
-                     .env_prefix = "SEATGATE_",
-                     .settings = settings,
-                     .count = sizeof settings / sizeof settings[0]};
+                     .env_prefix = "SEATGATE_"};
+    if (sg_config_add(&cfg, sg_token_settings, sg_token_settings_count) != SG_OK ||
+        sg_config_add(&cfg, own, 1) != SG_OK ||
+        sg_config_set_default(&cfg, "protocol-id", NULL) != SG_OK ||
+        sg_config_set_text(&cfg, "protocol-id",
+                           "protocol id to require, decimal or 0x-hex (default: the token's own)",
+                           NULL) != SG_OK ||
+        sg_config_set_text(&cfg, "token-dialect",
+                           "how the token is written: netcode-1.02 (netcode.c), lightyear (0.20 "
+                           "and later) or lightyear-0.19",
+                           "ipv6-layout") != SG_OK) {
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+        sg_config_free(&cfg);
+        return 1;
+    }
     sg_status st = sg_config_load(&cfg, argc - 1, argv + 1);
     int rc;
     if (st == SG_E_HELP) {

@@ -104,7 +104,7 @@ static char *read_file(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-    sg_setting settings[] = {
+    const sg_setting settings[] = {
         {.name = "matchmaker-url",
          .type = SG_SET_STRING,
          .def = "http://127.0.0.1:8080",
@@ -132,7 +132,6 @@ int main(int argc, char **argv)
          .type = SG_SET_BOOL,
          .def = "true",
          .help = "say goodbye when leaving (false: go silent and let the server time out)"},
-        EX_TOKEN_DIALECT_SETTING,
         {.name = "log-level",
          .type = SG_SET_STRING,
          .def = "warn",
@@ -141,13 +140,18 @@ int main(int argc, char **argv)
     };
     sg_config cfg = {.program = "seatgate-example-client",
                      .summary = "Example client: get a token, connect over UDP, report the answer",
-                     .env_prefix = "EXAMPLE_",
-                     .settings = settings,
-                     .count = sizeof settings / sizeof *settings};
-    sg_status st = sg_config_load(&cfg, argc, argv);
-    if (st == SG_E_HELP) return 0;
+                     .env_prefix = "EXAMPLE_"};
+    sg_status st = sg_config_add(&cfg, settings, sizeof settings / sizeof *settings);
+    if (st == SG_OK)
+        st = sg_config_add(&cfg, sg_token_dialect_settings, sg_token_dialect_settings_count);
+    if (st == SG_OK) st = sg_config_load(&cfg, argc, argv);
+    if (st == SG_E_HELP) {
+        sg_config_free(&cfg);
+        return 0;
+    }
     if (st != SG_OK) {
         fprintf(stderr, "seatgate-example-client: error: %s\n", sg_last_error());
+        sg_config_free(&cfg);
         return 2;
     }
     sg_log_level level = SG_LOG_WARN;
@@ -162,10 +166,12 @@ int main(int argc, char **argv)
     size_t len = 0;
     uint8_t token[SG_TOKEN_BYTES];
     size_t token_len = 0;
-    if (sg_token_dialect_parse(sg_config_str(&cfg, "token-dialect"), &o.dialect) != SG_OK) {
+    sg_token_options tko;
+    if (sg_token_options_from_config(&cfg, &tko) != SG_OK) {
         fprintf(stderr, "seatgate-example-client: error: %s\n", sg_last_error());
         goto done;
     }
+    o.dialect = tko.dialect;
     const char *file = sg_config_str(&cfg, "token-file");
     if (file) {
         if (!(text = read_file(file, &len))) {

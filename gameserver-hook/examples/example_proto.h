@@ -70,16 +70,4 @@ size_t ex_packet_write(const ex_packet *p, const uint8_t *key, uint8_t *buf);
 /* Name of a DENY code ("ip_mismatch", "token_reused"...). */
 const char *ex_deny_name(uint8_t code);
 
-/* The token-dialect setting both example programs take (an sg_setting initializer; needs
- * seatgate/config.h and seatgate/token.h). */
-#define EX_TOKEN_DIALECT_SETTING                                                                   \
-    {.name = "token-dialect",                                                                      \
-     .type = SG_SET_STRING,                                                                        \
-     .choices = SG_TOKEN_DIALECT_CHOICES,                                                          \
-     .def = "netcode-1.02",                                                                        \
-     .env = "SEATGATE_TOKEN_DIALECT",                                                              \
-     .alias = "ipv6-layout",                                                                       \
-     .help = "how tokens are written (as the matchmaker's token-dialect): netcode-1.02, "          \
-             "lightyear or lightyear-0.19"}
-
 #endif

@@ -44,7 +44,7 @@ static bool edgegap_public_addr(const char *port_name, sg_addr *out)
 
 int main(int argc, char **argv)
 {
-    sg_setting settings[] = {
+    const sg_setting settings[] = {
         {.name = "listen",
          .type = SG_SET_STRING,
          .def = "0.0.0.0:7000",
@@ -58,18 +58,6 @@ int main(int argc, char **argv)
          .def = SG_DEFAULT_PORT_NAME,
          .env = "SEATGATE_PORT_NAME",
          .help = "name of the game port in ARBITRIUM_PORTS_MAPPING (the hook's port-name)"},
-        {.name = "netcode-key",
-         .type = SG_SET_STRING,
-         .flags = SG_SET_SECRET | SG_SET_REQUIRED,
-         .env = "SEATGATE_NETCODE_KEY",
-         .alias = "private-key",
-         .help = "netcode private key shared with the matchmaker (hex, base64 or 32 "
-                 "comma-separated bytes)"},
-        {.name = "protocol-id",
-         .type = SG_SET_STRING,
-         .def = "0",
-         .help = "netcode protocol id (decimal or 0x hex)"},
-        EX_TOKEN_DIALECT_SETTING,
         {.name = "max-players",
          .type = SG_SET_INT,
          .def = "64",
@@ -90,13 +78,17 @@ int main(int argc, char **argv)
     };
     sg_config cfg = {.program = "seatgate-example-server",
                      .summary = "Example UDP game server admitting players through the hook",
-                     .env_prefix = "EXAMPLE_",
-                     .settings = settings,
-                     .count = sizeof settings / sizeof *settings};
-    sg_status st = sg_config_load(&cfg, argc, argv);
-    if (st == SG_E_HELP) return 0;
+                     .env_prefix = "EXAMPLE_"};
+    sg_status st = sg_config_add(&cfg, settings, sizeof settings / sizeof *settings);
+    if (st == SG_OK) st = sg_config_add(&cfg, sg_token_settings, sg_token_settings_count);
+    if (st == SG_OK) st = sg_config_load(&cfg, argc, argv);
+    if (st == SG_E_HELP) {
+        sg_config_free(&cfg);
+        return 0;
+    }
     if (st != SG_OK) {
         fprintf(stderr, "seatgate-example-server: error: %s\n", sg_last_error());
+        sg_config_free(&cfg);
         return 2;
     }
     sg_log_level level;
@@ -119,11 +111,12 @@ int main(int argc, char **argv)
     } else if (edgegap_public_addr(sg_config_str(&cfg, "port-name"), &pub)) {
         sc.public_addr = &pub;
     }
-    if (sg_key_parse(sg_config_str(&cfg, "netcode-key"), &key) != SG_OK ||
-        sg_token_protocol_id_parse(sg_config_str(&cfg, "protocol-id"), &sc.protocol_id) != SG_OK ||
-        sg_token_dialect_parse(sg_config_str(&cfg, "token-dialect"), &sc.dialect) != SG_OK)
-        goto fail;
+    sg_token_options tko;
+    if (sg_token_options_from_config(&cfg, &tko) != SG_OK) goto fail;
+    key = tko.key;
     sc.key = key;
+    sc.protocol_id = tko.protocol_id;
+    sc.dialect = tko.dialect;
 
     ho = sg_hook_options_new();
     if (!ho || sg_hook_options_load_env(ho) != SG_OK ||

@@ -66,7 +66,7 @@ for bin in "$mm" "$server" "$token"; do
 done
 for k in --netcode-key --private-key; do
   run "$token" inspect "$k" abcd --token AAAA
-  expect "seatgate-token inspect $k abcd" 2 '' '^seatgate-token: error: private key: expected 32 bytes \(64 hex digits\), got 4 hex digits$'
+  expect "seatgate-token inspect $k abcd" 2 '' '^seatgate-token: error: --netcode-key: private key: expected 32 bytes \(64 hex digits\), got 4 hex digits$'
 done
 SEATGATE_NETCODE_KEY=$key run "$token" inspect --token AAAA
 expect "seatgate-token inspect with SEATGATE_NETCODE_KEY" 1 '' '^seatgate-token: error: cannot open the token \(truncated\)'

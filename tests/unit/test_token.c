@@ -823,6 +823,60 @@ static void test_protocol_id_and_layout_settings(void **state)
     assert_string_equal(sg_token_dialect_name((sg_token_dialect)9), "unknown");
 }
 
+/* The token fragment: one declaration of the three settings and one mapping, with errors
+ * naming the setting (never the key), and a program's own wording kept. */
+static void test_token_settings_fragment(void **state)
+{
+    (void)state;
+    sg_config cfg = {.program = "t", .env_prefix = "SGTEST_TOK_"};
+    assert_int_equal(sg_config_add(&cfg, sg_token_settings, sg_token_settings_count), SG_OK);
+    assert_int_equal(sg_config_set_text(&cfg, "protocol-id", "mine", "old-protocol"), SG_OK);
+    assert_string_equal(sg_config_find(&cfg, "protocol-id")->help, "mine");
+    assert_int_equal(sg_config_set_text(&cfg, "no-such", "x", NULL), SG_E_INVALID);
+    char *ok[] = {"t", "--netcode-key", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                  "--old-protocol", "0x10", "--token-dialect", "lightyear", NULL};
+    assert_int_equal(sg_config_load(&cfg, 7, ok), SG_OK);
+    sg_token_options o;
+    assert_int_equal(sg_token_options_from_config(&cfg, &o), SG_OK);
+    assert_non_null(o.key);
+    assert_int_equal(sg_key_bytes(o.key)[31], 0x1f);
+    assert_true(o.protocol_id == 16 && o.protocol_id_set);
+    assert_int_equal(o.dialect, SG_TOKEN_LIGHTYEAR);
+    sg_token_options_clear(&o);
+    assert_null(o.key);
+    sg_config_free(&cfg);
+
+    /* The variable is SEATGATE_NETCODE_KEY whatever the program's prefix. */
+    sg_config c2 = {.program = "t", .env_prefix = "SGTEST_TOK_"};
+    assert_int_equal(sg_config_add(&c2, sg_token_settings, sg_token_settings_count), SG_OK);
+    char env[64];
+    assert_string_equal(sg_config_env_name(&c2, "netcode-key", env, sizeof env),
+                        "SEATGATE_NETCODE_KEY");
+    char *bad_key[] = {"t", "--netcode-key", "abcd", NULL};
+    assert_int_equal(sg_config_load(&c2, 3, bad_key), SG_OK); /* text is checked by the mapping */
+    assert_int_equal(sg_token_options_from_config(&c2, &o), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "--netcode-key: private key: expected 32 bytes (64 hex "
+                                         "digits), got 4 hex digits");
+    assert_null(o.key);
+    char *bad_pid[] = {"t", "--netcode-key", "abcd", "--protocol-id", "12a", NULL};
+    assert_int_equal(sg_config_load(&c2, 5, bad_pid), SG_OK);
+    assert_int_equal(sg_token_options_from_config(&c2, &o), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "--protocol-id: protocol id: bad character at position 3");
+    sg_config_free(&c2);
+
+    /* The dialect alone (a client): no key needed. */
+    sg_config c3 = {.program = "t", .env_prefix = "SGTEST_TOK_"};
+    assert_int_equal(
+        sg_config_add(&c3, sg_token_dialect_settings, sg_token_dialect_settings_count), SG_OK);
+    char *dl[] = {"t", "--token-ipv6-layout", "lightyear-0.19", NULL};
+    assert_int_equal(sg_config_load(&c3, 3, dl), SG_OK);
+    assert_int_equal(sg_token_options_from_config(&c3, &o), SG_OK);
+    assert_null(o.key);
+    assert_false(o.protocol_id_set);
+    assert_int_equal(o.dialect, SG_TOKEN_LIGHTYEAR_0_19);
+    sg_config_free(&c3);
+}
+
 static void test_ipv6_layout_mismatch_reads_other_addresses(void **state)
 {
     (void)state;
@@ -865,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_random_client_ids_are_non_zero_and_vary),
         cmocka_unit_test(test_fresh_nonce_and_keys_per_token),
         cmocka_unit_test(test_protocol_id_and_layout_settings),
+        cmocka_unit_test(test_token_settings_fragment),
         cmocka_unit_test(test_ipv6_layout_mismatch_reads_other_addresses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

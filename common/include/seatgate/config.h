@@ -72,6 +72,11 @@ sg_status sg_config_add(sg_config *cfg, const sg_setting *settings, size_t n);
 /* A program's own default for a shared setting (text copied). SG_E_INVALID: no such name. */
 sg_status sg_config_set_default(sg_config *cfg, const char *name, const char *def);
 
+/* A program's own wording of a shared setting: its help line and older name (each copied;
+ * NULL keeps the fragment's). SG_E_INVALID: no such name. */
+sg_status sg_config_set_text(sg_config *cfg, const char *name, const char *help,
+                             const char *alias);
+
 /* Reads argv (argv[0] is skipped) and the environment into cfg->settings:
  * sg_config_reset, sg_config_load_env, then the flags, then sg_config_check.
  * Returns SG_OK; SG_E_HELP after printing help or the version to stdout (the program should

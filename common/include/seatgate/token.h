@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "seatgate/addr.h"
+#include "seatgate/config.h"
 #include "seatgate/keys.h"
 #include "seatgate/status.h"
 
@@ -97,6 +98,31 @@ sg_status sg_token_protocol_id_parse(const char *text, uint64_t *out);
 sg_status sg_token_dialect_parse(const char *text, sg_token_dialect *out);
 /* "netcode-1.02", "lightyear", "lightyear-0.19"; "unknown" otherwise. Never NULL. */
 const char *sg_token_dialect_name(sg_token_dialect dialect);
+
+/* ------------------------------------------------------------------------------------------
+ * Settings fragments for programs (sg_config_add): sg_token_settings declares netcode-key
+ * (secret, required), protocol-id (default 0) and token-dialect, read from SEATGATE_*
+ * variables whatever the program's prefix; sg_token_dialect_settings is token-dialect alone
+ * (for a client that only reads tokens' public part). A program may change a default or a
+ * help text (sg_config_set_default, sg_config_set_text).
+ * ---------------------------------------------------------------------------------------- */
+extern const sg_setting sg_token_settings[];
+extern const size_t sg_token_settings_count;
+extern const sg_setting sg_token_dialect_settings[];
+extern const size_t sg_token_dialect_settings_count;
+
+typedef struct sg_token_options {
+    sg_key *key;          /* NULL when netcode-key is not declared or unset */
+    uint64_t protocol_id; /* 0 when unset */
+    bool protocol_id_set;
+    sg_token_dialect dialect;
+} sg_token_options;
+
+/* Fills o from a loaded config holding any of the token's settings (those it lacks keep
+ * their zero or default). Errors: SG_E_INVALID naming the setting ("--netcode-key: private
+ * key: expected 32 bytes ..."), never the key. Clear o with sg_token_options_clear. */
+sg_status sg_token_options_from_config(const sg_config *cfg, sg_token_options *o);
+void sg_token_options_clear(sg_token_options *o);
 
 /* What a server knows: its copy of the private key and the protocol id it serves. */
 typedef struct sg_token_opener {

@@ -15,7 +15,7 @@
 #include "cors.h"
 #include "flow.h"
 #include "janitor.h"
-#include "ledger.h"
+#include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
 #include "orchestrator_edgegap.h"

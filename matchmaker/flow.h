@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #include "connect_call.h"
-#include "ledger.h"
+#include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
 #include "orchestrator.h"

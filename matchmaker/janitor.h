@@ -22,7 +22,7 @@
 #ifndef SEATGATE_MM_JANITOR_H
 #define SEATGATE_MM_JANITOR_H
 
-#include "ledger.h"
+#include "seatgate/ledger.h"
 #include "metrics.h"
 #include "orchestrator.h"
 #include "reconcile.h"

@@ -26,7 +26,7 @@
 
 #include <stdatomic.h>
 
-#include "ledger.h"
+#include "seatgate/ledger.h"
 #include "metrics.h"
 #include "orchestrator.h"
 

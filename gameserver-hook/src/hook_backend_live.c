@@ -1,16 +1,20 @@
-/* The production backend: the state store (connect_tokens, sessions, contexts, gameserver,
- * events, the durable session_deletes queue) and the Edgegap client, both driven from the
- * hook's worker thread. Store calls are blocking but bounded (store-timeout); Edgegap calls
- * for verifications and deletes go through the client's non-blocking path. */
+/* The production backend: the state store through the ledger (connect_tokens, sessions,
+ * contexts, gameserver, the durable session_deletes queue; seatgate/ledger.h), events, and
+ * the Edgegap client, both driven from the hook's worker thread. Store calls are blocking but
+ * bounded (store-timeout); Edgegap calls for verifications and deletes go through the
+ * client's non-blocking path. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "hook_internal.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/kv.h"
+#include "seatgate/ledger.h"
 #include "seatgate/log.h"
 #include "seatgate/records.h"
 
@@ -19,8 +23,7 @@
 typedef struct live {
     sg_store_options store_opts;
     sg_store *store;
-    sg_bucket *tokens, *sessions, *contexts, *gameserver;
-    sg_queue *deletes;
+    sg_ledger *ledger;
     sg_edgegap_client *edgegap;
     bool has_api_key;
     /* settings */
@@ -59,54 +62,32 @@ static void copy_opt(char *dst, size_t size, const sg_hook_options *o, const cha
 static void wipe_free(char *s)
 {
     if (!s) return;
-    memset(s, 0, strlen(s));
+    sodium_memzero(s, strlen(s));
     free(s);
 }
 
-static void close_store(live *l);
-
-/* Opens the store's buckets and queue (creating them with the canonical options of
- * records.h when the hook comes first). */
+/* Opens the store and the ledger's buckets and queue (creating them with the canonical
+ * options of records.h when the hook comes first): all or nothing, so that a retried start
+ * never finds the store open with a bucket or the queue missing. */
 static sg_status open_store(live *l)
 {
     if (l->store) return SG_OK;
     sg_status st = sg_store_open(&l->store_opts, &l->store);
     if (st != SG_OK) return st;
-    struct {
-        const char *name;
-        sg_bucket **out;
-    } buckets[] = {
-        {SG_BUCKET_CONNECT_TOKENS, &l->tokens},
-        {SG_BUCKET_SESSIONS, &l->sessions},
-        {SG_BUCKET_CONTEXTS, &l->contexts},
-        {SG_BUCKET_GAMESERVER, &l->gameserver},
-    };
-    for (size_t i = 0; i < sizeof buckets / sizeof *buckets && st == SG_OK; i++) {
-        sg_bucket_options bo;
-        st = sg_bucket_default_options(buckets[i].name, &bo);
-        if (st == SG_OK) st = sg_bucket_open(l->store, buckets[i].name, &bo, buckets[i].out);
+    sg_ledger_options lo = {.role = SG_LEDGER_GAME_SERVER};
+    st = sg_ledger_open(l->store, &lo, &l->ledger);
+    if (st != SG_OK) {
+        sg_store_close(l->store);
+        l->store = NULL;
     }
-    if (st == SG_OK) {
-        sg_queue_options qo;
-        st = sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &qo);
-        if (st == SG_OK) st = sg_queue_open(l->store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
-    }
-    /* All or nothing: a retried start must not find the store open with a bucket or the
-     * queue missing. */
-    if (st != SG_OK) close_store(l);
     return st;
 }
 
 static void close_store(live *l)
 {
-    sg_bucket_close(l->tokens);
-    sg_bucket_close(l->sessions);
-    sg_bucket_close(l->contexts);
-    sg_bucket_close(l->gameserver);
-    sg_queue_close(l->deletes);
+    sg_ledger_close(l->ledger);
     sg_store_close(l->store);
-    l->tokens = l->sessions = l->contexts = l->gameserver = NULL;
-    l->deletes = NULL;
+    l->ledger = NULL;
     l->store = NULL;
 }
 
@@ -144,11 +125,7 @@ static void fill_record(live *l, const sg_edgegap_context *c)
 
 static sg_status put_record(live *l)
 {
-    char *json = NULL;
-    sg_status st = sg_gameserver_to_json(&l->record, &json);
-    if (st == SG_OK) st = sg_kv_put(l->gameserver, l->id.fqdn, json, strlen(json), NULL);
-    free(json);
-    return st;
+    return sg_ledger_put_server(l->ledger, &l->record);
 }
 
 static sg_status publish_server(live *l, sg_event_kind kind, const char *reason)
@@ -211,7 +188,7 @@ static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
         SG_WARN(COMP, "port_not_found", "port_name=%s", l->port_name);
     st = open_store(l);
     if (st == SG_OK && l->register_server) {
-        st = sg_kv_put(l->contexts, l->id.fqdn, c->raw_json, c->raw_len, NULL);
+        st = sg_ledger_put_context(l->ledger, l->id.fqdn, c->raw_json, c->raw_len);
         if (st == SG_OK) st = put_record(l);
         if (st == SG_OK) st = publish_server(l, SG_EV_SERVER_UP, NULL);
     }
@@ -238,14 +215,7 @@ static sg_status l_heartbeat(void *ctx, uint32_t players)
 static sg_status l_lookup(void *ctx, uint64_t client_id, char *session_id, size_t size)
 {
     live *l = ctx;
-    char key[24];
-    sg_connect_token_key(client_id, key, sizeof key);
-    sg_kv_entry *e = NULL;
-    sg_status st = sg_kv_get(l->tokens, key, &e);
-    if (st != SG_OK) return st;
-    st = sg_connect_token_value_parse(e->value, e->len, session_id, size);
-    sg_kv_entry_free(e);
-    return st == SG_OK ? SG_OK : sg_fail(SG_E_IO, "connect_tokens: bad value for %s", key);
+    return sg_ledger_lookup_client(l->ledger, client_id, session_id, size);
 }
 
 typedef struct pending_get {
@@ -279,19 +249,15 @@ static void on_get(sg_edgegap_result *res, void *user)
     free(p);
 }
 
-static sg_status read_session(live *l, const char *session_id, sg_session_record *rec,
-                              uint64_t *rev);
-
 /* Without the organisation key the hook cannot ask Edgegap: the session record the
  * matchmaker wrote once the session was Ready (player IP, deployment) is the source. */
 static void session_from_record(live *l, const char *session_id, hook_job *job,
                                 hook_session_done done)
 {
     sg_session_record rec;
-    uint64_t rev = 0;
-    sg_status st = read_session(l, session_id, &rec, &rev);
+    sg_status st = sg_ledger_get_session(l->ledger, session_id, &rec, NULL);
     if (st != SG_OK) {
-        if (st != SG_E_NOT_FOUND) st = sg_fail(SG_E_UNAVAILABLE, "sessions: %s", sg_last_error());
+        if (st != SG_E_NOT_FOUND) st = sg_fail(SG_E_UNAVAILABLE, "%s", sg_last_error());
         done(job, st, NULL);
         return;
     }
@@ -327,90 +293,40 @@ static void l_get_session(void *ctx, const char *session_id, hook_job *job, hook
     sg_edgegap_submit(l->edgegap, req, on_get, p);
 }
 
-static sg_status read_session(live *l, const char *session_id, sg_session_record *rec,
-                              uint64_t *rev)
-{
-    sg_kv_entry *e = NULL;
-    sg_status st = sg_kv_get(l->sessions, session_id, &e);
-    if (st != SG_OK) return st;
-    st = sg_session_from_json(e->value, e->len, rec);
-    *rev = e->revision;
-    sg_kv_entry_free(e);
-    return st == SG_OK ? SG_OK : sg_fail(SG_E_IO, "sessions: unreadable record %s", session_id);
-}
-
-static sg_status write_session(live *l, const sg_session_record *rec, uint64_t rev)
-{
-    char *json = NULL;
-    sg_status st = sg_session_to_json(rec, &json);
-    if (st == SG_OK) st = sg_kv_update(l->sessions, rec->session_id, json, strlen(json), rev, NULL);
-    free(json);
-    return st;
-}
-
 static sg_status l_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip)
 {
     live *l = ctx;
     (void)ip;
-    sg_session_record rec;
-    uint64_t rev = 0;
-    sg_status st = read_session(l, session_id, &rec, &rev);
-    if (st != SG_OK) return st;
-    if (rec.state != SG_SESSION_UNCLAIMED)
-        return sg_fail(SG_E_CONFLICT, "session %s is %s", session_id,
-                       sg_session_state_name(rec.state));
-    if (rec.client_id != 0 && rec.client_id != client_id)
-        return sg_fail(SG_E_CONFLICT, "session %s was issued to another client", session_id);
-    rec.state = SG_SESSION_CLAIMED;
-    rec.client_id = client_id;
-    snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "%s", l->id.fqdn);
-    snprintf(rec.claimed_by_request_id, sizeof rec.claimed_by_request_id, "%s", l->id.request_id);
-    rec.claimed_at = unix_ms();
-    return write_session(l, &rec, rev); /* SG_E_CONFLICT when another server won the race */
+    sg_claim c = {.session_id = session_id,
+                  .client_id = client_id,
+                  .fqdn = l->id.fqdn,
+                  .request_id = l->id.request_id,
+                  .now_ms = unix_ms()};
+    return sg_ledger_claim(l->ledger, &c); /* SG_E_CONFLICT when another server won */
 }
 
-static const char *release_reason(int reason)
-{
-    static const char *const names[] = {"player_left", "player_timeout", "player_kicked",
-                                        "server_stop", "player_error"};
-    return reason >= 0 && reason < 5 ? names[reason] : "player_left";
-}
+/* The hook's disconnect reasons are the records' (one list): the cast below relies on it. */
+_Static_assert(SG_HOOK_DISCONNECT_GOODBYE == (int)SG_DISCONNECT_GOODBYE &&
+                   SG_HOOK_DISCONNECT_TIMEOUT == (int)SG_DISCONNECT_TIMEOUT &&
+                   SG_HOOK_DISCONNECT_KICKED == (int)SG_DISCONNECT_KICKED &&
+                   SG_HOOK_DISCONNECT_SERVER_STOP == (int)SG_DISCONNECT_SERVER_STOP &&
+                   SG_HOOK_DISCONNECT_ERROR == (int)SG_DISCONNECT_ERROR &&
+                   SG_HOOK_DISCONNECT_REASON_COUNT == (int)SG_DISCONNECT_REASON_COUNT,
+               "sg_hook_disconnect_reason must list the records' disconnect reasons in order");
 
 static sg_status l_release(void *ctx, const char *session_id, uint64_t client_id, int reason)
 {
     live *l = ctx;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        sg_session_record rec;
-        uint64_t rev = 0;
-        sg_status st = read_session(l, session_id, &rec, &rev);
-        if (st != SG_OK) return st;
-        if (rec.state != SG_SESSION_CLAIMED || rec.client_id != client_id ||
-            strcmp(rec.claimed_by_fqdn, l->id.fqdn) != 0)
-            return SG_OK; /* not ours (any more): nothing to release */
-        rec.state = SG_SESSION_RELEASED;
-        rec.released_at = unix_ms();
-        snprintf(rec.release_reason, sizeof rec.release_reason, "%s", release_reason(reason));
-        st = write_session(l, &rec, rev);
-        if (st != SG_E_CONFLICT) return st;
-    }
-    return sg_fail(SG_E_CONFLICT, "session %s kept changing", session_id);
+    return sg_ledger_release(l->ledger, session_id, client_id, l->id.fqdn,
+                             sg_disconnect_release_name((sg_disconnect_reason)reason), unix_ms(),
+                             NULL);
 }
 
 /* ---- deletes ---------------------------------------------------------------------------- */
 
 static sg_status enqueue_delete(live *l, const char *session_id, const char *reason)
 {
-    sg_delete_job j;
-    memset(&j, 0, sizeof j);
-    snprintf(j.session_id, sizeof j.session_id, "%s", session_id);
-    snprintf(j.reason, sizeof j.reason, "%s", reason);
-    j.enqueued_at = unix_ms();
-    snprintf(j.requested_by, sizeof j.requested_by, "%s", l->id.fqdn);
-    char *json = NULL;
-    sg_status st = sg_delete_job_to_json(&j, &json);
-    if (st == SG_OK) st = sg_queue_enqueue(l->deletes, json, strlen(json));
-    free(json);
-    return st;
+    return sg_ledger_enqueue_delete(l->ledger, session_id, reason, l->id.fqdn);
 }
 
 typedef struct pending_delete {
@@ -515,7 +431,7 @@ static sg_status l_publish(void *ctx, const hook_event *ev)
         e.u.player.client_id = ev->client_id;
         copy_ip(e.u.player.player_ip, sizeof e.u.player.player_ip, ev->ip);
         snprintf(e.u.player.fqdn, sizeof e.u.player.fqdn, "%s", l->id.fqdn);
-        e.u.player.reason = (sg_disconnect_reason)ev->reason; /* same order as the hook's */
+        e.u.player.reason = (sg_disconnect_reason)ev->reason; /* one list: see l_release */
         e.u.player.duration_ms = ev->kind == HOOK_EV_PLAYER_DISCONNECT ? ev->duration_ms : -1;
         break;
     case HOOK_EV_VERIFY_REJECTED:
@@ -562,7 +478,7 @@ static sg_status l_stop(void *ctx, int timeout_ms)
     sg_edgegap_client_free(l->edgegap);
     l->edgegap = NULL;
     if (l->started && l->register_server) {
-        sg_status d = sg_kv_delete(l->gameserver, l->id.fqdn);
+        sg_status d = sg_ledger_remove_server(l->ledger, l->id.fqdn);
         sg_status e = publish_server(l, SG_EV_SERVER_DOWN, "stopped");
         if (st == SG_OK && (d != SG_OK || e != SG_OK)) st = d != SG_OK ? d : e;
     }

@@ -25,6 +25,7 @@
 #include "hook_internal.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/kv.h"
+#include "seatgate/ledger.h"
 #include "seatgate/log.h"
 #include "seatgate/records.h"
 
@@ -142,7 +143,7 @@ typedef struct tool {
     char request_id[128];
     char fqdn[254];
     sg_store *store;
-    sg_bucket *sessions;
+    sg_ledger *ledger;
 } tool;
 
 static int start(tool *t)
@@ -177,10 +178,8 @@ static int open_sessions(tool *t)
     sg_status st = sg_store_open(&so, &t->store);
     hook_store_options_clear(&so);
     if (st != SG_OK) return fail("store");
-    sg_bucket_options bo;
-    sg_bucket_options_init(&bo);
-    if (sg_bucket_open(t->store, SG_BUCKET_SESSIONS, &bo, &t->sessions) != SG_OK)
-        return fail("sessions bucket");
+    sg_ledger_options lo = {.role = SG_LEDGER_GAME_SERVER};
+    if (sg_ledger_open(t->store, &lo, &t->ledger) != SG_OK) return fail("ledger");
     return 0;
 }
 
@@ -208,17 +207,13 @@ static int each_claimed(tool *t, int (*fn)(tool *, const sg_session_record *, ui
 {
     char **keys = NULL;
     size_t n = 0;
-    if (sg_kv_keys(t->sessions, &keys, &n) != SG_OK) return fail("sessions");
+    if (sg_ledger_session_ids(t->ledger, &keys, &n) != SG_OK) return fail("sessions");
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        sg_kv_entry *e = NULL;
         sg_session_record r;
-        if (sg_kv_get(t->sessions, keys[i], &e) != SG_OK) continue;
-        bool ok = sg_session_from_json(e->value, e->len, &r) == SG_OK;
-        uint64_t rev = e->revision;
-        sg_kv_entry_free(e);
-        if (ok && r.state == SG_SESSION_CLAIMED &&
-            strcmp(r.claimed_by_request_id, t->request_id) == 0)
+        uint64_t rev = 0;
+        if (sg_ledger_get_session(t->ledger, keys[i], &r, &rev) != SG_OK) continue;
+        if (r.state == SG_SESSION_CLAIMED && strcmp(r.claimed_by_request_id, t->request_id) == 0)
             rc = fn(t, &r, rev, user);
     }
     free(keys);
@@ -244,21 +239,22 @@ typedef struct disc {
 
 static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *user)
 {
+    (void)rev; /* the ledger's release does its own compare-and-set */
     disc *d = user;
     if (r->client_id != d->client_id) return 0;
     d->found = 1;
-    sg_session_record n = *r;
-    n.state = SG_SESSION_RELEASED;
-    n.released_at = unix_ms();
-    snprintf(n.release_reason, sizeof n.release_reason, "%s", d->reason);
-    char *json = NULL;
-    sg_status st = sg_session_to_json(&n, &json);
-    if (st == SG_OK) st = sg_kv_update(t->sessions, n.session_id, json, strlen(json), rev, NULL);
-    free(json);
-    if (st != SG_OK) {
+    bool released = false;
+    if (sg_ledger_release(t->ledger, r->session_id, r->client_id, r->claimed_by_fqdn, d->reason,
+                          unix_ms(), &released) != SG_OK) {
         fail("release");
         return -1;
     }
+    if (!released) {
+        fprintf(stderr, "seatgate-hook: error: release: session %s changed meanwhile\n",
+                r->session_id);
+        return -1;
+    }
+    const sg_session_record n = *r;
     /* The session delete: with a key directly, else through the matchmaker's queue. */
     const char *key = hook_options_value(t->o, "edgegap-api-key");
     sg_status del = SG_E_UNAVAILABLE;
@@ -278,19 +274,7 @@ static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *
         sg_edgegap_client_free(c);
     }
     if (del != SG_OK) {
-        sg_queue *q = NULL;
-        sg_queue_options qo;
-        sg_queue_default_options(SG_QUEUE_SESSION_DELETES, &qo);
-        sg_delete_job j = {.enqueued_at = unix_ms()};
-        snprintf(j.session_id, sizeof j.session_id, "%s", n.session_id);
-        snprintf(j.reason, sizeof j.reason, "operator");
-        snprintf(j.requested_by, sizeof j.requested_by, "%s", t->fqdn);
-        char *jj = NULL;
-        del = sg_queue_open(t->store, SG_QUEUE_SESSION_DELETES, &qo, &q);
-        if (del == SG_OK) del = sg_delete_job_to_json(&j, &jj);
-        if (del == SG_OK) del = sg_queue_enqueue(q, jj, strlen(jj));
-        free(jj);
-        sg_queue_close(q);
+        del = sg_ledger_enqueue_delete(t->ledger, n.session_id, "operator", t->fqdn);
         if (del != SG_OK) {
             fail("delete queue");
             return -1;
@@ -369,7 +353,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    sg_bucket_close(t.sessions);
+    sg_ledger_close(t.ledger);
     sg_store_close(t.store);
     sg_hook_free(t.hook);
     sg_hook_options_free(t.o);

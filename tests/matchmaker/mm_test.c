@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "../edgegap-client/sim_harness.h"
-#include "ledger.h"
+#include "seatgate/ledger.h"
 #include "mm_harness.h"
 #include "nats_server.h"
 #include "seatgate/codec.h"

@@ -1,4 +1,4 @@
-/* Internal: libsodium must be initialised once before use. sodium_init() is idempotent and
+/* Internal to seatgate's libraries (never installed): libsodium must be initialised once before use. sodium_init() is idempotent and
  * thread-safe, so every entry point that uses libsodium calls this first. */
 #ifndef SEATGATE_SODIUM_READY_H
 #define SEATGATE_SODIUM_READY_H

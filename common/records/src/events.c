@@ -9,8 +9,15 @@ static const char *const kind_names[SG_EV_KIND_COUNT] = {
     "server_up", "server_down", "player_connect", "player_disconnect", "verify_rejected", "score",
 };
 
-static const char *const disconnect_names[SG_DISCONNECT_REASON_COUNT] = {
-    "goodbye", "timeout", "kicked", "server_stop", "error",
+/* One list for both names of a disconnect reason: the event's and the session record's. */
+static const struct {
+    const char *event, *release;
+} disconnect_names[SG_DISCONNECT_REASON_COUNT] = {
+    [SG_DISCONNECT_GOODBYE] = {"goodbye", "player_left"},
+    [SG_DISCONNECT_TIMEOUT] = {"timeout", "player_timeout"},
+    [SG_DISCONNECT_KICKED] = {"kicked", "player_kicked"},
+    [SG_DISCONNECT_SERVER_STOP] = {"server_stop", "server_stop"},
+    [SG_DISCONNECT_ERROR] = {"error", "player_error"},
 };
 
 static const char *const reject_names[SG_REJECT_REASON_COUNT] = {
@@ -37,7 +44,12 @@ sg_status sg_event_kind_parse(const char *name, sg_event_kind *out)
 
 const char *sg_disconnect_reason_name(sg_disconnect_reason r)
 {
-    return (unsigned)r < SG_DISCONNECT_REASON_COUNT ? disconnect_names[r] : "unknown";
+    return (unsigned)r < SG_DISCONNECT_REASON_COUNT ? disconnect_names[r].event : "unknown";
+}
+
+const char *sg_disconnect_release_name(sg_disconnect_reason r)
+{
+    return (unsigned)r < SG_DISCONNECT_REASON_COUNT ? disconnect_names[r].release : "player_left";
 }
 
 const char *sg_reject_reason_name(sg_reject_reason r)
@@ -80,7 +92,9 @@ sg_status sg_event_from_json(const char *json, size_t len, sg_event *out)
         jr_str(&r, o, "fqdn", true, JR_KEY, v->fqdn, sizeof v->fqdn);
         v->duration_ms = -1;
         if (out->kind == SG_EV_PLAYER_DISCONNECT) {
-            int reason = jr_enum(&r, o, "reason", disconnect_names, SG_DISCONNECT_REASON_COUNT);
+            const char *names[SG_DISCONNECT_REASON_COUNT];
+            for (int i = 0; i < SG_DISCONNECT_REASON_COUNT; i++) names[i] = disconnect_names[i].event;
+            int reason = jr_enum(&r, o, "reason", names, SG_DISCONNECT_REASON_COUNT);
             v->reason = reason < 0 ? SG_DISCONNECT_ERROR : (sg_disconnect_reason)reason;
             jr_ms(&r, o, "duration_ms", false, &v->duration_ms);
         }

@@ -333,7 +333,11 @@ typedef struct sg_event {
 
 const char *sg_event_kind_name(sg_event_kind k);
 sg_status sg_event_kind_parse(const char *name, sg_event_kind *out);
+/* The event's name of a reason ("goodbye", "timeout"...; "unknown" past the list). */
 const char *sg_disconnect_reason_name(sg_disconnect_reason r);
+/* The session record's release_reason for it ("player_left", "player_timeout",
+ * "player_kicked", "server_stop", "player_error"; "player_left" past the list). */
+const char *sg_disconnect_release_name(sg_disconnect_reason r);
 const char *sg_reject_reason_name(sg_reject_reason r);
 
 sg_status sg_event_to_json(const sg_event *e, char **out);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sodium_ready.h"
+#include "seatgate/sodium_ready.h"
 #include "token_internal.h"
 #include "token_wire.h"
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "seatgate/codec.h"
-#include "sodium_ready.h"
+#include "seatgate/sodium_ready.h"
 
 struct sg_key {
     uint8_t bytes[SG_KEY_BYTES];

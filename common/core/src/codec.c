@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "sodium_ready.h"
+#include "seatgate/sodium_ready.h"
 
 static const int variant = sodium_base64_VARIANT_ORIGINAL;
 

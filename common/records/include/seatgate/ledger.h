@@ -1,15 +1,18 @@
-/* seatgate matchmaker: what the matchmaker writes to and reads from the state store.
+/* seatgate: the one owner of the shared records in the state store.
  *
- * A thin layer over kv.h and records.h with the matchmaker's buckets opened once:
+ * A thin layer over kv.h and records.h with the buckets opened once, used by the matchmaker
+ * and by the gameserver hook alike, so that a session record, a claim, a release or a delete
+ * job is read and written in one place and a bad record gets one error everywhere:
  * `sessions` (sg_session_record), `connect_tokens` (client id -> session id, TTL),
- * `gameserver` (read for certificate digests), `session_intents` (sg_create_intent, written
- * before every Edgegap create), `player_seats` (the seats each player holds, for the cap)
- * and the durable `session_deletes` queue.
- * Every call blocks (the store's calls do): the connect flow runs them on its work pool,
- * the janitor on its own threads. Thread-safe.
+ * `gameserver` (the servers' records), the durable `session_deletes` queue, and by role:
+ * the matchmaker's `session_intents` (sg_create_intent, written before every platform
+ * create) and `player_seats` (the seats each player holds, for the cap); the game server's
+ * `contexts` (its platform context as received).
+ * Every call blocks (the store's calls do): the matchmaker runs them on its work pool and the
+ * janitor's threads, the hook on its worker. Thread-safe.
  */
-#ifndef SEATGATE_MM_LEDGER_H
-#define SEATGATE_MM_LEDGER_H
+#ifndef SEATGATE_LEDGER_H
+#define SEATGATE_LEDGER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,12 +27,19 @@ extern "C" {
 
 typedef struct sg_ledger sg_ledger;
 
+typedef enum sg_ledger_role {
+    SG_LEDGER_MATCHMAKER = 0, /* also session_intents and player_seats */
+    SG_LEDGER_GAME_SERVER     /* also contexts */
+} sg_ledger_role;
+
 typedef struct sg_ledger_options {
     long long delete_lease_ms; /* lease of a taken delete job (0: SG_DELETE_LEASE_DEFAULT_MS) */
+    sg_ledger_role role;
 } sg_ledger_options;
 
 /* Opens the buckets and the queue on an open store (borrowed; close the ledger first), with
- * the canonical options of records.h (sg_bucket_default_options) when it creates them.
+ * the canonical options of records.h (sg_bucket_default_options) when it creates them: all
+ * or none. A call on a bucket the role does not open fails SG_E_INVALID.
  * Errors: those of sg_bucket_open / sg_queue_open. */
 sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger **out);
 void sg_ledger_close(sg_ledger *l);
@@ -39,7 +49,8 @@ bool sg_ledger_connected(sg_ledger *l); /* never blocks */
 
 /* Writes a session record (whatever is there). */
 sg_status sg_ledger_put_session(sg_ledger *l, const sg_session_record *r);
-/* Reads one. SG_E_NOT_FOUND when absent; SG_E_MALFORMED when unreadable. *rev may be NULL. */
+/* Reads one. SG_E_NOT_FOUND when absent; SG_E_MALFORMED ("sessions: unreadable record ID:
+ * ...") when unreadable. *rev may be NULL. */
 sg_status sg_ledger_get_session(sg_ledger *l, const char *session_id, sg_session_record *out,
                                 uint64_t *rev);
 /* Writes r only if the record is still at revision rev. SG_E_CONFLICT otherwise. */
@@ -59,6 +70,42 @@ sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
 
 /* connect_tokens[client_id] = session_id. */
 sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id);
+/* The session a client id was issued for. SG_E_NOT_FOUND when none (or its TTL passed);
+ * SG_E_MALFORMED ("connect_tokens: bad value for KEY") when unreadable. */
+sg_status sg_ledger_lookup_client(sg_ledger *l, uint64_t client_id, char *session_id,
+                                  size_t size);
+
+/* ---- claims and releases (compare-and-set on the session record) ------------------------ */
+
+typedef struct sg_claim {
+    const char *session_id;
+    uint64_t client_id;
+    const char *fqdn;       /* the game server claiming */
+    const char *request_id; /* its platform id */
+    long long now_ms;
+} sg_claim;
+
+/* Marks an unclaimed session claimed by c->fqdn for c->client_id. Of two servers racing for
+ * one session exactly one succeeds. SG_E_NOT_FOUND: no record; SG_E_CONFLICT: the session is
+ * not unclaimed, was issued to another client, or another writer won the race;
+ * SG_E_MALFORMED: unreadable record; store errors. */
+sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c);
+
+/* Marks the session released with `reason` (a release reason: "player_left",
+ * sg_disconnect_release_name) if it is still claimed by client_id on fqdn. *released (may be
+ * NULL) tells whether it was; a session that is not (any more) theirs is left as it is and
+ * SG_OK returned. Retried on conflicting writes. */
+sg_status sg_ledger_release(sg_ledger *l, const char *session_id, uint64_t client_id,
+                            const char *fqdn, const char *reason, long long now_ms,
+                            bool *released);
+
+/* ---- game servers ------------------------------------------------------------------------ */
+
+/* gameserver[fqdn] = r (its heartbeat, players, capacity, ports...). */
+sg_status sg_ledger_put_server(sg_ledger *l, const sg_gameserver_record *r);
+sg_status sg_ledger_remove_server(sg_ledger *l, const char *fqdn);
+/* contexts[fqdn] = the platform context as received (game-server role). */
+sg_status sg_ledger_put_context(sg_ledger *l, const char *fqdn, const char *json, size_t len);
 
 /* The certificate digest a game server published ("" when it has none or no record).
  * Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO (store trouble only). */
@@ -68,7 +115,7 @@ sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_
  * it has no (readable) record. Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO. */
 sg_status sg_ledger_server_heartbeat(sg_ledger *l, const char *fqdn, long long *heartbeat_ms);
 
-/* Queues a durable delete of an Edgegap session. */
+/* Queues a durable delete of a platform session (the matchmaker's delete worker runs it). */
 sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
                                    const char *requested_by);
 /* Takes the next delete job (waits up to wait_ms). SG_OK with *job NULL when none. */

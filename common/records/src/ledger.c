@@ -1,5 +1,6 @@
-/* The matchmaker's buckets and delete queue over the state store. */
-#include "ledger.h"
+/* The shared records over the state store: one owner for sessions, connect tokens, claims,
+ * releases, game server records and delete jobs (seatgate/ledger.h). */
+#include "seatgate/ledger.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,9 +9,15 @@
 
 struct sg_ledger {
     sg_store *store;
-    sg_bucket *sessions, *tokens, *gameserver, *intents, *seats;
+    sg_bucket *sessions, *tokens, *gameserver, *intents, *seats, *contexts;
     sg_queue *deletes;
 };
+
+/* A bucket the ledger's role did not open. */
+static sg_status not_opened(const char *bucket)
+{
+    return sg_fail(SG_E_INVALID, "ledger: %s is not opened by this role", bucket);
+}
 
 long long sg_ledger_now_ms(void)
 {
@@ -39,8 +46,12 @@ sg_status sg_ledger_open(sg_store *store, const sg_ledger_options *o, sg_ledger 
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSIONS, &l->sessions);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_CONNECT_TOKENS, &l->tokens);
     if (st == SG_OK) st = open_bucket(store, SG_BUCKET_GAMESERVER, &l->gameserver);
-    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, &l->intents);
-    if (st == SG_OK) st = open_bucket(store, SG_BUCKET_PLAYER_SEATS, &l->seats);
+    if (o->role == SG_LEDGER_MATCHMAKER) {
+        if (st == SG_OK) st = open_bucket(store, SG_BUCKET_SESSION_INTENTS, &l->intents);
+        if (st == SG_OK) st = open_bucket(store, SG_BUCKET_PLAYER_SEATS, &l->seats);
+    } else if (st == SG_OK) {
+        st = open_bucket(store, SG_BUCKET_CONTEXTS, &l->contexts);
+    }
     if (st == SG_OK) st = sg_queue_open(store, SG_QUEUE_SESSION_DELETES, &qo, &l->deletes);
     if (st != SG_OK) {
         sg_ledger_close(l);
@@ -54,6 +65,7 @@ void sg_ledger_close(sg_ledger *l)
 {
     if (!l) return;
     sg_queue_close(l->deletes);
+    sg_bucket_close(l->contexts);
     sg_bucket_close(l->seats);
     sg_bucket_close(l->intents);
     sg_bucket_close(l->gameserver);
@@ -91,7 +103,10 @@ sg_status sg_ledger_get_session(sg_ledger *l, const char *session_id, sg_session
     st = sg_session_from_json(e->value, e->len, out);
     if (rev) *rev = e->revision;
     sg_kv_entry_free(e);
-    return st;
+    if (st != SG_OK)
+        return sg_fail(SG_E_MALFORMED, "sessions: unreadable record %.64s: %s", session_id,
+                       sg_last_error());
+    return SG_OK;
 }
 
 sg_status sg_ledger_update_session(sg_ledger *l, const sg_session_record *r, uint64_t rev)
@@ -116,6 +131,8 @@ sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count)
 
 sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, const char *ack_marker)
 {
+    if (ack_marker && *ack_marker && !l->intents)
+        return not_opened(SG_BUCKET_SESSION_INTENTS);
     char *json = NULL;
     sg_status st = sg_session_to_json(r, &json);
     if (st != SG_OK) return st;
@@ -146,6 +163,96 @@ sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *sess
     char key[32];
     sg_connect_token_key(client_id, key, sizeof key);
     return sg_kv_put(l->tokens, key, session_id, strlen(session_id), NULL);
+}
+
+sg_status sg_ledger_lookup_client(sg_ledger *l, uint64_t client_id, char *session_id, size_t size)
+{
+    char key[32];
+    sg_connect_token_key(client_id, key, sizeof key);
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(l->tokens, key, &e);
+    if (st != SG_OK) return st;
+    st = sg_connect_token_value_parse(e->value, e->len, session_id, size);
+    sg_kv_entry_free(e);
+    return st == SG_OK ? SG_OK
+                       : sg_fail(SG_E_MALFORMED, "connect_tokens: bad value for %s", key);
+}
+
+/* ---- claims and releases ------------------------------------------------------------------ */
+
+/* Conflicting writes (the matchmaker updating a record, another server's release) are
+ * retried from a fresh read this many times. */
+#define SESSION_CAS_TRIES 4
+
+sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c)
+{
+    for (int attempt = 0; attempt < SESSION_CAS_TRIES; attempt++) {
+        sg_session_record rec;
+        uint64_t rev = 0;
+        sg_status st = sg_ledger_get_session(l, c->session_id, &rec, &rev);
+        if (st != SG_OK) return st;
+        if (rec.state != SG_SESSION_UNCLAIMED)
+            return sg_fail(SG_E_CONFLICT, "session %s is %s", c->session_id,
+                           sg_session_state_name(rec.state));
+        if (rec.client_id != 0 && rec.client_id != c->client_id)
+            return sg_fail(SG_E_CONFLICT, "session %s was issued to another client",
+                           c->session_id);
+        rec.state = SG_SESSION_CLAIMED;
+        rec.client_id = c->client_id;
+        snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "%s", c->fqdn);
+        snprintf(rec.claimed_by_request_id, sizeof rec.claimed_by_request_id, "%s",
+                 c->request_id ? c->request_id : "");
+        rec.claimed_at = c->now_ms;
+        st = sg_ledger_update_session(l, &rec, rev);
+        if (st != SG_E_CONFLICT) return st;
+        /* Another writer came first: read again (a rival's claim is then seen as such). */
+    }
+    return sg_fail(SG_E_CONFLICT, "session %s kept changing", c->session_id);
+}
+
+sg_status sg_ledger_release(sg_ledger *l, const char *session_id, uint64_t client_id,
+                            const char *fqdn, const char *reason, long long now_ms,
+                            bool *released)
+{
+    if (released) *released = false;
+    for (int attempt = 0; attempt < SESSION_CAS_TRIES; attempt++) {
+        sg_session_record rec;
+        uint64_t rev = 0;
+        sg_status st = sg_ledger_get_session(l, session_id, &rec, &rev);
+        if (st != SG_OK) return st;
+        if (rec.state != SG_SESSION_CLAIMED || rec.client_id != client_id ||
+            strcmp(rec.claimed_by_fqdn, fqdn) != 0)
+            return SG_OK; /* not theirs (any more): nothing to release */
+        rec.state = SG_SESSION_RELEASED;
+        rec.released_at = now_ms;
+        snprintf(rec.release_reason, sizeof rec.release_reason, "%s", reason);
+        st = sg_ledger_update_session(l, &rec, rev);
+        if (st == SG_OK && released) *released = true;
+        if (st != SG_E_CONFLICT) return st;
+    }
+    return sg_fail(SG_E_CONFLICT, "session %s kept changing", session_id);
+}
+
+/* ---- game servers -------------------------------------------------------------------------- */
+
+sg_status sg_ledger_put_server(sg_ledger *l, const sg_gameserver_record *r)
+{
+    char *json = NULL;
+    sg_status st = sg_gameserver_to_json(r, &json);
+    if (st == SG_OK) st = sg_kv_put(l->gameserver, r->fqdn, json, strlen(json), NULL);
+    free(json);
+    return st;
+}
+
+sg_status sg_ledger_remove_server(sg_ledger *l, const char *fqdn)
+{
+    return sg_kv_delete(l->gameserver, fqdn);
+}
+
+sg_status sg_ledger_put_context(sg_ledger *l, const char *fqdn, const char *json, size_t len)
+{
+    if (!l->contexts) return not_opened(SG_BUCKET_CONTEXTS);
+    return sg_kv_put(l->contexts, fqdn, json, len, NULL);
 }
 
 sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_DIGEST_LEN + 1])
@@ -219,6 +326,7 @@ sg_status sg_ledger_take_delete(sg_ledger *l, long long wait_ms, sg_job **job,
 
 sg_status sg_ledger_put_intent(sg_ledger *l, const sg_create_intent *in)
 {
+    if (!l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
     char *json = NULL;
     sg_status st = sg_create_intent_to_json(in, &json);
     if (st != SG_OK) return st;
@@ -229,17 +337,20 @@ sg_status sg_ledger_put_intent(sg_ledger *l, const sg_create_intent *in)
 
 sg_status sg_ledger_ack_intent(sg_ledger *l, const char *marker)
 {
+    if (!l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
     return sg_kv_delete(l->intents, marker);
 }
 
 sg_status sg_ledger_intent_markers(sg_ledger *l, char ***markers, size_t *count)
 {
+    if (!l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
     return sg_kv_keys(l->intents, markers, count);
 }
 
 sg_status sg_ledger_get_intent(sg_ledger *l, const char *marker, sg_create_intent *out,
                                uint64_t *rev)
 {
+    if (!l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
     sg_kv_entry *e = NULL;
     sg_status st = sg_kv_get(l->intents, marker, &e);
     if (st != SG_OK) return st;
@@ -251,6 +362,7 @@ sg_status sg_ledger_get_intent(sg_ledger *l, const char *marker, sg_create_inten
 
 sg_status sg_ledger_update_intent(sg_ledger *l, const sg_create_intent *in, uint64_t rev)
 {
+    if (!l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
     char *json = NULL;
     sg_status st = sg_create_intent_to_json(in, &json);
     if (st != SG_OK) return st;
@@ -312,6 +424,7 @@ sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_se
                                  sg_session_record *reuse, uint64_t *reuse_rev,
                                  long long *retry_after_ms)
 {
+    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
     for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
         char key[SG_PLAYER_KEY_MAX + 8];
         sg_player_seats ps;
@@ -375,6 +488,7 @@ sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_se
 static sg_status seats_change(sg_ledger *l, const char *player,
                               bool (*fn)(sg_player_seats *ps, void *arg), void *arg)
 {
+    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
     for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
         char key[SG_PLAYER_KEY_MAX + 8];
         sg_player_seats ps;

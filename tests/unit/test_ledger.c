@@ -1,0 +1,235 @@
+/* The ledger, the one owner of session records, claims, releases and delete jobs, over a
+ * real SQLite file. Records are written and read back as JSON text by the test itself, so
+ * the ledger is checked against bytes it did not produce. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <cmocka.h>
+
+#include "seatgate/ledger.h"
+
+typedef struct fixture {
+    char dir[64];
+    sg_store *store;
+    sg_ledger *ledger;
+    sg_bucket *sessions, *tokens;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sg-ledger-XXXXXX");
+    if (!mkdtemp(f->dir)) return -1;
+    char url[128];
+    snprintf(url, sizeof url, "sqlite://%s/state.db", f->dir);
+    sg_store_options so;
+    sg_store_options_init(&so);
+    so.url = url;
+    if (sg_store_open(&so, &f->store) != SG_OK) return -1;
+    sg_ledger_options lo = {.role = SG_LEDGER_GAME_SERVER};
+    if (sg_ledger_open(f->store, &lo, &f->ledger) != SG_OK) return -1;
+    sg_bucket_options bo;
+    sg_bucket_default_options(SG_BUCKET_SESSIONS, &bo);
+    if (sg_bucket_open(f->store, SG_BUCKET_SESSIONS, &bo, &f->sessions) != SG_OK) return -1;
+    sg_bucket_default_options(SG_BUCKET_CONNECT_TOKENS, &bo);
+    if (sg_bucket_open(f->store, SG_BUCKET_CONNECT_TOKENS, &bo, &f->tokens) != SG_OK) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sg_bucket_close(f->sessions);
+    sg_bucket_close(f->tokens);
+    sg_ledger_close(f->ledger);
+    sg_store_close(f->store);
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+    if (system(cmd) != 0) return -1;
+    free(f);
+    return 0;
+}
+
+/* The test's own writer of a session record. */
+static void put_raw(fixture *f, const char *id, const char *json)
+{
+    assert_int_equal(sg_kv_put(f->sessions, id, json, strlen(json), NULL), SG_OK);
+}
+
+static void put_unclaimed(fixture *f, const char *id, const char *client_id)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"session_id\":\"%s\",\"state\":\"unclaimed\",\"created_at\":1000,"
+             "\"claim_deadline\":99999999999999%s%s%s}",
+             id, client_id ? ",\"client_id\":\"" : "", client_id ? client_id : "",
+             client_id ? "\"" : "");
+    put_raw(f, id, json);
+}
+
+/* The stored record, parsed by cJSON (not by the code under test). */
+static cJSON *get_raw(fixture *f, const char *id)
+{
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(f->sessions, id, &e), SG_OK);
+    cJSON *j = cJSON_ParseWithLength(e->value, e->len);
+    sg_kv_entry_free(e);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *str_at(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b) v = cJSON_GetObjectItemCaseSensitive(v, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void one_claim_wins(void **state)
+{
+    fixture *f = *state;
+    put_unclaimed(f, "s-1", "42");
+    sg_claim a = {"s-1", 42, "gs-a", "req-a", 5000};
+    sg_claim b = {"s-1", 42, "gs-b", "req-b", 5001};
+    assert_int_equal(sg_ledger_claim(f->ledger, &a), SG_OK);
+    assert_int_equal(sg_ledger_claim(f->ledger, &b), SG_E_CONFLICT);
+    assert_string_equal(sg_last_error(), "session s-1 is claimed");
+    cJSON *j = get_raw(f, "s-1");
+    assert_string_equal(str_at(j, "state", NULL), "claimed");
+    assert_string_equal(str_at(j, "claimed_by", "fqdn"), "gs-a");
+    assert_string_equal(str_at(j, "claimed_by", "request_id"), "req-a");
+    assert_string_equal(str_at(j, "client_id", NULL), "42");
+    cJSON_Delete(j);
+
+    /* issued to another client; no record at all */
+    put_unclaimed(f, "s-2", "7");
+    sg_claim c = {"s-2", 8, "gs-a", "req-a", 5000};
+    assert_int_equal(sg_ledger_claim(f->ledger, &c), SG_E_CONFLICT);
+    assert_string_equal(sg_last_error(), "session s-2 was issued to another client");
+    sg_claim d = {"s-none", 8, "gs-a", "req-a", 5000};
+    assert_int_equal(sg_ledger_claim(f->ledger, &d), SG_E_NOT_FOUND);
+}
+
+static void release_only_what_one_holds(void **state)
+{
+    fixture *f = *state;
+    put_unclaimed(f, "s-3", NULL);
+    sg_claim a = {"s-3", 9, "gs-a", "req-a", 5000};
+    assert_int_equal(sg_ledger_claim(f->ledger, &a), SG_OK);
+    bool released = true;
+    /* another server, another client: nothing changes */
+    assert_int_equal(sg_ledger_release(f->ledger, "s-3", 9, "gs-b", "player_left", 6000, &released),
+                     SG_OK);
+    assert_false(released);
+    assert_int_equal(sg_ledger_release(f->ledger, "s-3", 10, "gs-a", "player_left", 6000, &released),
+                     SG_OK);
+    assert_false(released);
+    cJSON *j = get_raw(f, "s-3");
+    assert_string_equal(str_at(j, "state", NULL), "claimed");
+    cJSON_Delete(j);
+    /* the holder: released with the record's name of the reason */
+    const char *why = sg_disconnect_release_name(SG_DISCONNECT_TIMEOUT);
+    assert_string_equal(why, "player_timeout");
+    assert_int_equal(sg_ledger_release(f->ledger, "s-3", 9, "gs-a", why, 6000, &released), SG_OK);
+    assert_true(released);
+    j = get_raw(f, "s-3");
+    assert_string_equal(str_at(j, "state", NULL), "released");
+    assert_string_equal(str_at(j, "release_reason", NULL), "player_timeout");
+    cJSON_Delete(j);
+    /* again: no longer theirs */
+    assert_int_equal(sg_ledger_release(f->ledger, "s-3", 9, "gs-a", why, 7000, &released), SG_OK);
+    assert_false(released);
+}
+
+/* One list of disconnect reasons, two names each; past the list, safe names. */
+static void disconnect_reasons_have_both_names(void **state)
+{
+    (void)state;
+    const char *event[] = {"goodbye", "timeout", "kicked", "server_stop", "error"};
+    const char *record[] = {"player_left", "player_timeout", "player_kicked", "server_stop",
+                            "player_error"};
+    for (int i = 0; i < SG_DISCONNECT_REASON_COUNT; i++) {
+        assert_string_equal(sg_disconnect_reason_name((sg_disconnect_reason)i), event[i]);
+        assert_string_equal(sg_disconnect_release_name((sg_disconnect_reason)i), record[i]);
+    }
+    assert_string_equal(sg_disconnect_reason_name(SG_DISCONNECT_REASON_COUNT), "unknown");
+    assert_string_equal(sg_disconnect_release_name(SG_DISCONNECT_REASON_COUNT), "player_left");
+}
+
+/* A bad record gets one error, whoever reads it; nothing is written over it. */
+static void bad_records_get_one_error(void **state)
+{
+    fixture *f = *state;
+    put_raw(f, "s-bad", "{\"session_id\":\"s-bad\",\"state\":\"sideways\"}");
+    sg_session_record r;
+    assert_int_equal(sg_ledger_get_session(f->ledger, "s-bad", &r, NULL), SG_E_MALFORMED);
+    assert_non_null(strstr(sg_last_error(), "sessions: unreadable record s-bad: "));
+    sg_claim c = {"s-bad", 1, "gs-a", "req-a", 5000};
+    assert_int_equal(sg_ledger_claim(f->ledger, &c), SG_E_MALFORMED);
+    assert_int_equal(sg_ledger_release(f->ledger, "s-bad", 1, "gs-a", "player_left", 1, NULL),
+                     SG_E_MALFORMED);
+    cJSON *j = get_raw(f, "s-bad");
+    assert_string_equal(str_at(j, "state", NULL), "sideways");
+    cJSON_Delete(j);
+
+    /* connect_tokens: a value that is not a session id */
+    char key[32];
+    sg_connect_token_key(77, key, sizeof key);
+    assert_int_equal(sg_kv_put(f->tokens, key, "not a key!", 10, NULL), SG_OK);
+    char sid[SG_REC_ID_MAX];
+    assert_int_equal(sg_ledger_lookup_client(f->ledger, 77, sid, sizeof sid), SG_E_MALFORMED);
+    assert_string_equal(sg_last_error(), "connect_tokens: bad value for 77");
+    assert_int_equal(sg_kv_put(f->tokens, key, "s-1", 3, NULL), SG_OK);
+    assert_int_equal(sg_ledger_lookup_client(f->ledger, 77, sid, sizeof sid), SG_OK);
+    assert_string_equal(sid, "s-1");
+    assert_int_equal(sg_ledger_lookup_client(f->ledger, 78, sid, sizeof sid), SG_E_NOT_FOUND);
+}
+
+/* A game server's ledger does not open the matchmaker's buckets, and says so. */
+static void roles_open_their_buckets(void **state)
+{
+    fixture *f = *state;
+    sg_create_intent in;
+    memset(&in, 0, sizeof in);
+    snprintf(in.marker, sizeof in.marker, "m-1");
+    assert_int_equal(sg_ledger_put_intent(f->ledger, &in), SG_E_INVALID);
+    assert_string_equal(sg_last_error(), "ledger: session_intents is not opened by this role");
+    assert_int_equal(sg_ledger_put_context(f->ledger, "gs-a", "{}", 2), SG_OK);
+    assert_int_equal(sg_ledger_enqueue_delete(f->ledger, "s-1", "player_left", "gs-a"), SG_OK);
+
+    sg_ledger *mm = NULL;
+    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
+    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    assert_int_equal(sg_ledger_put_context(mm, "gs-a", "{}", 2), SG_E_INVALID);
+    /* the job the game server queued is the one the matchmaker takes */
+    sg_job *job = NULL;
+    sg_delete_job dj;
+    assert_int_equal(sg_ledger_take_delete(mm, 1000, &job, &dj), SG_OK);
+    assert_non_null(job);
+    assert_string_equal(dj.session_id, "s-1");
+    assert_string_equal(dj.reason, "player_left");
+    assert_string_equal(dj.requested_by, "gs-a");
+    sg_job_ack(job);
+    sg_job_free(job);
+    sg_ledger_close(mm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(one_claim_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(release_only_what_one_holds, setup, teardown),
+        cmocka_unit_test(disconnect_reasons_have_both_names),
+        cmocka_unit_test_setup_teardown(bad_records_get_one_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(roles_open_their_buckets, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

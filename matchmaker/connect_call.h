@@ -1,8 +1,8 @@
 /* seatgate matchmaker: one POST /connect-me in flight, between the HTTP layer and the flow.
  *
  * The HTTP layer fills the input part, suspends the connection and hands the call to a
- * connect handler (the flow, or a test double in the unit tests). The handler fills the output part and
- * calls done() exactly once, from any thread; after that it never touches the call again.
+ * connect handler (the flow). The handler fills the output part and calls done() exactly
+ * once, from any thread; after that it never touches the call again.
  * The HTTP layer frees the call once the answer is sent.
  */
 #ifndef SEATGATE_MM_CONNECT_CALL_H

@@ -1,7 +1,20 @@
-/* The connect flow: create, record, wait, mint, write, answer (see flow.h). */
+/* The connect flow: create, record, wait, mint, write, answer (see flow.h).
+ *
+ * A flight is one player's request (and those that joined it) on its way to a seat. Its
+ * state says what it is waiting for; every change goes through set_state, which logs it:
+ *
+ *   RESERVING -> CREATING -> RECORDING -> WAITING -> FINISHING -> DONE
+ *        the seat cap and the create intent (pool)
+ *                  the platform create (orchestrator)
+ *                               the unclaimed record (pool), polled meanwhile
+ *                                            polls / webhook until Ready
+ *                                                       token minted; store writes (pool)
+ *
+ * A player holding an unused seat skips to WAITING with that seat (reusing); if it turns
+ * out gone, FORGETTING removes its record and the flight goes back to RESERVING. Any state
+ * before FINISHING ends in DONE on a failure, the deadline, a hang-up or shutdown. */
 #include "flow.h"
 
-#include <cjson/cJSON.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -12,7 +25,9 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "flight_map.h"
 #include "reply.h"
+#include "seat_delete.h"
 #include "seatgate/codec.h"
 #include "seatgate/log.h"
 
@@ -25,24 +40,28 @@ static void copy_str(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-#define MAP_BUCKETS 16384
-#define DIRECT_DELETE_TRIES 5
-
 typedef enum flight_state {
-    F_CREATING = 0, /* create_seat sent */
-    F_WAITING,      /* polling / waiting for the webhook */
-    F_FINISHING,    /* token minted, store writes in progress */
-    F_DONE          /* answered; waiting for outstanding callbacks to drain */
+    F_RESERVING = 0, /* the seat cap and the create intent are being written */
+    F_CREATING,      /* create_seat sent */
+    F_RECORDING,     /* created; the unclaimed record is being written (polled meanwhile) */
+    F_WAITING,       /* recorded (or a held seat): polling / waiting for the webhook */
+    F_FORGETTING,    /* a held seat turned out gone: its record is being removed */
+    F_FINISHING,     /* token minted, store writes in progress */
+    F_DONE,          /* answered; waiting for outstanding callbacks to drain */
+    F_STATES
 } flight_state;
 
+static const char *const state_names[F_STATES] = {
+    "reserving", "creating", "recording", "waiting", "forgetting", "finishing", "done",
+};
+
 typedef struct flight {
+    sg_flight_link link; /* first: the indexes hand back links */
     struct sg_flow *flow;
     flight_state state;
-    uint8_t ipkey[SG_ADDR_KEY_BYTES];
     char ip_text[SG_ADDR_STRLEN];
     sg_connect_call *calls;
     size_t ncalls;
-    char seat_id[SG_SEAT_ID_MAX];
     char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
     bool intent_open;                      /* written and not yet acknowledged */
     char player[SG_PLAYER_KEY_MAX];        /* who the seat cap counts (IP or IPv6 prefix) */
@@ -52,11 +71,9 @@ typedef struct flight {
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
-    bool record_pending, record_ok, record_failed;
-    sg_seat *ready_seat; /* set when ready arrives while the first record write is pending */
+    sg_seat *ready_seat; /* RECORDING: Ready arrived before the record was written */
     long long poll_delay_ms;
     sg_timer poll_timer, deadline_timer;
-    struct flight *ip_next, *seat_next;
     struct flight *all_prev, *all_next;
     struct finish *fin; /* allocated once the seat is ready (keeps waiting flights small) */
 } flight;
@@ -75,10 +92,9 @@ typedef struct finish {
 struct sg_flow {
     sg_flow_options o;
     char *port_name, *webhook_url, *instance, *app, *version;
-    flight *by_ip[MAP_BUCKETS];
-    flight *by_seat[MAP_BUCKETS];
+    sg_flight_map map;
     flight *all;
-    uint8_t hash_key[crypto_shorthash_KEYBYTES];
+    sg_seat_deleter deleter;
     atomic_size_t waiting_calls;
     atomic_bool shutting_down;
     pthread_mutex_t mu; /* shutdown handshake */
@@ -88,44 +104,27 @@ struct sg_flow {
         *webhooks_unmatched, *delete_queued, *delete_direct;
 };
 
-/* ---- helpers ---- */
+/* ---- states ---- */
 
-static uint64_t hash_bytes(const sg_flow *f, const void *p, size_t n)
+static void set_state(flight *f, flight_state to)
 {
-    uint8_t h[crypto_shorthash_BYTES];
-    crypto_shorthash(h, p, n, f->hash_key);
-    uint64_t v;
-    memcpy(&v, h, sizeof v);
-    return v;
+    if (f->state == to) return;
+    SG_DEBUG("flow", "flight_state", "ip=%s session_id=%s from=%s to=%s", f->ip_text,
+             f->link.seat_id[0] ? f->link.seat_id : "-", state_names[f->state], state_names[to]);
+    f->state = to;
 }
 
-static flight **ip_slot(sg_flow *fl, const uint8_t key[SG_ADDR_KEY_BYTES])
+/* Before FINISHING: the flight is still getting its seat (a hang-up, the deadline or
+ * shutdown ends it). */
+static bool getting_seat(const flight *f)
 {
-    return &fl->by_ip[hash_bytes(fl, key, SG_ADDR_KEY_BYTES) & (MAP_BUCKETS - 1)];
+    return f->state < F_FINISHING;
 }
 
-static flight **seat_slot(sg_flow *fl, const char *id)
+/* Polls and webhooks matter while the seat is created and not yet Ready. */
+static bool polling(const flight *f)
 {
-    return &fl->by_seat[hash_bytes(fl, id, strlen(id)) & (MAP_BUCKETS - 1)];
-}
-
-static void unlink_maps(flight *f)
-{
-    sg_flow *fl = f->flow;
-    for (flight **pp = ip_slot(fl, f->ipkey); *pp; pp = &(*pp)->ip_next) {
-        if (*pp == f) {
-            *pp = f->ip_next;
-            break;
-        }
-    }
-    if (f->seat_id[0]) {
-        for (flight **pp = seat_slot(fl, f->seat_id); *pp; pp = &(*pp)->seat_next) {
-            if (*pp == f) {
-                *pp = f->seat_next;
-                break;
-            }
-        }
-    }
+    return f->state == F_RECORDING || f->state == F_WAITING;
 }
 
 static void flight_free(flight *f)
@@ -183,90 +182,9 @@ static void answer_error(sg_flow *fl, sg_connect_call *c, int status, const char
 
 /* ---- deleting sessions ---- */
 
-typedef struct delete_req {
-    sg_flow *fl;
-    char seat_id[SG_SEAT_ID_MAX];
-    char marker[SG_INTENT_MARKER_LEN + 1]; /* intent to acknowledge once queued ("" none) */
-    char reason[64];
-    int tries;
-    sg_timer retry;
-} delete_req;
-
-static void direct_delete(void *arg);
-
-static void direct_deleted_on_loop(void *arg)
-{
-    delete_req *d = arg;
-    /* status stashed in reason[63] is awkward; use tries < 0 as success marker */
-    if (d->tries < 0) {
-        free(d);
-        return;
-    }
-    if (d->tries >= DIRECT_DELETE_TRIES) {
-        SG_ERROR("flow", "session_delete_failed", "session_id=%s reason=%s tries=%d", d->seat_id,
-                 d->reason, d->tries);
-        free(d);
-        return;
-    }
-    sg_timer_init(&d->retry, direct_delete, d);
-    sg_loop_timer_start(d->fl->o.loop, &d->retry, 1000LL << (d->tries > 4 ? 4 : d->tries));
-}
-
-static void direct_released(const sg_orch_result *r, void *user)
-{
-    delete_req *d = user;
-    if (r->status == SG_OK) {
-        SG_INFO("flow", "session_deleted", "session_id=%s reason=%s via=direct", d->seat_id,
-                d->reason);
-        d->tries = -1;
-    }
-    if (sg_loop_post(d->fl->o.loop, direct_deleted_on_loop, d) != SG_OK) free(d);
-}
-
-static void direct_delete(void *arg)
-{
-    delete_req *d = arg;
-    d->tries++;
-    sg_counter_inc(d->fl->delete_direct);
-    d->fl->o.orch->ops->release_seat(d->fl->o.orch->self, d->seat_id, direct_released, d);
-}
-
-static void enqueue_failed_on_loop(void *arg)
-{
-    direct_delete(arg);
-}
-
-static void enqueue_job(void *arg)
-{
-    delete_req *d = arg;
-    sg_status st =
-        sg_ledger_enqueue_delete(d->fl->o.ledger, d->seat_id, d->reason, d->fl->instance);
-    if (st == SG_OK) {
-        sg_counter_inc(d->fl->delete_queued);
-        /* The durable delete covers the session now: its create intent is done. */
-        if (d->marker[0]) sg_ledger_ack_intent(d->fl->o.ledger, d->marker);
-        free(d);
-        return;
-    }
-    SG_WARN("flow", "delete_enqueue_failed", "session_id=%s error=%s fallback=direct", d->seat_id,
-            sg_status_name(st));
-    if (sg_loop_post(d->fl->o.loop, enqueue_failed_on_loop, d) != SG_OK) free(d);
-}
-
-/* Deletes a session: through the durable queue, or directly when the store is down. The
- * create intent `marker` (NULL: none) is acknowledged once the delete is queued. */
 static void request_delete(sg_flow *fl, const char *seat_id, const char *marker, const char *reason)
 {
-    delete_req *d = calloc(1, sizeof *d);
-    if (!d) {
-        SG_ERROR("flow", "session_delete_failed", "session_id=%s error=nomem", seat_id);
-        return;
-    }
-    d->fl = fl;
-    copy_str(d->seat_id, sizeof d->seat_id, seat_id);
-    copy_str(d->marker, sizeof d->marker, marker);
-    copy_str(d->reason, sizeof d->reason, reason);
-    if (sg_workpool_submit(fl->o.pool, enqueue_job, d) != SG_OK) direct_delete(d);
+    sg_seat_delete(&fl->deleter, seat_id, marker, reason);
 }
 
 /* ---- create intents ---- */
@@ -333,12 +251,12 @@ static void end_flight(flight *f, const char *delete_reason)
 {
     sg_flow *fl = f->flow;
     if (f->state == F_DONE) return;
-    f->state = F_DONE;
+    set_state(f, F_DONE);
     sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
     sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
-    unlink_maps(f);
-    if (f->seat_id[0] && delete_reason) {
-        if (!f->reusing) request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL,
+    sg_flight_map_remove(&fl->map, &f->link);
+    if (f->link.seat_id[0] && delete_reason) {
+        if (!f->reusing) request_delete(fl, f->link.seat_id, f->intent_open ? f->marker : NULL,
                                         delete_reason);
         f->intent_open = false;
         drop_reservation(f);
@@ -363,7 +281,7 @@ static void fail_flight(flight *f, int status, const char *code, long long retry
     va_end(ap);
     char q[300];
     SG_INFO("flow", "connect_failed", "ip=%s session_id=%s code=%s waiters=%zu message=%s", f->ip_text,
-            f->seat_id[0] ? f->seat_id : "-", code, f->ncalls,
+            f->link.seat_id[0] ? f->link.seat_id : "-", code, f->ncalls,
             sg_log_quote(e.message, q, sizeof q));
     char *json = sg_reply_error_json(&e, NULL);
     while (f->calls) {
@@ -420,7 +338,7 @@ static void on_polled_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     f->poll_pending = false;
-    if (f->state == F_WAITING) {
+    if (polling(f)) {
         sg_flow *fl = f->flow;
         const sg_orch_result *r = &e->r;
         if (f->reusing && ((r->status == SG_OK && e->seat && e->seat->state == SG_SEAT_FAILED) ||
@@ -462,7 +380,7 @@ static void poll_now(void *arg)
 {
     flight *f = arg;
     sg_flow *fl = f->flow;
-    if (f->state != F_WAITING || f->poll_pending) return;
+    if (!polling(f) || f->poll_pending) return;
     f->poll_pending = true;
     f->refs++;
     sg_counter_inc(fl->polls);
@@ -472,17 +390,17 @@ static void poll_now(void *arg)
         f->poll_delay_ms = fl->o.poll_first_ms;
     else
         f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
-    fl->o.orch->ops->poll_seat(fl->o.orch->self, f->seat_id, on_polled, f);
+    fl->o.orch->ops->poll_seat(fl->o.orch->self, f->link.seat_id, on_polled, f);
 }
 
 static void handle_seat(flight *f, const sg_seat *seat)
 {
     sg_flow *fl = f->flow;
-    if (f->state != F_WAITING) return;
+    if (!polling(f)) return;
     switch (seat->state) {
     case SG_SEAT_READY:
         sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
-        if (f->record_pending) {
+        if (f->state == F_RECORDING) {
             /* The unclaimed record is still being written: finish right after it. */
             if (!f->ready_seat && (f->ready_seat = malloc(sizeof *seat))) *f->ready_seat = *seat;
             if (!f->ready_seat)
@@ -509,7 +427,7 @@ static void fill_record(const flight *f, sg_session_record *r, long long claim_d
 {
     const sg_flow *fl = f->flow;
     memset(r, 0, sizeof *r);
-    copy_str(r->session_id, sizeof r->session_id, f->seat_id);
+    copy_str(r->session_id, sizeof r->session_id, f->link.seat_id);
     r->state = SG_SESSION_UNCLAIMED;
     r->created_at = f->created_wall_ms;
     r->claim_deadline = claim_deadline;
@@ -523,21 +441,16 @@ static void on_recorded_loop(void *arg)
 {
     flow_ev *e = arg;
     flight *f = e->f;
-    f->record_pending = false;
-    if (e->st == SG_OK) {
-        f->record_ok = true;
-        if (e->marker[0]) f->intent_open = false; /* removed with the record */
-    } else {
-        f->record_failed = true;
-    }
-    if (f->state == F_WAITING) {
+    if (e->st == SG_OK && e->marker[0]) f->intent_open = false; /* removed with the record */
+    if (f->state == F_RECORDING) {
         if (e->st != SG_OK) {
             fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
                         "the session could not be recorded (%s); try again", sg_status_name(e->st));
-        } else if (f->ready_seat) {
+        } else {
+            set_state(f, F_WAITING);
             sg_seat *seat = f->ready_seat;
             f->ready_seat = NULL;
-            start_finish(f, seat);
+            if (seat) start_finish(f, seat); /* Ready came while the record was written */
             free(seat);
         }
     }
@@ -559,11 +472,11 @@ static void record_job(void *arg)
     e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL);
     if (e->st == SG_OK && f->reserved) {
         /* The player's reservation now names its session (so it can be handed again). */
-        sg_status st = sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->seat_id,
+        sg_status st = sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->link.seat_id,
                                               deadline);
         if (st != SG_OK)
             SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
-                     f->seat_id, sg_status_name(st));
+                     f->link.seat_id, sg_status_name(st));
     }
     post_or_die(f->flow, on_recorded_loop, e);
 }
@@ -578,36 +491,33 @@ static void on_created_loop(void *arg)
     const sg_orch_result *r = &e->r;
     if (r->status == SG_OK && e->seat_id[0]) {
         sg_counter_inc(fl->created);
-        copy_str(f->seat_id, sizeof f->seat_id, e->seat_id);
+        copy_str(f->link.seat_id, sizeof f->link.seat_id, e->seat_id);
         SG_INFO("flow", "session_created", "ip=%s session_id=%s latency_ms=%lld", f->ip_text,
-                f->seat_id, r->latency_us / 1000);
+                f->link.seat_id, r->latency_us / 1000);
         if (f->state == F_DONE) {
             /* Every player left (or shutdown) while it was being created. */
-            request_delete(fl, f->seat_id, f->intent_open ? f->marker : NULL, "abandoned");
+            request_delete(fl, f->link.seat_id, f->intent_open ? f->marker : NULL, "abandoned");
             f->intent_open = false;
         } else {
-            flight **slot = seat_slot(fl, f->seat_id);
-            f->seat_next = *slot;
-            *slot = f;
-            f->state = F_WAITING;
+            sg_flight_map_add_seat(&fl->map, &f->link);
             /* Record it as unclaimed, and look at it at once (in parallel). */
             flow_ev *re = ev_new(f);
             if (re) {
                 if (f->intent_open) copy_str(re->marker, sizeof re->marker, f->marker);
-                f->record_pending = true;
                 f->refs++;
                 if (sg_workpool_submit(fl->o.pool, record_job, re) != SG_OK) {
-                    f->record_pending = false;
                     f->refs--;
                     free(re);
                     re = NULL;
                 }
             }
-            if (!re)
+            if (!re) {
                 fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
                             "the session could not be recorded; try again");
-            else
+            } else {
+                set_state(f, F_RECORDING);
                 poll_now(f);
+            }
         }
     } else {
         sg_counter_inc(fl->create_failed);
@@ -765,7 +675,7 @@ static void start_finish(flight *f, const sg_seat *seat)
         .private_server_count = nprivate,
         .dialect = fl->o.dialect,
     };
-    sg_status st = sg_token_user_data_set_session(user_data, f->seat_id);
+    sg_status st = sg_token_user_data_set_session(user_data, f->link.seat_id);
     if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &fin->expires_at);
     if (st == SG_OK)
         st = sg_base64_encode(token, sizeof token, fin->token_b64, sizeof fin->token_b64);
@@ -774,16 +684,17 @@ static void start_finish(flight *f, const sg_seat *seat)
         fail_flight(f, 500, "internal", 0, "internal_error", "the connect token could not be made");
         return;
     }
-    f->state = F_FINISHING;
-    sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
     flow_ev *e = ev_new(f);
     if (e) {
         f->refs++;
-        if (sg_workpool_submit(fl->o.pool, finish_job, e) == SG_OK) return;
+        if (sg_workpool_submit(fl->o.pool, finish_job, e) == SG_OK) {
+            set_state(f, F_FINISHING);
+            sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
+            return;
+        }
         f->refs--;
         free(e);
     }
-    f->state = F_WAITING; /* so fail_flight answers */
     fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
                 "the connect token could not be recorded; try again");
 }
@@ -797,7 +708,7 @@ static void on_finished_loop(void *arg)
         /* The held seat changed meanwhile (claimed, or handed by another replica): decide
          * again with what the store says now. */
         f->reusing = false;
-        f->seat_id[0] = '\0';
+        f->link.seat_id[0] = '\0';
         sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
         prepare_create(f);
     } else if (e->st != SG_OK) {
@@ -806,14 +717,14 @@ static void on_finished_loop(void *arg)
                     sg_status_name(e->st));
     } else if (f->ncalls == 0) {
         /* Everybody hung up while the token was being recorded. */
-        SG_INFO("flow", "connect_abandoned", "ip=%s session_id=%s", f->ip_text, f->seat_id);
+        SG_INFO("flow", "connect_abandoned", "ip=%s session_id=%s", f->ip_text, f->link.seat_id);
         end_flight(f, "abandoned");
     } else {
         const finish *fin = f->fin;
         char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
                                          fin->expires_at, e->digest[0] ? e->digest : NULL);
         SG_INFO("flow", "connect_ready", "ip=%s session_id=%s server=%s port=%d waiters=%zu",
-                f->ip_text, f->seat_id, fin->seat.public_ip, fin->port->external, f->ncalls);
+                f->ip_text, f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls);
         while (f->calls) {
             sg_connect_call *c = f->calls;
             f->calls = c->next;
@@ -837,7 +748,7 @@ static void on_finished_loop(void *arg)
 static void on_deadline(void *arg)
 {
     flight *f = arg;
-    if (f->state == F_CREATING || f->state == F_WAITING)
+    if (getting_seat(f))
         fail_flight(f, 504, "server_timeout", 0, "deadline",
                     "no game server was ready within %lld ms; try again",
                     f->flow->o.wait_timeout_ms);
@@ -858,9 +769,9 @@ static void on_hangup(sg_loop_io *io, uint32_t events, void *arg)
         }
     }
     answer_error(fl, c, 499, "client_gone", "the client closed the connection", 0);
-    if (f->ncalls == 0 && (f->state == F_CREATING || f->state == F_WAITING)) {
+    if (f->ncalls == 0 && getting_seat(f)) {
         SG_INFO("flow", "connect_abandoned", "ip=%s session_id=%s", f->ip_text,
-                f->seat_id[0] ? f->seat_id : "-");
+                f->link.seat_id[0] ? f->link.seat_id : "-");
         end_flight(f, "abandoned");
     }
 }
@@ -894,6 +805,7 @@ static void create_seat_now(flight *f)
         .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
         .marker = f->marker,
     };
+    set_state(f, F_CREATING);
     f->refs++;
     fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);
 }
@@ -988,11 +900,13 @@ static void intent_job(void *arg)
 static void prepare_create(flight *f)
 {
     sg_flow *fl = f->flow;
-    f->state = F_CREATING;
     flow_ev *e = ev_new(f);
     if (e) {
         f->refs++;
-        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) return;
+        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) {
+            set_state(f, F_RESERVING);
+            return;
+        }
         f->refs--;
         free(e);
     }
@@ -1005,7 +919,6 @@ static void prepare_create(flight *f)
  * The seat is polled first, so one whose server went away is never handed out. */
 static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
 {
-    sg_flow *fl = f->flow;
     if (!f->fin && !(f->fin = calloc(1, sizeof *f->fin))) {
         fail_flight(f, 500, "internal", 0, NULL, "out of memory");
         return;
@@ -1014,12 +927,11 @@ static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
     f->reuse_tries++;
     f->fin->held = *held;
     f->fin->held_rev = rev;
-    copy_str(f->seat_id, sizeof f->seat_id, held->session_id);
-    SG_INFO("flow", "seat_reused", "ip=%s session_id=%s", f->ip_text, f->seat_id);
-    f->state = F_WAITING;
+    copy_str(f->link.seat_id, sizeof f->link.seat_id, held->session_id);
+    SG_INFO("flow", "seat_reused", "ip=%s session_id=%s", f->ip_text, f->link.seat_id);
+    set_state(f, F_WAITING);
     f->poll_delay_ms = 0;
     poll_now(f);
-    (void)fl;
 }
 
 typedef struct forget_req {
@@ -1058,19 +970,19 @@ static void forget_held(flight *f)
     forget_req *q = calloc(1, sizeof *q);
     if (q) {
         q->f = f;
-        copy_str(q->seat_id, sizeof q->seat_id, f->seat_id);
+        copy_str(q->seat_id, sizeof q->seat_id, f->link.seat_id);
     }
     f->reusing = false;
-    f->seat_id[0] = '\0';
-    f->state = F_CREATING;
+    f->link.seat_id[0] = '\0';
     sg_loop_timer_stop(f->flow->o.loop, &f->poll_timer);
     f->refs++;
     if (!q || sg_workpool_submit(f->flow->o.pool, forget_job, q) != SG_OK) {
         free(q);
         f->refs--;
-        f->state = F_WAITING;
         fail_flight(f, 503, "store_unavailable", 1000, NULL, "out of memory; try again");
+        return;
     }
+    set_state(f, F_FORGETTING);
 }
 
 /* ---- entry points ---- */
@@ -1101,8 +1013,9 @@ static void start_on_loop(void *arg)
     uint8_t key[SG_ADDR_KEY_BYTES];
     sg_addr_key(&c->player_ip, 128, key); /* single flight: per address */
     if (fl->o.single_flight) {
-        for (flight *f = *ip_slot(fl, key); f; f = f->ip_next) {
-            if (memcmp(f->ipkey, key, sizeof key) == 0 && f->state != F_DONE) {
+        for (sg_flight_link *l = sg_flight_map_ip_chain(&fl->map, key); l; l = l->ip_next) {
+            flight *f = (flight *)l;
+            if (memcmp(l->ipkey, key, sizeof key) == 0 && f->state != F_DONE) {
                 attach(f, c);
                 SG_DEBUG("flow", "joined", "ip=%s waiters=%zu", f->ip_text, f->ncalls);
                 return;
@@ -1119,15 +1032,13 @@ static void start_on_loop(void *arg)
     pthread_mutex_unlock(&fl->mu);
     f->flow = fl;
     f->refs = 1;
-    memcpy(f->ipkey, key, sizeof key);
+    memcpy(f->link.ipkey, key, sizeof key);
     copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
     f->created_wall_ms = wall_ms();
     f->all_next = fl->all;
     if (fl->all) fl->all->all_prev = f;
     fl->all = f;
-    flight **slot = ip_slot(fl, key);
-    f->ip_next = *slot;
-    *slot = f;
+    sg_flight_map_add_ip(&fl->map, &f->link);
     sg_timer_init(&f->poll_timer, poll_now, f);
     sg_timer_init(&f->deadline_timer, on_deadline, f);
     sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
@@ -1177,10 +1088,8 @@ static void notify_on_loop(void *arg)
 {
     notify_ev *n = arg;
     sg_flow *fl = n->fl;
-    flight *f = *seat_slot(fl, n->seat.id);
-    while (f && strcmp(f->seat_id, n->seat.id) != 0)
-        f = f->seat_next;
-    if (f && f->state == F_WAITING) {
+    flight *f = (flight *)sg_flight_map_find_seat(&fl->map, n->seat.id);
+    if (f && polling(f)) {
         sg_counter_inc(fl->webhooks_matched);
         SG_DEBUG("flow", "webhook", "session_id=%s said=%s", n->seat.id,
                  sg_seat_state_name(n->seat.state));
@@ -1243,7 +1152,7 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
         sg_flow_free(fl);
         return sg_fail(SG_E_NOMEM, "flow: out of memory");
     }
-    randombytes_buf(fl->hash_key, sizeof fl->hash_key);
+    sg_flight_map_init(&fl->map);
     pthread_mutex_init(&fl->mu, NULL);
     pthread_cond_init(&fl->cv, NULL);
     sg_metrics *m = o->metrics;
@@ -1270,6 +1179,13 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
                                            "Session deletions requested by the flow", queued);
     fl->delete_direct = sg_metrics_counter(m, "seatgate_session_delete_requests_total",
                                            "Session deletions requested by the flow", direct);
+    fl->deleter = (sg_seat_deleter){.loop = o->loop,
+                                    .pool = o->pool,
+                                    .ledger = o->ledger,
+                                    .orch = o->orch,
+                                    .instance = fl->instance,
+                                    .queued = fl->delete_queued,
+                                    .direct = fl->delete_direct};
     *out = fl;
     return SG_OK;
 }
@@ -1330,41 +1246,4 @@ void sg_flow_free(sg_flow *fl)
     free(fl->app);
     free(fl->version);
     free(fl);
-}
-
-/* ---- the answer ---- */
-
-char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
-                          uint64_t client_id, uint64_t expires_at, const char *cert_digest)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    char cid[24];
-    snprintf(cid, sizeof cid, "%llu", (unsigned long long)client_id);
-    cJSON_AddStringToObject(o, "host", seat->public_ip);
-    if (seat->fqdn[0]) cJSON_AddStringToObject(o, "fqdn", seat->fqdn);
-    cJSON_AddNumberToObject(o, "port", port->external);
-    cJSON_AddStringToObject(o, "protocol", port->protocol[0] ? port->protocol : "UDP");
-    cJSON_AddStringToObject(o, "token", token_b64);
-    cJSON_AddStringToObject(o, "client_id", cid);
-    cJSON_AddStringToObject(o, "session_id", seat->id);
-    cJSON_AddNumberToObject(o, "expires_at", (double)expires_at);
-    const sg_seat_location *l = &seat->location;
-    if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
-        cJSON *loc = cJSON_AddObjectToObject(o, "location");
-        if (l->city[0]) cJSON_AddStringToObject(loc, "city", l->city);
-        if (l->country[0]) cJSON_AddStringToObject(loc, "country", l->country);
-        if (l->continent[0]) cJSON_AddStringToObject(loc, "continent", l->continent);
-        if (l->administrative_division[0])
-            cJSON_AddStringToObject(loc, "administrative_division", l->administrative_division);
-        if (l->timezone[0]) cJSON_AddStringToObject(loc, "timezone", l->timezone);
-        if (l->has_coordinates) {
-            cJSON_AddNumberToObject(loc, "latitude", l->latitude);
-            cJSON_AddNumberToObject(loc, "longitude", l->longitude);
-        }
-    }
-    if (cert_digest && *cert_digest) cJSON_AddStringToObject(o, "cert_digest", cert_digest);
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    return s;
 }

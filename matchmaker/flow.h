@@ -10,7 +10,8 @@
  *      hanging up ends the wait, and the session is deleted (durable delete queue);
  *   4. pick the port by name, draw a client id, mint the netcode token for
  *      public_ip:external_port with the session id in its user data;
- *   5. write connect_tokens and the session record, then answer 200 (schemas/connect-response).
+ *   5. write connect_tokens and the session record, then answer 200
+ *      (schemas/http/connect_response.schema.json).
  *
  * Single flight: while a player IP has a request waiting, further requests from that IP
  * join it and get the same answer (one session per player, not one per click).
@@ -102,7 +103,7 @@ size_t sg_flow_waiting(sg_flow *f);
 
 void sg_flow_free(sg_flow *f); /* after sg_flow_shutdown */
 
-/* Builds the 200 answer body (schemas/connect-response.schema.json). Exposed for tests. */
+/* Builds the 200 answer body (schemas/http/connect_response.schema.json; flow_answer.c). */
 char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
                           uint64_t client_id, uint64_t expires_at, const char *cert_digest);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "seat_delete.h"
 #include "seatgate/log.h"
 
 struct sg_janitor {
@@ -107,9 +108,7 @@ static void *delete_worker(void *arg)
                     ds == SG_OK ? "removed" : sg_status_name(ds));
         } else {
             int attempts = sg_job_attempts(job);
-            long long delay = 1000LL << (attempts > 6 ? 6 : (attempts > 0 ? attempts - 1 : 0));
-            if (delay > j->o.retry_max_ms) delay = j->o.retry_max_ms;
-            if (r.status == SG_E_RATE_LIMITED && r.retry_after_ms > delay) delay = r.retry_after_ms;
+            long long delay = sg_seat_delete_retry_ms(attempts, j->o.retry_max_ms, &r);
             sg_job_retry(job, delay);
             sg_counter_inc(j->delete_failed);
             SG_WARN("janitor", "session_delete_retry",

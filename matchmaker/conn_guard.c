@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define BUCKETS 4096 /* per-address counters; chains grow past it */
@@ -40,13 +41,6 @@ struct sg_conn_guard {
     sg_counter *over_cap, *head_late, *body_late;
 };
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Shuts a tracked socket down (under the lock): libmicrohttpd sees the end of the stream and
  * closes the connection itself. */
 static void shut(sg_conn_track *t)
@@ -63,15 +57,9 @@ static void *sweep_main(void *arg)
     sg_conn_guard *g = arg;
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += SWEEP_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = sg_clock_deadline(SWEEP_MS);
         pthread_cond_timedwait(&g->cv, &g->mu, &until);
-        long long now = mono_ms();
+        long long now = sg_clock_mono_ms();
         unsigned heads = 0, bodies = 0;
         for (sg_conn_track *t = g->all; t; t = t->next) {
             if (t->shut || !t->deadline_ms || now < t->deadline_ms) continue;
@@ -201,7 +189,7 @@ sg_conn_track *sg_conn_guard_open(sg_conn_guard *g, int fd, const struct sockadd
     if (g->all) g->all->prev = t;
     g->all = t;
     t->phase = SG_CONN_HEAD;
-    if (g->o.head_timeout_ms) t->deadline_ms = mono_ms() + g->o.head_timeout_ms;
+    if (g->o.head_timeout_ms) t->deadline_ms = sg_clock_mono_ms() + g->o.head_timeout_ms;
     if (capped) {
         uint8_t key[SG_ADDR_KEY_BYTES];
         sg_addr_key(&a, g->o.ipv6_prefix, key);
@@ -244,6 +232,6 @@ void sg_conn_guard_phase(sg_conn_guard *g, sg_conn_track *t, sg_conn_phase phase
                                            : 0;
     pthread_mutex_lock(&g->mu);
     t->phase = phase;
-    t->deadline_ms = ms ? mono_ms() + ms : 0;
+    t->deadline_ms = ms ? sg_clock_mono_ms() + ms : 0;
     pthread_mutex_unlock(&g->mu);
 }

@@ -28,17 +28,9 @@
 #include "flight_map.h"
 #include "reply.h"
 #include "seat_delete.h"
+#include "seatgate/clock.h"
 #include "seatgate/codec.h"
 #include "seatgate/log.h"
-
-/* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= size) n = size - 1;
-    if (n) memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 typedef enum flight_state {
     F_RESERVING = 0, /* the seat cap and the create intent are being written */
@@ -150,11 +142,6 @@ static void unref(flight *f)
     if (--f->refs == 0) flight_free(f);
 }
 
-static long long wall_ms(void)
-{
-    return sg_ledger_now_ms();
-}
-
 /* ---- answering calls ---- */
 
 static void answer_call(sg_flow *fl, sg_connect_call *c, int status, char *body,
@@ -211,7 +198,7 @@ static void ack_intent(flight *f)
     ack_req *a = malloc(sizeof *a);
     if (!a) return;
     a->fl = f->flow;
-    copy_str(a->marker, sizeof a->marker, f->marker);
+    sg_copy_str(a->marker, sizeof a->marker, f->marker);
     if (sg_workpool_submit(f->flow->o.pool, ack_job, a) != SG_OK) free(a);
 }
 
@@ -240,8 +227,8 @@ static void drop_reservation(flight *f)
     drop_req *d = malloc(sizeof *d);
     if (!d) return;
     d->fl = f->flow;
-    copy_str(d->player, sizeof d->player, f->player);
-    copy_str(d->marker, sizeof d->marker, f->marker);
+    sg_copy_str(d->player, sizeof d->player, f->player);
+    sg_copy_str(d->marker, sizeof d->marker, f->marker);
     if (sg_workpool_submit(f->flow->o.pool, drop_job, d) != SG_OK) free(d);
 }
 
@@ -427,14 +414,14 @@ static void fill_record(const flight *f, sg_session_record *r, long long claim_d
 {
     const sg_flow *fl = f->flow;
     memset(r, 0, sizeof *r);
-    copy_str(r->session_id, sizeof r->session_id, f->link.seat_id);
+    sg_copy_str(r->session_id, sizeof r->session_id, f->link.seat_id);
     r->state = SG_SESSION_UNCLAIMED;
     r->created_at = f->created_wall_ms;
     r->claim_deadline = claim_deadline;
-    copy_str(r->player_ip, sizeof r->player_ip, f->ip_text);
-    copy_str(r->app, sizeof r->app, fl->app);
-    copy_str(r->version, sizeof r->version, fl->version);
-    copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
+    sg_copy_str(r->player_ip, sizeof r->player_ip, f->ip_text);
+    sg_copy_str(r->app, sizeof r->app, fl->app);
+    sg_copy_str(r->version, sizeof r->version, fl->version);
+    sg_copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
 }
 
 static void on_recorded_loop(void *arg)
@@ -491,7 +478,7 @@ static void on_created_loop(void *arg)
     const sg_orch_result *r = &e->r;
     if (r->status == SG_OK && e->seat_id[0]) {
         sg_counter_inc(fl->created);
-        copy_str(f->link.seat_id, sizeof f->link.seat_id, e->seat_id);
+        sg_copy_str(f->link.seat_id, sizeof f->link.seat_id, e->seat_id);
         SG_INFO("flow", "session_created", "ip=%s session_id=%s latency_ms=%lld", f->ip_text,
                 f->link.seat_id, r->latency_us / 1000);
         if (f->state == F_DONE) {
@@ -503,7 +490,7 @@ static void on_created_loop(void *arg)
             /* Record it as unclaimed, and look at it at once (in parallel). */
             flow_ev *re = ev_new(f);
             if (re) {
-                if (f->intent_open) copy_str(re->marker, sizeof re->marker, f->marker);
+                if (f->intent_open) sg_copy_str(re->marker, sizeof re->marker, f->marker);
                 f->refs++;
                 if (sg_workpool_submit(fl->o.pool, record_job, re) != SG_OK) {
                     f->refs--;
@@ -564,7 +551,7 @@ static void on_created(const sg_orch_result *r, const char *seat_id, void *user)
     flow_ev *e = ev_new(f);
     if (e) {
         e->r = *r;
-        if (seat_id) copy_str(e->seat_id, sizeof e->seat_id, seat_id);
+        if (seat_id) sg_copy_str(e->seat_id, sizeof e->seat_id, seat_id);
     }
     post_or_die(f->flow, on_created_loop, e);
 }
@@ -588,7 +575,7 @@ static void finish_job(void *arg)
          * token's client id is replaced, so that token stops working). */
         sg_session_record rec = fin->held;
         rec.client_id = fin->client_id;
-        rec.claim_deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        rec.claim_deadline = sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         st = sg_ledger_update_session(fl->o.ledger, &rec, fin->held_rev);
         if (st == SG_OK) st = sg_ledger_put_token(fl->o.ledger, fin->client_id, rec.session_id);
         if (st == SG_OK && fl->o.seats_per_player > 0)
@@ -596,22 +583,22 @@ static void finish_job(void *arg)
                                    rec.claim_deadline);
     } else if (st == SG_OK) {
         sg_session_record rec;
-        long long deadline = wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        long long deadline = sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         fill_record(f, &rec, deadline);
         rec.client_id = fin->client_id;
         rec.has_deployment = true;
         sg_deployment_ref *d = &rec.deployment;
-        copy_str(d->request_id, sizeof d->request_id, fin->seat.server_id);
-        copy_str(d->public_ip, sizeof d->public_ip, fin->seat.public_ip);
-        copy_str(d->fqdn, sizeof d->fqdn, fin->seat.fqdn);
+        sg_copy_str(d->request_id, sizeof d->request_id, fin->seat.server_id);
+        sg_copy_str(d->public_ip, sizeof d->public_ip, fin->seat.public_ip);
+        sg_copy_str(d->fqdn, sizeof d->fqdn, fin->seat.fqdn);
         d->port = (uint16_t)fin->port->external;
-        copy_str(d->protocol, sizeof d->protocol, fin->port->protocol);
+        sg_copy_str(d->protocol, sizeof d->protocol, fin->port->protocol);
         const sg_seat_location *l = &fin->seat.location;
         if (l->city[0] || l->country[0] || l->continent[0] || l->has_coordinates) {
             d->has_location = true;
-            copy_str(d->location.city, sizeof d->location.city, l->city);
-            copy_str(d->location.country, sizeof d->location.country, l->country);
-            copy_str(d->location.continent, sizeof d->location.continent, l->continent);
+            sg_copy_str(d->location.city, sizeof d->location.city, l->city);
+            sg_copy_str(d->location.country, sizeof d->location.country, l->country);
+            sg_copy_str(d->location.continent, sizeof d->location.continent, l->continent);
             d->location.has_coords = l->has_coordinates;
             d->location.latitude = l->latitude;
             d->location.longitude = l->longitude;
@@ -858,7 +845,7 @@ static void intent_job(void *arg)
             .player = f->player,
             .marker = f->marker,
             /* the longest a seat made now can stay unclaimed: the create, the wait, the token */
-            .until = wall_ms() + fl->o.intent_window_ms + fl->o.wait_timeout_ms +
+            .until = sg_clock_wall_ms() + fl->o.intent_window_ms + fl->o.wait_timeout_ms +
                      fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms,
             .cap = fl->o.seats_per_player,
             /* enough for the hand-over to land before the reaper could take the seat (a
@@ -883,15 +870,15 @@ static void intent_job(void *arg)
     }
     sg_create_intent in;
     memset(&in, 0, sizeof in);
-    copy_str(in.marker, sizeof in.marker, f->marker);
-    copy_str(in.player_ip, sizeof in.player_ip, f->ip_text);
-    copy_str(in.app, sizeof in.app, fl->app);
-    copy_str(in.version, sizeof in.version, fl->version);
-    in.created_at = wall_ms();
+    sg_copy_str(in.marker, sizeof in.marker, f->marker);
+    sg_copy_str(in.player_ip, sizeof in.player_ip, f->ip_text);
+    sg_copy_str(in.app, sizeof in.app, fl->app);
+    sg_copy_str(in.version, sizeof in.version, fl->version);
+    in.created_at = sg_clock_wall_ms();
     in.window_ms = fl->o.intent_window_ms;
     in.reconcile_after = in.created_at + in.window_ms + fl->o.reconcile_grace_ms;
-    if (fl->webhook_url[0]) copy_str(in.marker_via, sizeof in.marker_via, "webhook_url");
-    copy_str(in.matchmaker, sizeof in.matchmaker, fl->instance);
+    if (fl->webhook_url[0]) sg_copy_str(in.marker_via, sizeof in.marker_via, "webhook_url");
+    sg_copy_str(in.matchmaker, sizeof in.matchmaker, fl->instance);
     e->st = sg_ledger_put_intent(fl->o.ledger, &in);
     post_or_die(f->flow, on_intent_loop, e);
 }
@@ -927,7 +914,7 @@ static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
     f->reuse_tries++;
     f->fin->held = *held;
     f->fin->held_rev = rev;
-    copy_str(f->link.seat_id, sizeof f->link.seat_id, held->session_id);
+    sg_copy_str(f->link.seat_id, sizeof f->link.seat_id, held->session_id);
     SG_INFO("flow", "seat_reused", "ip=%s session_id=%s", f->ip_text, f->link.seat_id);
     set_state(f, F_WAITING);
     f->poll_delay_ms = 0;
@@ -970,7 +957,7 @@ static void forget_held(flight *f)
     forget_req *q = calloc(1, sizeof *q);
     if (q) {
         q->f = f;
-        copy_str(q->seat_id, sizeof q->seat_id, f->link.seat_id);
+        sg_copy_str(q->seat_id, sizeof q->seat_id, f->link.seat_id);
     }
     f->reusing = false;
     f->link.seat_id[0] = '\0';
@@ -1033,8 +1020,8 @@ static void start_on_loop(void *arg)
     f->flow = fl;
     f->refs = 1;
     memcpy(f->link.ipkey, key, sizeof key);
-    copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
-    f->created_wall_ms = wall_ms();
+    sg_copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
+    f->created_wall_ms = sg_clock_wall_ms();
     f->all_next = fl->all;
     if (fl->all) fl->all->all_prev = f;
     fl->all = f;
@@ -1211,14 +1198,7 @@ void sg_flow_shutdown(sg_flow *fl)
     if (sg_loop_post(fl->o.loop, shutdown_on_loop, fl) != SG_OK) return;
     /* Flights still creating or finishing end when their callbacks come back. */
     long long wait_ms = fl->o.shutdown_wait_ms > 0 ? fl->o.shutdown_wait_ms : 30000;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += wait_ms / 1000;
-    until.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = sg_clock_deadline(wait_ms);
     pthread_mutex_lock(&fl->mu);
     while (fl->live > 0) {
         if (pthread_cond_timedwait(&fl->cv, &fl->mu, &until) != 0) break;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "seat_delete.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 struct sg_janitor {
@@ -30,14 +31,7 @@ struct sg_janitor {
 /* Sleeps up to ms unless stopping; returns false when stopping. */
 static bool nap(sg_janitor *j, long long ms)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = sg_clock_deadline(ms);
     pthread_mutex_lock(&j->mu);
     while (!atomic_load(&j->stop)) {
         if (pthread_cond_timedwait(&j->cv, &j->mu, &until) != 0) break;

@@ -31,21 +31,13 @@ struct sg_loop {
     size_t qlen, qcap;
     bool woken; /* an eventfd write is pending */
 
-    sg_timer **heap;
-    size_t hlen, hcap;
+    sg_heap timers;
 
     struct epoll_event batch[BATCH];
     int batch_len;
 };
 
 static sg_loop_io wake_marker; /* epoll data for the eventfd */
-
-long long sg_loop_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 sg_status sg_loop_new(sg_loop **out)
 {
@@ -76,7 +68,7 @@ void sg_loop_free(sg_loop *l)
     close(l->evfd);
     pthread_mutex_destroy(&l->mu);
     free(l->queue);
-    free(l->heap);
+    sg_heap_free(&l->timers);
     free(l);
 }
 
@@ -113,39 +105,7 @@ sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg)
     return SG_OK;
 }
 
-/* ---- timer heap (min by due_ms) ---- */
-
-static void heap_set(sg_loop *l, size_t i, sg_timer *t)
-{
-    l->heap[i] = t;
-    t->heap_index = i + 1;
-}
-
-static void heap_up(sg_loop *l, size_t i)
-{
-    sg_timer *t = l->heap[i];
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (l->heap[p]->due_ms <= t->due_ms) break;
-        heap_set(l, i, l->heap[p]);
-        i = p;
-    }
-    heap_set(l, i, t);
-}
-
-static void heap_down(sg_loop *l, size_t i)
-{
-    sg_timer *t = l->heap[i];
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= l->hlen) break;
-        if (c + 1 < l->hlen && l->heap[c + 1]->due_ms < l->heap[c]->due_ms) c++;
-        if (t->due_ms <= l->heap[c]->due_ms) break;
-        heap_set(l, i, l->heap[c]);
-        i = c;
-    }
-    heap_set(l, i, t);
-}
+/* ---- timers (seatgate/clock.h's heap, by due time) ---- */
 
 void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg)
 {
@@ -156,36 +116,20 @@ void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg)
 
 void sg_loop_timer_stop(sg_loop *l, sg_timer *t)
 {
-    if (!t->heap_index) return;
-    size_t i = t->heap_index - 1;
-    t->heap_index = 0;
-    l->hlen--;
-    if (i == l->hlen) return;
-    sg_timer *last = l->heap[l->hlen];
-    heap_set(l, i, last);
-    heap_up(l, i);
-    heap_down(l, last->heap_index - 1);
+    sg_heap_remove(&l->timers, &t->node);
 }
 
 sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms)
 {
     sg_loop_timer_stop(l, t);
-    if (l->hlen == l->hcap) {
-        size_t cap = l->hcap ? l->hcap * 2 : 1024;
-        sg_timer **h = realloc(l->heap, cap * sizeof *h);
-        if (!h) return sg_fail(SG_E_NOMEM, "loop: out of memory for timers");
-        l->heap = h;
-        l->hcap = cap;
-    }
-    t->due_ms = sg_loop_now_ms() + (delay_ms > 0 ? delay_ms : 0);
-    heap_set(l, l->hlen++, t);
-    heap_up(l, l->hlen - 1);
-    return SG_OK;
+    t->node.due = sg_loop_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+    sg_status st = sg_heap_push(&l->timers, &t->node);
+    return st == SG_OK ? SG_OK : sg_fail(st, "loop: out of memory for timers");
 }
 
 size_t sg_loop_timer_count(const sg_loop *l)
 {
-    return l->hlen;
+    return l->timers.n;
 }
 
 /* ---- fd watches ---- */
@@ -235,8 +179,9 @@ static void run_posted(sg_loop *l)
 static void run_timers(sg_loop *l)
 {
     long long now = sg_loop_now_ms();
-    while (l->hlen && l->heap[0]->due_ms <= now) {
-        sg_timer *t = l->heap[0];
+    sg_heap_node *top;
+    while ((top = sg_heap_top(&l->timers)) && top->due <= now) {
+        sg_timer *t = (sg_timer *)top; /* the node is its first member */
         sg_loop_timer_stop(l, t);
         t->fn(t->arg);
     }
@@ -248,8 +193,8 @@ static void *loop_main(void *arg)
     l->owner = pthread_self();
     while (!l->stop) {
         int timeout = -1;
-        if (l->hlen) {
-            long long d = l->heap[0]->due_ms - sg_loop_now_ms();
+        if (sg_heap_top(&l->timers)) {
+            long long d = sg_heap_top(&l->timers)->due - sg_loop_now_ms();
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
         int n = epoll_wait(l->epfd, l->batch, BATCH, timeout);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "seatgate/clock.h"
 #include "seatgate/status.h"
 
 #ifdef __cplusplus
@@ -25,8 +26,7 @@ typedef struct sg_loop sg_loop;
 typedef void (*sg_loop_fn)(void *arg);
 
 typedef struct sg_timer {
-    long long due_ms;  /* monotonic */
-    size_t heap_index; /* 0 when not armed; position + 1 otherwise */
+    sg_heap_node node; /* first; due: monotonic ms; index 0 when not armed */
     sg_loop_fn fn;
     void *arg;
 } sg_timer;
@@ -56,8 +56,11 @@ bool sg_loop_on_thread(const sg_loop *l);
  * Errors: SG_E_NOMEM (fn will not run). */
 sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg);
 
-/* Monotonic milliseconds (the clock timers use). */
-long long sg_loop_now_ms(void);
+/* Monotonic milliseconds (the clock timers use: sg_clock_mono_ms). */
+static inline long long sg_loop_now_ms(void)
+{
+    return sg_clock_mono_ms();
+}
 
 void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg);
 /* Arms (or re-arms) t to fire once after delay_ms (<= 0: next turn). */
@@ -65,7 +68,7 @@ sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms);
 void sg_loop_timer_stop(sg_loop *l, sg_timer *t); /* no-op when not armed */
 static inline bool sg_timer_armed(const sg_timer *t)
 {
-    return t->heap_index != 0;
+    return t->node.index != 0;
 }
 size_t sg_loop_timer_count(const sg_loop *l);
 

@@ -8,16 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "seatgate/codec.h"
 #include "seatgate/log.h"
-
-/* Copies src into dst (size bytes), truncating; dst is always NUL-terminated. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-    size_t n = src ? strlen(src) : 0;
-    if (n >= size) n = size - 1;
-    if (n) memcpy(dst, src, n);
-    dst[n] = '\0';
-}
 
 typedef struct edgegap_orch {
     sg_edgegap_client *client;
@@ -104,7 +96,7 @@ const sg_seat_port *sg_seat_find_port(const sg_seat *seat, const char *name)
     return NULL;
 }
 
-#define COPY(dst, src) copy_str((dst), sizeof(dst), (src))
+#define COPY(dst, src) sg_copy_str((dst), sizeof(dst), (src))
 
 void sg_seat_from_edgegap(const sg_edgegap_session *s, sg_seat *out)
 {

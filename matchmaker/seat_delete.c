@@ -6,13 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 long long sg_seat_delete_retry_ms(int attempts, long long max_ms, const sg_orch_result *r)
 {
-    int shift = attempts > 7 ? 6 : (attempts > 0 ? attempts - 1 : 0);
-    long long delay = 1000LL << shift;
-    if (max_ms > 0 && delay > max_ms) delay = max_ms;
+    long long delay = sg_backoff_ms(1000, max_ms > 0 ? max_ms : 64000, attempts);
     if (r && r->status == SG_E_RATE_LIMITED && r->retry_after_ms > delay)
         delay = r->retry_after_ms;
     return delay;

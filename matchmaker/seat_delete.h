@@ -39,8 +39,8 @@ typedef struct sg_seat_deleter {
 void sg_seat_delete(const sg_seat_deleter *d, const char *seat_id, const char *marker,
                     const char *reason);
 
-/* 1 s after the first failed attempt, doubling per attempt, at most max_ms; at least what a
- * rate-limited answer asked for (r may be NULL). */
+/* 1 s after the first failed attempt, doubling per attempt (sg_backoff_ms), at most max_ms
+ * (<= 0: 64 s); at least what a rate-limited answer asked for (r may be NULL). */
 long long sg_seat_delete_retry_ms(int attempts, long long max_ms, const sg_orch_result *r);
 
 #ifdef __cplusplus

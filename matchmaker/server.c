@@ -15,6 +15,7 @@
 
 #include "conn_guard.h"
 #include "reply.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define MAX_FORWARD_HEADER 8192
@@ -73,13 +74,6 @@ struct sg_server {
     bool starting;         /* inside sg_server_start: libmicrohttpd's messages are kept */
     char start_error[256]; /* its first message while starting */
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- answers ---- */
 
@@ -295,7 +289,7 @@ static enum MHD_Result connect_begin(http_req *r)
                    sizeof r->call.player_ip_text);
 
     long long retry = 0;
-    sg_admit adm = sg_admission_enter(s->o.admission, &r->call.player_ip, now_ms(), &retry);
+    sg_admit adm = sg_admission_enter(s->o.admission, &r->call.player_ip, sg_clock_mono_ms(), &retry);
     if (adm == SG_ADMIT_RATE_LIMITED) {
         sg_reply_error_set(&err, 429, "rate_limited", "too many requests from this address");
         err.retry_after_ms = retry;
@@ -326,7 +320,7 @@ static enum MHD_Result connect_answer(http_req *r)
 {
     sg_server *s = r->server;
     sg_gauge_add(s->waiting, -1);
-    sg_histogram_observe(s->connect_seconds, (double)(now_ms() - r->start_ms) / 1000.0);
+    sg_histogram_observe(s->connect_seconds, (double)(sg_clock_mono_ms() - r->start_ms) / 1000.0);
     count_outcome(s, r->call.outcome);
     char *body = r->call.body;
     r->call.body = NULL;
@@ -549,7 +543,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!r) return MHD_NO;
         r->server = s;
         r->conn = conn;
-        r->start_ms = now_ms();
+        r->start_ms = sg_clock_mono_ms();
         r->call.fd = -1;
         r->rt = pick_route(r, url, method);
         r->limit = r->rt == ROUTE_WEBHOOK ? s->o.max_webhook_body : s->o.body.max_bytes;

@@ -11,13 +11,7 @@
 #include <sodium.h>
 
 #include "example_proto.h"
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "seatgate/clock.h"
 
 static ex_outcome fail(ex_client_result *out, const char *what)
 {
@@ -63,14 +57,14 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
         }
     }
     int timeout = o->timeout_ms > 0 ? o->timeout_ms : 5000;
-    long long start = now_ms(), last_send = 0, deadline = start + timeout;
+    long long start = sg_clock_mono_ms(), last_send = 0, deadline = start + timeout;
     out->outcome = EX_NO_ANSWER;
     snprintf(out->message, sizeof out->message, "no answer within %d ms", timeout);
     bool connected = false;
     long long leave_at = 0;
     uint64_t send_seq = 0, recv_seq = 0; /* the server starts at 1; so do we */
     for (;;) {
-        long long now = now_ms();
+        long long now = sg_clock_mono_ms();
         if (!connected && now - last_send >= 250) { /* resend until answered */
             send_to(fd, &ss, sl, req, sizeof req);
             last_send = now;
@@ -105,7 +99,7 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
             out->client_id = p.client_id;
             snprintf(out->reason, sizeof out->reason, "accepted");
             snprintf(out->message, sizeof out->message, "connected");
-            leave_at = now_ms() + o->stay_ms;
+            leave_at = sg_clock_mono_ms() + o->stay_ms;
         } else if (!connected && p.type == EX_DENY) {
             out->outcome = EX_DENIED;
             out->code = p.code;

@@ -29,6 +29,7 @@
 #include <sodium.h>
 
 #include "example_proto.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define COMP "example_server"
@@ -75,13 +76,6 @@ struct ex_server {
     seen_mac macs[MAX_MACS];
     size_t mac_count;
 };
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void send_packet(ex_server *s, const sg_addr *to, const ex_packet *p, const uint8_t *key)
 {
@@ -261,7 +255,7 @@ static void on_verdict(const sg_hook_verdict *v, void *user)
         return;
     }
     sl->state = SLOT_CONNECTED;
-    sl->last_recv_ms = sl->last_send_ms = now_ms();
+    sl->last_recv_ms = sl->last_send_ms = sg_clock_mono_ms();
     remember_accepted(s, sl);
     send_to_slot(s, sl, EX_ACCEPT);
     char a[SG_ADDR_STRLEN];
@@ -360,7 +354,7 @@ static void on_packet(ex_server *s, const uint8_t *buf, size_t len, const sg_add
     if (s->slots[i].client_id != p.client_id || p.sequence <= s->slots[i].recv_seq) return;
     s->slots[i].recv_seq = p.sequence;
     if (p.type == EX_KEEPALIVE) {
-        s->slots[i].last_recv_ms = now_ms();
+        s->slots[i].last_recv_ms = sg_clock_mono_ms();
     } else if (p.type == EX_GOODBYE) {
         SG_INFO(COMP, "goodbye", "client_id=%" PRIu64, p.client_id);
         sg_hook_disconnect(s->hook, p.client_id, SG_HOOK_DISCONNECT_GOODBYE, NULL, NULL);
@@ -384,7 +378,7 @@ void ex_server_tick(ex_server *s, int wait_ms)
         on_packet(s, buf, (size_t)len, &from);
     }
     sg_hook_poll(s->hook, 0);
-    long long now = now_ms();
+    long long now = sg_clock_mono_ms();
     for (int i = 0; i < s->cfg.max_players; i++) {
         slot *sl = &s->slots[i];
         if (sl->state != SLOT_CONNECTED) continue;

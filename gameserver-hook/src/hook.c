@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "hook_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/config.h"
 #include "seatgate/log.h"
 #include "seatgate/token.h"
@@ -27,9 +28,7 @@ struct hook_waiter {
 
 long long hook_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sg_clock_mono_ms();
 }
 
 void hook_list_push(hook_list *l, hook_job *j)
@@ -177,27 +176,10 @@ sg_status sg_hook_new(const sg_hook_options *options, sg_hook **out)
     return hook_new_with_backend(options, b, out);
 }
 
-/* The CLOCK_REALTIME instant timeout_ms from now, for pthread_cond_timedwait (unused when
- * timeout_ms < 0: the callers then wait without a bound). */
-static struct timespec deadline_after(int timeout_ms)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_ms >= 0) {
-        until.tv_sec += timeout_ms / 1000;
-        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-    }
-    return until;
-}
-
 sg_status sg_hook_wait_started(sg_hook *h, int timeout_ms)
 {
     if (!h) return sg_fail(SG_E_INVALID, "hook: NULL");
-    struct timespec until = deadline_after(timeout_ms);
+    struct timespec until = sg_clock_deadline(timeout_ms);
     pthread_mutex_lock(&h->mu);
     int rc = 0;
     while (h->start_status == SG_E_TIMEOUT && rc != ETIMEDOUT) {
@@ -430,7 +412,7 @@ int sg_hook_poll_fd(const sg_hook *h)
  * true when done (and the waiter is freed here). */
 static bool wait_for(hook_waiter *w, int timeout_ms, sg_hook_verdict *verdict, sg_status *st)
 {
-    struct timespec until = deadline_after(timeout_ms);
+    struct timespec until = sg_clock_deadline(timeout_ms);
     pthread_mutex_lock(&w->mu);
     int rc = 0;
     while (!w->done && rc != ETIMEDOUT) {

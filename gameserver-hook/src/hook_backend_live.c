@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "hook_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/kv.h"
 #include "seatgate/ledger.h"
@@ -39,13 +40,6 @@ typedef struct live {
     hook_identity id;
     sg_gameserver_record record;
 } live;
-
-static long long unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *dup_opt(const sg_hook_options *o, const char *name)
 {
@@ -120,7 +114,7 @@ static void fill_record(live *l, const sg_edgegap_context *c)
     }
     r->capacity = l->capacity > 0 ? l->capacity : (c->sockets > 0 ? c->sockets : 0);
     snprintf(r->cert_digest, sizeof r->cert_digest, "%s", l->cert_digest);
-    r->started_at = r->heartbeat_at = unix_ms();
+    r->started_at = r->heartbeat_at = sg_clock_wall_ms();
 }
 
 static sg_status put_record(live *l)
@@ -206,7 +200,7 @@ static sg_status l_heartbeat(void *ctx, uint32_t players)
     live *l = ctx;
     if (!l->register_server) return SG_OK;
     l->record.players = (int)players;
-    l->record.heartbeat_at = unix_ms();
+    l->record.heartbeat_at = sg_clock_wall_ms();
     return put_record(l);
 }
 
@@ -301,7 +295,7 @@ static sg_status l_claim(void *ctx, const char *session_id, uint64_t client_id, 
                   .client_id = client_id,
                   .fqdn = l->id.fqdn,
                   .request_id = l->id.request_id,
-                  .now_ms = unix_ms()};
+                  .now_ms = sg_clock_wall_ms()};
     return sg_ledger_claim(l->ledger, &c); /* SG_E_CONFLICT when another server won */
 }
 
@@ -318,7 +312,7 @@ static sg_status l_release(void *ctx, const char *session_id, uint64_t client_id
 {
     live *l = ctx;
     return sg_ledger_release(l->ledger, session_id, client_id, l->id.fqdn,
-                             sg_disconnect_release_name((sg_disconnect_reason)reason), unix_ms(),
+                             sg_disconnect_release_name((sg_disconnect_reason)reason), sg_clock_wall_ms(),
                              NULL);
 }
 
@@ -469,9 +463,9 @@ static void l_run(void *ctx, int timeout_ms, int wake_fd)
 static sg_status l_stop(void *ctx, int timeout_ms)
 {
     live *l = ctx;
-    long long until = unix_ms() + timeout_ms;
-    while (sg_edgegap_pending(l->edgegap) > 0 && unix_ms() < until)
-        sg_edgegap_run(l->edgegap, (int)(until - unix_ms()), NULL, 0, NULL);
+    long long until = sg_clock_wall_ms() + timeout_ms;
+    while (sg_edgegap_pending(l->edgegap) > 0 && sg_clock_wall_ms() < until)
+        sg_edgegap_run(l->edgegap, (int)(until - sg_clock_wall_ms()), NULL, 0, NULL);
     sg_status st = sg_edgegap_pending(l->edgegap) > 0 ? SG_E_TIMEOUT : SG_OK;
     /* Unfinished Edgegap calls complete now with SG_E_UNAVAILABLE: deletes among them go to
      * the durable queue (on_delete). */

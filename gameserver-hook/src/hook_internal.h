@@ -193,7 +193,7 @@ struct hook_job {
     char session_hint[256]; /* verify: session id from the token, "" when none */
     char name[64];          /* score kind */
     int reason;             /* disconnect: an sg_hook_disconnect_reason */
-    int64_t value;          /* score value; retried delete: current backoff (ms) */
+    int64_t value;          /* score value; retried delete: failed attempts so far */
     uint64_t target;        /* score: the other player, 0 for none */
     bool in_flight;         /* waiting for an asynchronous backend completion */
     /* results */
@@ -264,7 +264,7 @@ struct sg_hook {
     long long next_heartbeat_ms;
     long long next_start_ms;
     long long start_deadline_ms;
-    long long start_backoff_ms;
+    int start_tries; /* failed start attempts: the next waits sg_backoff_ms(100, 5000, n) */
     long long next_retry_ms;
     int in_flight;
 };

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hook_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define COMP "hook"
@@ -309,8 +310,8 @@ static void schedule_retry(sg_hook *h, const char *session_id, uint64_t client_i
     r->hook = h;
     r->client_id = client_id;
     snprintf(r->verdict.session_id, sizeof r->verdict.session_id, "%s", session_id);
-    r->value = h->delete_retry_ms; /* current backoff */
-    r->deadline_ms = hook_now_ms() + h->delete_retry_ms;
+    r->value = 1; /* attempts failed so far: the first delete */
+    r->deadline_ms = hook_now_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, 1);
     hook_list_push(&h->retrying, r);
 }
 
@@ -336,10 +337,8 @@ static void on_deleted(hook_job *j, sg_status st, bool queued)
     }
     if (j->kind == JOB_RETRY_DELETE) {
         if (st != SG_OK) {
-            long long backoff = j->value * 2;
-            if (backoff > 60000) backoff = 60000;
-            j->value = backoff;
-            j->deadline_ms = hook_now_ms() + backoff;
+            j->value++;
+            j->deadline_ms = hook_now_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, (int)j->value);
             hook_list_push(&h->retrying, j);
         } else {
             free(j);
@@ -445,9 +444,8 @@ static void start_attempt(sg_hook *h, long long now)
                      st == SG_E_NETWORK || st == SG_E_SERVER || st == SG_E_RATE_LIMITED;
     if (retryable && now < h->start_deadline_ms && !h->stopping) {
         SG_WARN(COMP, "start_retry", "status=%s error=%s retry_in_ms=%lld", sg_status_name(st),
-                sg_log_quote(sg_last_error(), q, sizeof q), h->start_backoff_ms);
-        h->next_start_ms = now + h->start_backoff_ms;
-        h->start_backoff_ms = h->start_backoff_ms * 2 > 5000 ? 5000 : h->start_backoff_ms * 2;
+                sg_log_quote(sg_last_error(), q, sizeof q), sg_backoff_ms(100, 5000, h->start_tries + 1));
+        h->next_start_ms = now + sg_backoff_ms(100, 5000, ++h->start_tries);
         return;
     }
     char why[SG_HOOK_MESSAGE_MAX];
@@ -510,7 +508,7 @@ void *hook_worker_main(void *arg)
     sg_hook *h = arg;
     long long now = hook_now_ms();
     h->start_deadline_ms = now + h->start_timeout_ms;
-    h->start_backoff_ms = 100;
+    h->start_tries = 0;
     h->next_start_ms = now;
     long long stop_deadline = 0;
     bool stop_seen = false;

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "hook_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/kv.h"
 #include "seatgate/ledger.h"
@@ -122,13 +123,6 @@ static int parse_flag(sg_hook_options *o, int argc, char **argv, int i)
         return -1;
     }
     return used;
-}
-
-static long long unix_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int fail(const char *what)
@@ -245,7 +239,7 @@ static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *
     d->found = 1;
     bool released = false;
     if (sg_ledger_release(t->ledger, r->session_id, r->client_id, r->claimed_by_fqdn, d->reason,
-                          unix_ms(), &released) != SG_OK) {
+                          sg_clock_wall_ms(), &released) != SG_OK) {
         fail("release");
         return -1;
     }

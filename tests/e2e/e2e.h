@@ -18,7 +18,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "e2e_proc.h"
+#include "proc.h"
 #include "nats_server.h"
 #include "seatgate/kv.h"
 #include "seatgate/records.h"
@@ -37,7 +37,7 @@ typedef struct e2e_deployment {
     /* The WebTransport certificate digest the server is given (SEATGATE_CERT_DIGEST, "" for
      * none) and the form /connect-me must hand out (64 lower-case hex digits). */
     char cert_digest_given[100], cert_digest_want[65];
-    e2e_proc proc;  /* local mode */
+    sg_proc proc;  /* local mode */
 } e2e_deployment;
 
 typedef struct e2e_stack {
@@ -57,10 +57,10 @@ typedef struct e2e_stack {
     sg_test_nats nats;
     sg_test_nats_cluster cluster;
     char nats_url[512];
-    e2e_proc sim;
+    sg_proc sim;
     char sim_url[256];
     e2e_deployment dep[E2E_DEPLOYMENTS];
-    e2e_proc mm[E2E_MATCHMAKERS];
+    sg_proc mm[E2E_MATCHMAKERS];
     char mm_url[E2E_MATCHMAKERS][256];
     int mm_port[E2E_MATCHMAKERS];
     char *player_ips; /* comma-separated pool ("" = the default source address only) */
@@ -164,10 +164,10 @@ void e2e_events_reason(size_t mark, const char *kind, const char *field, const c
 /* Polls cond until true or timeout; returns its last value. */
 #define E2E_WAIT_UNTIL(cond, timeout_ms)                                                           \
     ({                                                                                             \
-        long long until_ = e2e_now_ms() + (timeout_ms);                                            \
+        long long until_ = sg_test_now_ms() + (timeout_ms);                                            \
         bool ok_ = (cond);                                                                         \
-        while (!ok_ && e2e_now_ms() < until_) {                                                    \
-            e2e_sleep_ms(50);                                                                      \
+        while (!ok_ && sg_test_now_ms() < until_) {                                                    \
+            sg_test_sleep_ms(50);                                                                      \
             ok_ = (cond);                                                                          \
         }                                                                                          \
         ok_;                                                                                       \

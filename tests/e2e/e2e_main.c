@@ -22,17 +22,11 @@
 #include <time.h>
 
 #include "e2e.h"
+#include "seatgate/clock.h"
 #include "seatgate/config.h"
 #include "seatgate/log.h"
 
 #define MAX_PLAYERS 64
-
-static long long wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char scenarios[512];
 
@@ -156,7 +150,7 @@ static void wait_recovered(long long since)
         fail_msg("the matchmaker is not ready again");
     for (int d = 0; d < E2E_DEPLOYMENTS; d++) {
         sg_gameserver_record g = {0};
-        if (!E.external && !e2e_proc_running(&E.dep[d].proc)) continue;
+        if (!E.external && !sg_proc_running(&E.dep[d].proc)) continue;
         if (!E2E_WAIT_UNTIL(e2e_gameserver_get(E.dep[d].request_id, &g) && g.heartbeat_at > since,
                             20000))
             fail_msg("%s does not heartbeat again", E.dep[d].request_id);
@@ -230,7 +224,7 @@ static void crowd_join(long stay_ms)
                             20000))
             fail_msg("gameserver record of %s shows %d players, not %d (heartbeat %lld ms ago; "
                      "last read: %s)",
-                     E.dep[d].request_id, g.players, want, wall_ms() - g.heartbeat_at,
+                     E.dep[d].request_id, g.players, want, sg_clock_wall_ms() - g.heartbeat_at,
                      sg_last_error());
         assert_int_equal(g.ports[0].external, E.dep[d].port);
     }
@@ -445,7 +439,7 @@ static void nats_restart_loses_nothing(void **state)
         const char *rid = E.dep[e2e_player_deployment(&ps[i])].request_id;
         assert_true(E2E_WAIT_UNTIL(claimed_by(ps[i].session_id, rid), 10000));
     }
-    wait_recovered(wall_ms());
+    wait_recovered(sg_clock_wall_ms());
     /* The matchmaker serves again once reconnected. */
     e2e_player after;
     new_player(&after);
@@ -499,8 +493,8 @@ static void start_waiter(waiter *w, int mm, char *sid, size_t size)
     assert_int_equal(e2e_sim_post("/_sim/faults", "{\"latency_ms\": 1500}"), 200);
     assert_int_equal(pthread_create(&w->t, NULL, wait_call, w), 0);
     sid[0] = '\0';
-    long long deadline = e2e_now_ms() + 15000;
-    while (!sid[0] && e2e_now_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + 15000;
+    while (!sid[0] && sg_test_now_ms() < deadline) {
         char **ids = NULL;
         size_t n = e2e_session_ids(&ids);
         for (size_t i = 0; i < n && !sid[0]; i++) {
@@ -509,7 +503,7 @@ static void start_waiter(waiter *w, int mm, char *sid, size_t size)
                 snprintf(sid, size, "%s", ids[i]);
         }
         free(ids);
-        if (!sid[0]) e2e_sleep_ms(50);
+        if (!sid[0]) sg_test_sleep_ms(50);
     }
     if (!sid[0]) fail_msg("the waiting request's session was never recorded");
 }
@@ -523,7 +517,7 @@ static void matchmaker_killed_mid_wait_leaks_nothing(void **state)
     char sid[128];
     start_waiter(&w, 0, sid, sizeof sid);
     assert_true(e2e_sim_live(sid));
-    e2e_proc_kill(&E.mm[0]);
+    sg_proc_kill(&E.mm[0]);
     assert_int_equal(e2e_sim_delete("/_sim/faults"), 200);
     pthread_join(w.t, NULL);
     assert_int_equal(w.p.status, 0); /* the player got no answer: the process died */
@@ -570,7 +564,7 @@ static void replica_killed_other_finishes(void **state)
     waiter w;
     char sid[128];
     start_waiter(&w, 0, sid, sizeof sid);
-    e2e_proc_kill(&E.mm[0]);
+    sg_proc_kill(&E.mm[0]);
     pthread_join(w.t, NULL);
     assert_int_equal(w.p.status, 0);
     assert_int_equal(e2e_sim_delete("/_sim/faults"), 200);
@@ -586,7 +580,7 @@ static void replica_killed_other_finishes(void **state)
     assert_true(E2E_WAIT_UNTIL(e2e_delete_queue_depth() == 0, 45000));
     /* Back to one replica, as the other scenarios expect. */
     assert_true(e2e_matchmaker_start(0));
-    assert_int_equal(e2e_proc_stop(&E.mm[1], 10000), 0);
+    assert_int_equal(sg_proc_stop(&E.mm[1], 10000), 0);
 }
 
 /* ---- a game server killed mid-game ---- */
@@ -613,7 +607,7 @@ static void server_killed_sessions_end(void **state)
             e2e_events_wait(mark, "player_connect", "session_id", ps[i].session_id, 1, 10000));
     int victim = per[0] >= per[1] ? 0 : 1;
     const char *rid = E.dep[victim].request_id;
-    e2e_proc_kill(&E.dep[victim].proc);
+    sg_proc_kill(&E.dep[victim].proc);
     /* Edgegap notices the container is gone and ends the deployment with its sessions. */
     char path[128];
     snprintf(path, sizeof path, "/_sim/deployments/%s/stop", rid);
@@ -646,7 +640,7 @@ static void cluster_node_killed_suite_passes(void **state)
     if (E.nats_nodes < 3) skip();
     char stream[64];
     snprintf(stream, sizeof stream, "KV_%s_%s", E.app, SG_BUCKET_SESSIONS);
-    long long killed_at = wall_ms();
+    long long killed_at = sg_clock_wall_ms();
     int victim = e2e_nats_kill_leader(stream);
     assert_true(victim >= 0);
     fprintf(stderr, "   killed node%d (leader of %s)\n", victim + 1, stream);
@@ -657,15 +651,15 @@ static void cluster_node_killed_suite_passes(void **state)
     int refused = 0;
     for (;;) {
         e2e_connect_me(&blip, E.mm_url[0], NULL);
-        if (blip.status == 200 || wall_ms() - killed_at > 30000) break;
+        if (blip.status == 200 || sg_clock_wall_ms() - killed_at > 30000) break;
         if ((blip.status != 503 && blip.status != 429) || !blip.retry_after[0])
             fail_msg("during the election: HTTP %ld %s", blip.status, blip.error);
         refused++;
         long wait = atol(blip.retry_after) * 1000; /* as a client honouring Retry-After */
-        e2e_sleep_ms(wait < 500 ? 500 : wait);
+        sg_test_sleep_ms(wait < 500 ? 500 : wait);
     }
     fprintf(stderr, "   a player retrying got in after %lld ms (%d honest 503s before)\n",
-            wall_ms() - killed_at, refused);
+            sg_clock_wall_ms() - killed_at, refused);
     expect_answer(&blip);
     expect_recorded(&blip, blip.ip);
     wait_recovered(killed_at);
@@ -826,9 +820,9 @@ int main(int argc, char **argv)
         failed = cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
         if (failed) {
             for (int i = 0; i < E2E_MATCHMAKERS; i++)
-                if (E.mm[i].argc) e2e_proc_print_log(&E.mm[i], 30);
+                if (E.mm[i].argc) sg_proc_print_log(&E.mm[i], 30);
             for (int i = 0; i < E2E_DEPLOYMENTS; i++)
-                if (E.dep[i].proc.argc) e2e_proc_print_log(&E.dep[i].proc, 30);
+                if (E.dep[i].proc.argc) sg_proc_print_log(&E.dep[i].proc, 30);
         }
     }
     e2e_stack_stop();

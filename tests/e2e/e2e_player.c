@@ -21,39 +21,14 @@ typedef struct call {
     e2e_player *p;
     CURL *c;
     struct curl_slist *hdr;
-    char *body;
-    size_t len;
+    sg_test_buf body;
 } call;
-
-static size_t on_body(char *d, size_t size, size_t n, void *user)
-{
-    call *c = user;
-    size_t add = size * n;
-    char *b = realloc(c->body, c->len + add + 1);
-    if (!b) return 0;
-    memcpy(b + c->len, d, add);
-    c->body = b;
-    c->len += add;
-    b[c->len] = '\0';
-    return add;
-}
-
-static size_t discard(char *d, size_t size, size_t n, void *user)
-{
-    (void)d, (void)user;
-    return size * n;
-}
 
 static size_t on_header(char *d, size_t size, size_t n, void *user)
 {
     call *c = user;
     size_t len = size * n;
-    if (len > 12 && strncasecmp(d, "Retry-After:", 12) == 0) {
-        const char *v = d + 12;
-        while (*v == ' ')
-            v++;
-        snprintf(c->p->retry_after, sizeof c->p->retry_after, "%.*s", (int)strcspn(v, "\r\n"), v);
-    }
+    sg_test_header_value(d, len, "Retry-After", c->p->retry_after, sizeof c->p->retry_after);
     return len;
 }
 
@@ -76,8 +51,8 @@ static void call_init(call *c, e2e_player *p, const char *mm_url, const char *he
     curl_easy_setopt(c->c, CURLOPT_POSTFIELDS, "{\"client_version\":\"e2e\"}");
     curl_easy_setopt(c->c, CURLOPT_HTTPHEADER, c->hdr);
     curl_easy_setopt(c->c, CURLOPT_TIMEOUT_MS, 20000L);
-    curl_easy_setopt(c->c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c->c, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(c->c, CURLOPT_WRITEFUNCTION, sg_test_buf_write);
+    curl_easy_setopt(c->c, CURLOPT_WRITEDATA, &c->body);
     curl_easy_setopt(c->c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c->c, CURLOPT_HEADERDATA, c);
     curl_easy_setopt(c->c, CURLOPT_NOSIGNAL, 1L);
@@ -94,7 +69,7 @@ static void call_finish(call *c)
 {
     e2e_player *p = c->p;
     curl_easy_getinfo(c->c, CURLINFO_RESPONSE_CODE, &p->status);
-    cJSON *j = c->body ? cJSON_Parse(c->body) : NULL;
+    cJSON *j = c->body.p ? cJSON_Parse(c->body.p) : NULL;
     if (p->status == 200 && j) {
         snprintf(p->session_id, sizeof p->session_id, "%s", jstr(j, "session_id"));
         snprintf(p->client_id, sizeof p->client_id, "%s", jstr(j, "client_id"));
@@ -113,7 +88,7 @@ static void call_finish(call *c)
                  jstr(cJSON_GetObjectItemCaseSensitive(j, "error"), "code"));
     }
     cJSON_Delete(j);
-    free(c->body);
+    free(c->body.p);
     curl_slist_free_all(c->hdr);
     curl_easy_cleanup(c->c);
 }
@@ -152,40 +127,24 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
     char stay[32];
     snprintf(stay, sizeof stay, "%ldms", stay_ms);
     if (!bind) bind = p->ip;
-    int out[2];
-    if (pipe(out) != 0) return false;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        const char *argv[16];
-        int a = 0;
-        argv[a++] = E.client_bin;
-        argv[a++] = "--token-file";
-        argv[a++] = p->token_file;
-        argv[a++] = "--timeout";
-        argv[a++] = "5s";
-        argv[a++] = "--stay";
-        argv[a++] = stay;
-        argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
-        argv[a++] = "--token-dialect";
-        argv[a++] = E.dialect;
-        if (bind && bind[0]) {
-            argv[a++] = "--bind";
-            argv[a++] = bind;
-        }
-        argv[a] = NULL;
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
+    const char *argv[16];
+    int a = 0;
+    argv[a++] = E.client_bin;
+    argv[a++] = "--token-file";
+    argv[a++] = p->token_file;
+    argv[a++] = "--timeout";
+    argv[a++] = "5s";
+    argv[a++] = "--stay";
+    argv[a++] = stay;
+    argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
+    argv[a++] = "--token-dialect";
+    argv[a++] = E.dialect;
+    if (bind && bind[0]) {
+        argv[a++] = "--bind";
+        argv[a++] = bind;
     }
-    close(out[1]);
-    p->pid = pid;
-    p->out_fd = out[0];
+    argv[a] = NULL;
+    if (!sg_run_start(argv, &p->pid, &p->out_fd)) return false;
     p->line[0] = '\0';
     p->exit_code = -2;
     return true;
@@ -194,28 +153,7 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
 void e2e_play_wait(e2e_player *p, long timeout_ms)
 {
     if (p->pid <= 0) return;
-    fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-    size_t used = strlen(p->line);
-    long long deadline = e2e_now_ms() + timeout_ms;
-    int status = 0;
-    bool exited = false;
-    for (;;) {
-        ssize_t n = read(p->out_fd, p->line + used, sizeof p->line - 1 - used);
-        if (n > 0) used += (size_t)n;
-        p->line[used] = '\0';
-        if (!exited && waitpid(p->pid, &status, WNOHANG) == p->pid) exited = true;
-        if (exited && n <= 0) break;
-        if (e2e_now_ms() > deadline) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            status = -1;
-            break;
-        }
-        if (n <= 0) e2e_sleep_ms(10);
-    }
-    close(p->out_fd);
-    p->line[strcspn(p->line, "\n")] = '\0';
-    p->exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    p->exit_code = sg_run_wait(p->pid, p->out_fd, timeout_ms, p->line, sizeof p->line);
     p->pid = 0;
 }
 
@@ -235,7 +173,7 @@ int e2e_play_token(const char *token_file, const char *bind, char *line, size_t 
         argv[a++] = bind;
     }
     argv[a] = NULL;
-    return e2e_run(argv, 15000, line, size);
+    return sg_run(argv, 15000, line, size);
 }
 
 int e2e_player_deployment(const e2e_player *p)
@@ -322,7 +260,7 @@ long e2e_http_get_status(const char *url)
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_NOBODY, 0L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sg_test_discard);
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     return status;

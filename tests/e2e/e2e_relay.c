@@ -92,7 +92,7 @@ static void *relay_main(void *arg)
                 which[n++] = i;
             }
         if (poll(pfd, (nfds_t)n, 100) <= 0) continue;
-        long long now = e2e_now_ms();
+        long long now = sg_test_now_ms();
         for (int k = 0; k < n; k++) {
             if (!(pfd[k].revents & POLLIN)) continue;
             if (which[k] < 0) {

@@ -17,19 +17,6 @@ e2e_stack E;
 
 static const char *const REQUEST_IDS[E2E_DEPLOYMENTS] = {"aaaa0000e2e1", "bbbb0000e2e2"};
 
-static int free_udp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
 static bool read_line(const char *path, char *out, size_t size)
 {
     FILE *f = fopen(path, "r");
@@ -87,52 +74,52 @@ static bool start_sim(void)
     snprintf(envdir, sizeof envdir, "%s/env", E.dir);
     snprintf(ready, sizeof ready, "%s/sim.url", E.dir);
     if (!write_sim_config(config)) return false;
-    e2e_proc *p = &E.sim;
-    e2e_proc_init(p, "edgegap-sim", E.dir, E.sim_bin);
-    e2e_proc_args(p, "--listen-address", "127.0.0.1");
-    e2e_proc_args(p, "--listen-port", "0");
-    e2e_proc_args(p, "--ready-file", ready);
-    e2e_proc_args(p, "--config", config);
-    e2e_proc_args(p, "--env-dir", envdir);
-    e2e_proc_env(p, "SEATGATE_SIM_API_KEY", E.api_key);
+    sg_proc *p = &E.sim;
+    sg_proc_init(p, "edgegap-sim", E.dir, E.sim_bin);
+    sg_proc_args(p, "--listen-address", "127.0.0.1");
+    sg_proc_args(p, "--listen-port", "0");
+    sg_proc_args(p, "--ready-file", ready);
+    sg_proc_args(p, "--config", config);
+    sg_proc_args(p, "--env-dir", envdir);
+    sg_proc_env(p, "SEATGATE_SIM_API_KEY", E.api_key);
     snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
-    return e2e_proc_start(p, 15000) && read_line(ready, E.sim_url, sizeof E.sim_url);
+    return sg_proc_start(p, 15000) && read_line(ready, E.sim_url, sizeof E.sim_url);
 }
 
 static void describe_matchmaker(int i)
 {
-    e2e_proc *p = &E.mm[i];
+    sg_proc *p = &E.mm[i];
     char name[32], ready[600], port[16], instance[32];
     snprintf(name, sizeof name, "matchmaker%d", i + 1);
     snprintf(ready, sizeof ready, "%s/%s.url", E.dir, name);
     snprintf(instance, sizeof instance, "mm%d", i + 1);
     if (E.mm_port[i] <= 0) E.mm_port[i] = sg_test_free_tcp_port();
     snprintf(port, sizeof port, "%d", E.mm_port[i]);
-    e2e_proc_init(p, name, E.dir, E.mm_bin);
-    e2e_proc_args(p, "--listen-address", "127.0.0.1");
-    e2e_proc_args(p, "--listen-port", port);
-    e2e_proc_args(p, "--ready-file", ready);
-    e2e_proc_args(p, "--store-url", E.nats_url);
-    e2e_proc_args(p, "--app", E.app);
-    e2e_proc_args(p, "--edgegap-url", E.sim_url);
-    e2e_proc_args(p, "--edgegap-app", "demo");
-    e2e_proc_args(p, "--edgegap-version", "v1");
-    e2e_proc_args(p, "--edgegap-rate", "0");
-    e2e_proc_args(p, "--port-name", "gameport");
-    e2e_proc_args(p, "--protocol-id", E.protocol_id);
-    e2e_proc_args(p, "--token-dialect", E.dialect);
+    sg_proc_init(p, name, E.dir, E.mm_bin);
+    sg_proc_args(p, "--listen-address", "127.0.0.1");
+    sg_proc_args(p, "--listen-port", port);
+    sg_proc_args(p, "--ready-file", ready);
+    sg_proc_args(p, "--store-url", E.nats_url);
+    sg_proc_args(p, "--app", E.app);
+    sg_proc_args(p, "--edgegap-url", E.sim_url);
+    sg_proc_args(p, "--edgegap-app", "demo");
+    sg_proc_args(p, "--edgegap-version", "v1");
+    sg_proc_args(p, "--edgegap-rate", "0");
+    sg_proc_args(p, "--port-name", "gameport");
+    sg_proc_args(p, "--protocol-id", E.protocol_id);
+    sg_proc_args(p, "--token-dialect", E.dialect);
     /* Short deadlines so the reaper's work fits in the suite's time. */
-    e2e_proc_args(p, "--wait-timeout", "4s");
-    e2e_proc_args(p, "--token-expire", "10");
-    e2e_proc_args(p, "--claim-grace", "1s");
-    e2e_proc_args(p, "--reap-interval", "1s");
-    e2e_proc_args(p, "--server-stale", "4s"); /* game servers heartbeat every second */
-    e2e_proc_args(p, "--nats-reconnect-wait", "250ms");
-    e2e_proc_args(p, "--trusted-proxies", "127.0.0.1/32");
-    e2e_proc_args(p, "--instance-id", instance);
-    if (E.nats_nodes > 1) e2e_proc_args(p, "--kv-replicas", "3");
-    e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
-    e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
+    sg_proc_args(p, "--wait-timeout", "4s");
+    sg_proc_args(p, "--token-expire", "10");
+    sg_proc_args(p, "--claim-grace", "1s");
+    sg_proc_args(p, "--reap-interval", "1s");
+    sg_proc_args(p, "--server-stale", "4s"); /* game servers heartbeat every second */
+    sg_proc_args(p, "--nats-reconnect-wait", "250ms");
+    sg_proc_args(p, "--trusted-proxies", "127.0.0.1/32");
+    sg_proc_args(p, "--instance-id", instance);
+    if (E.nats_nodes > 1) sg_proc_args(p, "--kv-replicas", "3");
+    sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    sg_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
     snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
     snprintf(E.mm_url[i], sizeof E.mm_url[i], "http://127.0.0.1:%d", E.mm_port[i]);
 }
@@ -141,30 +128,30 @@ bool e2e_matchmaker_start(int i)
 {
     if (E.external) return false;
     if (E.mm[i].argc == 0) describe_matchmaker(i);
-    return e2e_proc_start(&E.mm[i], 15000);
+    return sg_proc_start(&E.mm[i], 15000);
 }
 
 static void describe_server(int i)
 {
     e2e_deployment *d = &E.dep[i];
-    e2e_proc *p = &d->proc;
+    sg_proc *p = &d->proc;
     char name[32], env[600], listen[64];
     snprintf(name, sizeof name, "gameserver-%s", d->request_id);
     snprintf(env, sizeof env, "%s/env/%s.env", E.dir, d->request_id);
     snprintf(listen, sizeof listen, "127.0.0.1:%d", d->internal_port);
-    e2e_proc_init(p, name, E.dir, E.server_bin);
-    e2e_proc_args(p, "--listen", listen);
-    e2e_proc_args(p, "--protocol-id", E.protocol_id);
-    e2e_proc_env_file(p, env); /* ARBITRIUM_* as Edgegap injects them */
-    e2e_proc_env(p, "SEATGATE_STORE_URL", E.nats_url);
-    e2e_proc_env(p, "SEATGATE_APP", E.app);
-    e2e_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
-    e2e_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
-    e2e_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
-    e2e_proc_env(p, "SEATGATE_TOKEN_DIALECT", E.dialect);
-    e2e_proc_env(p, "SEATGATE_PORT_NAME", "gameport"); /* the simulator's port, as --port-name */
-    if (d->cert_digest_given[0]) e2e_proc_env(p, "SEATGATE_CERT_DIGEST", d->cert_digest_given);
-    if (!d->keyless) e2e_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    sg_proc_init(p, name, E.dir, E.server_bin);
+    sg_proc_args(p, "--listen", listen);
+    sg_proc_args(p, "--protocol-id", E.protocol_id);
+    sg_proc_env_file(p, env); /* ARBITRIUM_* as Edgegap injects them */
+    sg_proc_env(p, "SEATGATE_STORE_URL", E.nats_url);
+    sg_proc_env(p, "SEATGATE_APP", E.app);
+    sg_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
+    sg_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
+    sg_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
+    sg_proc_env(p, "SEATGATE_TOKEN_DIALECT", E.dialect);
+    sg_proc_env(p, "SEATGATE_PORT_NAME", "gameport"); /* the simulator's port, as --port-name */
+    if (d->cert_digest_given[0]) sg_proc_env(p, "SEATGATE_CERT_DIGEST", d->cert_digest_given);
+    if (!d->keyless) sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     snprintf(p->ready_line, sizeof p->ready_line, "listening ");
 }
 
@@ -172,7 +159,7 @@ bool e2e_server_start(int i)
 {
     if (E.external) return false;
     if (E.dep[i].proc.argc == 0) describe_server(i);
-    return e2e_proc_start(&E.dep[i].proc, 15000);
+    return sg_proc_start(&E.dep[i].proc, 15000);
 }
 
 bool e2e_nats_restart(void)
@@ -222,14 +209,14 @@ static bool start_local(void)
         /* The second server holds no Edgegap key: its deletes go through the queue. */
         E.dep[i].keyless = i == 1;
         do {
-            E.dep[i].port = free_udp_port();
+            E.dep[i].port = sg_test_free_udp_port();
         } while (i > 0 && E.dep[i].port == E.dep[0].port);
         E.dep[i].internal_port = E.dep[i].port;
         while (E.port_mapping &&
                (E.dep[i].internal_port == E.dep[i].port ||
                 (i > 0 && (E.dep[i].internal_port == E.dep[0].port ||
                            E.dep[i].internal_port == E.dep[0].internal_port))))
-            E.dep[i].internal_port = free_udp_port();
+            E.dep[i].internal_port = sg_test_free_udp_port();
         if (E.dep[i].port <= 0 || E.dep[i].internal_port <= 0) return false;
     }
     if (E.port_mapping) {
@@ -306,10 +293,10 @@ static bool open_store(void)
     o.app = E.app;
     o.reconnect_wait_ms = 250;
     if (E.nats_nodes > 1) o.replicas = 3;
-    long long deadline = e2e_now_ms() + 30000;
+    long long deadline = sg_test_now_ms() + 30000;
     sg_status st;
-    while ((st = sg_store_open(&o, &E.store)) != SG_OK && e2e_now_ms() < deadline)
-        e2e_sleep_ms(500);
+    while ((st = sg_store_open(&o, &E.store)) != SG_OK && sg_test_now_ms() < deadline)
+        sg_test_sleep_ms(500);
     if (st != SG_OK) {
         fprintf(stderr, "store %s: %s\n", E.nats_url, sg_last_error());
         return false;
@@ -346,15 +333,15 @@ void e2e_stack_stop(void)
     E.store = NULL;
     if (E.external) return;
     for (int i = 0; i < E2E_DEPLOYMENTS; i++) {
-        if (E.dep[i].proc.pid > 0) e2e_proc_stop(&E.dep[i].proc, 5000);
-        e2e_proc_free(&E.dep[i].proc);
+        if (E.dep[i].proc.pid > 0) sg_proc_stop(&E.dep[i].proc, 5000);
+        sg_proc_free(&E.dep[i].proc);
     }
     for (int i = 0; i < E2E_MATCHMAKERS; i++) {
-        if (E.mm[i].pid > 0) e2e_proc_stop(&E.mm[i], 10000);
-        e2e_proc_free(&E.mm[i]);
+        if (E.mm[i].pid > 0) sg_proc_stop(&E.mm[i], 10000);
+        sg_proc_free(&E.mm[i]);
     }
-    if (E.sim.pid > 0) e2e_proc_stop(&E.sim, 5000);
-    e2e_proc_free(&E.sim);
+    if (E.sim.pid > 0) sg_proc_stop(&E.sim, 5000);
+    sg_proc_free(&E.sim);
     e2e_relay_stop();
     if (E.nats_nodes > 1)
         sg_test_nats_cluster_free(&E.cluster);

@@ -1,6 +1,8 @@
 /* Starts and stops seatgate-edgegap-sim for a test, and talks to its /_sim admin API. */
 #include "sim_harness.h"
 
+#include "proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,106 +18,40 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
-static void nap_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 bool sim_start(sim_proc *s, const char *bin, const char *config, const char *api_key)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "/tmp/sg-eg-client-XXXXXX");
     if (!mkdtemp(s->dir)) return false;
-    char ready[128];
-    snprintf(ready, sizeof ready, "%s/ready", s->dir);
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-        if (getppid() != parent) _exit(127);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, STDOUT_FILENO);
-        char *argv[] = {(char *)bin,
-                        "--listen-address",
-                        "127.0.0.1",
-                        "--listen-port",
-                        "0",
-                        "--ready-file",
-                        ready,
-                        "--api-key",
-                        (char *)api_key,
-                        "--config",
-                        (char *)config,
-                        "--log-level",
-                        "warn",
-                        NULL};
-        execv(bin, argv);
-        _exit(127);
+    sg_proc p;
+    sg_proc_init(&p, "simulator", s->dir, bin);
+    snprintf(p.ready_file, sizeof p.ready_file, "%s/ready", s->dir);
+    const char *args[] = {"--listen-address", "127.0.0.1", "--listen-port", "0", "--ready-file",
+                          p.ready_file,       "--api-key", api_key,          "--config", config,
+                          "--log-level",      "warn"};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        sg_proc_arg(&p, args[i]);
+    p.quiet_stdout = true;
+    bool ok = sg_proc_start(&p, 15000);
+    if (ok) {
+        s->pid = p.pid;
+        snprintf(s->url, sizeof s->url, "%.127s", p.ready_text);
     }
-    s->pid = pid;
-    for (int i = 0; i < 1500; i++) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            s->pid = 0;
-            return false;
-        }
-        FILE *f = fopen(ready, "r");
-        if (f) {
-            bool ok = fgets(s->url, sizeof s->url, f) != NULL;
-            fclose(f);
-            s->url[strcspn(s->url, "\r\n")] = '\0';
-            if (ok && s->url[0]) return true;
-        }
-        nap_ms(10);
-    }
-    sim_stop(s);
-    return false;
+    sg_proc_release(&p);
+    if (!ok) sim_stop(s);
+    return ok;
 }
 
 void sim_stop(sim_proc *s)
 {
-    if (s->pid > 0) {
-        kill(s->pid, SIGTERM);
-        int status;
-        bool gone = false;
-        for (int i = 0; i < 500 && !gone; i++) {
-            if (waitpid(s->pid, &status, WNOHANG) == s->pid)
-                gone = true;
-            else
-                nap_ms(10);
-        }
-        if (!gone) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &status, 0);
-        }
-        s->pid = 0;
-    }
+    sg_pid_stop(s->pid, 5000);
+    s->pid = 0;
     if (s->dir[0]) {
-        char ready[128];
-        snprintf(ready, sizeof ready, "%s/ready", s->dir);
-        unlink(ready);
-        rmdir(s->dir);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", s->dir);
         s->dir[0] = '\0';
     }
-}
-
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
-static size_t collect(char *data, size_t size, size_t n, void *user)
-{
-    buf *b = user;
-    char *p = realloc(b->p, b->n + size * n + 1);
-    if (!p) return 0;
-    memcpy(p + b->n, data, size * n);
-    b->p = p;
-    b->n += size * n;
-    b->p[b->n] = '\0';
-    return size * n;
 }
 
 int sim_http(const sim_proc *s, const char *method, const char *path, const char *json, char **body)
@@ -124,14 +60,14 @@ int sim_http(const sim_proc *s, const char *method, const char *path, const char
     if (!e) return 0;
     char url[512];
     snprintf(url, sizeof url, "%s%s", s->url, path);
-    buf b = {0};
+    sg_test_buf b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sg_test_buf_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
     if (json) curl_easy_setopt(e, CURLOPT_POSTFIELDS, json);
     long code = 0;

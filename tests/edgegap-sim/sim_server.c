@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "seatgate/addr.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 #include "sim_http.h"
 
@@ -90,14 +91,7 @@ static void *ticker(void *arg)
         long long wait_ms = next == LLONG_MAX ? 200 : next - sim_now_ms();
         if (wait_ms > 200) wait_ms = 200;
         if (wait_ms > 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += wait_ms / 1000;
-            ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = sg_clock_deadline(wait_ms);
             pthread_cond_timedwait(&s->wcv, &s->wmu, &ts);
         }
     }

@@ -122,7 +122,7 @@ void wait_status(const char *id, const char *status, http_resp *r)
         assert_int_equal(r->status, 200);
         if (jstr(r->json, "status") && !strcmp(jstr(r->json, "status"), status)) return;
         http_free(r);
-        sleep_ms(20);
+        sg_test_sleep_ms(20);
     }
     fail_msg("session %s never became %s", id, status);
 }
@@ -150,7 +150,7 @@ cJSON *sink_entry(const char *id)
         }
         http_free(&r);
         if (found) return found;
-        sleep_ms(20);
+        sg_test_sleep_ms(20);
     }
     fail_msg("no webhook for %s", id);
     return NULL;

@@ -189,13 +189,6 @@ typedef struct many {
     int ok;
 } many;
 
-static size_t discard(char *p, size_t size, size_t n, void *user)
-{
-    (void)p;
-    (void)user;
-    return size * n;
-}
-
 /* Runs n concurrent GETs (curl multi) and counts the 200s. */
 static void *run_many(void *arg)
 {
@@ -211,7 +204,7 @@ static void *run_many(void *arg)
         curl_easy_setopt(h[i], CURLOPT_HTTPHEADER, hdr);
         curl_easy_setopt(h[i], CURLOPT_TIMEOUT_MS, 30000L);
         curl_easy_setopt(h[i], CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, sg_test_discard);
         curl_multi_add_handle(multi, h[i]);
     }
     curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)m->n);
@@ -244,7 +237,7 @@ static void test_hang_holds_calls_until_cleared_without_blocking_others(void **s
     double hung = 0;
     for (int i = 0; i < 1000 && hung < 300; i++) {
         hung = state_num("server.hung_requests");
-        if (hung < 300) sleep_ms(20);
+        if (hung < 300) sg_test_sleep_ms(20);
     }
     assert_true(hung == 300);
     /* A client that gives up sees a timeout, not an answer. */

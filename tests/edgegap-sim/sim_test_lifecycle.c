@@ -185,7 +185,7 @@ static void test_webhook_posts_the_session_when_ready(void **state)
             if (!strcmp(jstr(d, "session_id"), id) && jnum(d, "http_status") == 200) seen = true;
         }
         http_free(&r);
-        if (!seen) sleep_ms(20);
+        if (!seen) sg_test_sleep_ms(20);
     }
     assert_true(seen);
     assert_int_equal(delete_session(id), 200);
@@ -215,7 +215,7 @@ static void test_dead_webhook_receiver_does_not_block(void **state)
     wait_status(id, "Ready", &r);
     http_free(&r);
     for (int i = 0; i < 500 && state_num("webhooks.failed") == failed; i++)
-        sleep_ms(20);
+        sg_test_sleep_ms(20);
     assert_true(state_num("webhooks.failed") == failed + 1);
     assert_int_equal(delete_session(id), 200);
 }

@@ -1,6 +1,8 @@
 /* Test helpers for the simulator tests (see sim_test_util.h). */
 #include "sim_test_util.h"
 
+#include "proc.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -20,13 +22,6 @@ void strfmt(char *dst, size_t size, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(dst, size, fmt, ap);
     va_end(ap);
-}
-
-void sleep_ms(long ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
-    }
 }
 
 static bool write_file(const char *path, const char *text)
@@ -55,90 +50,38 @@ bool sim_proc_start(sim_proc *p, const char *bin, const char *config_json, const
         return false;
     }
 
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin;
-    argv[n++] = "--listen-port";
-    argv[n++] = "0";
-    argv[n++] = "--ready-file";
-    argv[n++] = ready;
-    argv[n++] = "--log-level";
-    argv[n++] = "warn";
-    if (config_json) {
-        argv[n++] = "--config";
-        argv[n++] = cfg;
-    }
+    sg_proc sp;
+    sg_proc_init(&sp, "sim", p->dir, bin);
+    snprintf(sp.ready_file, sizeof sp.ready_file, "%s", ready);
+    sg_proc_args(&sp, "--listen-port", "0");
+    sg_proc_args(&sp, "--ready-file", ready);
+    sg_proc_args(&sp, "--log-level", "warn");
+    if (config_json) sg_proc_args(&sp, "--config", cfg);
     /* "{dir}" in an extra argument stands for the private temp dir. */
-    static char expanded[8][400];
-    for (int i = 0; extra && extra[i] && n < 62; i++) {
+    for (int i = 0; extra && extra[i]; i++) {
         const char *at = strstr(extra[i], "{dir}");
-        if (at && i < 8) {
-            strfmt(expanded[i], sizeof expanded[i], "%.*s%s%s", (int)(at - extra[i]), extra[i],
-                   p->dir, at + 5);
-            argv[n++] = expanded[i];
-        } else {
-            argv[n++] = extra[i];
-        }
+        char arg[400];
+        if (at)
+            strfmt(arg, sizeof arg, "%.*s%s%s", (int)(at - extra[i]), extra[i], p->dir, at + 5);
+        else
+            strfmt(arg, sizeof arg, "%s", extra[i]);
+        sg_proc_arg(&sp, arg);
     }
-    argv[n] = NULL;
-
-    pid_t pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
-        int out = open("/dev/null", O_WRONLY);
-        int err = open(p->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (out >= 0) dup2(out, 1);
-        if (err >= 0) dup2(err, 2);
-        setenv("SEATGATE_SIM_API_KEY", TEST_KEY, 1);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    p->pid = pid;
-    for (int i = 0; i < 1000; i++) { /* up to 10 s */
-        FILE *f = fopen(ready, "r");
-        if (f) {
-            bool ok = fgets(p->url, sizeof p->url, f) != NULL;
-            fclose(f);
-            if (ok) {
-                p->url[strcspn(p->url, "\n")] = '\0';
-                return true;
-            }
-        }
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            p->pid = -1;
-            fprintf(stderr, "simulator exited early (status %d); its log:\n", status);
-            sim_proc_stop(p); /* prints the log, removes the temp dir */
-            return false;
-        }
-        sleep_ms(10);
-    }
-    fprintf(stderr, "simulator did not become ready; log %s\n", p->log);
-    sim_proc_stop(p);
-    return false;
+    sg_proc_env(&sp, "SEATGATE_SIM_API_KEY", TEST_KEY);
+    sp.quiet_stdout = true;
+    bool ok = sg_proc_start(&sp, 10000);
+    p->pid = ok ? sp.pid : -1;
+    if (ok) strfmt(p->url, sizeof p->url, "%.127s", sp.ready_text);
+    sg_proc_release(&sp);
+    if (!ok) sim_proc_stop(p); /* removes the temp dir (the log was printed) */
+    return ok;
 }
 
 int sim_proc_stop(sim_proc *p)
 {
     int result = -1;
-    if (p->pid > 0) {
-        kill(p->pid, SIGTERM);
-        int status = 0;
-        for (int i = 0; i < 1000; i++) {
-            if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-                result = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-                p->pid = -1;
-                break;
-            }
-            sleep_ms(10);
-        }
-        if (p->pid > 0) {
-            kill(p->pid, SIGKILL);
-            waitpid(p->pid, &status, 0);
-            p->pid = -1;
-        }
-    }
+    if (p->pid > 0) result = sg_pid_stop(p->pid, 10000);
+    p->pid = -1;
     if (p->dir[0]) {
         char cmd[400];
         if (result != 0) { /* keep the log visible on failure */
@@ -154,24 +97,12 @@ int sim_proc_stop(sim_proc *p)
     return result;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *user)
-{
-    http_resp *r = user;
-    size_t add = size * n;
-    char *nb = realloc(r->body, r->len + add + 1);
-    if (!nb) return 0;
-    r->body = nb;
-    memcpy(r->body + r->len, data, add);
-    r->len += add;
-    r->body[r->len] = '\0';
-    return add;
-}
-
 static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     http_resp *r = user;
     size_t len = size * n;
-    if (len > 12 && strncasecmp(data, "Retry-After:", 12) == 0) r->retry_after = atol(data + 12);
+    char v[32];
+    if (sg_test_header_value(data, len, "Retry-After", v, sizeof v)) r->retry_after = atol(v);
     return len;
 }
 
@@ -194,8 +125,9 @@ void http_do(http_resp *r, const char *method, const char *url, const char *auth
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    sg_test_buf b = {0};
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sg_test_buf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (body) {
@@ -203,6 +135,8 @@ void http_do(http_resp *r, const char *method, const char *url, const char *auth
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
     r->curl = curl_easy_perform(c);
+    r->body = b.p;
+    r->len = b.len;
     if (r->curl == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     if (!r->body) r->body = calloc(1, 1);
     r->json = r->len ? cJSON_ParseWithLength(r->body, r->len) : NULL;

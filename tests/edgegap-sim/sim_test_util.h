@@ -10,6 +10,8 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "proc.h" /* sg_test_sleep_ms, the launcher */
+
 #define TEST_KEY "test-org-key-7f3a"
 
 typedef struct sim_proc {
@@ -49,7 +51,6 @@ const char *jstr(const cJSON *o, const char *path); /* "a.b.c" lookups; NULL if 
 double jnum(const cJSON *o, const char *path);      /* NAN if absent */
 bool jbool(const cJSON *o, const char *path, bool *out);
 
-void sleep_ms(long ms);
 /* snprintf that truncates quietly (test strings are bounded by construction). */
 void strfmt(char *dst, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 #endif

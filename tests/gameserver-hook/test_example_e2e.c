@@ -29,6 +29,7 @@
 #include "seatgate/log.h"
 #include "seatgate/records.h"
 #include "seatgate/token.h"
+#include "proc.h"
 #include "sim_harness.h"
 
 #define API_KEY "e2e-test-key-0123"
@@ -51,20 +52,6 @@ static struct {
 
 static uint64_t next_client = 5000;
 
-/* A UDP port free right now on 127.0.0.1 (the server binds it right after). */
-static int free_udp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0) close(fd);
-    return port;
-}
-
 /* Starts the example server as deployment SERVER_A on 127.0.0.1:port; waits for its
  * "listening" line. */
 static pid_t start_server(int port)
@@ -75,46 +62,23 @@ static pid_t start_server(int port)
         return -1;
     sg_key_format_hex(E.key, key_hex, sizeof key_hex);
     snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
-    int out[2];
-    if (pipe(out) != 0) return -1;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        setenv("SEATGATE_STORE_URL", E.nats.url, 1);
-        setenv("SEATGATE_APP", "e2e", 1);
-        setenv("SEATGATE_EDGEGAP_URL", E.sim.url, 1);
-        setenv("SEATGATE_EDGEGAP_API_KEY", API_KEY, 1);
-        setenv("ARBITRIUM_CONTEXT_URL", url, 1);
-        setenv("ARBITRIUM_CONTEXT_TOKEN", token, 1);
-        setenv("ARBITRIUM_REQUEST_ID", SERVER_A, 1);
-        setenv("SEATGATE_NETCODE_KEY", key_hex, 1); /* secrets by environment, not argv */
-        char *args[] = {(char *)server_bin,
-                        "--listen",
-                        addr,
-                        "--public-address",
-                        addr,
-                        "--protocol-id",
-                        PROTOCOL_ID,
-                        "--log-level",
-                        "warn",
-                        NULL};
-        execv(server_bin, args);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[64] = "";
-    if (!f || !fgets(line, sizeof line, f) || strncmp(line, "listening ", 10) != 0) {
-        if (f) fclose(f);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    fclose(f);
+    sg_proc p;
+    sg_proc_init(&p, "example-server", E.dir, server_bin);
+    sg_proc_env(&p, "SEATGATE_STORE_URL", E.nats.url);
+    sg_proc_env(&p, "SEATGATE_APP", "e2e");
+    sg_proc_env(&p, "SEATGATE_EDGEGAP_URL", E.sim.url);
+    sg_proc_env(&p, "SEATGATE_EDGEGAP_API_KEY", API_KEY);
+    sg_proc_env(&p, "ARBITRIUM_CONTEXT_URL", url);
+    sg_proc_env(&p, "ARBITRIUM_CONTEXT_TOKEN", token);
+    sg_proc_env(&p, "ARBITRIUM_REQUEST_ID", SERVER_A);
+    sg_proc_env(&p, "SEATGATE_NETCODE_KEY", key_hex); /* secrets by environment, not argv */
+    const char *args[] = {"--listen", addr, "--public-address", addr, "--protocol-id",
+                          PROTOCOL_ID, "--log-level", "warn"};
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++)
+        sg_proc_arg(&p, args[i]);
+    snprintf(p.ready_line, sizeof p.ready_line, "listening ");
+    pid_t pid = sg_proc_start(&p, 10000) ? p.pid : -1;
+    sg_proc_release(&p);
     return pid;
 }
 
@@ -324,7 +288,7 @@ static int setup(void **state)
     eo.rate = 0;
     if (!E.tokens || !E.sessions || sg_edgegap_client_new(&eo, &E.api) != SG_OK) return -1;
     for (int attempt = 0; attempt < 5 && E.server <= 0; attempt++) {
-        E.port = free_udp_port();
+        E.port = sg_test_free_udp_port();
         E.server = E.port > 0 ? start_server(E.port) : -1;
     }
     return E.server > 0 ? 0 : -1;
@@ -333,11 +297,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (E.server > 0) {
-        kill(E.server, SIGTERM);
-        int status = 0;
-        waitpid(E.server, &status, 0);
-    }
+    if (E.server > 0) sg_pid_stop(E.server, 10000);
     sg_edgegap_client_free(E.api);
     sg_bucket_close(E.tokens);
     sg_bucket_close(E.sessions);

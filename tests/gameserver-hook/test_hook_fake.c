@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fake_backend.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define SERVER_IP "203.0.113.10"
@@ -63,12 +64,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 typedef struct got {
     int calls;
     sg_hook_verdict v;
@@ -95,7 +90,7 @@ static void on_done(uint64_t client_id, sg_status st, void *user)
 static void poll_until(sg_hook *h, const int *counter, int n)
 {
     for (int i = 0; i < 5000 && *counter < n; i++) {
-        if (sg_hook_poll(h, 0) == 0) sleep_ms(1);
+        if (sg_hook_poll(h, 0) == 0) sg_sleep_ms(1);
     }
     assert_int_equal(*counter, n);
 }
@@ -297,7 +292,7 @@ static void a_failed_delete_completes_later(void **state)
         bool deleted = fake_find(&f->w, "s24-S")->deleted;
         pthread_mutex_unlock(&f->w.mu);
         if (deleted) break;
-        sleep_ms(1);
+        sg_sleep_ms(1);
     }
     assert_true(fake_find(&f->w, "s24-S")->deleted);
     assert_int_equal(f->w.delete_failures, 0);
@@ -516,7 +511,7 @@ static void heartbeats_run_on_their_own(void **state)
         int n = f->w.heartbeats;
         pthread_mutex_unlock(&f->w.mu);
         if (n >= 2) break;
-        sleep_ms(1);
+        sg_sleep_ms(1);
     }
     assert_true(f->w.heartbeats >= 2);
 }

@@ -8,11 +8,13 @@
 
 #include <cjson/cJSON.h>
 
+#include "proc.h" /* the launcher, sg_test_sleep_ms, sg_test_free_tcp_port */
+
 typedef struct mm_proc {
     pid_t pid;
     char dir[64];  /* private temp dir: ready file, log, SQLite store */
     char url[128]; /* http://127.0.0.1:PORT */
-    char log[128];
+    char log[640];
     int port;
 } mm_proc;
 
@@ -47,8 +49,5 @@ void http_req(http_resp *r, const char *method, const char *url, const char *con
 void http_free(http_resp *r);
 
 const char *jstr(const cJSON *o, const char *key);
-void sleep_ms(long ms);
-/* A free TCP port on 127.0.0.1 (bound then released). */
-int free_port(void);
 
 #endif

@@ -75,7 +75,7 @@ static void assert_no_leak(long ms)
     for (long waited = 0; waited <= ms; waited += 100) {
         live = live_sessions();
         if (live == 0) return;
-        sleep_ms(100);
+        sg_test_sleep_ms(100);
     }
     fprintf(stderr, "sessions still live at the simulator: %lld\n", live);
     assert_int_equal(live, 0);
@@ -87,7 +87,7 @@ static void assert_no_leak_of(const mm_proc *m, long ms)
     long long live = -1;
     for (long waited = 0; waited <= ms && live != 0; waited += 100) {
         live = live_sessions();
-        if (live) sleep_ms(100);
+        if (live) sg_test_sleep_ms(100);
     }
     if (live != 0) mm_print_log(m);
     assert_no_leak(0);
@@ -250,7 +250,7 @@ static void wait_waiting(const mm_proc *m, int n)
         http_req(&r, "GET", url, NULL, NULL, 5000);
         seen = r.body && strstr(r.body, want) != NULL;
         http_free(&r);
-        if (!seen) sleep_ms(20);
+        if (!seen) sg_test_sleep_ms(20);
     }
     assert_true(seen);
 }
@@ -259,7 +259,7 @@ static void wait_waiting(const mm_proc *m, int n)
 static void wait_created(long long n)
 {
     for (int i = 0; i < 200 && sim_counter(&sim, "sessions_created") < n; i++)
-        sleep_ms(20);
+        sg_test_sleep_ms(20);
     assert_true(sim_counter(&sim, "sessions_created") >= n);
 }
 
@@ -312,7 +312,7 @@ static void happy_path_sqlite(void **state)
         http_req(&r, "GET", url, NULL, NULL, 5000);
         if (r.status == 200) break;
         http_free(&r);
-        sleep_ms(50);
+        sg_test_sleep_ms(50);
     }
     assert_int_equal(r.status, 200);
     http_free(&r);
@@ -607,7 +607,7 @@ static void slowloris_from_one_address_is_held(void **state)
     const char *head = "POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                        "Transfer-Encoding: chunked\r\n\r\n";
     assert_int_equal(send(body, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
-    sleep_ms(300);
+    sg_test_sleep_ms(300);
     int shut = 0;
     for (int i = 0; i < N; i++) shut += closed_by_server(fds[i]);
     assert_int_equal(shut, N - 8); /* the ones past the cap */
@@ -635,7 +635,7 @@ static void slowloris_from_one_address_is_held(void **state)
             send(body, "1\r\n{\r\n", 6, MSG_NOSIGNAL);
         else
             body_closed = true;
-        sleep_ms(200);
+        sg_test_sleep_ms(200);
     }
     assert_true(all_closed);
     assert_true(body_closed);
@@ -846,7 +846,7 @@ static void simulator_faults(void **state)
     http_free(&r);
     sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
     free(body);
-    sleep_ms(200);
+    sg_test_sleep_ms(200);
     bool orphan = sim_counter(&sim, "sessions_created") > created;
     assert_no_leak(8000);
     if (orphan) { /* the released create went through: the sweep found it */
@@ -874,7 +874,7 @@ static void simulator_faults(void **state)
     assert_true(start_mm(&m, retired, NULL, 0));
     char url[256];
     url_of(&m, "/readyz", url, sizeof url);
-    sleep_ms(200);
+    sg_test_sleep_ms(200);
     http_req(&r, "GET", url, NULL, NULL, 5000);
     assert_error(&r, 503, "not_ready");
     http_free(&r);
@@ -929,7 +929,7 @@ static void forged_webhook_body_is_not_believed(void **state)
 {
     (void)state;
     mm_proc m;
-    int port = free_port();
+    int port = sg_test_free_tcp_port();
     char pub[64];
     snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
     const char *extra[] = {"--edgegap-version", "never", "--webhook-public-url", pub,
@@ -968,9 +968,9 @@ static void forged_webhook_body_is_not_believed(void **state)
     http_free(&r);
     /* The wake-up polled Edgegap, which still says Seeking: the player still waits. */
     for (int i = 0; i < 50 && sim_count(&sim, gets) < polls0 + 2; i++)
-        sleep_ms(50);
+        sg_test_sleep_ms(50);
     assert_int_equal(sim_count(&sim, gets), polls0 + 2);
-    sleep_ms(200);
+    sg_test_sleep_ms(200);
     assert_int_equal(a.r.status, 0); /* not answered yet */
     /* Now the server Edgegap placed them on becomes ready (its real webhook follows). */
     char path[128];
@@ -989,7 +989,7 @@ static void webhook_wakes_the_wait(void **state)
 {
     (void)state;
     mm_proc m;
-    int port = free_port();
+    int port = sg_test_free_tcp_port();
     char pub[64];
     snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
     /* Polls are 20 s apart: only the webhook can answer within the test's time. */
@@ -1080,7 +1080,7 @@ static void kill9_mid_wait_then_restart_leaves_nothing(void **state)
     async_req a;
     async_start(&a, &m, NULL, 20000);
     wait_created(before + 1);
-    sleep_ms(200); /* the unclaimed record is written right after creation */
+    sg_test_sleep_ms(200); /* the unclaimed record is written right after creation */
     mm_kill9(&m);
     async_join(&a);
     assert_int_equal(a.r.status, 0);
@@ -1154,7 +1154,7 @@ static void lost_create_answer_is_reconciled(void **state)
     mm_cleanup(&m);
 
     /* With a webhook the marker travels in its URL: an exact match. */
-    int port = free_port();
+    int port = sg_test_free_tcp_port();
     char pub[64];
     snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
     const char *hooked[] = {RECONCILE_ARGS,     "--webhook-public-url",     pub,
@@ -1298,7 +1298,7 @@ static void concurrent_session_of_another_replica_is_kept(void **state)
     for (int i = 0; i < 100 && done < 1; i++) {
         done = mm_metric(&a, "seatgate_create_intents_reconciled_total") +
                mm_metric(&b, "seatgate_create_intents_reconciled_total");
-        if (done < 1) sleep_ms(100);
+        if (done < 1) sg_test_sleep_ms(100);
     }
     assert_int_equal(done, 1);
     assert_int_equal(live_sessions(), 1);
@@ -1369,7 +1369,7 @@ static void nats_store_happy_path_and_store_down(void **state)
     async_req a;
     async_start(&a, &m, ip, 15000);
     wait_created(before + 1);
-    sleep_ms(200);
+    sg_test_sleep_ms(200);
     sg_test_nats_stop(&n);
     async_join(&a);
     assert_error(&a.r, 503, "store_unavailable");

@@ -33,19 +33,6 @@ static sg_queue *deletes;
 static sg_event_sub *events;
 static int retried; /* transient failures retried (printed, not asserted) */
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 static bool transient(sg_status st)
 {
     return st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT || st == SG_E_IO;
@@ -54,12 +41,12 @@ static bool transient(sg_status st)
 /* Runs `call` until it is not a transient failure or the bound runs out. */
 #define RETRY(st, call)                                                                            \
     do {                                                                                           \
-        long long deadline_ = now_ms() + RETRY_MS;                                                 \
+        long long deadline_ = sg_test_now_ms() + RETRY_MS;                                                 \
         for (;;) {                                                                                 \
             (st) = (call);                                                                         \
-            if (!transient(st) || now_ms() > deadline_) break;                                     \
+            if (!transient(st) || sg_test_now_ms() > deadline_) break;                                     \
             retried++;                                                                             \
-            sleep_ms(100);                                                                         \
+            sg_test_sleep_ms(100);                                                                         \
         }                                                                                          \
         if (transient(st)) fprintf(stderr, "%s: %s\n", #call, sg_last_error());                    \
     } while (0)
@@ -74,8 +61,8 @@ static void stream_placement(const char *stream, int *replicas, int *peers, char
     jsStreamInfo *si = NULL;
     *replicas = *peers = 0;
     leader[0] = '\0';
-    long long deadline = now_ms() + RETRY_MS;
-    while (now_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + RETRY_MS;
+    while (sg_test_now_ms() < deadline) {
         if (!nc && natsConnection_ConnectTo(&nc, C.urls) != NATS_OK) nc = NULL;
         if (nc && !js && natsConnection_JetStream(&js, nc, NULL) != NATS_OK) js = NULL;
         if (js && js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Cluster &&
@@ -83,7 +70,7 @@ static void stream_placement(const char *stream, int *replicas, int *peers, char
             break;
         jsStreamInfo_Destroy(si);
         si = NULL;
-        sleep_ms(100);
+        sg_test_sleep_ms(100);
     }
     if (si) {
         *replicas = (int)si->Config->Replicas;
@@ -167,13 +154,13 @@ static void drain_rounds(int first, int last)
 {
     bool seen[8][JOBS_PER_ROUND] = {{false}};
     int got = 0, want = (last - first + 1) * JOBS_PER_ROUND;
-    long long deadline = now_ms() + RETRY_MS;
-    while (got < want && now_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + RETRY_MS;
+    while (got < want && sg_test_now_ms() < deadline) {
         sg_job *j = NULL;
         sg_status st = sg_queue_take(deletes, 500, &j);
         if (transient(st)) {
             retried++;
-            sleep_ms(100);
+            sg_test_sleep_ms(100);
             continue;
         }
         assert_int_equal(st, SG_OK);
@@ -200,8 +187,8 @@ static void expect_event(int r)
 {
     char want[32];
     snprintf(want, sizeof want, "{\"round\":%d}", r);
-    long long deadline = now_ms() + RETRY_MS;
-    while (now_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + RETRY_MS;
+    while (sg_test_now_ms() < deadline) {
         char *kind = NULL, *json = NULL;
         sg_status st = sg_event_next(events, 500, &kind, &json);
         bool match = st == SG_OK && strcmp(kind, "server_up") == 0 && strcmp(json, want) == 0;

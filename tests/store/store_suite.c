@@ -34,19 +34,6 @@ static char g_dir[256];
 static sg_test_nats g_nats;
 static int g_seq;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 static bool is_nats(void)
 {
     return strcmp(g_backend, "nats") == 0;
@@ -266,13 +253,13 @@ static void ttl_expired_keys_read_as_absent(void **state)
     uint64_t r = 0;
     assert_int_equal(sg_kv_create(b, "tok", "sess", 4, &r), SG_OK);
     expect_kv(b, "tok", "sess", r);
-    long long deadline = now_ms() + 10000;
+    long long deadline = sg_test_now_ms() + 10000;
     sg_kv_entry *e = NULL;
     sg_status st;
-    while ((st = sg_kv_get(b, "tok", &e)) == SG_OK && now_ms() < deadline) {
+    while ((st = sg_kv_get(b, "tok", &e)) == SG_OK && sg_test_now_ms() < deadline) {
         sg_kv_entry_free(e);
         e = NULL;
-        sleep_ms(50);
+        sg_test_sleep_ms(50);
     }
     assert_int_equal(st, SG_E_NOT_FOUND);
     char **keys = NULL;
@@ -910,9 +897,9 @@ static void nats_restart_fails_fast_then_resumes(void **state)
     assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
 
     sg_test_nats_stop(&g_nats);
-    long long deadline = now_ms() + 5000;
-    while (sg_store_state_get(s) == SG_STORE_CONNECTED && now_ms() < deadline)
-        sleep_ms(10);
+    long long deadline = sg_test_now_ms() + 5000;
+    while (sg_store_state_get(s) == SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
+        sg_test_sleep_ms(10);
     assert_int_equal(sg_store_state_get(s), SG_STORE_RECONNECTING);
     sg_status st = sg_kv_put(b, "k", "during", 6, NULL);
     assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
@@ -924,14 +911,14 @@ static void nats_restart_fails_fast_then_resumes(void **state)
     assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
 
     assert_int_equal(sg_test_nats_restart(&g_nats), 0);
-    deadline = now_ms() + 15000;
-    while (sg_store_state_get(s) != SG_STORE_CONNECTED && now_ms() < deadline)
-        sleep_ms(20);
+    deadline = sg_test_now_ms() + 15000;
+    while (sg_store_state_get(s) != SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
+        sg_test_sleep_ms(20);
     assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
     /* JetStream may need a moment after the listener is back: retry briefly. */
-    deadline = now_ms() + 10000;
-    while ((st = sg_kv_get(b, "k", &e)) != SG_OK && now_ms() < deadline)
-        sleep_ms(50);
+    deadline = sg_test_now_ms() + 10000;
+    while ((st = sg_kv_get(b, "k", &e)) != SG_OK && sg_test_now_ms() < deadline)
+        sg_test_sleep_ms(50);
     assert_int_equal(st, SG_OK);
     assert_string_equal(e->value, "before");
     sg_kv_entry_free(e);
@@ -1014,7 +1001,7 @@ static void sqlite_sweep_removes_expired_rows(void **state)
     sg_store *s = open_store();
     sg_bucket *b = new_bucket(s, 1000, NULL);
     assert_int_equal(sg_kv_put(b, "old", "v", 1, NULL), SG_OK);
-    sleep_ms(1100);
+    sg_test_sleep_ms(1100);
     assert_int_equal(sg_store_sweep(s), SG_OK);
     /* After the sweep the row is gone, so a watcher has nothing current to show either. */
     sg_watch *w = NULL;

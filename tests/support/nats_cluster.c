@@ -9,19 +9,6 @@
 
 #include "nats_server.h"
 
-static long long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
 /* One try: JetStream answers, and a stream with `replicas` replicas can be placed (so every
  * peer has joined the meta group). The probe stream is removed again. */
 static bool jetstream_ready(const char *url, int replicas)
@@ -78,10 +65,10 @@ static bool jetstream_ready(const char *url, int replicas)
 
 int sg_test_nats_wait_jetstream(const char *url, long long timeout_ms)
 {
-    long long deadline = mono_ms() + timeout_ms;
-    while (mono_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + timeout_ms;
+    while (sg_test_now_ms() < deadline) {
         if (jetstream_ready(url, 1)) return 0;
-        pause_ms(100);
+        sg_test_sleep_ms(100);
     }
     fprintf(stderr, "JetStream did not answer at %s within %lld ms\n", url, timeout_ms);
     return -1;
@@ -149,10 +136,10 @@ int sg_test_nats_cluster_start(sg_test_nats_cluster *c, int count)
             return -1;
         }
     }
-    long long deadline = mono_ms() + 30000;
-    while (mono_ms() < deadline) {
+    long long deadline = sg_test_now_ms() + 30000;
+    while (sg_test_now_ms() < deadline) {
         if (jetstream_ready(c->urls, count)) return 0;
-        pause_ms(200);
+        sg_test_sleep_ms(200);
     }
     fprintf(stderr, "the %d-node JetStream cluster did not form within 30 s\n", count);
     print_logs(c);
@@ -170,8 +157,7 @@ int sg_test_nats_cluster_find(const sg_test_nats_cluster *c, const char *name)
 void sg_test_nats_cluster_kill(sg_test_nats_cluster *c, int i)
 {
     if (i < 0 || i >= c->count || c->node[i].pid <= 0) return;
-    kill(c->node[i].pid, SIGKILL);
-    waitpid(c->node[i].pid, NULL, 0);
+    sg_pid_kill(c->node[i].pid);
     c->node[i].pid = 0;
 }
 

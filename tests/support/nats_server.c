@@ -1,5 +1,7 @@
 #include "nats_server.h"
 
+#include "proc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,33 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
-}
-
-int sg_test_free_tcp_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static int can_connect(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -54,6 +29,13 @@ static int can_connect(int port)
     return ok;
 }
 
+static bool listening(sg_proc *p, void *user)
+{
+    (void)p;
+    return can_connect(((sg_test_nats *)user)->port);
+}
+
+/* Starts the server described by n (its log: <dir>/nats-server.log). */
 static int spawn(sg_test_nats *n)
 {
     char port[16], log[300], cluster[64], name[80];
@@ -88,44 +70,21 @@ static int spawn(sg_test_nats *n)
     }
     for (int i = 0; n->extra_args && n->extra_args[i] && i < 16; i++)
         argv[a++] = n->extra_args[i];
-    argv[a] = NULL;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("fork");
+    sg_proc p;
+    sg_proc_init(&p, "nats-server", n->dir, argv[0]);
+    for (int i = 1; i < a; i++)
+        sg_proc_arg(&p, argv[i]);
+    p.ready_fn = listening;
+    p.ready_user = n;
+    bool ok = sg_proc_start(&p, 10000);
+    n->pid = ok ? p.pid : 0;
+    sg_proc_release(&p);
+    if (!ok) {
+        fprintf(stderr, "nats-server did not start (is it installed? scripts/deps test); log: %s\n",
+                log);
         return -1;
     }
-    if (pid == 0) {
-        /* Dies with the test, whatever way the test ends. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent) _exit(127);
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execvp("nats-server", (char *const *)argv);
-        _exit(127);
-    }
-    n->pid = pid;
-    long long deadline = now_ms() + 10000;
-    while (now_ms() < deadline) {
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            n->pid = 0;
-            fprintf(stderr,
-                    "nats-server exited at start (status %d; is it installed? "
-                    "scripts/deps test); log: %s\n",
-                    status, log);
-            return -1;
-        }
-        if (can_connect(n->port)) return 0;
-        sleep_ms(10);
-    }
-    fprintf(stderr, "nats-server did not listen on port %d within 10 s\n", n->port);
-    sg_test_nats_stop(n);
-    return -1;
+    return 0;
 }
 
 int sg_test_nats_start(sg_test_nats *n)
@@ -157,25 +116,14 @@ int sg_test_nats_restart(sg_test_nats *n)
     /* The port was ours a moment ago; retry while the kernel lets go of it. */
     for (int attempt = 0; attempt < 5; attempt++) {
         if (spawn(n) == 0) return 0;
-        sleep_ms(200);
+        sg_test_sleep_ms(200);
     }
     return -1;
 }
 
 void sg_test_nats_stop(sg_test_nats *n)
 {
-    if (n->pid <= 0) return;
-    kill(n->pid, SIGTERM);
-    long long deadline = now_ms() + 3000;
-    int status;
-    while (waitpid(n->pid, &status, WNOHANG) == 0) {
-        if (now_ms() > deadline) {
-            kill(n->pid, SIGKILL);
-            waitpid(n->pid, &status, 0);
-            break;
-        }
-        sleep_ms(5);
-    }
+    sg_pid_stop(n->pid, 3000);
     n->pid = 0;
 }
 

@@ -36,8 +36,8 @@ void sg_test_nats_stop(sg_test_nats *n);
 /* Stops the server and removes the folder. */
 void sg_test_nats_free(sg_test_nats *n);
 
-/* A free TCP port on 127.0.0.1 right now (bound, then released), or -1. */
-int sg_test_free_tcp_port(void);
+/* sg_test_free_tcp_port and the launcher are in proc.h. */
+#include "proc.h"
 
 /* ---- A JetStream cluster of several nodes on loopback ---------------------------------- */
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "edgegap_internal.h"
+#include "proc.h"
 #include "seatgate/edgegap.h"
 
 static void builds_session_paths_with_escaping(void **state)
@@ -519,23 +520,11 @@ static void rejects_bad_client_options_without_echoing_the_key(void **state)
     assert_int_equal(sg_edgegap_client_new(&o, &c), SG_E_INVALID);
 }
 
-/* A loopback port with nothing listening: connection refused. */
-static int closed_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static void refused_connections_are_retried_then_reported(void **state)
 {
     (void)state;
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d", closed_port());
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", sg_test_free_tcp_port() /* nothing listens there: refused */);
     sg_edgegap_options o;
     sg_edgegap_options_default(&o);
     o.base_url = url;

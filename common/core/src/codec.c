@@ -66,3 +66,12 @@ sg_status sg_base64_decode(const char *text, size_t text_len, uint8_t *out, size
     if (out && out_cap) sodium_memzero(out, out_cap);
     return explain(text, text_len, out_cap);
 }
+
+char *sg_copy_str(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= size) n = size - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+    return dst;
+}

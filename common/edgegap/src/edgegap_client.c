@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "edgegap_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 #define POOL_MAX 256
@@ -32,7 +34,8 @@ typedef struct xfer {
     bool overflow;
     size_t max_body;
     int attempts;
-    long long submitted_us, due_us, sent_us;
+    long long submitted_us, sent_us;
+    sg_heap_node timer; /* due: monotonic us, while paced or waiting to retry */
     xstate state;
     struct xfer *prev, *next; /* every transfer the driver knows about */
     struct xfer *qnext;       /* submission queue, then the queue for a transfer slot */
@@ -52,8 +55,7 @@ struct sg_edgegap_client {
     xfer *q_head, *q_tail;
     atomic_size_t pending;
     xfer *all;
-    xfer **heap;
-    size_t heap_n, heap_cap;
+    sg_heap timers; /* of xfer.timer */
     /* Transfers handed to libcurl at once are capped (its per-poll work grows with them);
      * the rest wait in a FIFO for a slot. */
     size_t inflight, max_inflight;
@@ -543,41 +545,16 @@ sg_status sg_edgegap_perform(sg_edgegap_client *c, const sg_edgegap_request *req
 
 /* ---- non-blocking: timers ---- */
 
-static bool heap_push(sg_edgegap_client *c, xfer *x)
+/* The transfer whose timer node n is. */
+static xfer *xfer_of(sg_heap_node *n)
 {
-    if (c->heap_n == c->heap_cap) {
-        size_t cap = c->heap_cap ? c->heap_cap * 2 : 64;
-        xfer **h = realloc(c->heap, cap * sizeof *h);
-        if (!h) return false;
-        c->heap = h;
-        c->heap_cap = cap;
-    }
-    size_t i = c->heap_n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (c->heap[p]->due_us <= x->due_us) break;
-        c->heap[i] = c->heap[p];
-        i = p;
-    }
-    c->heap[i] = x;
-    return true;
+    return (xfer *)(void *)((char *)n - offsetof(xfer, timer));
 }
 
-static xfer *heap_pop(sg_edgegap_client *c)
+static bool timer_push(sg_edgegap_client *c, xfer *x, long long due_us)
 {
-    xfer *top = c->heap[0], *last = c->heap[--c->heap_n];
-    size_t i = 0, n = c->heap_n;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        long long mv = last->due_us;
-        if (l < n && c->heap[l]->due_us < mv) m = l, mv = c->heap[l]->due_us;
-        if (r < n && c->heap[r]->due_us < mv) m = r;
-        if (m == i) break;
-        c->heap[i] = c->heap[m];
-        i = m;
-    }
-    if (n) c->heap[i] = last;
-    return top;
+    x->timer.due = due_us;
+    return sg_heap_push(&c->timers, &x->timer) == SG_OK;
 }
 
 /* ---- non-blocking: transfer lifecycle (driving thread) ---- */
@@ -676,9 +653,8 @@ static void start(sg_edgegap_client *c, xfer *x, int *ncompleted)
     long long now = sg_edgegap_clock_us();
     long long at = sg_eg_pace_reserve_lane(c->pace, lane_of(x->req), now);
     if (at > now) {
-        x->due_us = at;
         x->state = X_PACED;
-        if (heap_push(c, x)) return;
+        if (timer_push(c, x, at)) return;
     }
     launch(c, x, ncompleted);
 }
@@ -699,9 +675,8 @@ static void finished(sg_edgegap_client *c, CURL *e, CURLcode rc, int *ncompleted
     x->easy = NULL;
     easy_release(c, e);
     if (retry) {
-        x->due_us = sg_edgegap_clock_us() + wait_us;
         x->state = X_RETRY_WAIT;
-        if (heap_push(c, x)) return;
+        if (timer_push(c, x, sg_edgegap_clock_us() + wait_us)) return;
         start(c, x, ncompleted);
         return;
     }
@@ -727,8 +702,9 @@ static void drain_queue(sg_edgegap_client *c, int *ncompleted)
 static void fire_timers(sg_edgegap_client *c, int *ncompleted)
 {
     long long now = sg_edgegap_clock_us();
-    while (c->heap_n && c->heap[0]->due_us <= now) {
-        xfer *x = heap_pop(c);
+    sg_heap_node *top;
+    while ((top = sg_heap_top(&c->timers)) && top->due <= now) {
+        xfer *x = xfer_of(sg_heap_pop(&c->timers));
         if (x->state == X_PACED)
             launch(c, x, ncompleted);
         else
@@ -791,8 +767,8 @@ sg_status sg_edgegap_run(sg_edgegap_client *c, int timeout_ms, sg_edgegap_waitfd
 
     long long wait = timeout_ms < 0 ? 0 : timeout_ms;
     if (done > 0) wait = 0;
-    if (c->heap_n) {
-        long long d = (c->heap[0]->due_us - sg_edgegap_clock_us() + 999) / 1000;
+    if (sg_heap_top(&c->timers)) {
+        long long d = (sg_heap_top(&c->timers)->due - sg_edgegap_clock_us() + 999) / 1000;
         if (d < 0) d = 0;
         if (d < wait) wait = d;
     }
@@ -885,7 +861,7 @@ void sg_edgegap_client_free(sg_edgegap_client *c)
     for (size_t i = 0; i < c->pool_n; i++)
         curl_easy_cleanup(c->pool[i]);
     if (c->beasy) curl_easy_cleanup(c->beasy);
-    free(c->heap);
+    sg_heap_free(&c->timers);
     slist_wipe_free(c->hdr_get);
     slist_wipe_free(c->hdr_post);
     wipe_free(c->key);

@@ -9,9 +9,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "edgegap_internal.h"
+#include "seatgate/clock.h"
 
 /* Two lanes, so that a burst of departures never delays arriving players: deletes take
  * their own share of the rate (delete_share), everything else the rest. Together they never
@@ -34,9 +34,7 @@ struct sg_edgegap_pace {
 
 long long sg_edgegap_clock_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+    return sg_clock_mono_us();
 }
 
 /* Splits rate and burst between the lanes (under the lock). */

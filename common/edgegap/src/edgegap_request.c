@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "edgegap_internal.h"
+#include "seatgate/clock.h"
 #include "seatgate/addr.h"
 
 static const char *const call_names[SG_EDGEGAP_CALL_COUNT] = {
@@ -373,11 +374,8 @@ bool sg_eg_create_ambiguous(sg_status st, int http_status, bool sent)
 long long sg_eg_backoff_us(long long base_ms, long long max_ms, int retry)
 {
     if (base_ms <= 0) return 0;
-    long long cap = base_ms;
-    for (int i = 1; i < retry && cap < max_ms; i++)
-        cap *= 2;
-    if (cap > max_ms) cap = max_ms;
-    long long cap_us = cap * 1000;
+    /* Full jitter: anywhere between 0 and the schedule's delay. */
+    long long cap_us = sg_backoff_ms(base_ms, max_ms, retry) * 1000;
     if (cap_us <= 0) return 0;
     if (cap_us >= (long long)UINT32_MAX) cap_us = (long long)UINT32_MAX - 1;
     return (long long)randombytes_uniform((uint32_t)cap_us + 1);

@@ -2,6 +2,8 @@
  * releases, game server records and delete jobs (seatgate/ledger.h). */
 #include "seatgate/ledger.h"
 
+#include "seatgate/clock.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +23,7 @@ static sg_status not_opened(const char *bucket)
 
 long long sg_ledger_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sg_clock_wall_ms();
 }
 
 /* Every process opens the shared buckets and the queue with the same options (records.h). */

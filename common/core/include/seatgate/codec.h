@@ -3,7 +3,7 @@
  * Standard alphabet with '=' padding (RFC 4648 section 4, libsodium's
  * sodium_base64_VARIANT_ORIGINAL), no line breaks, no whitespace. Error messages give
  * positions and lengths only, never the text itself, so they are safe for secrets.
- * Thread-safe.
+ * Also the one bounded string copy into fixed-size fields (sg_copy_str). Thread-safe.
  */
 #ifndef SEATGATE_CODEC_H
 #define SEATGATE_CODEC_H
@@ -34,6 +34,10 @@ sg_status sg_base64_encode(const void *bin, size_t len, char *out, size_t out_si
  * out_cap bytes). On error *out_len is 0 and out[0..out_cap) is zeroed. */
 sg_status sg_base64_decode(const char *text, size_t text_len, uint8_t *out, size_t out_cap,
                            size_t *out_len);
+
+/* Copies src (NULL: "") into dst of size bytes (> 0), cut to fit; dst always ends with a NUL.
+ * Returns dst. For fixed-size fields of records and messages. */
+char *sg_copy_str(char *dst, size_t size, const char *src);
 
 #ifdef __cplusplus
 }

@@ -272,7 +272,7 @@ static int app_ready(void *user, char *why, size_t size)
     bool store = sg_ledger_connected(app->ledger);
     if (!store) {
         snprintf(why, size, "the state store is %s",
-                 sg_store_state_name(sg_store_state_get(app->store)));
+                 sg_store_state_name(sg_store_get_state(app->store)));
         return 0;
     }
     if (!atomic_load(&app->version_ok)) {

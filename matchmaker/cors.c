@@ -138,22 +138,33 @@ sg_cors_result sg_cors_request(const sg_cors *c, const char *origin, sg_cors_hea
     return SG_CORS_ALLOWED;
 }
 
+/* The next item of a comma-separated list at *p, without surrounding blanks: its start and
+ * length (0 for an empty item); *p moves past it. False at the end of the list. */
+static bool next_item(const char **p, const char **item, size_t *n)
+{
+    const char *s = *p;
+    while (*s == ',' || *s == ' ' || *s == '\t')
+        s++;
+    if (!*s) return false;
+    const char *e = s;
+    while (*e && *e != ',')
+        e++;
+    const char *t = e;
+    while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
+        t--;
+    *item = s;
+    *n = (size_t)(t - s);
+    *p = e;
+    return true;
+}
+
 /* Whether `token` (n bytes) appears in a comma-separated list, ignoring case and spaces. */
 static bool list_has(const char *list, const char *token, size_t n)
 {
-    const char *p = list;
-    while (*p) {
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if ((size_t)(t - p) == n && n && strncasecmp(p, token, n) == 0) return true;
-        p = e;
-    }
+    const char *item;
+    size_t len;
+    for (const char *p = list; next_item(&p, &item, &len);)
+        if (len == n && n && strncasecmp(item, token, n) == 0) return true;
     return false;
 }
 
@@ -165,18 +176,10 @@ sg_cors_result sg_cors_preflight(const sg_cors *c, const char *origin, const cha
     add(out, "Vary", "Origin");
     if (!origin_allowed(c, origin)) return SG_CORS_DENIED;
     if (!list_has(c->allow_methods, method, strlen(method))) return SG_CORS_DENIED;
-    for (const char *p = request_headers ? request_headers : ""; *p;) {
-        while (*p == ',' || *p == ' ' || *p == '\t')
-            p++;
-        const char *e = p;
-        while (*e && *e != ',')
-            e++;
-        const char *t = e;
-        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-            t--;
-        if (t > p && !list_has(c->allow_headers, p, (size_t)(t - p))) return SG_CORS_DENIED;
-        p = e;
-    }
+    const char *item;
+    size_t len;
+    for (const char *p = request_headers ? request_headers : ""; next_item(&p, &item, &len);)
+        if (len && !list_has(c->allow_headers, item, len)) return SG_CORS_DENIED;
     out->count = 0;
     add(out, "Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
     add_common(c, origin, out);

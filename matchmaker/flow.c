@@ -64,7 +64,8 @@ typedef struct flight {
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
     sg_seat *ready_seat; /* RECORDING: Ready arrived before the record was written */
-    long long poll_delay_ms;
+    long long poll_delay_ms; /* before the next poll: sg_backoff_ms over polls_sent */
+    int polls_sent;
     sg_timer poll_timer, deadline_timer;
     struct flight *all_prev, *all_next;
     struct finish *fin; /* allocated once the seat is ready (keeps waiting flights small) */
@@ -372,11 +373,7 @@ static void poll_now(void *arg)
     f->refs++;
     sg_counter_inc(fl->polls);
     /* The next delay doubles up to the cap. */
-    long long next = f->poll_delay_ms ? f->poll_delay_ms * 2 : fl->o.poll_first_ms;
-    if (f->poll_delay_ms == 0)
-        f->poll_delay_ms = fl->o.poll_first_ms;
-    else
-        f->poll_delay_ms = next > fl->o.poll_max_ms ? fl->o.poll_max_ms : next;
+    f->poll_delay_ms = sg_backoff_ms(fl->o.poll_first_ms, fl->o.poll_max_ms, ++f->polls_sent);
     fl->o.orch->ops->poll_seat(fl->o.orch->self, f->link.seat_id, on_polled, f);
 }
 
@@ -918,6 +915,7 @@ static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
     SG_INFO("flow", "seat_reused", "ip=%s session_id=%s", f->ip_text, f->link.seat_id);
     set_state(f, F_WAITING);
     f->poll_delay_ms = 0;
+    f->polls_sent = 0;
     poll_now(f);
 }
 

@@ -118,8 +118,7 @@ int main(int argc, char **argv)
     sc.protocol_id = tko.protocol_id;
     sc.dialect = tko.dialect;
 
-    ho = sg_hook_options_new();
-    if (!ho || sg_hook_options_load_env(ho) != SG_OK ||
+    if (sg_hook_options_new(&ho) != SG_OK || sg_hook_options_load_env(ho) != SG_OK ||
         sg_hook_options_set(ho, "port-name", sg_config_str(&cfg, "port-name")) != SG_OK ||
         sg_hook_new(ho, &hook) != SG_OK)
         goto fail;

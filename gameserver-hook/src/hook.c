@@ -446,6 +446,24 @@ static hook_waiter *waiter_new(void)
     return w;
 }
 
+/* Enqueues j with a waiter for the *_wait calls (j is consumed in every case). */
+static sg_status enqueue_waited(sg_hook *h, hook_job *j, hook_waiter **out)
+{
+    hook_waiter *w = waiter_new();
+    if (!w) {
+        hook_job_free(j);
+        return sg_fail(SG_E_NOMEM, "hook: out of memory");
+    }
+    j->waiter = w;
+    sg_status st = enqueue(h, j);
+    if (st != SG_OK) {
+        free(w);
+        return st;
+    }
+    *out = w;
+    return SG_OK;
+}
+
 sg_status sg_hook_verify_wait(sg_hook *h, uint64_t client_id, const char *source_ip,
                               const char *session_id, int timeout_ms, sg_hook_verdict *out)
 {
@@ -454,17 +472,8 @@ sg_status sg_hook_verify_wait(sg_hook *h, uint64_t client_id, const char *source
     hook_job *j;
     sg_status st = verify_job(h, client_id, source_ip, session_id, &j);
     if (st != SG_OK) return st;
-    hook_waiter *w = waiter_new();
-    if (!w) {
-        hook_job_free(j);
-        return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    }
-    j->waiter = w;
-    st = enqueue(h, j);
-    if (st != SG_OK) {
-        free(w);
-        return st;
-    }
+    hook_waiter *w = NULL;
+    if ((st = enqueue_waited(h, j, &w)) != SG_OK) return st;
     sg_status ignored;
     if (!wait_for(w, timeout_ms, out, &ignored))
         return sg_fail(SG_E_TIMEOUT, "hook: no verdict within %d ms", timeout_ms);
@@ -476,17 +485,8 @@ sg_status sg_hook_disconnect_wait(sg_hook *h, uint64_t client_id, int reason, in
     hook_job *j;
     sg_status st = disconnect_job(h, client_id, reason, &j);
     if (st != SG_OK) return st;
-    hook_waiter *w = waiter_new();
-    if (!w) {
-        hook_job_free(j);
-        return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    }
-    j->waiter = w;
-    st = enqueue(h, j);
-    if (st != SG_OK) {
-        free(w);
-        return st;
-    }
+    hook_waiter *w = NULL;
+    if ((st = enqueue_waited(h, j, &w)) != SG_OK) return st;
     sg_status result = SG_OK;
     if (!wait_for(w, timeout_ms, NULL, &result))
         return sg_fail(SG_E_TIMEOUT, "hook: disconnect not done within %d ms", timeout_ms);

@@ -107,15 +107,19 @@ static sg_status declare(sg_config *cfg)
     return st;
 }
 
-sg_hook_options *sg_hook_options_new(void)
+sg_status sg_hook_options_new(sg_hook_options **out)
 {
+    if (!out) return sg_fail(SG_E_INVALID, "hook options: NULL");
+    *out = NULL;
     sg_hook_options *o = calloc(1, sizeof *o);
-    if (!o) return NULL;
-    if (declare(&o->cfg) != SG_OK) {
+    if (!o) return sg_fail(SG_E_NOMEM, "hook options: out of memory");
+    sg_status st = declare(&o->cfg);
+    if (st != SG_OK) {
         sg_hook_options_free(o);
-        return NULL;
+        return st;
     }
-    return o;
+    *out = o;
+    return SG_OK;
 }
 
 void sg_hook_options_free(sg_hook_options *o)

@@ -292,8 +292,8 @@ static int release_one(tool *t, const sg_session_record *r, uint64_t rev, void *
 int main(int argc, char **argv)
 {
     tool t = {0};
-    t.o = sg_hook_options_new();
-    if (!t.o || sg_hook_options_load_env(t.o) != SG_OK) return fail("settings");
+    if (sg_hook_options_new(&t.o) != SG_OK || sg_hook_options_load_env(t.o) != SG_OK)
+        return fail("settings");
     int i = 1;
     while (i < argc && (strncmp(argv[i], "--", 2) == 0 || strcmp(argv[i], "-h") == 0)) {
         int used = parse_flag(t.o, argc, argv, i);

@@ -12,30 +12,12 @@
 
 /* ---- simulator ---- */
 
-typedef struct buf {
-    char *d;
-    size_t n;
-} buf;
-
-static size_t on_body(char *d, size_t size, size_t n, void *user)
-{
-    buf *b = user;
-    size_t add = size * n;
-    char *x = realloc(b->d, b->n + add + 1);
-    if (!x) return 0;
-    memcpy(x + b->n, d, add);
-    b->d = x;
-    b->n += add;
-    x[b->n] = '\0';
-    return add;
-}
-
 static long sim_call(const char *method, const char *path, const char *json, char **body)
 {
     char url[512];
     snprintf(url, sizeof url, "%s%s", E.sim_url, path);
     CURL *c = curl_easy_init();
-    buf b = {0};
+    sg_test_buf b = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -43,16 +25,16 @@ static long sim_call(const char *method, const char *path, const char *json, cha
     if (json) curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sg_test_buf_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     if (body)
-        *body = b.d;
+        *body = b.p;
     else
-        free(b.d);
+        free(b.p);
     return status;
 }
 

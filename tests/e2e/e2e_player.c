@@ -122,21 +122,22 @@ void e2e_connect_me_all(e2e_player *ps, int n, const char *mm_url)
     curl_multi_cleanup(m);
 }
 
-bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
+/* The example client's arguments for a saved token; stay (NULL: none) and goodbye only when
+ * staying. argv needs 16 places. */
+static void client_argv(const char **argv, const char *token_file, const char *bind,
+                        const char *stay, bool goodbye)
 {
-    char stay[32];
-    snprintf(stay, sizeof stay, "%ldms", stay_ms);
-    if (!bind) bind = p->ip;
-    const char *argv[16];
     int a = 0;
     argv[a++] = E.client_bin;
     argv[a++] = "--token-file";
-    argv[a++] = p->token_file;
+    argv[a++] = token_file;
     argv[a++] = "--timeout";
     argv[a++] = "5s";
-    argv[a++] = "--stay";
-    argv[a++] = stay;
-    argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
+    if (stay) {
+        argv[a++] = "--stay";
+        argv[a++] = stay;
+        argv[a++] = goodbye ? "--goodbye=true" : "--goodbye=false";
+    }
     argv[a++] = "--token-dialect";
     argv[a++] = E.dialect;
     if (bind && bind[0]) {
@@ -144,6 +145,14 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
         argv[a++] = bind;
     }
     argv[a] = NULL;
+}
+
+bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
+{
+    char stay[32];
+    snprintf(stay, sizeof stay, "%ldms", stay_ms);
+    const char *argv[16];
+    client_argv(argv, p->token_file, bind ? bind : p->ip, stay, goodbye);
     if (!sg_run_start(argv, &p->pid, &p->out_fd)) return false;
     p->line[0] = '\0';
     p->exit_code = -2;
@@ -159,20 +168,8 @@ void e2e_play_wait(e2e_player *p, long timeout_ms)
 
 int e2e_play_token(const char *token_file, const char *bind, char *line, size_t size)
 {
-    const char *argv[12];
-    int a = 0;
-    argv[a++] = E.client_bin;
-    argv[a++] = "--token-file";
-    argv[a++] = token_file;
-    argv[a++] = "--timeout";
-    argv[a++] = "5s";
-    argv[a++] = "--token-dialect";
-    argv[a++] = E.dialect;
-    if (bind && bind[0]) {
-        argv[a++] = "--bind";
-        argv[a++] = bind;
-    }
-    argv[a] = NULL;
+    const char *argv[16];
+    client_argv(argv, token_file, bind, NULL, false);
     return sg_run(argv, 15000, line, size);
 }
 

@@ -567,7 +567,7 @@ static void hundreds_of_concurrent_requests_complete(void **state)
     assert_int_equal(dels->ok, N);
 
     sg_edgegap_stats st;
-    sg_edgegap_client_stats(c, &st);
+    sg_edgegap_client_get_stats(c, &st);
     assert_int_equal(st.calls, 3 * N);
     assert_int_equal(st.by_status[SG_OK], 3 * N);
     free(creates);
@@ -630,7 +630,7 @@ static void non_blocking_retries_use_timers(void **state)
     drive(c, &d->done, 2);
     assert_int_equal(d->ok, 2);
     sg_edgegap_stats st;
-    sg_edgegap_client_stats(c, &st);
+    sg_edgegap_client_get_stats(c, &st);
     assert_int_equal(st.retries, 4);
     free(d);
     sg_edgegap_client_free(c);

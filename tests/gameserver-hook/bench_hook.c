@@ -57,7 +57,8 @@ static void bench_enqueue(int calls)
 {
     fake_world w;
     fake_world_init(&w);
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    if (sg_hook_options_new(&o) != SG_OK) return;
     char qs[32];
     snprintf(qs, sizeof qs, "%d", calls + 16);
     sg_hook_options_set(o, "queue-size", qs);
@@ -134,7 +135,8 @@ static int bench_live(const char *sim_bin, const char *sim_config, int n)
     sim_env(&sim, SERVER_A, "CONTEXT_URL", url, sizeof url);
     sim_env(&sim, SERVER_A, "CONTEXT_TOKEN", token, sizeof token);
     long rss0 = rss_kib();
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    if (sg_hook_options_new(&o) != SG_OK) return 1;
     sg_hook_options_set(o, "store-url", nats.url);
     sg_hook_options_set(o, "app", "bench");
     sg_hook_options_set(o, "edgegap-url", sim.url);

@@ -47,7 +47,8 @@ static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
     fake_world_init(&e->w);
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     sg_hook_options_set(o, "delete-retry", "20ms");
     assert_int_equal(
         hook_new_with_backend(o, fake_backend(&e->w, SERVER_ID, "127.0.0.1"), &e->hook), SG_OK);

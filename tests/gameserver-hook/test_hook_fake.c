@@ -27,7 +27,8 @@ typedef struct fixture {
 
 static sg_hook_options *test_options(void)
 {
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     assert_non_null(o);
     assert_int_equal(sg_hook_options_set(o, "heartbeat", "50ms"), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "delete-retry", "20ms"), SG_OK);
@@ -521,7 +522,8 @@ static void heartbeats_run_on_their_own(void **state)
 static void store_settings_reach_the_store_options(void **state)
 {
     (void)state;
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     sg_store_options so;
     assert_int_equal(hook_store_options(o, &so), SG_OK); /* defaults, as the store's */
     assert_int_equal(so.replicas, 1);
@@ -586,7 +588,8 @@ static void store_settings_reach_the_store_options(void **state)
 static void options_validate_and_hide_secrets(void **state)
 {
     (void)state;
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     assert_string_equal(sg_hook_options_get(o, "port-name"), "game"); /* the one default name */
     assert_int_equal(sg_hook_options_set(o, "no-such-thing", "1"), SG_E_INVALID);
     assert_non_null(strstr(sg_last_error(), "no-such-thing"));
@@ -655,7 +658,8 @@ static void bad_settings_are_refused_by_sg_hook_new(void **state)
                                     "digits, colons allowed), got 6 digits"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sg_hook_options *o = sg_hook_options_new();
+        sg_hook_options *o = NULL;
+        assert_int_equal(sg_hook_options_new(&o), SG_OK);
         assert_int_equal(sg_hook_options_set(o, "arbitrium-context-url", "http://127.0.0.1:9/c"),
                          SG_OK);
         assert_int_equal(sg_hook_options_set(o, "arbitrium-context-token", "t"), SG_OK);
@@ -669,7 +673,8 @@ static void bad_settings_are_refused_by_sg_hook_new(void **state)
         sg_hook_options_free(o);
     }
     /* A value from a fixed list is refused when it is set. */
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "log-level", "loud"), SG_E_INVALID);
     assert_string_equal(sg_last_error(), "invalid value loud for --log-level (SEATGATE_LOG_LEVEL, "
                                          "from set): expected one of debug, info, warn, error, "

@@ -46,7 +46,8 @@ static sg_hook *new_hook(const char *request_id, bool api_key, const char *edgeg
     char url[512], token[512];
     assert_true(sim_env(&W.sim, request_id, "CONTEXT_URL", url, sizeof url));
     assert_true(sim_env(&W.sim, request_id, "CONTEXT_TOKEN", token, sizeof token));
-    sg_hook_options *o = sg_hook_options_new();
+    sg_hook_options *o = NULL;
+    assert_int_equal(sg_hook_options_new(&o), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "store-url", W.nats.url), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "app", "hooktest"), SG_OK);
     assert_int_equal(sg_hook_options_set(o, "edgegap-url", W.sim.url), SG_OK);

@@ -922,6 +922,19 @@ static void deadline_and_disconnect_delete_the_session(void **state)
 
 /* ---- group: webhook ---- */
 
+/* A matchmaker with the webhook on (secret path s3cret-webhook-path-0123) for app version
+ * `version`, polling only every 20 s. */
+static void start_webhook_mm(mm_proc *m, const char *version)
+{
+    int port = sg_test_free_tcp_port();
+    char pub[64];
+    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
+    const char *extra[] = {"--edgegap-version", version, "--webhook-public-url", pub,
+                           "--webhook-secret", "s3cret-webhook-path-0123", "--poll-first", "20s",
+                           "--poll-max", "20s", NULL};
+    assert_true(start_mm(m, extra, NULL, port));
+}
+
 /* A forged webhook body (a Ready session on an attacker's address, for a session that is
  * still waiting) only wakes the wait: the matchmaker asks Edgegap, finds it still Seeking,
  * keeps waiting, and the player is sent where Edgegap really placed them. */
@@ -929,13 +942,7 @@ static void forged_webhook_body_is_not_believed(void **state)
 {
     (void)state;
     mm_proc m;
-    int port = sg_test_free_tcp_port();
-    char pub[64];
-    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
-    const char *extra[] = {"--edgegap-version", "never", "--webhook-public-url", pub,
-                           "--webhook-secret", "s3cret-webhook-path-0123", "--poll-first", "20s",
-                           "--poll-max", "20s", NULL};
-    assert_true(start_mm(&m, extra, NULL, port));
+    start_webhook_mm(&m, "never");
     long long before = sim_counter(&sim, "sessions_created");
     const char *gets = "GET /v1/session/{session_id} 200";
     long long polls0 = sim_count(&sim, gets);
@@ -989,22 +996,8 @@ static void webhook_wakes_the_wait(void **state)
 {
     (void)state;
     mm_proc m;
-    int port = sg_test_free_tcp_port();
-    char pub[64];
-    snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
     /* Polls are 20 s apart: only the webhook can answer within the test's time. */
-    const char *extra[] = {"--edgegap-version",
-                           "quick",
-                           "--webhook-public-url",
-                           pub,
-                           "--webhook-secret",
-                           "s3cret-webhook-path-0123",
-                           "--poll-first",
-                           "20s",
-                           "--poll-max",
-                           "20s",
-                           NULL};
-    assert_true(start_mm(&m, extra, NULL, port));
+    start_webhook_mm(&m, "quick");
     http_resp r;
     connect_me(&m, &r, NULL, NULL, 15000);
     assert_token_answer(&r, 0);

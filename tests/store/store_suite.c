@@ -894,13 +894,13 @@ static void nats_restart_fails_fast_then_resumes(void **state)
     sg_store *s = open_store();
     sg_bucket *b = new_bucket(s, 0, NULL);
     assert_int_equal(sg_kv_put(b, "k", "before", 6, NULL), SG_OK);
-    assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
+    assert_int_equal(sg_store_get_state(s), SG_STORE_CONNECTED);
 
     sg_test_nats_stop(&g_nats);
     long long deadline = sg_test_now_ms() + 5000;
-    while (sg_store_state_get(s) == SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
+    while (sg_store_get_state(s) == SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
         sg_test_sleep_ms(10);
-    assert_int_equal(sg_store_state_get(s), SG_STORE_RECONNECTING);
+    assert_int_equal(sg_store_get_state(s), SG_STORE_RECONNECTING);
     sg_status st = sg_kv_put(b, "k", "during", 6, NULL);
     assert_true(st == SG_E_UNAVAILABLE || st == SG_E_TIMEOUT);
     assert_non_null(strstr(sg_last_error(), "NATS"));
@@ -912,9 +912,9 @@ static void nats_restart_fails_fast_then_resumes(void **state)
 
     assert_int_equal(sg_test_nats_restart(&g_nats), 0);
     deadline = sg_test_now_ms() + 15000;
-    while (sg_store_state_get(s) != SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
+    while (sg_store_get_state(s) != SG_STORE_CONNECTED && sg_test_now_ms() < deadline)
         sg_test_sleep_ms(20);
-    assert_int_equal(sg_store_state_get(s), SG_STORE_CONNECTED);
+    assert_int_equal(sg_store_get_state(s), SG_STORE_CONNECTED);
     /* JetStream may need a moment after the listener is back: retry briefly. */
     deadline = sg_test_now_ms() + 10000;
     while ((st = sg_kv_get(b, "k", &e)) != SG_OK && sg_test_now_ms() < deadline)

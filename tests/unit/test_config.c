@@ -422,23 +422,23 @@ static void value_parsers(void **state)
 {
     (void)state;
     long long v;
-    assert_int_equal(sg_parse_duration_ms("250ms", &v), SG_OK);
+    assert_int_equal(sg_duration_parse_ms("250ms", &v), SG_OK);
     assert_int_equal(v, 250);
-    assert_int_equal(sg_parse_duration_ms("2h", &v), SG_OK);
+    assert_int_equal(sg_duration_parse_ms("2h", &v), SG_OK);
     assert_int_equal(v, 7200000);
-    assert_int_equal(sg_parse_duration_ms("0", &v), SG_OK);
+    assert_int_equal(sg_duration_parse_ms("0", &v), SG_OK);
     assert_int_equal(v, 0);
-    assert_int_equal(sg_parse_duration_ms("-1s", &v), SG_E_INVALID);
-    assert_int_equal(sg_parse_duration_ms("99999999999999999999h", &v), SG_E_INVALID);
-    assert_int_equal(sg_parse_size("1GiB", &v), SG_OK);
+    assert_int_equal(sg_duration_parse_ms("-1s", &v), SG_E_INVALID);
+    assert_int_equal(sg_duration_parse_ms("99999999999999999999h", &v), SG_E_INVALID);
+    assert_int_equal(sg_size_parse("1GiB", &v), SG_OK);
     assert_int_equal(v, 1073741824LL);
-    assert_int_equal(sg_parse_size("512", &v), SG_OK);
+    assert_int_equal(sg_size_parse("512", &v), SG_OK);
     assert_int_equal(v, 512);
-    assert_int_equal(sg_parse_int(" 5", &v), SG_E_INVALID);
-    assert_int_equal(sg_parse_int("-5", &v), SG_OK);
+    assert_int_equal(sg_int_parse(" 5", &v), SG_E_INVALID);
+    assert_int_equal(sg_int_parse("-5", &v), SG_OK);
     assert_int_equal(v, -5);
     bool b;
-    assert_int_equal(sg_parse_bool("OFF", &b), SG_OK);
+    assert_int_equal(sg_bool_parse("OFF", &b), SG_OK);
     assert_false(b);
 }
 

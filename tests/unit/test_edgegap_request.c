@@ -354,10 +354,10 @@ static void deletes_have_their_own_lane(void **state)
     assert_int_equal(sg_edgegap_pace_new(10, 10, 0.3, &p), SG_OK);
     double r;
     int b;
-    sg_eg_pace_lane_get(p, SG_EG_LANE_PLAYERS, &r, &b);
+    sg_eg_pace_get_lane(p, SG_EG_LANE_PLAYERS, &r, &b);
     assert_true(r > 6.999 && r < 7.001);
     assert_int_equal(b, 7);
-    sg_eg_pace_lane_get(p, SG_EG_LANE_DELETES, &r, &b);
+    sg_eg_pace_get_lane(p, SG_EG_LANE_DELETES, &r, &b);
     assert_true(r > 2.999 && r < 3.001);
     assert_int_equal(b, 3);
     long long last_delete = 0;
@@ -403,7 +403,7 @@ static void a_client_pace_is_its_own_or_shared(void **state)
     sg_edgegap_pace *pp = sg_eg_client_pace(paced);
     double rate;
     int burst;
-    sg_eg_pace_get(pp, &rate, &burst);
+    sg_eg_pace_get_rate(pp, &rate, &burst);
     assert_true(rate == 10.0);
     assert_int_equal(burst, 2);
     assert_int_equal(sg_eg_pace_reserve(pp, t0), t0);
@@ -465,7 +465,7 @@ static void builds_options_from_settings(void **state)
     assert_int_equal(sg_edgegap_client_new(&o, &c), SG_OK);
     double rate;
     int burst;
-    sg_eg_pace_get(sg_eg_client_pace(c), &rate, &burst);
+    sg_eg_pace_get_rate(sg_eg_client_pace(c), &rate, &burst);
     assert_true(rate == 40.0);
     assert_int_equal(burst, 7);
     sg_edgegap_client_free(c);
@@ -559,7 +559,7 @@ static void refused_connections_are_retried_then_reported(void **state)
     sg_edgegap_request_free(r);
 
     sg_edgegap_stats stats;
-    sg_edgegap_client_stats(c, &stats);
+    sg_edgegap_client_get_stats(c, &stats);
     assert_int_equal(stats.calls, 2);
     assert_int_equal(stats.attempts, 6);
     assert_int_equal(stats.retries, 4);

@@ -186,7 +186,7 @@ const char *sg_config_env_name(const sg_config *cfg, const char *name, char *buf
     return buf;
 }
 
-sg_status sg_parse_int(const char *text, long long *out)
+sg_status sg_int_parse(const char *text, long long *out)
 {
     if (!text || !*text) return sg_fail(SG_E_INVALID, "expected an integer, got an empty value");
     errno = 0;
@@ -198,7 +198,7 @@ sg_status sg_parse_int(const char *text, long long *out)
     return SG_OK;
 }
 
-sg_status sg_parse_bool(const char *text, bool *out)
+sg_status sg_bool_parse(const char *text, bool *out)
 {
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
@@ -237,7 +237,7 @@ static sg_status parse_scaled(const char *text, const char *const *units,
     return SG_E_INVALID;
 }
 
-sg_status sg_parse_duration_ms(const char *text, long long *out_ms)
+sg_status sg_duration_parse_ms(const char *text, long long *out_ms)
 {
     static const char *const units[] = {"ms", "s", "m", "h"};
     static const long long factors[] = {1, 1000, 60000, 3600000};
@@ -246,7 +246,7 @@ sg_status sg_parse_duration_ms(const char *text, long long *out_ms)
     return SG_OK;
 }
 
-sg_status sg_parse_size(const char *text, long long *out_bytes)
+sg_status sg_size_parse(const char *text, long long *out_bytes)
 {
     static const char *const units[] = {"B", "KiB", "MiB", "GiB", "K", "M", "G"};
     static const long long factors[] = {1, 1024, 1048576, 1073741824, 1024, 1048576, 1073741824};
@@ -351,13 +351,13 @@ static sg_status parse_value(const sg_config *cfg, sg_setting *s)
     case SG_SET_STRING:
         st = check_choice(s->choices, s->str);
         break;
-    case SG_SET_INT: st = sg_parse_int(s->str, &s->num); break;
+    case SG_SET_INT: st = sg_int_parse(s->str, &s->num); break;
     case SG_SET_BOOL:
-        st = sg_parse_bool(s->str, &b);
+        st = sg_bool_parse(s->str, &b);
         s->num = b;
         break;
-    case SG_SET_DURATION: st = sg_parse_duration_ms(s->str, &s->num); break;
-    case SG_SET_SIZE: st = sg_parse_size(s->str, &s->num); break;
+    case SG_SET_DURATION: st = sg_duration_parse_ms(s->str, &s->num); break;
+    case SG_SET_SIZE: st = sg_size_parse(s->str, &s->num); break;
     }
     if (st != SG_OK) {
         if (secret)

@@ -812,7 +812,7 @@ size_t sg_edgegap_pending(sg_edgegap_client *c)
     return c ? atomic_load(&c->pending) : 0;
 }
 
-void sg_edgegap_client_stats(sg_edgegap_client *c, sg_edgegap_stats *out)
+void sg_edgegap_client_get_stats(sg_edgegap_client *c, sg_edgegap_stats *out)
 {
     memset(out, 0, sizeof *out);
     if (!c) return;

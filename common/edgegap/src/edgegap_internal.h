@@ -46,11 +46,11 @@ long long sg_eg_pace_reserve(sg_edgegap_pace *p, long long now_us);
 /* The pace has two lanes: deletes, and everything else (its delete_share). */
 typedef enum sg_eg_lane { SG_EG_LANE_PLAYERS = 0, SG_EG_LANE_DELETES, SG_EG_LANES } sg_eg_lane;
 long long sg_eg_pace_reserve_lane(sg_edgegap_pace *p, sg_eg_lane lane, long long now_us);
-void sg_eg_pace_lane_get(sg_edgegap_pace *p, sg_eg_lane lane, double *rate, int *burst);
+void sg_eg_pace_get_lane(sg_edgegap_pace *p, sg_eg_lane lane, double *rate, int *burst);
 /* Holds every request of this pace until `until_us`. */
 void sg_eg_pace_hold(sg_edgegap_pace *p, long long until_us);
 /* Its settings (tests). */
-void sg_eg_pace_get(sg_edgegap_pace *p, double *rate, int *burst);
+void sg_eg_pace_get_rate(sg_edgegap_pace *p, double *rate, int *burst);
 /* The pace a client uses (tests). */
 sg_edgegap_pace *sg_eg_client_pace(sg_edgegap_client *c);
 

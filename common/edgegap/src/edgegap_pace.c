@@ -81,7 +81,7 @@ void sg_edgegap_pace_free(sg_edgegap_pace *p)
     free(p);
 }
 
-void sg_eg_pace_get(sg_edgegap_pace *p, double *rate, int *burst)
+void sg_eg_pace_get_rate(sg_edgegap_pace *p, double *rate, int *burst)
 {
     pthread_mutex_lock(&p->mu);
     *rate = p->rate;
@@ -89,7 +89,7 @@ void sg_eg_pace_get(sg_edgegap_pace *p, double *rate, int *burst)
     pthread_mutex_unlock(&p->mu);
 }
 
-void sg_eg_pace_lane_get(sg_edgegap_pace *p, sg_eg_lane which, double *rate, int *burst)
+void sg_eg_pace_get_lane(sg_edgegap_pace *p, sg_eg_lane which, double *rate, int *burst)
 {
     pthread_mutex_lock(&p->mu);
     *rate = p->lanes[which].rate;

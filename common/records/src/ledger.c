@@ -81,7 +81,7 @@ sg_store *sg_ledger_store(sg_ledger *l)
 
 bool sg_ledger_connected(sg_ledger *l)
 {
-    return sg_store_state_get(l->store) == SG_STORE_CONNECTED;
+    return sg_store_get_state(l->store) == SG_STORE_CONNECTED;
 }
 
 sg_status sg_ledger_put_session(sg_ledger *l, const sg_session_record *r)

@@ -388,7 +388,7 @@ const char *sg_store_app(const sg_store *s)
     return s->opts.app;
 }
 
-sg_store_state sg_store_state_get(sg_store *s)
+sg_store_state sg_store_get_state(sg_store *s)
 {
     return s->be->state(s);
 }

@@ -55,8 +55,9 @@ extern "C" {
 
 typedef struct sg_hook_options sg_hook_options;
 
-/* New options holding the defaults. NULL when out of memory. Free with sg_hook_options_free. */
-sg_hook_options *sg_hook_options_new(void);
+/* New options holding the defaults into *out (NULL on error). Errors: SG_E_NOMEM. Free with
+ * sg_hook_options_free. (Every *_new of the library returns a status and an out-parameter.) */
+sg_status sg_hook_options_new(sg_hook_options **out);
 void sg_hook_options_free(sg_hook_options *o);
 
 /* Sets one setting (value copied; NULL unsets it). Errors: SG_E_INVALID naming an unknown

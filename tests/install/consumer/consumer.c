@@ -23,8 +23,8 @@ int main(void)
         return 1;
     }
     sg_hook_log_set_sink(sink, NULL);
-    sg_hook_options *o = sg_hook_options_new();
-    if (!o) return 1;
+    sg_hook_options *o = NULL;
+    if (sg_hook_options_new(&o) != SG_OK) return 1;
     if (sg_hook_options_set(o, "store-url", "redis://127.0.0.1:6379") != SG_OK ||
         sg_hook_options_set(o, "arbitrium-context-url", "http://127.0.0.1:9/context") != SG_OK ||
         sg_hook_options_set(o, "arbitrium-context-token", "t") != SG_OK) {

@@ -122,10 +122,10 @@ void sg_config_free(sg_config *cfg);
 const char *sg_version(void);
 
 /* Parsers shared with code that reads values from other places. */
-sg_status sg_parse_duration_ms(const char *text, long long *out_ms);
-sg_status sg_parse_size(const char *text, long long *out_bytes);
-sg_status sg_parse_bool(const char *text, bool *out);
-sg_status sg_parse_int(const char *text, long long *out);
+sg_status sg_duration_parse_ms(const char *text, long long *out_ms);
+sg_status sg_size_parse(const char *text, long long *out_bytes);
+sg_status sg_bool_parse(const char *text, bool *out);
+sg_status sg_int_parse(const char *text, long long *out);
 
 #ifdef __cplusplus
 }

@@ -407,7 +407,7 @@ typedef struct sg_edgegap_stats {
 } sg_edgegap_stats;
 
 /* Counters since the client was created. Any thread. */
-void sg_edgegap_client_stats(sg_edgegap_client *c, sg_edgegap_stats *out);
+void sg_edgegap_client_get_stats(sg_edgegap_client *c, sg_edgegap_stats *out);
 
 /* Monotonic clock in microseconds used for sent_at_us. */
 long long sg_edgegap_clock_us(void);

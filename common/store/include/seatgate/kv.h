@@ -111,7 +111,7 @@ const char *sg_store_backend(const sg_store *s);
 const char *sg_store_app(const sg_store *s);
 
 /* Current connection state (SQLite is always connected). For /readyz. Never blocks. */
-sg_store_state sg_store_state_get(sg_store *s);
+sg_store_state sg_store_get_state(sg_store *s);
 const char *sg_store_state_name(sg_store_state st);
 
 /* SQLite: removes expired keys, old delete markers and old events now (writers also do it

@@ -136,7 +136,7 @@ unsafe extern "C" {
     pub fn sg_last_error() -> *const c_char;
 
     // options
-    pub fn sg_hook_options_new() -> *mut sg_hook_options;
+    pub fn sg_hook_options_new(out: *mut *mut sg_hook_options) -> sg_status;
     pub fn sg_hook_options_free(o: *mut sg_hook_options);
     pub fn sg_hook_options_set(
         o: *mut sg_hook_options,

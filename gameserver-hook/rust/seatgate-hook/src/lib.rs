@@ -218,8 +218,9 @@ unsafe impl Send for Options {}
 impl Options {
     /// The defaults.
     pub fn new() -> Result<Options, Error> {
-        // SAFETY: no arguments; NULL only when out of memory.
-        let raw = unsafe { sys::sg_hook_options_new() };
+        let mut raw: *mut sys::sg_hook_options = std::ptr::null_mut();
+        // SAFETY: `raw` is a valid place for the out-parameter.
+        Error::check(unsafe { sys::sg_hook_options_new(&mut raw) })?;
         NonNull::new(raw)
             .map(|raw| Options { raw })
             .ok_or_else(|| Error::new(Status::NOMEM, "hook options: out of memory"))

@@ -29,6 +29,7 @@
 #include "seatgate/log.h"
 #include "seatgate/records.h"
 #include "seatgate/token.h"
+#include "issue.h"
 #include "proc.h"
 #include "sim_harness.h"
 
@@ -85,34 +86,8 @@ static pid_t start_server(int port)
 static void issue(const char *deployment, const char *player_ip, uint64_t *cid, char *sid,
                   size_t size)
 {
-    const char *ips[] = {player_ip};
-    sg_edgegap_create_params p = {.app_name = "demo",
-                                  .version_name = "v1",
-                                  .ip_list = ips,
-                                  .ip_count = 1,
-                                  .deployment_request_id = deployment};
-    sg_edgegap_request *req = NULL;
-    assert_int_equal(sg_edgegap_request_create_session(&p, &req), SG_OK);
-    sg_edgegap_result res;
-    assert_int_equal(sg_edgegap_perform(E.api, req, &res), SG_OK);
-    sg_edgegap_request_free(req);
-    snprintf(sid, size, "%s", res.created->session_id);
-    sg_edgegap_result_clear(&res);
     *cid = next_client++;
-    sg_session_record r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.session_id, sizeof r.session_id, "%s", sid);
-    r.created_at = (long long)time(NULL) * 1000;
-    r.claim_deadline = r.created_at + 60000;
-    r.client_id = *cid;
-    snprintf(r.player_ip, sizeof r.player_ip, "%s", player_ip);
-    char *json = NULL;
-    assert_int_equal(sg_session_to_json(&r, &json), SG_OK);
-    assert_int_equal(sg_kv_put(E.sessions, sid, json, strlen(json), NULL), SG_OK);
-    free(json);
-    char key[24];
-    sg_connect_token_key(*cid, key, sizeof key);
-    assert_int_equal(sg_kv_put(E.tokens, key, sid, strlen(sid), NULL), SG_OK);
+    hook_test_issue(E.api, E.sessions, E.tokens, deployment, player_ip, *cid, NULL, sid, size);
 }
 
 /* Mints a token for this server with the session id in its user data; writes it base64 to

@@ -19,6 +19,7 @@
 #include "seatgate/kv.h"
 #include "seatgate/log.h"
 #include "seatgate/records.h"
+#include "issue.h"
 #include "sim_harness.h"
 
 #define API_KEY "live-test-key-0123"
@@ -74,42 +75,16 @@ static sg_hook *new_hook(const char *request_id, bool api_key, const char *edgeg
 static uint64_t issue(const char *deployment, const char *player_ip, char *sid, size_t size)
 {
     const char *public_ip = strcmp(deployment, "ccccccccccc3") == 0 ? "127.0.0.3" : "127.0.0.1";
-    const char *ips[] = {player_ip};
-    sg_edgegap_create_params p = {.app_name = "demo",
-                                  .version_name = "v1",
-                                  .ip_list = ips,
-                                  .ip_count = 1,
-                                  .deployment_request_id = deployment};
-    sg_edgegap_request *req = NULL;
-    assert_int_equal(sg_edgegap_request_create_session(&p, &req), SG_OK);
-    sg_edgegap_result res;
-    assert_int_equal(sg_edgegap_perform(W.api, req, &res), SG_OK);
-    sg_edgegap_request_free(req);
-    snprintf(sid, size, "%s", res.created->session_id);
-    sg_edgegap_result_clear(&res);
+    sg_deployment_ref dep;
+    memset(&dep, 0, sizeof dep);
+    snprintf(dep.request_id, sizeof dep.request_id, "%s", deployment);
+    snprintf(dep.public_ip, sizeof dep.public_ip, "%s", public_ip);
+    dep.port = 31700;
+    snprintf(dep.protocol, sizeof dep.protocol, "UDP");
     uint64_t cid = next_client++;
-    sg_session_record r;
-    memset(&r, 0, sizeof r);
-    snprintf(r.session_id, sizeof r.session_id, "%s", sid);
-    r.state = SG_SESSION_UNCLAIMED;
-    r.created_at = (long long)time(NULL) * 1000;
-    r.claim_deadline = r.created_at + 60000;
-    r.client_id = cid;
-    snprintf(r.player_ip, sizeof r.player_ip, "%s", player_ip);
-    if (strcmp(deployment, "ddddddddddd4") != 0) { /* the matchmaker records it once ready */
-        r.has_deployment = true;
-        snprintf(r.deployment.request_id, sizeof r.deployment.request_id, "%s", deployment);
-        snprintf(r.deployment.public_ip, sizeof r.deployment.public_ip, "%s", public_ip);
-        r.deployment.port = 31700;
-        snprintf(r.deployment.protocol, sizeof r.deployment.protocol, "UDP");
-    }
-    char *json = NULL;
-    assert_int_equal(sg_session_to_json(&r, &json), SG_OK);
-    assert_int_equal(sg_kv_put(W.sessions, sid, json, strlen(json), NULL), SG_OK);
-    free(json);
-    char key[24];
-    sg_connect_token_key(cid, key, sizeof key);
-    assert_int_equal(sg_kv_put(W.tokens, key, sid, strlen(sid), NULL), SG_OK);
+    /* ddddddddddd4 is not Ready yet: its record has no deployment. */
+    hook_test_issue(W.api, W.sessions, W.tokens, deployment, player_ip, cid,
+                    strcmp(deployment, "ddddddddddd4") != 0 ? &dep : NULL, sid, size);
     return cid;
 }
 

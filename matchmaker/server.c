@@ -689,7 +689,7 @@ sg_status sg_server_start(const sg_server_options *o, sg_server **out)
     if (!s) return sg_fail(SG_E_NOMEM, "server: out of memory");
     s->o = *o;
     if (!s->o.connection_limit) s->o.connection_limit = 16384;
-    if (!s->o.connection_memory) s->o.connection_memory = 16 * 1024;
+    if (!s->o.connection_memory) s->o.connection_memory = 8 * 1024;
     if (!s->o.threads) s->o.threads = 1;
     if (!s->o.max_webhook_body) s->o.max_webhook_body = 64 * 1024;
     s->tls = o->tls_cert_pem != NULL;

@@ -10,9 +10,13 @@
  *       what a /connect-me costs at Edgegap alone: POST /v1/session then GET of that session,
  *       straight to the simulator (the baseline the matchmaker's own work adds to); prints
  *       the same line as load, one "request" being the two round trips"
+ *   bench_connect_me calls SIM_URL
+ *       the Edgegap calls the simulator has answered so far (GET /_sim/requests): prints
+ *       "create=N get=N delete=N", counting every status
  * XFF_BASE (0..255) makes every request carry X-Forwarded-For: 100.XFF_BASE.x.y with a
  * distinct x.y, so each request is a different player (single flight, per-IP limits);
  * -1 sends none. Uses libcurl multi on one thread. */
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -294,6 +298,49 @@ static int run_edgegap(const char *sim, const char *key, const char *app, const 
     return 0;
 }
 
+static size_t grow(char *d, size_t s, size_t n, void *u)
+{
+    char **b = u;
+    size_t k = s * n, len = *b ? strlen(*b) : 0;
+    char *p = realloc(*b, len + k + 1);
+    if (!p) return 0;
+    memcpy(p + len, d, k);
+    p[len + k] = '\0';
+    *b = p;
+    return k;
+}
+
+static int run_calls(const char *sim)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_sim/requests", sim);
+    CURL *e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, grow);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+    CURLcode rc = curl_easy_perform(e);
+    curl_easy_cleanup(e);
+    cJSON *j = rc == CURLE_OK && body ? cJSON_Parse(body) : NULL;
+    free(body);
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "requests");
+    if (!req) {
+        fprintf(stderr, "calls: no answer from %s\n", url);
+        cJSON_Delete(j);
+        return 1;
+    }
+    double create = 0, get = 0, del = 0;
+    for (const cJSON *c = req->child; c; c = c->next) {
+        if (!cJSON_IsNumber(c)) continue;
+        if (strncmp(c->string, "POST /v1/session ", 17) == 0) create += c->valuedouble;
+        if (strncmp(c->string, "GET /v1/session/{session_id} ", 29) == 0) get += c->valuedouble;
+        if (strncmp(c->string, "DELETE /v1/session/{session_id} ", 32) == 0) del += c->valuedouble;
+    }
+    printf("create=%.0f get=%.0f delete=%.0f\n", create, get, del);
+    cJSON_Delete(j);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -304,12 +351,15 @@ int main(int argc, char **argv)
         rc = run_hold(argv[2], atoi(argv[3]), atol(argv[4]), atoi(argv[5]));
     else if (argc == 8 && strcmp(argv[1], "edgegap") == 0)
         rc = run_edgegap(argv[2], argv[3], argv[4], argv[5], atoi(argv[6]), atof(argv[7]));
+    else if (argc == 3 && strcmp(argv[1], "calls") == 0)
+        rc = run_calls(argv[2]);
     else
         fprintf(stderr,
                 "usage: %s load URL METHOD CONCURRENCY SECONDS XFF_BASE\n"
                 "       %s hold URL COUNT TIMEOUT_S XFF_BASE\n"
-                "       %s edgegap SIM_URL API_KEY APP VERSION CONCURRENCY SECONDS\n",
-                argv[0], argv[0], argv[0]);
+                "       %s edgegap SIM_URL API_KEY APP VERSION CONCURRENCY SECONDS\n"
+                "       %s calls SIM_URL\n",
+                argv[0], argv[0], argv[0], argv[0]);
     curl_global_cleanup();
     return rc;
 }

@@ -218,6 +218,8 @@ int sim_state_env(sim_state *s, const char *rid, char **text);
 /* Request accounting for /_sim/state ("GET /v1/session/{id} 200": count). */
 void sim_state_count(sim_state *s, const char *method, const char *route, int status);
 cJSON *sim_state_snapshot(sim_state *s);
+/* Only its "requests" and "counters" (GET /_sim/requests): no per-session lists. */
+cJSON *sim_state_counts(sim_state *s);
 
 /* Moves time-driven statuses forward; returns the monotonic ms of the next due event
  * (LLONG_MAX when none). Called by the ticker and before every read. */

@@ -5,6 +5,7 @@
 
 #include <time.h>
 
+#include "seatgate/clock.h"
 #include "sim.h"
 
 typedef enum dep_state { DEP_STARTING = 0, DEP_READY, DEP_STOPPED } dep_state;
@@ -52,6 +53,7 @@ typedef struct sim_session {
     long long terminated_ms;
     struct sim_session *hnext;       /* hash chain */
     struct sim_session *prev, *next; /* creation order */
+    sg_heap_node wake; /* while seeking: when to look at it again (monotonic ms) */
 } sim_session;
 
 const char *sim_ses_status_name(ses_status s);

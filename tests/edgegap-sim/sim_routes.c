@@ -324,6 +324,11 @@ static void admin(sim_routes *rt, const sim_request *q, char **seg, int n, sim_r
             cJSON_AddItemToObject(r->json, "webhooks", sim_webhooks_to_json(rt->webhooks));
         if (rt->server_stats)
             cJSON_AddItemToObject(r->json, "server", rt->server_stats(rt->server));
+    } else if (n == 2 && !strcmp(seg[1], "requests")) {
+        route_name(r, "/_sim/requests");
+        if (!is_method(q, "GET")) return error(r, 405, "Method not allowed");
+        r->status = 200;
+        r->json = sim_state_counts(rt->state); /* /_sim/state without the lists: cheap */
     } else if (n == 2 && !strcmp(seg[1], "faults")) {
         faults(rt, q, r);
     } else if (n >= 2 && !strcmp(seg[1], "webhook-sink")) {

@@ -6,6 +6,7 @@
  * 404 and DELETE 410. One mutex guards everything; time moves forward in sim_state_tick. */
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "seatgate/log.h"
 #include "sim_model.h"
 
-#define SIM_BUCKETS 4096
+#define SIM_BUCKETS_MIN 4096 /* the session index doubles past two sessions a bucket */
 
 typedef struct req_count {
     char key[96];
@@ -30,10 +31,12 @@ struct sim_state {
     int port_base, next_port;
     sim_webhooks *wh;
     sim_deployment *deps, *deps_tail;
-    sim_session *buckets[SIM_BUCKETS];
+    sim_session **buckets; /* by session id; nbuckets a power of two */
+    size_t nbuckets, indexed;
     sim_session *head, *tail;
     size_t n_live, n_seeking;
     long long next_due;
+    sg_heap seeking; /* seeking sessions by when to look at them again (sim_session.wake) */
     long long created, deleted, unprocessable, autodeploys, terminated;
     req_count *counts;
     size_t n_counts, cap_counts;
@@ -47,17 +50,64 @@ static int fail(cJSON **out, int status, const char *message)
     return status;
 }
 
-static unsigned hash_id(const char *id)
+static size_t hash_id(const sim_state *st, const char *id)
 {
     unsigned h = 2166136261u;
     for (; *id; id++)
         h = (h ^ (unsigned char)*id) * 16777619u;
-    return h % SIM_BUCKETS;
+    return h & (st->nbuckets - 1);
+}
+
+/* Doubles the session index (locked); on failure the old one stays (longer chains). */
+static void grow_index(sim_state *st)
+{
+    size_t n = st->nbuckets * 2;
+    sim_session **b = calloc(n, sizeof *b);
+    if (!b) return;
+    sim_session **old = st->buckets;
+    size_t old_n = st->nbuckets;
+    st->buckets = b;
+    st->nbuckets = n;
+    for (size_t i = 0; i < old_n; i++) {
+        for (sim_session *s = old[i], *next; s; s = next) {
+            next = s->hnext;
+            size_t h = hash_id(st, s->id);
+            s->hnext = b[h];
+            b[h] = s;
+        }
+    }
+    free(old);
+}
+
+static sim_session *session_of(sg_heap_node *n)
+{
+    return (sim_session *)(void *)((char *)n - offsetof(sim_session, wake));
+}
+
+/* When a seeking session is next worth a look: its link delay after creation, and not before
+ * its deployment is ready (LLONG_MAX: its deployment starts when told). */
+static long long wake_at(const sim_session *s)
+{
+    long long at = s->created_ms + s->ver->link_delay_ms;
+    if (s->dep->state != DEP_READY && s->dep->ready_at_ms > at) at = s->dep->ready_at_ms;
+    return at;
+}
+
+/* (Re)files a seeking session in the heap at its wake time (locked). */
+static void schedule(sim_state *st, sim_session *s)
+{
+    sg_heap_remove(&st->seeking, &s->wake);
+    s->wake.due = wake_at(s);
+    if (sg_heap_push(&st->seeking, &s->wake) != SG_OK) {
+        SG_ERROR("sim", "out_of_memory", "what=timer");
+        return;
+    }
+    if (s->wake.due < st->next_due) st->next_due = s->wake.due;
 }
 
 static sim_session *find_session(sim_state *st, const char *id)
 {
-    for (sim_session *s = st->buckets[hash_id(id)]; s; s = s->hnext)
+    for (sim_session *s = st->buckets[hash_id(st, id)]; s; s = s->hnext)
         if (strcmp(s->id, id) == 0) return s;
     return NULL;
 }
@@ -196,6 +246,12 @@ sg_status sim_state_new(const sim_catalog *cat, const sim_state_opts *opts, sim_
     *out = NULL;
     sim_state *st = calloc(1, sizeof *st);
     if (!st) return SG_E_NOMEM;
+    st->nbuckets = SIM_BUCKETS_MIN;
+    st->buckets = calloc(st->nbuckets, sizeof *st->buckets);
+    if (!st->buckets) {
+        free(st);
+        return SG_E_NOMEM;
+    }
     pthread_mutex_init(&st->mu, NULL);
     st->cat = cat;
     snprintf(st->public_url, sizeof st->public_url, "%s", opts->public_url ? opts->public_url : "");
@@ -242,10 +298,15 @@ void sim_state_free(sim_state *st)
         free(d);
     }
     free(st->counts);
+    sg_heap_free(&st->seeking);
+    free(st->buckets);
     pthread_mutex_destroy(&st->mu);
     free(st);
 }
 
+/* Moves time on (locked): deployments whose start delay passed become ready, then seeking
+ * sessions whose wake time passed become Ready (a webhook each). O(log n) per session that
+ * changes, in the sessions held; the deployments are few. Returns when next to look. */
 static long long tick_locked(sim_state *st, long long now)
 {
     if (now < st->next_due) return st->next_due;
@@ -260,20 +321,18 @@ static long long tick_locked(sim_state *st, long long now)
             next = d->ready_at_ms;
         }
     }
-    if (st->n_seeking) {
-        for (sim_session *s = st->head; s; s = s->next) {
-            if (s->terminated || s->status != SES_SEEKING || !s->dep) continue;
-            if (s->dep->state != DEP_READY) continue; /* its deployment's ready_at is due */
-            long long at = s->created_ms + s->ver->link_delay_ms;
-            if (at <= now) {
-                s->status = SES_READY;
-                st->n_seeking--;
-                emit_webhook(st, s);
-            } else if (at < next) {
-                next = at;
-            }
+    sg_heap_node *top;
+    while ((top = sg_heap_top(&st->seeking)) && top->due <= now) {
+        sim_session *s = session_of(sg_heap_pop(&st->seeking));
+        if (s->dep->state != DEP_READY || wake_at(s) > now) {
+            schedule(st, s); /* filed before its deployment's start was known */
+            continue;
         }
+        s->status = SES_READY;
+        st->n_seeking--;
+        emit_webhook(st, s);
     }
+    if ((top = sg_heap_top(&st->seeking)) && top->due < next) next = top->due;
     st->next_due = next;
     return next;
 }
@@ -319,14 +378,16 @@ static void link_session(sim_state *st, sim_session *s, sim_deployment *d, int s
     d->used += s->seats;
     s->status = SES_SEEKING;
     st->n_seeking++;
-    set_due(st, d->state == DEP_READY ? s->created_ms + s->ver->link_delay_ms : d->ready_at_ms);
+    schedule(st, s);
 }
 
 static void insert_session(sim_state *st, sim_session *s)
 {
-    unsigned h = hash_id(s->id);
+    if (st->indexed >= st->nbuckets * 2) grow_index(st);
+    size_t h = hash_id(st, s->id);
     s->hnext = st->buckets[h];
     st->buckets[h] = s;
+    st->indexed++;
     s->prev = st->tail;
     if (st->tail)
         st->tail->next = s;
@@ -338,10 +399,13 @@ static void insert_session(sim_state *st, sim_session *s)
 
 static void remove_session(sim_state *st, sim_session *s)
 {
-    sim_session **pp = &st->buckets[hash_id(s->id)];
+    sim_session **pp = &st->buckets[hash_id(st, s->id)];
     while (*pp && *pp != s)
         pp = &(*pp)->hnext;
-    if (*pp) *pp = s->hnext;
+    if (*pp) {
+        *pp = s->hnext;
+        st->indexed--;
+    }
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -360,6 +424,7 @@ static void release(sim_state *st, sim_session *s)
         s->seats = 0;
     }
     if (s->status == SES_SEEKING && s->dep) st->n_seeking--;
+    sg_heap_remove(&st->seeking, &s->wake);
 }
 
 int sim_state_create_session(sim_state *st, const sim_session_req *req, cJSON **out)
@@ -662,6 +727,9 @@ int sim_state_mark_ready(sim_state *st, const char *rid, cJSON **out)
         if (d->state == DEP_STARTING) {
             d->ready_at_ms = sim_now_ms();
             st->next_due = d->ready_at_ms;
+            /* Its sessions were filed for a start "when told": look at them now. */
+            for (sim_session *s = st->head; s; s = s->next)
+                if (s->dep == d && !s->terminated && s->status == SES_SEEKING) schedule(st, s);
         }
         tick_locked(st, sim_now_ms());
         *out = sim_render_deployment(d);
@@ -757,6 +825,21 @@ void sim_state_count(sim_state *st, const char *method, const char *route, int s
     pthread_mutex_unlock(&st->mu);
 }
 
+/* The request counts and counters (locked). */
+static void add_counts(sim_state *st, cJSON *o)
+{
+    cJSON *req = cJSON_AddObjectToObject(o, "requests");
+    for (size_t i = 0; i < st->n_counts; i++)
+        cJSON_AddNumberToObject(req, st->counts[i].key, (double)st->counts[i].n);
+    cJSON *c = cJSON_AddObjectToObject(o, "counters");
+    cJSON_AddNumberToObject(c, "sessions_live", (double)st->n_live);
+    cJSON_AddNumberToObject(c, "sessions_created", (double)st->created);
+    cJSON_AddNumberToObject(c, "sessions_deleted", (double)st->deleted);
+    cJSON_AddNumberToObject(c, "sessions_unprocessable", (double)st->unprocessable);
+    cJSON_AddNumberToObject(c, "sessions_terminated", (double)st->terminated);
+    cJSON_AddNumberToObject(c, "autodeploys", (double)st->autodeploys);
+}
+
 cJSON *sim_state_snapshot(sim_state *st)
 {
     pthread_mutex_lock(&st->mu);
@@ -787,16 +870,16 @@ cJSON *sim_state_snapshot(sim_state *st)
         cJSON_AddBoolToObject(e, "autodeployed", d->autodeployed);
         cJSON_AddItemToArray(deps, e);
     }
-    cJSON *req = cJSON_AddObjectToObject(o, "requests");
-    for (size_t i = 0; i < st->n_counts; i++)
-        cJSON_AddNumberToObject(req, st->counts[i].key, (double)st->counts[i].n);
-    cJSON *c = cJSON_AddObjectToObject(o, "counters");
-    cJSON_AddNumberToObject(c, "sessions_live", (double)st->n_live);
-    cJSON_AddNumberToObject(c, "sessions_created", (double)st->created);
-    cJSON_AddNumberToObject(c, "sessions_deleted", (double)st->deleted);
-    cJSON_AddNumberToObject(c, "sessions_unprocessable", (double)st->unprocessable);
-    cJSON_AddNumberToObject(c, "sessions_terminated", (double)st->terminated);
-    cJSON_AddNumberToObject(c, "autodeploys", (double)st->autodeploys);
+    add_counts(st, o);
+    pthread_mutex_unlock(&st->mu);
+    return o;
+}
+
+cJSON *sim_state_counts(sim_state *st)
+{
+    pthread_mutex_lock(&st->mu);
+    cJSON *o = cJSON_CreateObject();
+    add_counts(st, o);
     pthread_mutex_unlock(&st->mu);
     return o;
 }

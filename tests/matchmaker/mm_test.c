@@ -395,6 +395,39 @@ static void happy_path_sqlite(void **state)
     mm_cleanup(&m);
 }
 
+/* The default connection buffer (8 KiB) takes a browser's request with room to spare: 5 KiB
+ * of headers still get a token; headers past the buffer get a refusal, never a crash. */
+static void request_headers_fit_the_connection_buffer(void **state)
+{
+    (void)state;
+    mm_proc m;
+    assert_true(start_mm(&m, NULL, NULL, 0));
+    static char pad[5200], huge[9000];
+    snprintf(pad, sizeof pad, "X-Pad: ");
+    memset(pad + 7, 'a', 5000);
+    pad[5007] = '\0';
+    snprintf(huge, sizeof huge, "X-Pad: ");
+    memset(huge + 7, 'b', 8800);
+    huge[8807] = '\0';
+    const char *ok[] = {"Content-Type: application/json", pad, NULL};
+    const char *too_big[] = {"Content-Type: application/json", huge, NULL};
+    http_resp r;
+    connect_me(&m, &r, ok, "{}", 10000);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    connect_me(&m, &r, too_big, "{}", 10000);
+    assert_int_equal(r.status, 431); /* Request Header Fields Too Large */
+    http_free(&r);
+    /* and the server goes on */
+    char url[256];
+    url_of(&m, "/healthz", url, sizeof url);
+    http_req(&r, "GET", url, NULL, NULL, 5000);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
 static void routes_methods_and_bodies(void **state)
 {
     (void)state;
@@ -1522,6 +1555,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest http[] = {
         cmocka_unit_test_teardown(happy_path_sqlite, test_teardown),
         cmocka_unit_test_teardown(routes_methods_and_bodies, test_teardown),
+        cmocka_unit_test_teardown(request_headers_fit_the_connection_buffer, test_teardown),
         cmocka_unit_test_teardown(cors_preflight, test_teardown),
         cmocka_unit_test_teardown(request_smuggling_is_refused, test_teardown),
     };

@@ -21,10 +21,23 @@
 
 #define NS_PER_MS 1000000LL
 
+/* One thread's inbox for pipelined writes (nats_write_many): subscribed once, reused. */
+typedef struct write_pipe {
+    natsSubscription *sub;
+    char inbox[96];
+    unsigned long long calls; /* replies of an earlier call (timed out) are told apart */
+    struct write_pipe *next;
+} write_pipe;
+
 typedef struct nats_store {
     natsConnection *nc;
     jsCtx *js;
+    unsigned long long generation; /* tells this store from one opened later at its address */
+    pthread_mutex_t pipes_mu;
+    write_pipe *pipes;
 } nats_store;
+
+static _Atomic unsigned long long store_generations;
 
 static nats_store *NS(sg_store *s)
 {
@@ -97,6 +110,12 @@ static void nats_close_store(sg_store *s)
 {
     nats_store *ns = NS(s);
     if (!ns) return;
+    for (write_pipe *p = ns->pipes, *next; p; p = next) {
+        next = p->next;
+        natsSubscription_Destroy(p->sub);
+        free(p);
+    }
+    pthread_mutex_destroy(&ns->pipes_mu);
     jsCtx_Destroy(ns->js);
     natsConnection_Destroy(ns->nc);
     free(ns);
@@ -146,6 +165,8 @@ static sg_status nats_open_store(sg_store *s)
 {
     nats_store *ns = calloc(1, sizeof *ns);
     if (!ns) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    ns->generation = ++store_generations;
+    pthread_mutex_init(&ns->pipes_mu, NULL);
     s->impl = ns;
     const sg_store_options *o = &s->opts;
     natsOptions *no = NULL;
@@ -466,6 +487,102 @@ static sg_status nats_del(sg_bucket *b, const char *key)
     if (st) return st;
     natsStatus ns = kvStore_Delete(b->impl, key);
     return ns == NATS_OK ? SG_OK : nfail(b->store, ns, 0, "delete");
+}
+
+/* This thread's write pipe for s, made on first use (a wildcard subscription on a fresh
+ * inbox); the store frees them all when it closes. */
+static write_pipe *thread_pipe(sg_store *s)
+{
+    static __thread struct {
+        unsigned long long generation;
+        write_pipe *pipe;
+    } mine;
+    nats_store *ns = NS(s);
+    if (mine.pipe && mine.generation == ns->generation) return mine.pipe;
+    write_pipe *p = calloc(1, sizeof *p);
+    natsInbox *inbox = NULL;
+    if (!p || natsInbox_Create(&inbox) != NATS_OK) {
+        free(p);
+        return NULL;
+    }
+    snprintf(p->inbox, sizeof p->inbox, "%s", (const char *)inbox);
+    natsInbox_Destroy(inbox);
+    char wildcard[112];
+    snprintf(wildcard, sizeof wildcard, "%s.*", p->inbox);
+    if (natsConnection_SubscribeSync(&p->sub, ns->nc, wildcard) != NATS_OK) {
+        free(p);
+        return NULL;
+    }
+    pthread_mutex_lock(&ns->pipes_mu);
+    p->next = ns->pipes;
+    ns->pipes = p;
+    pthread_mutex_unlock(&ns->pipes_mu);
+    mine.generation = ns->generation;
+    mine.pipe = p;
+    return p;
+}
+
+/* Puts and deletes pipelined: every write is published at once to its key's subject (what
+ * kvStore_Put and kvStore_Delete publish), and the JetStream acknowledgements are awaited
+ * together on this thread's inbox: one round trip instead of n, and no subscription made per
+ * call. Writes of one connection reach the server in order, so writes to one bucket apply
+ * in order. As with writes one after another (NATS has no transaction), a failure may leave
+ * earlier writes applied; the call succeeds only once every write is acknowledged, that is
+ * stored by JetStream. */
+static sg_status nats_write_many(const sg_kv_write *w, size_t n)
+{
+    sg_store *s = w[0].bucket->store;
+    sg_status st = ready(s);
+    if (st) return st;
+    write_pipe *p = thread_pipe(s);
+    if (!p) return sg_fail(SG_E_NOMEM, "store: no inbox for pipelined writes");
+    unsigned long long call = ++p->calls;
+    natsConnection *nc = NS(s)->nc;
+    natsStatus ns = NATS_OK;
+    size_t sent = 0;
+    for (size_t i = 0; ns == NATS_OK && i < n; i++) {
+        char subj[SG_KV_APP_MAX + 320], reply[160];
+        snprintf(subj, sizeof subj, "$KV.%s.%s", w[i].bucket->full, w[i].key);
+        snprintf(reply, sizeof reply, "%s.%llu_%zu", p->inbox, call, i);
+        natsMsg *m = NULL;
+        ns = natsMsg_Create(&m, subj, reply, w[i].value ? w[i].value : "",
+                            w[i].value ? (int)w[i].len : 0);
+        if (ns == NATS_OK && !w[i].value) ns = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+        if (ns == NATS_OK) ns = natsConnection_PublishMsg(nc, m);
+        natsMsg_Destroy(m);
+        if (ns == NATS_OK) sent++;
+    }
+    if (ns != NATS_OK) st = nfail(s, ns, 0, "write");
+    long long deadline = sg_kv_now_ms() + s->opts.timeout_ms;
+    size_t got = 0;
+    char want[40];
+    int want_len = snprintf(want, sizeof want, ".%llu_", call);
+    while (!st && got < sent) {
+        long long left = deadline - sg_kv_now_ms();
+        natsMsg *r = NULL;
+        ns = natsSubscription_NextMsg(&r, p->sub, left > 0 ? left : 1);
+        if (ns != NATS_OK) {
+            st = nfail(s, ns, 0, "write");
+            break;
+        }
+        const char *subject = natsMsg_GetSubject(r);
+        const char *tail = subject ? strrchr(subject, '.') : NULL;
+        if (!tail || strncmp(tail, want, (size_t)want_len) != 0) {
+            natsMsg_Destroy(r); /* an earlier call's late answer */
+            continue;
+        }
+        got++;
+        const char *status = NULL, *data = natsMsg_GetData(r);
+        int len = natsMsg_GetDataLength(r);
+        if (natsMsgHeader_Get(r, "Status", &status) == NATS_OK && status &&
+            strcmp(status, "503") == 0)
+            st = nfail(s, NATS_NO_RESPONDERS, 0, "write");
+        else if (len <= 0 || !data || memmem(data, (size_t)len, "\"error\"", 7))
+            st = sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
+                         data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : "");
+        natsMsg_Destroy(r);
+    }
+    return st;
 }
 
 static sg_status nats_keys(sg_bucket *b, char ***keys, size_t *count)
@@ -872,6 +989,7 @@ const sg_kv_backend sg_kv_nats_backend = {
     .create = nats_create,
     .update = nats_update,
     .del = nats_del,
+    .write_many = nats_write_many,
     .keys = nats_keys,
     .watch = nats_watch_start,
     .watch_next = nats_watch_next,

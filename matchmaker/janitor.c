@@ -139,7 +139,7 @@ size_t sg_janitor_reap_once(sg_janitor *j)
         SG_WARN("janitor", "reap_skipped", "error=%s", sg_status_name(st));
         return 0;
     }
-    long long now = sg_ledger_now_ms();
+    long long now = sg_clock_wall_ms();
     for (size_t i = 0; i < n && !atomic_load(&j->stop); i++) {
         sg_session_record r;
         uint64_t rev = 0;

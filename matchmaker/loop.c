@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "seatgate/log.h"
+#include "seatgate/clock.h"
 
 #define BATCH 256
 
@@ -122,7 +123,7 @@ void sg_loop_timer_stop(sg_loop *l, sg_timer *t)
 sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms)
 {
     sg_loop_timer_stop(l, t);
-    t->node.due = sg_loop_now_ms() + (delay_ms > 0 ? delay_ms : 0);
+    t->node.due = sg_clock_mono_ms() + (delay_ms > 0 ? delay_ms : 0);
     sg_status st = sg_heap_push(&l->timers, &t->node);
     return st == SG_OK ? SG_OK : sg_fail(st, "loop: out of memory for timers");
 }
@@ -178,7 +179,7 @@ static void run_posted(sg_loop *l)
 
 static void run_timers(sg_loop *l)
 {
-    long long now = sg_loop_now_ms();
+    long long now = sg_clock_mono_ms();
     sg_heap_node *top;
     while ((top = sg_heap_top(&l->timers)) && top->due <= now) {
         sg_timer *t = (sg_timer *)top; /* the node is its first member */
@@ -194,7 +195,7 @@ static void *loop_main(void *arg)
     while (!l->stop) {
         int timeout = -1;
         if (sg_heap_top(&l->timers)) {
-            long long d = sg_heap_top(&l->timers)->due - sg_loop_now_ms();
+            long long d = sg_heap_top(&l->timers)->due - sg_clock_mono_ms();
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
         int n = epoll_wait(l->epfd, l->batch, BATCH, timeout);

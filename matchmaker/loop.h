@@ -56,11 +56,6 @@ bool sg_loop_on_thread(const sg_loop *l);
  * Errors: SG_E_NOMEM (fn will not run). */
 sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg);
 
-/* Monotonic milliseconds (the clock timers use: sg_clock_mono_ms). */
-static inline long long sg_loop_now_ms(void)
-{
-    return sg_clock_mono_ms();
-}
 
 void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg);
 /* Arms (or re-arms) t to fire once after delay_ms (<= 0: next turn). */

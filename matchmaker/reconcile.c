@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "seatgate/addr.h"
+#include "seatgate/clock.h"
 #include "seatgate/log.h"
 
 struct sg_reconciler {
@@ -179,7 +180,7 @@ static size_t claim_due(sg_reconciler *r, due_intent **due)
         return 0;
     }
     due_intent *d = calloc(n, sizeof *d);
-    long long now = sg_ledger_now_ms();
+    long long now = sg_clock_wall_ms();
     for (size_t i = 0; d && i < n && !stopping(r); i++) {
         due_intent *x = &d[nd];
         sg_status st = sg_ledger_get_intent(r->o.ledger, markers[i], &x->in, &x->rev);
@@ -226,7 +227,7 @@ size_t sg_reconciler_run_once(sg_reconciler *r)
             free(w.seat);
             continue;
         }
-        long long now = sg_ledger_now_ms();
+        long long now = sg_clock_wall_ms();
         for (size_t k = 0; k < ndue; k++) {
             verdict v = judge(r, &due[k].in, w.seat, now);
             if (v == TOO_YOUNG) due[k].keep = true;

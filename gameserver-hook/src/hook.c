@@ -26,11 +26,6 @@ struct hook_waiter {
     sg_status status;
 };
 
-long long hook_now_ms(void)
-{
-    return sg_clock_mono_ms();
-}
-
 void hook_list_push(hook_list *l, hook_job *j)
 {
     j->next = NULL;
@@ -242,7 +237,7 @@ static sg_status verify_job(sg_hook *h, uint64_t client_id, const char *source_i
         return sg_fail(SG_E_INVALID, "hook: session id longer than 255 bytes");
     hook_job *j = job_new(h, JOB_VERIFY, client_id);
     if (!j) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    j->deadline_ms = hook_now_ms() + h->verify_timeout_ms;
+    j->deadline_ms = sg_clock_mono_ms() + h->verify_timeout_ms;
     /* A bad source IP or client id 0 is still answered through the queue, as a rejection. */
     if (sg_addr_parse(source_ip, SG_PORT_OPTIONAL, &j->source) == SG_OK) {
         sg_addr_format(&j->source, false, j->verdict.source_ip, sizeof j->verdict.source_ip);

@@ -269,7 +269,6 @@ struct sg_hook {
     int in_flight;
 };
 
-long long hook_now_ms(void); /* monotonic */
 
 /* Worker side (hook_worker.c). */
 void *hook_worker_main(void *arg);

@@ -123,7 +123,7 @@ static void verify_finish(sg_hook *h, hook_job *j)
         publish(h, &ev);
     } else {
         if (hook_guard_memorable(v->reason))
-            hook_guard_remember(h->guard, v->client_id, &j->source, v->reason, hook_now_ms());
+            hook_guard_remember(h->guard, v->client_id, &j->source, v->reason, sg_clock_mono_ms());
         const char *reason = sg_hook_reason_name((sg_hook_reason)v->reason);
         SG_WARN(COMP, "player_rejected",
                 "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s", v->client_id,
@@ -251,7 +251,7 @@ static void verify_start(sg_hook *h, hook_job *j)
                sg_status_name(h->start_status));
         return;
     }
-    long long now = hook_now_ms();
+    long long now = sg_clock_mono_ms();
     int remembered = 0;
     if (hook_guard_remembered(h->guard, j->client_id, &j->source, now, &remembered)) {
         snprintf(v->session_id, sizeof v->session_id, "%s", j->session_hint);
@@ -311,7 +311,7 @@ static void schedule_retry(sg_hook *h, const char *session_id, uint64_t client_i
     r->client_id = client_id;
     snprintf(r->verdict.session_id, sizeof r->verdict.session_id, "%s", session_id);
     r->value = 1; /* attempts failed so far: the first delete */
-    r->deadline_ms = hook_now_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, 1);
+    r->deadline_ms = sg_clock_mono_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, 1);
     hook_list_push(&h->retrying, r);
 }
 
@@ -338,7 +338,7 @@ static void on_deleted(hook_job *j, sg_status st, bool queued)
     if (j->kind == JOB_RETRY_DELETE) {
         if (st != SG_OK) {
             j->value++;
-            j->deadline_ms = hook_now_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, (int)j->value);
+            j->deadline_ms = sg_clock_mono_ms() + sg_backoff_ms(h->delete_retry_ms, 60000, (int)j->value);
             hook_list_push(&h->retrying, j);
         } else {
             free(j);
@@ -506,7 +506,7 @@ static long long min_ll(long long a, long long b)
 void *hook_worker_main(void *arg)
 {
     sg_hook *h = arg;
-    long long now = hook_now_ms();
+    long long now = sg_clock_mono_ms();
     h->start_deadline_ms = now + h->start_timeout_ms;
     h->start_tries = 0;
     h->next_start_ms = now;
@@ -522,7 +522,7 @@ void *hook_worker_main(void *arg)
         bool stopping = h->stopping, quit = h->quit;
         int stop_ms = h->stop_timeout_req;
         pthread_mutex_unlock(&h->mu);
-        now = hook_now_ms();
+        now = sg_clock_mono_ms();
         if (stopping && !stop_seen) {
             stop_seen = true;
             stop_deadline = now + stop_ms;

@@ -25,6 +25,7 @@
 #include "seatgate/ledger.h"
 #include "mm_harness.h"
 #include "nats_server.h"
+#include "seatgate/clock.h"
 #include "seatgate/codec.h"
 #include "seatgate/keys.h"
 #include "seatgate/kv.h"
@@ -1426,7 +1427,7 @@ static void claim_directly(sg_ledger *l, const char *session_id)
     rec.state = SG_SESSION_CLAIMED;
     snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "5a1d0c0ffee1.pr.edgegap.net");
     snprintf(rec.claimed_by_request_id, sizeof rec.claimed_by_request_id, "5a1d0c0ffee1");
-    rec.claimed_at = sg_ledger_now_ms();
+    rec.claimed_at = sg_clock_wall_ms();
     assert_int_equal(sg_ledger_update_session(l, &rec, rev), SG_OK);
 }
 

@@ -21,11 +21,6 @@ static sg_status not_opened(const char *bucket)
     return sg_fail(SG_E_INVALID, "ledger: %s is not opened by this role", bucket);
 }
 
-long long sg_ledger_now_ms(void)
-{
-    return sg_clock_wall_ms();
-}
-
 /* Every process opens the shared buckets and the queue with the same options (records.h). */
 static sg_status open_bucket(sg_store *s, const char *name, sg_bucket **out)
 {
@@ -295,7 +290,7 @@ sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const c
     snprintf(j.reason, sizeof j.reason, "%.*s", (int)sizeof j.reason - 1, reason);
     snprintf(j.requested_by, sizeof j.requested_by, "%.*s", (int)sizeof j.requested_by - 1,
              requested_by);
-    j.enqueued_at = sg_ledger_now_ms();
+    j.enqueued_at = sg_clock_wall_ms();
     char *json = NULL;
     sg_status st = sg_delete_job_to_json(&j, &json);
     if (st != SG_OK) return st;
@@ -402,7 +397,7 @@ static sg_status seats_get(sg_ledger *l, const char *player, char *key, size_t k
 /* Writes the record if nobody changed it since rev (SG_E_CONFLICT otherwise). */
 static sg_status seats_put(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev)
 {
-    ps->updated_at = sg_ledger_now_ms();
+    ps->updated_at = sg_clock_wall_ms();
     char *json = NULL;
     sg_status st = sg_player_seats_to_json(ps, &json);
     if (st != SG_OK) return st;
@@ -431,7 +426,7 @@ sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_se
         uint64_t rev;
         sg_status st = seats_get(l, rq->player, key, sizeof key, &ps, &rev);
         if (st != SG_OK) return st;
-        long long now = sg_ledger_now_ms();
+        long long now = sg_clock_wall_ms();
         bool changed = false;
 
         for (size_t i = 0; i < ps.count;) {

@@ -165,8 +165,6 @@ sg_status sg_ledger_seat_session(sg_ledger *l, const char *player, const char *m
 /* The reservation `marker` is over (its create failed, or its session was deleted). */
 sg_status sg_ledger_seat_drop(sg_ledger *l, const char *player, const char *marker);
 
-/* Unix milliseconds (wall clock), the time base of records. */
-long long sg_ledger_now_ms(void);
 
 #ifdef __cplusplus
 }

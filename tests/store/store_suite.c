@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1015,6 +1016,71 @@ static void sqlite_sweep_removes_expired_rows(void **state)
     sg_store_close(s);
 }
 
+static long long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+static bool thread_named(const char *name)
+{
+    bool found = false;
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    while (d && !found && (e = readdir(d))) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(comm, sizeof comm, f)) comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+        found = strcmp(comm, name) == 0;
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* Commits only append to the WAL; copying pages back into the database file (a checkpoint)
+ * is the job of the store's own thread (sg-checkpoint, started when the WAL first holds
+ * 4000 frames), long before the committing thread would do it itself (16000). So the
+ * thread appears and the file grows while writes go on, without the WAL reaching 16000. */
+static void sqlite_wal_is_checkpointed_in_the_background(void **state)
+{
+    (void)state;
+    char db[300], wal[310];
+    snprintf(db, sizeof db, "%s/state.db", g_dir);
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL);
+    assert_false(thread_named("sg-checkpoint")); /* each earlier test closed its store */
+    long long before = file_size(db);
+    assert_true(before > 0);
+    char v[900];
+    memset(v, 'x', sizeof v);
+    char key[32];
+    long long grown = -1;
+    for (int i = 0; i < 6000 && grown < 0; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(sg_kv_put(b, key, v, sizeof v, NULL), SG_OK);
+        if (i % 100 == 0 && file_size(db) > before) grown = i;
+    }
+    for (int t = 0; t < 100 && grown < 0; t++) {
+        if (file_size(db) > before) grown = 6000;
+        sg_test_sleep_ms(50);
+    }
+    assert_true(grown >= 0);
+    assert_true(thread_named("sg-checkpoint"));
+    /* the WAL never got near the committing thread's own threshold */
+    assert_true(file_size(wal) < 16000LL * (4096 + 24));
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(b, "k0", &e), SG_OK);
+    assert_int_equal(e->len, sizeof v);
+    assert_memory_equal(e->value, v, sizeof v);
+    sg_kv_entry_free(e);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1075,6 +1141,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),
         cmocka_unit_test(sqlite_sweep_removes_expired_rows),
+        cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
     };
     char name[64];
     snprintf(name, sizeof name, "store (%s)", g_backend);

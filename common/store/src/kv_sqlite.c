@@ -21,6 +21,17 @@
 
 #define WATCH_WINDOW_MS 60000
 #define SCHEMA_VERSION 1
+/* Few, hot pages change with every write: checkpointing every 4000 WAL frames instead of
+ * 1000 writes each of them back four times less often (the WAL grows to about 16 MB). */
+#define CHECKPOINT_FRAMES 4000
+/* The WAL starts over only once every frame is copied back, which a checkpointer running
+ * beside busy writers may keep missing by a little: when no more than this many frames are
+ * left, the committing thread copies them itself (a short, bounded pause), so the next
+ * commit starts the WAL over. */
+#define CHECKPOINT_FINISH_FRAMES 512
+/* A checkpointer that cannot keep up (or could not start) leaves the committing thread to
+ * checkpoint, as SQLite's own auto-checkpoint does, so the WAL stays bounded. */
+#define CHECKPOINT_INLINE_FRAMES (4 * CHECKPOINT_FRAMES)
 
 static const char *const SQL[Q_COUNT] = {
     [Q_BUCKET_GET] = "SELECT ttl_ms, history, max_value FROM sg_buckets WHERE name = ?1",
@@ -144,16 +155,84 @@ static sg_status sql_exec(sqlite_store *ss, const char *sql, const char *what)
     return rc == SQLITE_OK ? SG_OK : sq_fail(ss, rc, what);
 }
 
+static void *checkpointer_main(void *arg)
+{
+    sqlite_store *ss = arg;
+    sqlite3 *db = NULL;
+    pthread_setname_np(pthread_self(), "sg-checkpoint");
+    pthread_mutex_lock(&ss->cmu);
+    for (;;) {
+        while (!ss->checkpoint_wanted && !ss->checkpointer_stop)
+            pthread_cond_wait(&ss->ccv, &ss->cmu);
+        if (ss->checkpointer_stop) break;
+        ss->checkpoint_wanted = false;
+        pthread_mutex_unlock(&ss->cmu);
+        /* a first read makes the new connection see the file is in WAL mode */
+        if (!db &&
+            (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+                 SQLITE_OK ||
+             sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+                 SQLITE_OK)) {
+            SG_WARN("store", "checkpointer_open_failed", "error=\"%s\"",
+                    db ? sqlite3_errmsg(db) : "out of memory");
+            sqlite3_close(db);
+            db = NULL;
+        }
+        /* PASSIVE: copies what no reader still needs and never blocks a writer; a busy
+         * answer (another checkpoint running) is as good as done. */
+        int logged = 0, copied = 0;
+        bool ok = db && sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logged,
+                                                  &copied) == SQLITE_OK;
+        pthread_mutex_lock(&ss->cmu);
+        if (ok && copied <= ss->wal_frames) ss->backfilled = copied;
+    }
+    pthread_mutex_unlock(&ss->cmu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Called by SQLite after each commit on this connection (the committer holds mu). */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    sqlite_store *ss = arg;
+    pthread_mutex_lock(&ss->cmu);
+    if (frames < ss->wal_frames) ss->backfilled = 0; /* the WAL started over */
+    ss->wal_frames = frames;
+    if (frames < CHECKPOINT_FRAMES) {
+        pthread_mutex_unlock(&ss->cmu);
+        return SQLITE_OK;
+    }
+    if (!ss->checkpointer_started && !ss->checkpointer_stop)
+        ss->checkpointer_started =
+            pthread_create(&ss->checkpointer, NULL, checkpointer_main, ss) == 0;
+    ss->checkpoint_wanted = true;
+    pthread_cond_signal(&ss->ccv);
+    bool inline_needed = !ss->checkpointer_started || frames >= CHECKPOINT_INLINE_FRAMES ||
+                         (ss->backfilled > 0 && frames - ss->backfilled <= CHECKPOINT_FINISH_FRAMES);
+    pthread_mutex_unlock(&ss->cmu);
+    if (inline_needed) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return SQLITE_OK;
+}
+
 static void sqlite_close(sg_store *s)
 {
     sqlite_store *ss = SS(s);
     if (!ss) return;
+    pthread_mutex_lock(&ss->cmu);
+    ss->checkpointer_stop = true;
+    pthread_cond_signal(&ss->ccv);
+    bool joined = ss->checkpointer_started;
+    pthread_mutex_unlock(&ss->cmu);
+    if (joined) pthread_join(ss->checkpointer, NULL);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(ss->stmt[i]);
     sqlite3_close(ss->db);
     pthread_mutex_destroy(&ss->mu);
     pthread_mutex_destroy(&ss->gmu);
     pthread_cond_destroy(&ss->gcv);
+    pthread_mutex_destroy(&ss->cmu);
+    pthread_cond_destroy(&ss->ccv);
+    free(ss->path);
     free(ss);
     s->impl = NULL;
 }
@@ -165,7 +244,14 @@ static sg_status sqlite_open(sg_store *s)
     pthread_mutex_init(&ss->mu, NULL);
     pthread_mutex_init(&ss->gmu, NULL);
     pthread_cond_init(&ss->gcv, NULL);
+    pthread_mutex_init(&ss->cmu, NULL);
+    pthread_cond_init(&ss->ccv, NULL);
     s->impl = ss;
+    ss->path = strdup(s->target);
+    if (!ss->path) {
+        sqlite_close(s);
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
+    }
     int rc = sqlite3_open_v2(
         s->target, &ss->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     sg_status st = SG_OK;
@@ -186,9 +272,7 @@ static sg_status sqlite_open(sg_store *s)
         }
     }
     if (!st) st = sql_exec(ss, "PRAGMA synchronous=NORMAL", "set synchronous");
-    /* Few, hot pages change with every write: checkpointing every 4000 WAL frames instead of
-     * 1000 writes each of them back four times less often (the WAL grows to about 16 MB). */
-    if (!st) st = sql_exec(ss, "PRAGMA wal_autocheckpoint=4000", "set checkpoint interval");
+    if (!st) sqlite3_wal_hook(ss->db, on_wal_commit, ss); /* replaces the auto-checkpoint */
     if (!st) st = sq_begin(ss, true);
     if (!st) {
         sqlite3_stmt *v = NULL;

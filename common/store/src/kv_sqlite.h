@@ -48,6 +48,14 @@ typedef struct sqlite_store {
     pthread_cond_t gcv;
     sq_write *gqueue, *gtail;
     bool gleader;
+    /* Checkpoints run on their own thread and connection (started at the first full WAL),
+     * so no commit waits for pages to be copied back into the database file. */
+    pthread_mutex_t cmu;
+    pthread_cond_t ccv;
+    pthread_t checkpointer;
+    bool checkpointer_started, checkpoint_wanted, checkpointer_stop;
+    int wal_frames, backfilled; /* the WAL's frames at the last commit; copied back of them */
+    char *path; /* the file, for the checkpointer's connection */
 } sqlite_store;
 
 /* Returns the statement, reset and with bindings cleared, or NULL (error set). Caller holds mu. */

@@ -55,6 +55,7 @@ static sg_log_limiter late_log;
 static void *sweep_main(void *arg)
 {
     sg_conn_guard *g = arg;
+    pthread_setname_np(pthread_self(), "sg-conn-sweep");
     pthread_mutex_lock(&g->mu);
     while (!g->stop) {
         struct timespec until = sg_clock_deadline(SWEEP_MS);

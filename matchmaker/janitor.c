@@ -74,6 +74,7 @@ static sg_orch_result release_blocking(sg_janitor *j, const char *session_id)
 static void *delete_worker(void *arg)
 {
     sg_janitor *j = arg;
+    pthread_setname_np(pthread_self(), "sg-delete");
     while (!atomic_load(&j->stop)) {
         sg_job *job = NULL;
         sg_delete_job d;
@@ -302,6 +303,7 @@ static void shortest(long long *interval, long long candidate)
 static void *reaper(void *arg)
 {
     sg_janitor *j = arg;
+    pthread_setname_np(pthread_self(), "sg-reaper");
     long long interval = 0;
     shortest(&interval, j->o.reap_interval_ms);
     shortest(&interval, j->o.orphan_interval_ms);

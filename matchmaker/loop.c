@@ -191,6 +191,7 @@ static void run_timers(sg_loop *l)
 static void *loop_main(void *arg)
 {
     sg_loop *l = arg;
+    pthread_setname_np(pthread_self(), "sg-flow-loop");
     l->owner = pthread_self();
     while (!l->stop) {
         int timeout = -1;

@@ -163,6 +163,7 @@ static void fill_result(const sg_edgegap_result *res, sg_orch_result *r)
 static void *drive(void *arg)
 {
     edgegap_orch *o = arg;
+    pthread_setname_np(pthread_self(), "sg-edgegap");
     while (!atomic_load(&o->stop)) {
         if (sg_edgegap_run(o->client, 1000, NULL, 0, NULL) != SG_OK)
             SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s",

@@ -23,6 +23,7 @@ struct sg_workpool {
 static void *worker(void *arg)
 {
     sg_workpool *p = arg;
+    pthread_setname_np(pthread_self(), "sg-store-call");
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (p->len == 0 && !p->stopping)

@@ -506,6 +506,7 @@ static long long min_ll(long long a, long long b)
 void *hook_worker_main(void *arg)
 {
     sg_hook *h = arg;
+    pthread_setname_np(pthread_self(), "seatgate-hook");
     long long now = sg_clock_mono_ms();
     h->start_deadline_ms = now + h->start_timeout_ms;
     h->start_tries = 0;

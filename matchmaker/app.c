@@ -106,7 +106,8 @@ static const sg_setting app_settings[] = {
     {.name = "poll-first", .type = SG_SET_DURATION, .def = "250ms", .min = MS(10),
      .max = MS(60000), .help = "delay before the second poll (the first is immediate)"},
     {.name = "poll-max", .type = SG_SET_DURATION, .def = "2s", .min = MS(10), .max = MS(600000),
-     .help = "longest delay between polls (the delay doubles up to it)"},
+     .help = "longest delay between polls (the delay doubles up to it; with the webhook, "
+             "the only delay)"},
     {.name = "webhook-public-url", .type = SG_SET_STRING,
      .help = "base URL Edgegap can reach this service at (enables the webhook)"},
     {.name = "webhook-secret", .type = SG_SET_STRING, .flags = SG_SET_SECRET,

@@ -364,6 +364,14 @@ static void on_polled(const sg_orch_result *r, const sg_seat *seat, void *user)
     post_or_die(f->flow, on_polled_loop, e);
 }
 
+/* A seat this flight created, with the webhook on: Edgegap says when it is Ready (and the
+ * webhook's wake-up poll reads it), so polls wait poll_max_ms in case a webhook is lost. A
+ * held seat is already Ready, and no webhook will come for it. */
+static bool webhook_waits(const flight *f)
+{
+    return f->flow->webhook_url[0] && !f->reusing;
+}
+
 static void poll_now(void *arg)
 {
     flight *f = arg;
@@ -372,8 +380,11 @@ static void poll_now(void *arg)
     f->poll_pending = true;
     f->refs++;
     sg_counter_inc(fl->polls);
-    /* The next delay doubles up to the cap. */
-    f->poll_delay_ms = sg_backoff_ms(fl->o.poll_first_ms, fl->o.poll_max_ms, ++f->polls_sent);
+    /* The next delay doubles up to the cap; with a webhook, polls are only its safety net. */
+    f->polls_sent++;
+    f->poll_delay_ms = webhook_waits(f) ? fl->o.poll_max_ms
+                                        : sg_backoff_ms(fl->o.poll_first_ms, fl->o.poll_max_ms,
+                                                        f->polls_sent);
     fl->o.orch->ops->poll_seat(fl->o.orch->self, f->link.seat_id, on_polled, f);
 }
 
@@ -500,7 +511,12 @@ static void on_created_loop(void *arg)
                             "the session could not be recorded; try again");
             } else {
                 set_state(f, F_RECORDING);
-                poll_now(f);
+                if (webhook_waits(f)) {
+                    f->poll_delay_ms = fl->o.poll_max_ms;
+                    sg_loop_timer_start(fl->o.loop, &f->poll_timer, f->poll_delay_ms);
+                } else {
+                    poll_now(f);
+                }
             }
         }
     } else {

@@ -6,7 +6,8 @@
  *   2. record it as unclaimed at once (sessions bucket, with a claim deadline), so nothing
  *      that fails later can leak it, then acknowledge (remove) the intent;
  *   3. wait for it: an immediate poll, then polls backing off from poll_first_ms to
- *      poll_max_ms, woken early by the webhook; a final failure, the deadline or the player
+ *      poll_max_ms; with a webhook, the webhook's wake-up poll, and polls every poll_max_ms
+ *      only in case it is lost; a final failure, the deadline or the player
  *      hanging up ends the wait, and the session is deleted (durable delete queue);
  *   4. pick the port by name, draw a client id, mint the netcode token for
  *      public_ip:external_port with the session id in its user data;

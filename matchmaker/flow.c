@@ -63,7 +63,7 @@ typedef struct flight {
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
-    sg_seat *ready_seat; /* RECORDING: Ready arrived before the record was written */
+    sg_seat *ready_seat;     /* RECORDING: Ready arrived before the record was written */
     long long poll_delay_ms; /* before the next poll: sg_backoff_ms over polls_sent */
     int polls_sent;
     sg_timer poll_timer, deadline_timer;
@@ -244,8 +244,8 @@ static void end_flight(flight *f, const char *delete_reason)
     sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
     sg_flight_map_remove(&fl->map, &f->link);
     if (f->link.seat_id[0] && delete_reason) {
-        if (!f->reusing) request_delete(fl, f->link.seat_id, f->intent_open ? f->marker : NULL,
-                                        delete_reason);
+        if (!f->reusing)
+            request_delete(fl, f->link.seat_id, f->intent_open ? f->marker : NULL, delete_reason);
         f->intent_open = false;
         drop_reservation(f);
     }
@@ -268,8 +268,8 @@ static void fail_flight(flight *f, int status, const char *code, long long retry
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
     char q[300];
-    SG_INFO("flow", "connect_failed", "ip=%s session_id=%s code=%s waiters=%zu message=%s", f->ip_text,
-            f->link.seat_id[0] ? f->link.seat_id : "-", code, f->ncalls,
+    SG_INFO("flow", "connect_failed", "ip=%s session_id=%s code=%s waiters=%zu message=%s",
+            f->ip_text, f->link.seat_id[0] ? f->link.seat_id : "-", code, f->ncalls,
             sg_log_quote(e.message, q, sizeof q));
     char *json = sg_reply_error_json(&e, NULL);
     while (f->calls) {
@@ -292,11 +292,11 @@ typedef struct flow_ev {
     sg_seat *seat;
     sg_status st;
     char digest[SG_REC_DIGEST_LEN + 1];
-    sg_seats_result seats;         /* intent_job: what the player's seat cap said */
-    sg_session_record *held;       /* ... SG_SEATS_REUSE: the seat to hand again */
+    sg_seats_result seats;   /* intent_job: what the player's seat cap said */
+    sg_session_record *held; /* ... SG_SEATS_REUSE: the seat to hand again */
     uint64_t held_rev;
-    long long seats_retry_ms;      /* ... SG_SEATS_FULL */
-    bool reserved;                 /* ... a seat was reserved (dropped if nothing comes of it) */
+    long long seats_retry_ms; /* ... SG_SEATS_FULL */
+    bool reserved;            /* ... a seat was reserved (dropped if nothing comes of it) */
 } flow_ev;
 
 static flow_ev *ev_new(flight *f)
@@ -382,9 +382,9 @@ static void poll_now(void *arg)
     sg_counter_inc(fl->polls);
     /* The next delay doubles up to the cap; with a webhook, polls are only its safety net. */
     f->polls_sent++;
-    f->poll_delay_ms = webhook_waits(f) ? fl->o.poll_max_ms
-                                        : sg_backoff_ms(fl->o.poll_first_ms, fl->o.poll_max_ms,
-                                                        f->polls_sent);
+    f->poll_delay_ms = webhook_waits(f)
+                           ? fl->o.poll_max_ms
+                           : sg_backoff_ms(fl->o.poll_first_ms, fl->o.poll_max_ms, f->polls_sent);
     fl->o.orch->ops->poll_seat(fl->o.orch->self, f->link.seat_id, on_polled, f);
 }
 
@@ -467,8 +467,8 @@ static void record_job(void *arg)
     e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL);
     if (e->st == SG_OK && f->reserved) {
         /* The player's reservation now names its session (so it can be handed again). */
-        sg_status st = sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->link.seat_id,
-                                              deadline);
+        sg_status st =
+            sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->link.seat_id, deadline);
         if (st != SG_OK)
             SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
                      f->link.seat_id, sg_status_name(st));
@@ -588,7 +588,8 @@ static void finish_job(void *arg)
          * token's client id is replaced, so that token stops working). */
         sg_session_record rec = fin->held;
         rec.client_id = fin->client_id;
-        rec.claim_deadline = sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        rec.claim_deadline =
+            sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         st = sg_ledger_update_session(fl->o.ledger, &rec, fin->held_rev);
         if (st == SG_OK) st = sg_ledger_put_token(fl->o.ledger, fin->client_id, rec.session_id);
         if (st == SG_OK && fl->o.seats_per_player > 0)
@@ -596,7 +597,8 @@ static void finish_job(void *arg)
                                    rec.claim_deadline);
     } else if (st == SG_OK) {
         sg_session_record rec;
-        long long deadline = sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
+        long long deadline =
+            sg_clock_wall_ms() + fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
         fill_record(f, &rec, deadline);
         rec.client_id = fin->client_id;
         rec.has_deployment = true;

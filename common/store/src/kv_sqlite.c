@@ -168,15 +168,18 @@ static void *checkpointer_main(void *arg)
         ss->checkpoint_wanted = false;
         pthread_mutex_unlock(&ss->cmu);
         /* a first read makes the new connection see the file is in WAL mode */
-        if (!db &&
-            (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-                 SQLITE_OK ||
-             sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
-                 SQLITE_OK)) {
+        if (!db && (sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                    NULL) != SQLITE_OK ||
+                    sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+                        SQLITE_OK)) {
+            /* once: from now on the committing thread checkpoints, as SQLite's own would */
             SG_WARN("store", "checkpointer_open_failed", "error=\"%s\"",
                     db ? sqlite3_errmsg(db) : "out of memory");
             sqlite3_close(db);
             db = NULL;
+            pthread_mutex_lock(&ss->cmu);
+            ss->checkpointer_gone = true;
+            break;
         }
         /* PASSIVE: copies what no reader still needs and never blocks a writer; a busy
          * answer (another checkpoint running) is as good as done. */
@@ -207,8 +210,9 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int frames)
             pthread_create(&ss->checkpointer, NULL, checkpointer_main, ss) == 0;
     ss->checkpoint_wanted = true;
     pthread_cond_signal(&ss->ccv);
-    bool inline_needed = !ss->checkpointer_started || frames >= CHECKPOINT_INLINE_FRAMES ||
-                         (ss->backfilled > 0 && frames - ss->backfilled <= CHECKPOINT_FINISH_FRAMES);
+    bool nearly_done = ss->backfilled > 0 && frames - ss->backfilled <= CHECKPOINT_FINISH_FRAMES;
+    bool inline_needed = !ss->checkpointer_started || ss->checkpointer_gone ||
+                         frames >= CHECKPOINT_INLINE_FRAMES || nearly_done;
     pthread_mutex_unlock(&ss->cmu);
     if (inline_needed) sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
@@ -311,14 +315,14 @@ static sg_status sweep_locked(sg_store *s)
     long long now = sg_kv_now_ms();
     char sql[1400];
     int n = snprintf(sql, sizeof sql,
-             "DELETE FROM sg_kv WHERE EXISTS (SELECT 1 FROM sg_buckets b WHERE b.name = "
-             "sg_kv.bucket AND b.ttl_ms > 0 AND sg_kv.created_ms + b.ttl_ms <= %lld);"
-             "DELETE FROM sg_kv WHERE created_ms < %lld AND rev < (SELECT MAX(k2.rev) FROM "
-             "sg_kv k2 WHERE k2.bucket = sg_kv.bucket AND k2.key = sg_kv.key);"
-             "DELETE FROM sg_kv WHERE op = %d AND created_ms < %lld;"
-             "DELETE FROM sg_events WHERE ts_ms < %lld;",
-             now, now - WATCH_WINDOW_MS, (int)SG_KV_DELETE, now - WATCH_WINDOW_MS,
-             now - s->opts.event_retention_ms);
+                     "DELETE FROM sg_kv WHERE EXISTS (SELECT 1 FROM sg_buckets b WHERE b.name = "
+                     "sg_kv.bucket AND b.ttl_ms > 0 AND sg_kv.created_ms + b.ttl_ms <= %lld);"
+                     "DELETE FROM sg_kv WHERE created_ms < %lld AND rev < (SELECT MAX(k2.rev) FROM "
+                     "sg_kv k2 WHERE k2.bucket = sg_kv.bucket AND k2.key = sg_kv.key);"
+                     "DELETE FROM sg_kv WHERE op = %d AND created_ms < %lld;"
+                     "DELETE FROM sg_events WHERE ts_ms < %lld;",
+                     now, now - WATCH_WINDOW_MS, (int)SG_KV_DELETE, now - WATCH_WINDOW_MS,
+                     now - s->opts.event_retention_ms);
     /* By count as well as by age: a flood of events never grows the file without bound. */
     if (s->opts.event_max_rows > 0 && n > 0 && (size_t)n < sizeof sql)
         snprintf(sql + n, sizeof sql - (size_t)n,

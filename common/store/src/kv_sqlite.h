@@ -53,9 +53,9 @@ typedef struct sqlite_store {
     pthread_mutex_t cmu;
     pthread_cond_t ccv;
     pthread_t checkpointer;
-    bool checkpointer_started, checkpoint_wanted, checkpointer_stop;
+    bool checkpointer_started, checkpoint_wanted, checkpointer_stop, checkpointer_gone;
     int wal_frames, backfilled; /* the WAL's frames at the last commit; copied back of them */
-    char *path; /* the file, for the checkpointer's connection */
+    char *path;                 /* the file, for the checkpointer's connection */
 } sqlite_store;
 
 /* Returns the statement, reset and with bindings cleared, or NULL (error set). Caller holds mu. */

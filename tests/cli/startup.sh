@@ -14,16 +14,7 @@ fails=0
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 key=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 api=startup-test-api-key-0123
-# A port nothing listens on now at address $1 (default 127.0.0.1): bash's /dev/tcp cannot
-# connect to it. Drawn below Linux's ephemeral range (32768 and up), so no outgoing connection
-# of a test running alongside takes it meanwhile.
-free_port() {
-  local p a=${1:-127.0.0.1}
-  for _ in $(seq 1 50); do
-    p=$(( 12000 + RANDOM % 20000 ))
-    (exec 3<>/dev/tcp/$a/$p) 2>/dev/null || { echo "$p"; return; }
-  done
-}
+free_port() { "$(dirname "$0")/../../scripts/free-port" "$@"; }
 wait_file() { for _ in $(seq 1 ${2:-200}); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 
 "$sim" --listen-address 127.0.0.1 --listen-port 0 --ready-file "$tmp/sim.url" --api-key "$api" \

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "seatgate/log.h"
 
@@ -51,6 +52,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_SEQ_GET] = "SELECT seq FROM sg_buckets WHERE name = ?1",
     [Q_JOB_ADD] = "INSERT INTO sg_jobs(queue, payload, enqueued_ms, visible_ms) "
                   "VALUES (?1, ?2, ?3, ?3)",
+    [Q_JOB_READY] = "SELECT 1 FROM sg_jobs WHERE queue = ?1 AND visible_ms <= ?2 LIMIT 1",
     [Q_JOB_NEXT] = "SELECT id, payload, attempts FROM sg_jobs WHERE queue = ?1 AND "
                    "visible_ms <= ?2 ORDER BY visible_ms, id LIMIT 1",
     [Q_JOB_LEASE] = "UPDATE sg_jobs SET visible_ms = ?2, attempts = attempts + 1, lease = ?3 "
@@ -236,6 +238,8 @@ static void sqlite_close(sg_store *s)
     pthread_cond_destroy(&ss->gcv);
     pthread_mutex_destroy(&ss->cmu);
     pthread_cond_destroy(&ss->ccv);
+    pthread_mutex_destroy(&ss->jmu);
+    pthread_cond_destroy(&ss->jcv);
     free(ss->path);
     free(ss);
     s->impl = NULL;
@@ -250,6 +254,12 @@ static sg_status sqlite_open(sg_store *s)
     pthread_cond_init(&ss->gcv, NULL);
     pthread_mutex_init(&ss->cmu, NULL);
     pthread_cond_init(&ss->ccv, NULL);
+    pthread_mutex_init(&ss->jmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&ss->jcv, &ca);
+    pthread_condattr_destroy(&ca);
     s->impl = ss;
     ss->path = strdup(s->target);
     if (!ss->path) {

@@ -19,6 +19,7 @@ typedef enum sql_id {
     Q_CHANGES,
     Q_SEQ_GET,
     Q_JOB_ADD,
+    Q_JOB_READY,
     Q_JOB_NEXT,
     Q_JOB_LEASE,
     Q_JOB_ACK,
@@ -56,6 +57,12 @@ typedef struct sqlite_store {
     bool checkpointer_started, checkpoint_wanted, checkpointer_stop, checkpointer_gone;
     int wal_frames, backfilled; /* the WAL's frames at the last commit; copied back of them */
     char *path;                 /* the file, for the checkpointer's connection */
+    /* Jobs enqueued through this store: takers in this process wait on jcv for the count to
+     * change instead of sleeping a whole poll interval (other processes' jobs are still
+     * found by polling). */
+    pthread_mutex_t jmu;
+    pthread_cond_t jcv;
+    unsigned long long jobs_added;
 } sqlite_store;
 
 /* Returns the statement, reset and with bindings cleared, or NULL (error set). Caller holds mu. */

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -33,6 +34,49 @@ void sq_queue_close(sg_queue *q)
     (void)q;
 }
 
+/* Wakes this process's takers: a job was added or made visible again. */
+static void jobs_added(sqlite_store *ss)
+{
+    pthread_mutex_lock(&ss->jmu);
+    ss->jobs_added++;
+    pthread_cond_broadcast(&ss->jcv);
+    pthread_mutex_unlock(&ss->jmu);
+}
+
+/* Waits up to ms for a job to be added by this process since *seen was taken. */
+static void wait_for_jobs(sqlite_store *ss, unsigned long long *seen, long long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&ss->jmu);
+    while (ss->jobs_added == *seen)
+        if (pthread_cond_timedwait(&ss->jcv, &ss->jmu, &ts) != 0) break;
+    *seen = ss->jobs_added;
+    pthread_mutex_unlock(&ss->jmu);
+}
+
+/* Whether a job of the queue is ready, read without taking the write lock (so idle takers
+ * polling never hold up writers). Caller holds mu. */
+static sg_status job_ready(sg_queue *q, long long now, bool *ready)
+{
+    sqlite_store *ss = SS(q->store);
+    sqlite3_stmt *st = sq_stmt(ss, Q_JOB_READY);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, q->full, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_fail(ss, rc, "look for jobs");
+    *ready = rc == SQLITE_ROW;
+    return SG_OK;
+}
+
 sg_status sq_enqueue(sg_queue *q, const char *payload, size_t len)
 {
     sqlite_store *ss = SS(q->store);
@@ -51,6 +95,7 @@ sg_status sq_enqueue(sg_queue *q, const char *payload, size_t len)
     }
     if (!res) sq_maybe_sweep(q->store);
     pthread_mutex_unlock(&ss->mu);
+    if (!res) jobs_added(ss);
     return res;
 }
 
@@ -59,14 +104,20 @@ static sg_status take_once(sg_queue *q, sg_job *j)
 {
     sqlite_store *ss = SS(q->store);
     long long now = sg_kv_now_ms();
+    bool ready = false;
+    pthread_mutex_lock(&ss->mu);
+    sg_status res = job_ready(q, now, &ready);
+    if (res || !ready) {
+        pthread_mutex_unlock(&ss->mu);
+        return res ? res : SG_E_NOT_FOUND;
+    }
     sqlite3_int64 lease = 0;
     while (lease == 0)
         randombytes_buf(&lease, sizeof lease);
     if (lease < 0) lease = -(lease + 1);
     if (lease == 0) lease = 1;
 
-    pthread_mutex_lock(&ss->mu);
-    sg_status res = sq_begin(ss, true);
+    res = sq_begin(ss, true);
     sqlite3_int64 id = 0;
     if (!res) {
         sqlite3_stmt *st = sq_stmt(ss, Q_JOB_NEXT);
@@ -130,13 +181,19 @@ static sg_status take_once(sg_queue *q, sg_job *j)
 
 sg_status sq_take(sg_queue *q, long long wait_ms, sg_job *j)
 {
+    sqlite_store *ss = SS(q->store);
     long long deadline = sg_kv_now_ms() + wait_ms;
+    pthread_mutex_lock(&ss->jmu);
+    unsigned long long seen = ss->jobs_added;
+    pthread_mutex_unlock(&ss->jmu);
     for (;;) {
         sg_status st = take_once(q, j);
         if (st != SG_E_NOT_FOUND) return st;
         long long left = deadline - sg_kv_now_ms();
         if (left <= 0) return SG_E_NOT_FOUND;
-        sg_kv_sleep_ms(left < SQ_POLL_MS ? left : SQ_POLL_MS);
+        /* A job of this process wakes the wait at once; one of another process sharing the
+         * file is found by the next poll. */
+        wait_for_jobs(ss, &seen, left < SQ_POLL_MS ? left : SQ_POLL_MS);
     }
 }
 
@@ -182,6 +239,7 @@ sg_status sq_ack(sg_job *j)
 sg_status sq_retry(sg_job *j, long long delay_ms)
 {
     sg_status st = job_exec(j, Q_JOB_RETRY, sg_kv_now_ms() + delay_ms, "retry");
+    if (st == SG_OK && delay_ms <= 0) jobs_added(SS(j->queue->store));
     if (st != SG_E_INVALID) {
         free(j->impl);
         j->impl = NULL;

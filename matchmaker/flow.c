@@ -463,16 +463,15 @@ static void record_job(void *arg)
     long long deadline = f->created_wall_ms + fl->o.wait_timeout_ms +
                          fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms;
     fill_record(f, &rec, deadline);
-    /* The record protects the session from now on: the intent goes in the same commit. */
-    e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL);
-    if (e->st == SG_OK && f->reserved) {
-        /* The player's reservation now names its session (so it can be handed again). */
-        sg_status st =
-            sg_ledger_seat_session(fl->o.ledger, f->player, f->marker, f->link.seat_id, deadline);
-        if (st != SG_OK)
-            SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
-                     f->link.seat_id, sg_status_name(st));
-    }
+    /* The record protects the session from now on: the intent's removal goes in the same
+     * batch, and so does the player's reservation, which now names its session (so it can
+     * be handed again). */
+    sg_seat_update seat = {.player = f->player, .marker = f->marker, .until = deadline};
+    e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL,
+                                     f->reserved ? &seat : NULL);
+    if (e->st == SG_OK && f->reserved && seat.result != SG_OK)
+        SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
+                 f->link.seat_id, sg_status_name(seat.result));
     post_or_die(f->flow, on_recorded_loop, e);
 }
 
@@ -846,43 +845,15 @@ static void on_intent_loop(void *arg)
     unref(f);
 }
 
-/* Runs on a pool thread: only fields fixed before submission are read. First the player's
- * seat cap (a seat they hold and have not used comes back instead of a new one), then the
- * durable intent of the create. */
+/* Runs on a pool thread: only fields fixed before submission are read. The player's seat
+ * cap (a seat they hold and have not used comes back instead of a new one) and the durable
+ * intent of the create, written in one batch. */
 static void intent_job(void *arg)
 {
     flow_ev *e = arg;
     flight *f = e->f;
     const sg_flow *fl = f->flow;
     e->seats = SG_SEATS_RESERVED;
-    if (fl->o.seats_per_player > 0) {
-        sg_seats_request rq = {
-            .player = f->player,
-            .marker = f->marker,
-            /* the longest a seat made now can stay unclaimed: the create, the wait, the token */
-            .until = sg_clock_wall_ms() + fl->o.intent_window_ms + fl->o.wait_timeout_ms +
-                     fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms,
-            .cap = fl->o.seats_per_player,
-            /* enough for the hand-over to land before the reaper could take the seat (a
-             * reaper that does is seen as a conflict and decided again) */
-            .reuse_margin_ms = 1000,
-        };
-        sg_session_record held;
-        e->st = sg_ledger_reserve_seat(fl->o.ledger, &rq, &e->seats, &held, &e->held_rev,
-                                       &e->seats_retry_ms);
-        if (e->st == SG_OK && e->seats == SG_SEATS_REUSE) {
-            e->held = malloc(sizeof *e->held);
-            if (e->held)
-                *e->held = held;
-            else
-                e->st = SG_E_NOMEM;
-        }
-        if (e->st != SG_OK || e->seats != SG_SEATS_RESERVED) {
-            post_or_die(f->flow, on_intent_loop, e);
-            return;
-        }
-        e->reserved = true;
-    }
     sg_create_intent in;
     memset(&in, 0, sizeof in);
     sg_copy_str(in.marker, sizeof in.marker, f->marker);
@@ -894,7 +865,34 @@ static void intent_job(void *arg)
     in.reconcile_after = in.created_at + in.window_ms + fl->o.reconcile_grace_ms;
     if (fl->webhook_url[0]) sg_copy_str(in.marker_via, sizeof in.marker_via, "webhook_url");
     sg_copy_str(in.matchmaker, sizeof in.matchmaker, fl->instance);
-    e->st = sg_ledger_put_intent(fl->o.ledger, &in);
+    if (fl->o.seats_per_player <= 0) {
+        e->st = sg_ledger_put_intent(fl->o.ledger, &in);
+        post_or_die(f->flow, on_intent_loop, e);
+        return;
+    }
+    sg_seats_request rq = {
+        .player = f->player,
+        .marker = f->marker,
+        /* the longest a seat made now can stay unclaimed: the create, the wait, the token */
+        .until = in.created_at + fl->o.intent_window_ms + fl->o.wait_timeout_ms +
+                 fl->o.token_expire_s * 1000LL + fl->o.claim_grace_ms,
+        .cap = fl->o.seats_per_player,
+        /* enough for the hand-over to land before the reaper could take the seat (a reaper
+         * that does is seen as a conflict and decided again) */
+        .reuse_margin_ms = 1000,
+        .intent = &in, /* written with the reservation, in one batch */
+    };
+    sg_session_record held;
+    e->st = sg_ledger_reserve_seat(fl->o.ledger, &rq, &e->seats, &held, &e->held_rev,
+                                   &e->seats_retry_ms);
+    if (e->st == SG_OK && e->seats == SG_SEATS_REUSE) {
+        e->held = malloc(sizeof *e->held);
+        if (e->held)
+            *e->held = held;
+        else
+            e->st = SG_E_NOMEM;
+    }
+    e->reserved = e->st == SG_OK && e->seats == SG_SEATS_RESERVED;
     post_or_die(f->flow, on_intent_loop, e);
 }
 

@@ -176,25 +176,104 @@ static void write_many_applies_puts_and_deletes_in_order(void **state)
     sg_store *s = open_store();
     sg_bucket *a = new_bucket(s, 0, NULL), *b = new_bucket(s, 0, NULL);
     assert_int_equal(sg_kv_put(a, "gone", "x", 1, NULL), SG_OK);
+#define W(bk, k, v) {.bucket = (bk), .key = (k), .value = (v), .len = sizeof(v) - 1}
     sg_kv_write w[] = {
-        {a, "k1", "one", 3}, {b, "k2", "two", 3}, {a, "gone", NULL, 0}, {a, "k1", "uno", 3}};
+        W(a, "k1", "one"), W(b, "k2", "two"), {.bucket = a, .key = "gone"}, W(a, "k1", "uno")};
     assert_int_equal(sg_kv_write_many(w, 4), SG_OK);
     expect_kv(a, "k1", "uno", 0);
     expect_kv(b, "k2", "two", 0);
     expect_absent(a, "gone");
     /* Bad input anywhere: nothing is written. */
-    sg_kv_write bad[] = {{a, "k3", "three", 5}, {b, "..bad", "v", 1}};
+    sg_kv_write bad[] = {W(a, "k3", "three"), W(b, "..bad", "v")};
     assert_int_equal(sg_kv_write_many(bad, 2), SG_E_INVALID);
     expect_absent(a, "k3");
     sg_store *other = open_store_app("t2");
     sg_bucket *c = new_bucket(other, 0, NULL);
-    sg_kv_write mixed[] = {{a, "k4", "four", 4}, {c, "k4", "four", 4}};
+    sg_kv_write mixed[] = {W(a, "k4", "four"), W(c, "k4", "four")};
     assert_int_equal(sg_kv_write_many(mixed, 2), SG_E_INVALID);
     expect_absent(a, "k4");
     assert_int_equal(sg_kv_write_many(NULL, 0), SG_OK);
+    /* A create or update without a value, an update without a revision, an unknown mode. */
+    sg_kv_write cnull[] = {W(a, "k5", "five"),
+                           {.bucket = a, .key = "k6", .mode = SG_KV_WRITE_CREATE}};
+    assert_int_equal(sg_kv_write_many(cnull, 2), SG_E_INVALID);
+    sg_kv_write norev[] = {
+        {.bucket = a, .key = "k6", .value = "v", .len = 1, .mode = SG_KV_WRITE_UPDATE}};
+    assert_int_equal(sg_kv_write_many(norev, 1), SG_E_INVALID);
+    sg_kv_write mode[] = {{.bucket = a, .key = "k6", .value = "v", .len = 1, .mode = 7}};
+    assert_int_equal(sg_kv_write_many(mode, 1), SG_E_INVALID);
+    expect_absent(a, "k5");
+    expect_absent(a, "k6");
     sg_bucket_close(c);
     sg_store_close(other);
     sg_bucket_close(b);
+    sg_bucket_close(a);
+    sg_store_close(s);
+}
+
+/* Creates and updates in a batch: each has its own outcome, a refused one writes nothing and
+ * the others still apply. */
+static void write_many_creates_and_updates_each_on_their_own(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *a = new_bucket(s, 0, NULL);
+    uint64_t r_held = 0, r_moved = 0, r_gone = 0;
+    assert_int_equal(sg_kv_put(a, "held", "h1", 2, &r_held), SG_OK);
+    assert_int_equal(sg_kv_put(a, "moved", "m1", 2, &r_moved), SG_OK);
+    assert_int_equal(sg_kv_put(a, "moved", "m2", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(a, "deleted", "d1", 2, &r_gone), SG_OK);
+    assert_int_equal(sg_kv_delete(a, "deleted"), SG_OK);
+    sg_kv_write w[] = {
+        {.bucket = a, .key = "new", .value = "n1", .len = 2, .mode = SG_KV_WRITE_CREATE},
+        {.bucket = a, .key = "held", .value = "h2", .len = 2, .mode = SG_KV_WRITE_CREATE},
+        {.bucket = a,
+         .key = "held",
+         .value = "h3",
+         .len = 2,
+         .mode = SG_KV_WRITE_UPDATE,
+         .last = r_held},
+        {.bucket = a,
+         .key = "moved",
+         .value = "m3",
+         .len = 2,
+         .mode = SG_KV_WRITE_UPDATE,
+         .last = r_moved},
+        {.bucket = a, .key = "deleted", .value = "d2", .len = 2, .mode = SG_KV_WRITE_CREATE},
+        W(a, "plain", "p1"),
+    };
+    /* The first failure is the batch's answer, with its own message. */
+    assert_int_equal(sg_kv_write_many(w, 6), SG_E_EXISTS);
+    assert_non_null(strstr(sg_last_error(), "held"));
+    assert_int_equal(w[0].result, SG_OK);
+    assert_int_equal(w[1].result, SG_E_EXISTS);
+    assert_int_equal(w[2].result, SG_OK);
+    assert_int_equal(w[3].result, SG_E_CONFLICT);
+    assert_int_equal(w[4].result, SG_OK); /* a deleted key can be created again */
+    assert_int_equal(w[5].result, SG_OK);
+    expect_kv(a, "new", "n1", 0);
+    expect_kv(a, "held", "h3", 0);
+    expect_kv(a, "moved", "m2", 0);
+    expect_kv(a, "deleted", "d2", 0);
+    expect_kv(a, "plain", "p1", 0);
+    /* All accepted: SG_OK, every result SG_OK. */
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(a, "held", &e), SG_OK);
+    sg_kv_write ok[] = {
+        {.bucket = a,
+         .key = "held",
+         .value = "h4",
+         .len = 2,
+         .mode = SG_KV_WRITE_UPDATE,
+         .last = e->revision},
+        {.bucket = a, .key = "fresh", .value = "f1", .len = 2, .mode = SG_KV_WRITE_CREATE}};
+    sg_kv_entry_free(e);
+    assert_int_equal(sg_kv_write_many(ok, 2), SG_OK);
+    assert_int_equal(ok[0].result, SG_OK);
+    assert_int_equal(ok[1].result, SG_OK);
+    expect_kv(a, "held", "h4", 0);
+    expect_kv(a, "fresh", "f1", 0);
+#undef W
     sg_bucket_close(a);
     sg_store_close(s);
 }
@@ -1116,6 +1195,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(update_is_compare_and_set),
         cmocka_unit_test(delete_is_idempotent),
         cmocka_unit_test(write_many_applies_puts_and_deletes_in_order),
+        cmocka_unit_test(write_many_creates_and_updates_each_on_their_own),
         cmocka_unit_test(keys_lists_live_keys),
         cmocka_unit_test(ttl_expired_keys_read_as_absent),
         cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),

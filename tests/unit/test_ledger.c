@@ -129,8 +129,8 @@ static void release_only_what_one_holds(void **state)
     assert_int_equal(sg_ledger_release(f->ledger, "s-3", 9, "gs-b", "player_left", 6000, &released),
                      SG_OK);
     assert_false(released);
-    assert_int_equal(sg_ledger_release(f->ledger, "s-3", 10, "gs-a", "player_left", 6000, &released),
-                     SG_OK);
+    assert_int_equal(
+        sg_ledger_release(f->ledger, "s-3", 10, "gs-a", "player_left", 6000, &released), SG_OK);
     assert_false(released);
     cJSON *j = get_raw(f, "s-3");
     assert_string_equal(str_at(j, "state", NULL), "claimed");
@@ -222,6 +222,107 @@ static void roles_open_their_buckets(void **state)
     sg_ledger_close(mm);
 }
 
+/* The raw value of key in bucket name (NULL when absent), parsed by cJSON. */
+static cJSON *get_raw_in(fixture *f, const char *name, const char *key)
+{
+    sg_bucket *b = NULL;
+    sg_bucket_options bo;
+    sg_bucket_default_options(name, &bo);
+    assert_int_equal(sg_bucket_open(f->store, name, &bo, &b), SG_OK);
+    sg_kv_entry *e = NULL;
+    sg_status st = sg_kv_get(b, key, &e);
+    cJSON *j = st == SG_OK ? cJSON_ParseWithLength(e->value, e->len) : NULL;
+    if (st == SG_OK)
+        assert_non_null(j);
+    else
+        assert_int_equal(st, SG_E_NOT_FOUND);
+    sg_kv_entry_free(e);
+    sg_bucket_close(b);
+    return j;
+}
+
+static void make_intent(sg_create_intent *in, char fill)
+{
+    memset(in, 0, sizeof *in);
+    memset(in->marker, fill, SG_INTENT_MARKER_LEN);
+    snprintf(in->player_ip, sizeof in->player_ip, "203.0.113.7");
+    snprintf(in->app, sizeof in->app, "game");
+    snprintf(in->version, sizeof in->version, "v1");
+    in->created_at = 1000;
+    in->window_ms = 5000;
+    in->reconcile_after = 7000;
+    snprintf(in->matchmaker, sizeof in->matchmaker, "mm-a");
+}
+
+/* A seat is reserved together with its create intent; a player at the cap gets neither; the
+ * session record, the intent's removal and the seat's session land together. */
+static void seat_and_intent_are_written_together(void **state)
+{
+    fixture *f = *state;
+    sg_ledger *mm = NULL;
+    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
+    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    sg_create_intent in1, in2;
+    make_intent(&in1, 'a');
+    make_intent(&in2, 'b');
+    sg_seats_request rq = {.player = "203.0.113.7",
+                           .marker = in1.marker,
+                           .until = 99999999999999,
+                           .cap = 1,
+                           .reuse_margin_ms = 1000,
+                           .intent = &in1};
+    sg_seats_result res = SG_SEATS_FULL;
+    sg_session_record held;
+    uint64_t held_rev = 0;
+    long long retry = 0;
+    assert_int_equal(sg_ledger_reserve_seat(mm, &rq, &res, &held, &held_rev, &retry), SG_OK);
+    assert_int_equal(res, SG_SEATS_RESERVED);
+    cJSON *j = get_raw_in(f, SG_BUCKET_SESSION_INTENTS, in1.marker);
+    assert_non_null(j);
+    assert_string_equal(str_at(j, "player_ip", NULL), "203.0.113.7");
+    cJSON_Delete(j);
+    char key[128];
+    sg_player_seats_key("203.0.113.7", key, sizeof key);
+    j = get_raw_in(f, SG_BUCKET_PLAYER_SEATS, key);
+    assert_non_null(j);
+    const cJSON *seats = cJSON_GetObjectItemCaseSensitive(j, "seats");
+    assert_int_equal(cJSON_GetArraySize(seats), 1);
+    assert_string_equal(str_at(cJSON_GetArrayItem(seats, 0), "marker", NULL), in1.marker);
+    cJSON_Delete(j);
+
+    /* At the cap: FULL, and the second create's intent is not written. */
+    rq.marker = in2.marker;
+    rq.intent = &in2;
+    assert_int_equal(sg_ledger_reserve_seat(mm, &rq, &res, &held, &held_rev, &retry), SG_OK);
+    assert_int_equal(res, SG_SEATS_FULL);
+    assert_null(get_raw_in(f, SG_BUCKET_SESSION_INTENTS, in2.marker));
+
+    /* The record, the intent's removal and the seat naming its session: one batch. */
+    put_unclaimed(f, "s-1", NULL);
+    sg_session_record r;
+    assert_int_equal(sg_ledger_get_session(mm, "s-1", &r, NULL), SG_OK);
+    sg_seat_update su = {.player = "203.0.113.7", .marker = in1.marker, .until = 99999999999998};
+    assert_int_equal(sg_ledger_record_session(mm, &r, in1.marker, &su), SG_OK);
+    assert_int_equal(su.result, SG_OK);
+    assert_null(get_raw_in(f, SG_BUCKET_SESSION_INTENTS, in1.marker));
+    j = get_raw_in(f, SG_BUCKET_PLAYER_SEATS, key);
+    const cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "seats"), 0);
+    assert_string_equal(str_at(s0, "session_id", NULL), "s-1");
+    assert_true(cJSON_GetObjectItemCaseSensitive(s0, "until")->valuedouble == 99999999999998.0);
+    cJSON_Delete(j);
+
+    /* A reservation the player does not have: the record is written, the seat is not found. */
+    sg_seat_update none = {.player = "203.0.113.7", .marker = in2.marker, .until = 1};
+    put_unclaimed(f, "s-2", NULL);
+    assert_int_equal(sg_ledger_get_session(mm, "s-2", &r, NULL), SG_OK);
+    assert_int_equal(sg_ledger_record_session(mm, &r, NULL, &none), SG_OK);
+    assert_int_equal(none.result, SG_E_NOT_FOUND);
+    j = get_raw(f, "s-2");
+    assert_string_equal(str_at(j, "session_id", NULL), "s-2");
+    cJSON_Delete(j);
+    sg_ledger_close(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +331,7 @@ int main(void)
         cmocka_unit_test(disconnect_reasons_have_both_names),
         cmocka_unit_test_setup_teardown(bad_records_get_one_error, setup, teardown),
         cmocka_unit_test_setup_teardown(roles_open_their_buckets, setup, teardown),
+        cmocka_unit_test_setup_teardown(seat_and_intent_are_written_together, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,16 +124,45 @@ sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count)
     return sg_kv_keys(l->sessions, ids, count);
 }
 
-sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, const char *ack_marker)
+static sg_status seats_prepare(sg_ledger *l, const char *player,
+                               bool (*fn)(sg_player_seats *ps, void *arg), void *arg, char *key,
+                               size_t ksize, char **json, sg_kv_write *w);
+static sg_status seats_change(sg_ledger *l, const char *player,
+                              bool (*fn)(sg_player_seats *ps, void *arg), void *arg);
+static bool set_session(sg_player_seats *ps, void *arg);
+typedef struct seat_set {
+    const char *marker, *session_id;
+    long long until;
+} seat_set;
+
+sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, const char *ack_marker,
+                                   sg_seat_update *seat)
 {
-    if (ack_marker && *ack_marker && !l->intents)
-        return not_opened(SG_BUCKET_SESSION_INTENTS);
-    char *json = NULL;
+    bool ack = ack_marker && *ack_marker;
+    if (ack && !l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
+    char *json = NULL, *seats_json = NULL, seats_key[SG_PLAYER_KEY_MAX + 8];
     sg_status st = sg_session_to_json(r, &json);
     if (st != SG_OK) return st;
-    sg_kv_write w[2] = {{l->sessions, r->session_id, json, strlen(json)},
-                        {l->intents, ack_marker, NULL, 0}};
-    st = sg_kv_write_many(w, ack_marker && *ack_marker ? 2 : 1);
+    sg_kv_write w[3];
+    size_t n = 0;
+    w[n++] = (sg_kv_write){
+        .bucket = l->sessions, .key = r->session_id, .value = json, .len = strlen(json)};
+    if (ack) w[n++] = (sg_kv_write){.bucket = l->intents, .key = ack_marker};
+    seat_set a = {seat ? seat->marker : NULL, r->session_id, seat ? seat->until : 0};
+    if (seat) {
+        seat->result = seats_prepare(l, seat->player, set_session, &a, seats_key, sizeof seats_key,
+                                     &seats_json, &w[n]);
+        if (seat->result == SG_OK) n++;
+    }
+    st = sg_kv_write_many(w, n);
+    if (w[0].result == SG_OK && (!ack || w[1].result == SG_OK)) st = SG_OK;
+    if (seat && seats_json) {
+        seat->result = w[n - 1].result == SG_E_EXISTS ? SG_E_CONFLICT : w[n - 1].result;
+        /* another request of the player changed the record meanwhile: the usual retries */
+        if (st == SG_OK && seat->result == SG_E_CONFLICT)
+            seat->result = seats_change(l, seat->player, set_session, &a);
+    }
+    free(seats_json);
     free(json);
     return st;
 }
@@ -146,8 +175,9 @@ sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
     if (st != SG_OK) return st;
     char key[32];
     sg_connect_token_key(client_id, key, sizeof key);
-    sg_kv_write w[2] = {{l->tokens, key, r->session_id, strlen(r->session_id)},
-                        {l->sessions, r->session_id, json, strlen(json)}};
+    sg_kv_write w[2] = {
+        {.bucket = l->tokens, .key = key, .value = r->session_id, .len = strlen(r->session_id)},
+        {.bucket = l->sessions, .key = r->session_id, .value = json, .len = strlen(json)}};
     st = sg_kv_write_many(w, 2);
     free(json);
     return st;
@@ -169,8 +199,7 @@ sg_status sg_ledger_lookup_client(sg_ledger *l, uint64_t client_id, char *sessio
     if (st != SG_OK) return st;
     st = sg_connect_token_value_parse(e->value, e->len, session_id, size);
     sg_kv_entry_free(e);
-    return st == SG_OK ? SG_OK
-                       : sg_fail(SG_E_MALFORMED, "connect_tokens: bad value for %s", key);
+    return st == SG_OK ? SG_OK : sg_fail(SG_E_MALFORMED, "connect_tokens: bad value for %s", key);
 }
 
 /* ---- claims and releases ------------------------------------------------------------------ */
@@ -190,8 +219,7 @@ sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c)
             return sg_fail(SG_E_CONFLICT, "session %s is %s", c->session_id,
                            sg_session_state_name(rec.state));
         if (rec.client_id != 0 && rec.client_id != c->client_id)
-            return sg_fail(SG_E_CONFLICT, "session %s was issued to another client",
-                           c->session_id);
+            return sg_fail(SG_E_CONFLICT, "session %s was issued to another client", c->session_id);
         rec.state = SG_SESSION_CLAIMED;
         rec.client_id = c->client_id;
         snprintf(rec.claimed_by_fqdn, sizeof rec.claimed_by_fqdn, "%s", c->fqdn);
@@ -206,8 +234,7 @@ sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c)
 }
 
 sg_status sg_ledger_release(sg_ledger *l, const char *session_id, uint64_t client_id,
-                            const char *fqdn, const char *reason, long long now_ms,
-                            bool *released)
+                            const char *fqdn, const char *reason, long long now_ms, bool *released)
 {
     if (released) *released = false;
     for (int attempt = 0; attempt < SESSION_CAS_TRIES; attempt++) {
@@ -394,17 +421,31 @@ static sg_status seats_get(sg_ledger *l, const char *player, char *key, size_t k
     return SG_OK;
 }
 
+/* The write of the player's record ps over revision rev (a create when 0) into *w; *json
+ * holds its value until the write is done (free it then). */
+static sg_status seats_write(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev,
+                             char **json, sg_kv_write *w)
+{
+    ps->updated_at = sg_clock_wall_ms();
+    *json = NULL;
+    sg_status st = sg_player_seats_to_json(ps, json);
+    if (st != SG_OK) return st;
+    *w = (sg_kv_write){.bucket = l->seats,
+                       .key = key,
+                       .value = *json,
+                       .len = strlen(*json),
+                       .mode = rev == 0 ? SG_KV_WRITE_CREATE : SG_KV_WRITE_UPDATE,
+                       .last = rev};
+    return SG_OK;
+}
+
 /* Writes the record if nobody changed it since rev (SG_E_CONFLICT otherwise). */
 static sg_status seats_put(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev)
 {
-    ps->updated_at = sg_clock_wall_ms();
     char *json = NULL;
-    sg_status st = sg_player_seats_to_json(ps, &json);
-    if (st != SG_OK) return st;
-    if (rev == 0)
-        st = sg_kv_create(l->seats, key, json, strlen(json), NULL);
-    else
-        st = sg_kv_update(l->seats, key, json, strlen(json), rev, NULL);
+    sg_kv_write w;
+    sg_status st = seats_write(l, key, ps, rev, &json, &w);
+    if (st == SG_OK) st = sg_kv_write_many(&w, 1);
     free(json);
     return st == SG_E_EXISTS ? SG_E_CONFLICT : st;
 }
@@ -415,11 +456,41 @@ static void seats_remove(sg_player_seats *ps, size_t i)
     ps->count--;
 }
 
-sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_seats_result *res,
-                                 sg_session_record *reuse, uint64_t *reuse_rev,
-                                 long long *retry_after_ms)
+/* The player's record and the create intent in one batch (one commit on SQLite, one round
+ * trip on NATS). When the record was refused (SG_E_CONFLICT) the intent may be written all
+ * the same (*intent_written). When the intent failed, the reservation just made is dropped
+ * again, so a seat no create will use does not count against the player. */
+static sg_status put_seats_and_intent(sg_ledger *l, const char *key, sg_player_seats *ps,
+                                      uint64_t rev, const sg_create_intent *in,
+                                      bool *intent_written)
 {
-    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
+    char *json = NULL, *ijson = NULL;
+    sg_kv_write w[2];
+    sg_status st = sg_create_intent_to_json(in, &ijson);
+    if (st == SG_OK) st = seats_write(l, key, ps, rev, &json, &w[0]);
+    if (st == SG_OK) {
+        w[1] = (sg_kv_write){
+            .bucket = l->intents, .key = in->marker, .value = ijson, .len = strlen(ijson)};
+        sg_kv_write_many(w, 2);
+        if (w[1].result == SG_OK) *intent_written = true;
+        st = w[0].result == SG_E_EXISTS ? SG_E_CONFLICT : w[0].result;
+        if (st == SG_OK && w[1].result != SG_OK) {
+            st = w[1].result;
+            char why[256];
+            snprintf(why, sizeof why, "%s", sg_last_error());
+            sg_ledger_seat_drop(l, ps->player, in->marker);
+            sg_fail(st, "%s", why);
+        }
+    }
+    free(json);
+    free(ijson);
+    return st;
+}
+
+static sg_status reserve(sg_ledger *l, const sg_seats_request *rq, sg_seats_result *res,
+                         sg_session_record *reuse, uint64_t *reuse_rev, long long *retry_after_ms,
+                         bool *intent_written)
+{
     for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
         char key[SG_PLAYER_KEY_MAX + 8];
         sg_player_seats ps;
@@ -469,7 +540,8 @@ sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_se
         memset(n, 0, sizeof *n);
         snprintf(n->marker, sizeof n->marker, "%s", rq->marker);
         n->until = rq->until;
-        st = seats_put(l, key, &ps, rev);
+        st = rq->intent ? put_seats_and_intent(l, key, &ps, rev, rq->intent, intent_written)
+                        : seats_put(l, key, &ps, rev);
         if (st == SG_E_CONFLICT) continue; /* another request for this player came first */
         if (st != SG_OK) return st;
         *res = SG_SEATS_RESERVED;
@@ -478,29 +550,56 @@ sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_se
     return sg_fail(SG_E_CONFLICT, "player seats: the record kept changing");
 }
 
+sg_status sg_ledger_reserve_seat(sg_ledger *l, const sg_seats_request *rq, sg_seats_result *res,
+                                 sg_session_record *reuse, uint64_t *reuse_rev,
+                                 long long *retry_after_ms)
+{
+    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
+    if (rq->intent && !l->intents) return not_opened(SG_BUCKET_SESSION_INTENTS);
+    bool intent_written = false;
+    sg_status st = reserve(l, rq, res, reuse, reuse_rev, retry_after_ms, &intent_written);
+    /* An intent written beside a reservation that lost a race belongs to no create. */
+    if (intent_written && (st != SG_OK || *res != SG_SEATS_RESERVED)) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", st ? sg_last_error() : "");
+        sg_kv_delete(l->intents, rq->intent->marker);
+        if (st) sg_fail(st, "%s", why);
+    }
+    return st;
+}
+
+/* Reads the player's record, applies fn and prepares its compare-and-set write into *w
+ * (*json to free after). SG_E_NOT_FOUND when fn finds nothing to change. */
+static sg_status seats_prepare(sg_ledger *l, const char *player,
+                               bool (*fn)(sg_player_seats *ps, void *arg), void *arg, char *key,
+                               size_t ksize, char **json, sg_kv_write *w)
+{
+    *json = NULL;
+    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
+    sg_player_seats ps;
+    uint64_t rev;
+    sg_status st = seats_get(l, player, key, ksize, &ps, &rev);
+    if (st != SG_OK) return st;
+    if (!fn(&ps, arg)) return SG_E_NOT_FOUND;
+    return seats_write(l, key, &ps, rev, json, w);
+}
+
 /* Applies fn to the player's record with compare-and-set (retried on conflicts). fn returns
  * false when there is nothing to change. */
 static sg_status seats_change(sg_ledger *l, const char *player,
                               bool (*fn)(sg_player_seats *ps, void *arg), void *arg)
 {
-    if (!l->seats) return not_opened(SG_BUCKET_PLAYER_SEATS);
     for (int attempt = 0; attempt < SEATS_CAS_TRIES; attempt++) {
-        char key[SG_PLAYER_KEY_MAX + 8];
-        sg_player_seats ps;
-        uint64_t rev;
-        sg_status st = seats_get(l, player, key, sizeof key, &ps, &rev);
-        if (st != SG_OK) return st;
-        if (!fn(&ps, arg)) return SG_E_NOT_FOUND;
-        st = seats_put(l, key, &ps, rev);
+        char key[SG_PLAYER_KEY_MAX + 8], *json = NULL;
+        sg_kv_write w;
+        sg_status st = seats_prepare(l, player, fn, arg, key, sizeof key, &json, &w);
+        if (st == SG_OK) st = sg_kv_write_many(&w, 1);
+        free(json);
+        if (st == SG_E_EXISTS) st = SG_E_CONFLICT;
         if (st != SG_E_CONFLICT) return st;
     }
     return sg_fail(SG_E_CONFLICT, "player seats: the record kept changing");
 }
-
-typedef struct seat_set {
-    const char *marker, *session_id;
-    long long until;
-} seat_set;
 
 static bool set_session(sg_player_seats *ps, void *arg)
 {

@@ -284,7 +284,8 @@ static sg_status open_retrying(sg_store *s)
         if (st != SG_E_UNAVAILABLE) return st;
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        long long elapsed = (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        long long elapsed =
+            (now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000;
         if (elapsed + pause_ms > s->opts.connect_retry_ms) {
             if (attempt > 1)
                 return sg_fail(st, "%s (gave up after %lld ms, store-connect-timeout)",
@@ -532,7 +533,7 @@ sg_status sg_kv_delete(sg_bucket *b, const char *key)
     return st ? st : b->store->be->del(b, key);
 }
 
-sg_status sg_kv_write_many(const sg_kv_write *w, size_t n)
+sg_status sg_kv_write_many(sg_kv_write *w, size_t n)
 {
     if (n == 0) return SG_OK;
     for (size_t i = 0; i < n; i++) {
@@ -540,16 +541,17 @@ sg_status sg_kv_write_many(const sg_kv_write *w, size_t n)
             return sg_fail(SG_E_INVALID, "store: write_many needs buckets of one store");
         sg_status st = check_key(w[i].key);
         if (!st && w[i].value) st = check_value(w[i].bucket, w[i].value, w[i].len);
+        if (!st && w[i].mode != SG_KV_WRITE_PUT && !w[i].value)
+            st = sg_fail(SG_E_INVALID, "store: a create or update needs a value");
+        if (!st && w[i].mode == SG_KV_WRITE_UPDATE && w[i].last == 0)
+            st = sg_fail(SG_E_INVALID, "store: an update needs the revision it expects");
+        if (!st && w[i].mode > SG_KV_WRITE_UPDATE)
+            st = sg_fail(SG_E_INVALID, "store: unknown write mode %d", (int)w[i].mode);
         if (st) return st;
     }
-    const sg_kv_backend *be = w[0].bucket->store->be;
-    if (be->write_many) return be->write_many(w, n);
-    for (size_t i = 0; i < n; i++) {
-        sg_status st = w[i].value ? be->put(w[i].bucket, w[i].key, w[i].value, w[i].len, NULL)
-                                  : be->del(w[i].bucket, w[i].key);
-        if (st) return st;
-    }
-    return SG_OK;
+    for (size_t i = 0; i < n; i++)
+        w[i].result = SG_OK;
+    return w[0].bucket->store->be->write_many(w, n);
 }
 
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count)

@@ -94,8 +94,8 @@ typedef struct sg_kv_backend {
     sg_status (*event_next)(sg_event_sub *sub, long long timeout_ms, char **kind, char **json);
     void (*sub_free)(sg_event_sub *sub);
 
-    /* Optional (NULL: kv.c applies the writes one by one through put and del). */
-    sg_status (*write_many)(const sg_kv_write *w, size_t n);
+    /* Checked by kv.c (keys, values, modes, one store); results preset to SG_OK. */
+    sg_status (*write_many)(sg_kv_write *w, size_t n);
 } sg_kv_backend;
 
 extern const sg_kv_backend sg_kv_nats_backend;

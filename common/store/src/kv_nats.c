@@ -179,6 +179,9 @@ static sg_status nats_open_store(sg_store *s)
     if (n == NATS_OK && o->reconnect_wait_ms > 0)
         n = natsOptions_SetReconnectWait(no, o->reconnect_wait_ms);
     if (n == NATS_OK) n = natsOptions_SetFailRequestsOnDisconnect(no, true);
+    /* Every call waits for its answer: its publishes go out at once from the calling thread
+     * instead of waking the connection's flusher thread to send them. */
+    if (n == NATS_OK) n = natsOptions_SetSendAsap(no, true);
     /* Little room for publishes while reconnecting: calls are refused before reaching it. */
     if (n == NATS_OK) n = natsOptions_SetReconnectBufSize(no, 64 * 1024);
     if (n == NATS_OK && o->name) n = natsOptions_SetName(no, o->name);
@@ -522,14 +525,22 @@ static write_pipe *thread_pipe(sg_store *s)
     return p;
 }
 
-/* Puts and deletes pipelined: every write is published at once to its key's subject (what
- * kvStore_Put and kvStore_Delete publish), and the JetStream acknowledgements are awaited
- * together on this thread's inbox: one round trip instead of n, and no subscription made per
- * call. Writes of one connection reach the server in order, so writes to one bucket apply
- * in order. As with writes one after another (NATS has no transaction), a failure may leave
- * earlier writes applied; the call succeeds only once every write is acknowledged, that is
- * stored by JetStream. */
-static sg_status nats_write_many(const sg_kv_write *w, size_t n)
+/* The message of the failure just made ("" for SG_OK). */
+static void keep(char *out, size_t size, sg_status st)
+{
+    snprintf(out, size, "%s", st ? sg_last_error() : "");
+}
+
+/* Writes pipelined: every write is published at once to its key's subject (what
+ * kvStore_Put, kvStore_Delete and, with the expected-revision header, kvStore_Update publish),
+ * and the JetStream acknowledgements are awaited together on this thread's inbox: one round
+ * trip instead of n, and no subscription made per call. Writes of one connection reach the
+ * server in order, so writes to one bucket apply in order. A create or update JetStream
+ * refuses for its revision is run again on its own (nats_create / nats_update), which tells a
+ * key that holds a value from one that was deleted or has expired, and names the conflict.
+ * As with writes one after another (NATS has no transaction), a failure leaves the other
+ * writes applied; each write succeeds only once acknowledged, that is stored by JetStream. */
+static sg_status nats_write_many(sg_kv_write *w, size_t n)
 {
     sg_store *s = w[0].bucket->store;
     sg_status st = ready(s);
@@ -541,47 +552,88 @@ static sg_status nats_write_many(const sg_kv_write *w, size_t n)
     natsStatus ns = NATS_OK;
     size_t sent = 0;
     for (size_t i = 0; ns == NATS_OK && i < n; i++) {
-        char subj[SG_KV_APP_MAX + 320], reply[160];
+        char subj[SG_KV_APP_MAX + 320], reply[160], last[24];
         snprintf(subj, sizeof subj, "$KV.%s.%s", w[i].bucket->full, w[i].key);
         snprintf(reply, sizeof reply, "%s.%llu_%zu", p->inbox, call, i);
         natsMsg *m = NULL;
         ns = natsMsg_Create(&m, subj, reply, w[i].value ? w[i].value : "",
                             w[i].value ? (int)w[i].len : 0);
         if (ns == NATS_OK && !w[i].value) ns = natsMsgHeader_Set(m, "KV-Operation", "DEL");
+        if (ns == NATS_OK && w[i].mode != SG_KV_WRITE_PUT) {
+            snprintf(last, sizeof last, "%llu",
+                     w[i].mode == SG_KV_WRITE_UPDATE ? (unsigned long long)w[i].last : 0ULL);
+            ns = natsMsgHeader_Set(m, "Nats-Expected-Last-Subject-Sequence", last);
+        }
         if (ns == NATS_OK) ns = natsConnection_PublishMsg(nc, m);
         natsMsg_Destroy(m);
         if (ns == NATS_OK) sent++;
     }
-    if (ns != NATS_OK) st = nfail(s, ns, 0, "write");
+    struct pending {
+        bool acked, again;
+        char err[200];
+    } *pd = calloc(n, sizeof *pd);
+    if (!pd) return sg_fail(SG_E_NOMEM, "store: out of memory");
+#define RESULT(i, expr) (w[i].result = (expr), keep(pd[i].err, sizeof pd[i].err, w[i].result))
+    if (ns != NATS_OK)
+        for (size_t i = sent; i < n; i++)
+            RESULT(i, nfail(s, ns, 0, "write"));
     long long deadline = sg_kv_now_ms() + s->opts.timeout_ms;
     size_t got = 0;
     char want[40];
     int want_len = snprintf(want, sizeof want, ".%llu_", call);
-    while (!st && got < sent) {
+    sg_status wait_st = SG_OK;
+    char wait_err[200] = "";
+    while (got < sent) {
         long long left = deadline - sg_kv_now_ms();
         natsMsg *r = NULL;
         ns = natsSubscription_NextMsg(&r, p->sub, left > 0 ? left : 1);
         if (ns != NATS_OK) {
-            st = nfail(s, ns, 0, "write");
+            wait_st = nfail(s, ns, 0, "write");
+            keep(wait_err, sizeof wait_err, wait_st);
             break;
         }
         const char *subject = natsMsg_GetSubject(r);
         const char *tail = subject ? strrchr(subject, '.') : NULL;
-        if (!tail || strncmp(tail, want, (size_t)want_len) != 0) {
+        char *end = NULL;
+        unsigned long long i = 0;
+        if (tail && strncmp(tail, want, (size_t)want_len) == 0)
+            i = strtoull(tail + want_len, &end, 10);
+        if (!end || *end || i >= sent || pd[i].acked) {
             natsMsg_Destroy(r); /* an earlier call's late answer */
             continue;
         }
+        pd[i].acked = true;
         got++;
         const char *status = NULL, *data = natsMsg_GetData(r);
         int len = natsMsg_GetDataLength(r);
         if (natsMsgHeader_Get(r, "Status", &status) == NATS_OK && status &&
             strcmp(status, "503") == 0)
-            st = nfail(s, NATS_NO_RESPONDERS, 0, "write");
+            RESULT(i, nfail(s, NATS_NO_RESPONDERS, 0, "write"));
+        else if (w[i].mode != SG_KV_WRITE_PUT && len > 0 && data &&
+                 memmem(data, (size_t)len, "\"err_code\":10071", 16))
+            pd[i].again = true; /* JSStreamWrongLastSequence */
         else if (len <= 0 || !data || memmem(data, (size_t)len, "\"error\"", 7))
-            st = sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
-                         data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : "");
+            RESULT(i, sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
+                              data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : ""));
         natsMsg_Destroy(r);
     }
+    for (size_t i = 0; i < sent; i++) {
+        sg_bucket *b = w[i].bucket;
+        if (!pd[i].acked)
+            RESULT(i, sg_fail(wait_st, "%s", wait_err));
+        else if (pd[i].again && w[i].mode == SG_KV_WRITE_CREATE)
+            RESULT(i, nats_create(b, w[i].key, w[i].value, w[i].len, NULL));
+        else if (pd[i].again)
+            RESULT(i, nats_update(b, w[i].key, w[i].value, w[i].len, w[i].last, NULL));
+    }
+#undef RESULT
+    /* The first failure, with its message. */
+    for (size_t i = 0; i < n; i++) {
+        if (!w[i].result) continue;
+        st = sg_fail(w[i].result, "%s", pd[i].err);
+        break;
+    }
+    free(pd);
     return st;
 }
 

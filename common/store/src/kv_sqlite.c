@@ -611,21 +611,27 @@ static sg_status write_key(sg_bucket *b, enum write_mode mode, const char *key, 
     return st;
 }
 
-static sg_status sqlite_write_many(const sg_kv_write *in, size_t n)
+static sg_status sqlite_write_many(sg_kv_write *in, size_t n)
 {
     sq_write stack[8];
     sq_write *w = n <= 8 ? stack : calloc(n, sizeof *w);
     if (!w) return sg_fail(SG_E_NOMEM, "store: out of memory");
     memset(w, 0, n * sizeof *w);
     for (size_t i = 0; i < n; i++) {
+        static const enum write_mode modes[] = {[SG_KV_WRITE_PUT] = W_PUT,
+                                                [SG_KV_WRITE_CREATE] = W_CREATE,
+                                                [SG_KV_WRITE_UPDATE] = W_UPDATE};
         w[i].b = in[i].bucket;
-        w[i].mode = in[i].value ? W_PUT : W_DELETE;
+        w[i].mode = in[i].value ? modes[in[i].mode] : W_DELETE;
         w[i].key = in[i].key;
         w[i].v = in[i].value;
         w[i].n = in[i].len;
+        w[i].last = in[i].last;
     }
     sg_store *store = in[0].bucket->store;
     sg_status st = commit_writes(SS(store), store, w, n);
+    for (size_t i = 0; i < n; i++)
+        in[i].result = w[i].st;
     if (w != stack) free(w);
     return st;
 }

@@ -59,10 +59,19 @@ sg_status sg_ledger_delete_session(sg_ledger *l, const char *session_id);
 /* Every session id with a record. *ids is one allocation: free() it. */
 sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count);
 
-/* Writes a session record and, when ack_marker is not NULL, removes that create intent:
- * on SQLite in one transaction. */
-sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r,
-                                   const char *ack_marker);
+/* A player's reservation to name its session in the same batch as the session record. */
+typedef struct sg_seat_update {
+    const char *player, *marker; /* the player and their reservation (sg_seats_request) */
+    long long until;             /* it counts until then (unix ms) */
+    sg_status result; /* out: SG_OK, SG_E_NOT_FOUND (no such reservation), store trouble */
+} sg_seat_update;
+
+/* Writes a session record and, when ack_marker is not NULL, removes that create intent and,
+ * when seat is not NULL, points the player's reservation at the session (as
+ * sg_ledger_seat_session; its outcome in seat->result): one batch, so on SQLite one
+ * transaction and on NATS one round trip. Returns the record's (and intent's) outcome. */
+sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, const char *ack_marker,
+                                   sg_seat_update *seat);
 /* connect_tokens[client_id] = session_id and the session record r (on SQLite in one
  * transaction): what a connect answer needs written. */
 sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
@@ -72,8 +81,7 @@ sg_status sg_ledger_put_token_and_session(sg_ledger *l, uint64_t client_id,
 sg_status sg_ledger_put_token(sg_ledger *l, uint64_t client_id, const char *session_id);
 /* The session a client id was issued for. SG_E_NOT_FOUND when none (or its TTL passed);
  * SG_E_MALFORMED ("connect_tokens: bad value for KEY") when unreadable. */
-sg_status sg_ledger_lookup_client(sg_ledger *l, uint64_t client_id, char *session_id,
-                                  size_t size);
+sg_status sg_ledger_lookup_client(sg_ledger *l, uint64_t client_id, char *session_id, size_t size);
 
 /* ---- claims and releases (compare-and-set on the session record) ------------------------ */
 
@@ -96,8 +104,7 @@ sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c);
  * NULL) tells whether it was; a session that is not (any more) theirs is left as it is and
  * SG_OK returned. Retried on conflicting writes. */
 sg_status sg_ledger_release(sg_ledger *l, const char *session_id, uint64_t client_id,
-                            const char *fqdn, const char *reason, long long now_ms,
-                            bool *released);
+                            const char *fqdn, const char *reason, long long now_ms, bool *released);
 
 /* ---- game servers ------------------------------------------------------------------------ */
 
@@ -148,6 +155,9 @@ typedef struct sg_seats_request {
     long long until;           /* a new reservation counts until then (unix ms) */
     int cap;                   /* live seats a player may hold (>= 1) */
     long long reuse_margin_ms; /* a held seat is handed again only with this long left */
+    /* Written with the reservation, in one batch, when a seat is reserved (NULL: none). It is
+     * removed again when the answer is not SG_SEATS_RESERVED. */
+    const sg_create_intent *intent;
 } sg_seats_request;
 
 /* Decides, with compare-and-set on the player's record (so replicas agree), whether a new
@@ -164,7 +174,6 @@ sg_status sg_ledger_seat_session(sg_ledger *l, const char *player, const char *m
                                  const char *session_id, long long until);
 /* The reservation `marker` is over (its create failed, or its session was deleted). */
 sg_status sg_ledger_seat_drop(sg_ledger *l, const char *player, const char *marker);
-
 
 #ifdef __cplusplus
 }

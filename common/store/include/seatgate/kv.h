@@ -68,9 +68,9 @@ typedef enum sg_store_state {
 /* ---- Store ---------------------------------------------------------------------------- */
 
 typedef struct sg_store_options {
-    const char *url;      /* see above; NULL means SG_KV_DEFAULT_URL */
-    const char *app;      /* namespace prefix; NULL means SG_KV_DEFAULT_APP */
-    long long timeout_ms; /* deadline of every call (NATS request wait, SQLite busy wait) */
+    const char *url;            /* see above; NULL means SG_KV_DEFAULT_URL */
+    const char *app;            /* namespace prefix; NULL means SG_KV_DEFAULT_APP */
+    long long timeout_ms;       /* deadline of every call (NATS request wait, SQLite busy wait) */
     long long connect_retry_ms; /* sg_store_open retries an unreachable store this long (0: once) */
 
     /* NATS only; NULL/0 leaves the nats.c default. */
@@ -179,20 +179,32 @@ sg_status sg_kv_update(sg_bucket *b, const char *key, const void *value, size_t 
 /* Deletes the key (idempotent: deleting an absent key is SG_OK). Watchers see SG_KV_DELETE. */
 sg_status sg_kv_delete(sg_bucket *b, const char *key);
 
-/* One write of sg_kv_write_many: a put (value non-NULL) or a delete (value NULL). */
+/* How one write of sg_kv_write_many applies. */
+typedef enum sg_kv_write_mode {
+    SG_KV_WRITE_PUT = 0, /* a put (value non-NULL) or a delete (value NULL) */
+    SG_KV_WRITE_CREATE,  /* as sg_kv_create: only when the key holds no value */
+    SG_KV_WRITE_UPDATE   /* as sg_kv_update: only when the key is at revision `last` */
+} sg_kv_write_mode;
+
+/* One write of sg_kv_write_many. */
 typedef struct sg_kv_write {
     sg_bucket *bucket;
     const char *key;
     const void *value;
     size_t len;
+    sg_kv_write_mode mode;
+    uint64_t last;    /* SG_KV_WRITE_UPDATE: the revision the key must be at */
+    sg_status result; /* out: this write's own outcome */
 } sg_kv_write;
 
-/* Applies n writes in order, in buckets of one store, and returns the first failure.
- * SQLite: committed together, in one transaction (one commit instead of n). NATS: one after
- * the other, each on its own (no atomicity: the writes before a failure stay applied).
- * SG_E_INVALID when a key or value is bad or the buckets belong to different stores
+/* Applies n writes in order, in buckets of one store, sets each one's result and returns the
+ * first failure. A refused create (SG_E_EXISTS) or update (SG_E_CONFLICT) writes nothing and
+ * does not stop the others. SQLite: committed together, in one transaction (one commit
+ * instead of n). NATS: published together and acknowledged together (one round trip instead
+ * of n), each on its own (no atomicity: a failure leaves the other writes applied).
+ * SG_E_INVALID when a key, value or mode is bad or the buckets belong to different stores
  * (nothing is written then). */
-sg_status sg_kv_write_many(const sg_kv_write *w, size_t n);
+sg_status sg_kv_write_many(sg_kv_write *w, size_t n);
 
 /* Keys that currently hold a value, in no particular order. *keys is one allocation (array
  * and strings): free() it. An empty bucket gives *count 0 and *keys NULL. */

@@ -1,6 +1,7 @@
 /* The connect flow's indexes of live flights (flight_map.h). */
 #include "flight_map.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static size_t bucket_of(const sg_flight_map *m, const void *p, size_t n)
@@ -16,6 +17,7 @@ void sg_flight_map_init(sg_flight_map *m)
 {
     memset(m->by_ip, 0, sizeof m->by_ip);
     memset(m->by_seat, 0, sizeof m->by_seat);
+    memset(m->early, 0, sizeof m->early);
     randombytes_buf(m->hash_key, sizeof m->hash_key);
 }
 
@@ -63,4 +65,20 @@ sg_flight_link *sg_flight_map_find_seat(sg_flight_map *m, const char *id)
     while (l && strcmp(l->seat_id, id) != 0)
         l = l->seat_next;
     return l;
+}
+
+void sg_flight_map_note_early(sg_flight_map *m, const char *id, long long now_ms)
+{
+    size_t i = bucket_of(m, id, strlen(id)) & (SG_FLIGHT_MAP_EARLY - 1);
+    snprintf(m->early[i].seat_id, sizeof m->early[i].seat_id, "%s", id);
+    m->early[i].at_ms = now_ms;
+}
+
+bool sg_flight_map_take_early(sg_flight_map *m, const char *id, long long now_ms,
+                              long long max_age_ms)
+{
+    size_t i = bucket_of(m, id, strlen(id)) & (SG_FLIGHT_MAP_EARLY - 1);
+    if (!m->early[i].seat_id[0] || strcmp(m->early[i].seat_id, id) != 0) return false;
+    m->early[i].seat_id[0] = '\0';
+    return now_ms - m->early[i].at_ms <= max_age_ms;
 }

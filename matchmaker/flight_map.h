@@ -5,6 +5,7 @@
 #ifndef SEATGATE_MM_FLIGHT_MAP_H
 #define SEATGATE_MM_FLIGHT_MAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <sodium.h>
@@ -17,6 +18,7 @@ extern "C" {
 #endif
 
 #define SG_FLIGHT_MAP_BUCKETS 16384
+#define SG_FLIGHT_MAP_EARLY 1024 /* webhooks remembered for seats not known yet */
 
 /* Embedded in each flight: what the indexes need of it. */
 typedef struct sg_flight_link {
@@ -28,6 +30,12 @@ typedef struct sg_flight_link {
 typedef struct sg_flight_map {
     sg_flight_link *by_ip[SG_FLIGHT_MAP_BUCKETS];
     sg_flight_link *by_seat[SG_FLIGHT_MAP_BUCKETS];
+    /* Webhooks that came before their create's answer (one slot per hash: a later one may
+     * take the slot, and then the flight's safety poll answers instead). */
+    struct {
+        char seat_id[SG_SEAT_ID_MAX];
+        long long at_ms;
+    } early[SG_FLIGHT_MAP_EARLY];
     uint8_t hash_key[crypto_shorthash_KEYBYTES];
 } sg_flight_map;
 
@@ -42,6 +50,11 @@ void sg_flight_map_remove(sg_flight_map *m, sg_flight_link *l);
 sg_flight_link *sg_flight_map_ip_chain(sg_flight_map *m, const uint8_t key[SG_ADDR_KEY_BYTES]);
 /* The link whose seat_id is id, or NULL. */
 sg_flight_link *sg_flight_map_find_seat(sg_flight_map *m, const char *id);
+/* Remembers a webhook for seat id, which no flight knows yet, at now_ms. */
+void sg_flight_map_note_early(sg_flight_map *m, const char *id, long long now_ms);
+/* Whether a webhook for seat id came no more than max_age_ms ago; forgets it. */
+bool sg_flight_map_take_early(sg_flight_map *m, const char *id, long long now_ms,
+                              long long max_age_ms);
 
 #ifdef __cplusplus
 }

@@ -94,7 +94,7 @@ struct sg_flow {
     pthread_cond_t cv;
     size_t live; /* flights allocated (loop thread; read under mu at shutdown) */
     sg_counter *created, *create_failed, *create_ambiguous, *polls, *webhooks_matched,
-        *webhooks_unmatched, *delete_queued, *delete_direct;
+        *webhooks_unmatched, *webhooks_early, *delete_queued, *delete_direct;
 };
 
 /* ---- states ---- */
@@ -510,7 +510,12 @@ static void on_created_loop(void *arg)
                             "the session could not be recorded; try again");
             } else {
                 set_state(f, F_RECORDING);
-                if (webhook_waits(f)) {
+                if (webhook_waits(f) &&
+                    sg_flight_map_take_early(&fl->map, f->link.seat_id, sg_clock_mono_ms(),
+                                             fl->o.intent_window_ms)) {
+                    /* Its webhook came before the create's answer did. */
+                    poll_now(f);
+                } else if (webhook_waits(f)) {
                     f->poll_delay_ms = fl->o.poll_max_ms;
                     sg_loop_timer_start(fl->o.loop, &f->poll_timer, f->poll_delay_ms);
                 } else {
@@ -1096,6 +1101,10 @@ static void notify_on_loop(void *arg)
                  sg_seat_state_name(n->seat.state));
         sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
         poll_now(f);
+    } else if (!f) {
+        /* Perhaps it came before the create's answer: the flight looks when that arrives. */
+        sg_flight_map_note_early(&fl->map, n->seat.id, sg_clock_mono_ms());
+        sg_counter_inc(fl->webhooks_early);
     } else {
         sg_counter_inc(fl->webhooks_unmatched);
     }
@@ -1174,6 +1183,9 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
         sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", matched);
     fl->webhooks_unmatched =
         sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", unmatched);
+    const char *early[] = {"matched", "early", NULL};
+    fl->webhooks_early =
+        sg_metrics_counter(m, "seatgate_webhooks_total", "Edgegap webhooks received", early);
     const char *queued[] = {"via", "queue", NULL};
     const char *direct[] = {"via", "direct", NULL};
     fl->delete_queued = sg_metrics_counter(m, "seatgate_session_delete_requests_total",

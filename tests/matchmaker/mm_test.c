@@ -525,7 +525,8 @@ static void request_smuggling_is_refused(void **state)
         const char *bytes, *why;
     } cases[] = {
         {"POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-         "Content-Length: 2\r\nContent-Length: 60\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+         "Content-Length: 2\r\nContent-Length: 60\r\n\r\n{}GET /healthz HTTP/1.1\r\nHost: "
+         "x\r\n\r\n",
          "more than one Content-Length"},
         {"POST /connect-me HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
          "Content-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
@@ -626,8 +627,13 @@ static void slowloris_from_one_address_is_held(void **state)
 {
     (void)state;
     mm_proc m;
-    const char *extra[] = {"--max-connections-per-ip", "8", "--request-head-timeout", "1500ms",
-                           "--request-body-timeout", "1500ms", NULL};
+    const char *extra[] = {"--max-connections-per-ip",
+                           "8",
+                           "--request-head-timeout",
+                           "1500ms",
+                           "--request-body-timeout",
+                           "1500ms",
+                           NULL};
     assert_true(start_mm(&m, extra, NULL, 0));
     long long created = sim_counter(&sim, "sessions_created");
     enum { N = 14 };
@@ -643,7 +649,8 @@ static void slowloris_from_one_address_is_held(void **state)
     assert_int_equal(send(body, head, strlen(head), MSG_NOSIGNAL), (ssize_t)strlen(head));
     sg_test_sleep_ms(300);
     int shut = 0;
-    for (int i = 0; i < N; i++) shut += closed_by_server(fds[i]);
+    for (int i = 0; i < N; i++)
+        shut += closed_by_server(fds[i]);
     assert_int_equal(shut, N - 8); /* the ones past the cap */
     /* Another address is served while they hold on. */
     int other = connect_from(&m, "127.0.0.2");
@@ -673,12 +680,16 @@ static void slowloris_from_one_address_is_held(void **state)
     }
     assert_true(all_closed);
     assert_true(body_closed);
-    for (int i = 0; i < N; i++) close(fds[i]);
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
     close(body);
     assert_int_equal(sim_counter(&sim, "sessions_created"), created);
-    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"over_ip_cap\"}") >= N - 8);
-    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"head_deadline\"}") >= 8);
-    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"body_deadline\"}") >= 1);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"over_ip_cap\"}") >=
+                N - 8);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"head_deadline\"}") >=
+                8);
+    assert_true(mm_metric(&m, "seatgate_http_connections_closed_total{why=\"body_deadline\"}") >=
+                1);
     assert_true(log_has(&m, "event=connection_cap ip=127.0.0.1 limit=8"));
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
@@ -963,9 +974,17 @@ static void start_webhook_mm(mm_proc *m, const char *version)
     int port = sg_test_free_tcp_port();
     char pub[64];
     snprintf(pub, sizeof pub, "http://127.0.0.1:%d", port);
-    const char *extra[] = {"--edgegap-version", version, "--webhook-public-url", pub,
-                           "--webhook-secret", "s3cret-webhook-path-0123", "--poll-first", "20s",
-                           "--poll-max", "20s", NULL};
+    const char *extra[] = {"--edgegap-version",
+                           version,
+                           "--webhook-public-url",
+                           pub,
+                           "--webhook-secret",
+                           "s3cret-webhook-path-0123",
+                           "--poll-first",
+                           "20s",
+                           "--poll-max",
+                           "20s",
+                           NULL};
     assert_true(start_mm(m, extra, NULL, port));
 }
 
@@ -1053,6 +1072,32 @@ static void webhook_wakes_the_wait(void **state)
     http_req(&r, "POST", url, NULL, "not json", 5000);
     assert_int_equal(r.status, 400);
     http_free(&r);
+    assert_no_leak(8000);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
+/* The webhook comes before the create's answer (Edgegap placed the session at once, the
+ * answer took longer): the flight remembers it and polls as soon as it knows its session,
+ * instead of waiting for the 20 s safety poll. */
+static void early_webhook_is_not_lost(void **state)
+{
+    (void)state;
+    mm_proc m;
+    start_webhook_mm(&m, "quick");
+    long long gets = sim_count(&sim, "GET /v1/session/{session_id} 200");
+    long long creates = sim_count(&sim, "POST /v1/session 200");
+    /* Ready after 400 ms, webhook at once; the create's answer after 1.5 s. */
+    assert_int_equal(
+        sim_http(&sim, "POST", "/_sim/faults", "{\"create_answer_delay_ms\":1500}", NULL), 200);
+    http_resp r;
+    connect_me(&m, &r, NULL, NULL, 15000);
+    sim_http(&sim, "DELETE", "/_sim/faults", NULL, NULL);
+    assert_token_answer(&r, 0);
+    http_free(&r);
+    assert_int_equal(mm_metric(&m, "seatgate_webhooks_total{matched=\"early\"}"), 1);
+    assert_int_equal(sim_count(&sim, "GET /v1/session/{session_id} 200"), gets + 1);
+    assert_int_equal(sim_count(&sim, "POST /v1/session 200"), creates + 1);
     assert_no_leak(8000);
     assert_int_equal(mm_stop(&m), 0);
     mm_cleanup(&m);
@@ -1247,8 +1292,14 @@ static void sigterm_with_creates_in_flight_leaves_nothing(void **state)
     /* Attempts long enough (4 s) that the stop (which waits 300 ms for them), not a timeout,
      * cuts the creates; no delete worker on the first one, so only what survives the stop can
      * clean up. */
-    const char *args[] = {RECONCILE_ARGS, "--edgegap-timeout", "4s", "--delete-workers", "0",
-                          "--shutdown-timeout", "300ms", NULL};
+    const char *args[] = {RECONCILE_ARGS,
+                          "--edgegap-timeout",
+                          "4s",
+                          "--delete-workers",
+                          "0",
+                          "--shutdown-timeout",
+                          "300ms",
+                          NULL};
     const char *args_b[] = {RECONCILE_ARGS, "--edgegap-timeout", "4s", NULL};
     assert_true(start_mm(&a, args, NULL, 0));
     assert_int_equal(
@@ -1264,7 +1315,7 @@ static void sigterm_with_creates_in_flight_leaves_nothing(void **state)
         ips[i][1] = NULL;
         async_start(&q[i], &a, ips[i], 20000);
     }
-    wait_created(before + N); /* Edgegap made them all; their answers are held */
+    wait_created(before + N);         /* Edgegap made them all; their answers are held */
     assert_int_equal(mm_stop(&a), 0); /* graceful: the players are answered, the creates cut */
     for (int i = 0; i < N; i++) {
         async_join(&q[i]);
@@ -1463,8 +1514,9 @@ static void one_player_cannot_hold_every_seat(void **state)
     sg_test_nats n = {0};
     assert_int_equal(sg_test_nats_start(&n), 0);
     mm_proc a, b;
-    const char *extra[] = {"--store-url", n.url, "--app", "seatcap", "--trusted-proxies",
-                           "127.0.0.1", "--ip-rate", "0", "--token-expire", "30", NULL};
+    const char *extra[] = {"--store-url",       n.url,       "--app",     "seatcap",
+                           "--trusted-proxies", "127.0.0.1", "--ip-rate", "0",
+                           "--token-expire",    "30",        NULL};
     assert_true(start_mm(&a, extra, NULL, 0));
     assert_true(start_mm(&b, extra, NULL, 0));
     sg_store_options so;
@@ -1581,6 +1633,7 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest webhook[] = {
         cmocka_unit_test_teardown(webhook_wakes_the_wait, test_teardown),
+        cmocka_unit_test_teardown(early_webhook_is_not_lost, test_teardown),
         cmocka_unit_test_teardown(forged_webhook_body_is_not_believed, test_teardown)};
     const struct CMUnitTest tls[] = {
         cmocka_unit_test_teardown(serves_https_with_a_certificate, test_teardown)};

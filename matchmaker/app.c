@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "admission.h"
@@ -337,6 +338,22 @@ static sg_status bad(const char *setting, const char *why)
     return sg_fail(SG_E_INVALID, "--%s: %s", setting, why);
 }
 
+/* Connections beyond the open-file limit fail at accept (each is a descriptor, and the
+ * Edgegap client, the store and the log need some too): say so at start, not under load. */
+static void warn_if_fds_short(unsigned connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return;
+    unsigned long long need = (unsigned long long)connections + 256;
+    if (need <= (unsigned long long)rl.rlim_cur) return;
+    SG_WARN("app", "open_file_limit_low",
+            "max_connections=%u open_file_limit=%llu hint=\"about %llu connections fit; raise "
+            "the hard limit (ulimit -Hn, systemd LimitNOFILE=, docker --ulimit nofile=) or "
+            "lower --max-connections\"",
+            connections, (unsigned long long)rl.rlim_cur,
+            rl.rlim_cur > 256 ? (unsigned long long)rl.rlim_cur - 256 : 0ULL);
+}
+
 sg_status sg_app_start(const sg_config *cfg, sg_app **out)
 {
     *out = NULL;
@@ -379,9 +396,9 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_metrics_new(&app->metrics));
     app->store_up = sg_metrics_gauge(app->metrics, "seatgate_store_connected",
                                      "1 when the state store is connected", NULL);
-    app->version_up = sg_metrics_gauge(app->metrics, "seatgate_platform_ready",
-                                       "1 when the platform accepted the configured app version",
-                                       NULL);
+    app->version_up =
+        sg_metrics_gauge(app->metrics, "seatgate_platform_ready",
+                         "1 when the platform accepted the configured app version", NULL);
     TRY(sg_metrics_add_process(app->metrics));
     TRY(sg_metrics_on_scrape(app->metrics, scrape, app));
     size_t ntrusted = 0;
@@ -459,8 +476,9 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     };
     TRY(sg_ledger_open(app->store, &lo, &app->ledger));
     {
-        const char *labels[] = {"version", sg_version(), "platform", "edgegap", "store",
-                                sg_store_backend(app->store), NULL};
+        const char *labels[] = {"version", sg_version(), "platform",
+                                "edgegap", "store",      sg_store_backend(app->store),
+                                NULL};
         sg_gauge_set(sg_metrics_gauge(app->metrics, "seatgate_build_info",
                                       "Always 1: the version and what this matchmaker runs on",
                                       labels),
@@ -580,6 +598,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .metrics = app->metrics,
         .handler = {.start = app_connect, .notify = app_notify, .ready = app_ready, .user = app},
     };
+    warn_if_fds_short(svo.connection_limit);
     TRY(sg_server_start(&svo, &app->server));
     if (tls_key) sodium_memzero(tls_key, strlen(tls_key));
     free(tls_key);

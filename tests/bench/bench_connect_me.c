@@ -5,7 +5,8 @@
  *       "requests=N errors=E rps=R p50_ms=A p99_ms=B"
  *   bench_connect_me hold URL COUNT TIMEOUT_S XFF_BASE
  *       opens COUNT POST requests at once (each its own connection) and waits for all;
- *       prints "ok=N errors=E seconds=S first_ms=A last_ms=B"
+ *       prints "ok=N errors=E seconds=S first_ms=A last_ms=B failed_with=STATUS:N,...
+ *       no_answer=N still_waiting=N connect_failed=N (first error)"
  *   bench_connect_me edgegap SIM_URL API_KEY APP VERSION CONCURRENCY SECONDS
  *       what a /connect-me costs at Edgegap alone: POST /v1/session then GET of that session,
  *       straight to the simulator (the baseline the matchmaker's own work adds to); prints
@@ -14,15 +15,24 @@
  *       the Edgegap calls the simulator has answered so far (GET /_sim/requests): prints
  *       "create=N get=N delete=N", counting every status
  * XFF_BASE (0..255) makes every request carry X-Forwarded-For: 100.XFF_BASE.x.y with a
- * distinct x.y, so each request is a different player (single flight, per-IP limits);
- * -1 sends none. Uses libcurl multi on one thread. */
+ * distinct x.y (past 62,500 requests the second octet moves on), so each request is a
+ * different player (single flight, per-IP limits); -1 sends none. hold connects from
+ * 127.0.1.1, 127.0.1.2... (20,000 connections each) and speaks HTTP/1.1 itself over epoll;
+ * the others use libcurl multi on one thread. */
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ms(void)
 {
@@ -64,8 +74,9 @@ static void prepare(slot *s, const char *url, const char *method, int xff_base)
     if (xff_base >= 0) {
         char h[64];
         unsigned long n = seq++;
-        snprintf(h, sizeof h, "X-Forwarded-For: 100.%d.%lu.%lu", xff_base, (n / 250) % 250 + 1,
-                 n % 250 + 1);
+        /* 62,500 players per second octet; more move on to the next octets */
+        snprintf(h, sizeof h, "X-Forwarded-For: 100.%lu.%lu.%lu",
+                 ((unsigned long)xff_base + n / 62500) % 256, (n / 250) % 250 + 1, n % 250 + 1);
         s->hdr = curl_slist_append(NULL, h);
     }
     curl_easy_setopt(s->e, CURLOPT_HTTPHEADER, s->hdr);
@@ -131,47 +142,135 @@ static int run_load(const char *url, const char *method, int conc, double second
     return 0;
 }
 
+/* ---- hold: many waiting players, one connection each ---- */
+
+/* libcurl's multi interface walks every handle on each turn; with 100,000 of them it cannot
+ * keep up, so hold speaks HTTP/1.1 itself over non-blocking sockets and epoll. */
+typedef struct waiter {
+    int fd;
+    bool sent;
+    char status[16]; /* the start of the answer: "HTTP/1.1 200" */
+    int got;
+} waiter;
+
 static int run_hold(const char *url, int count, long timeout_s, int xff)
 {
-    CURLM *m = curl_multi_init();
-    slot *slots = calloc((size_t)count, sizeof *slots);
-    for (int i = 0; i < count; i++) {
-        prepare(&slots[i], url, "POST", xff);
-        curl_easy_setopt(slots[i].e, CURLOPT_TIMEOUT, timeout_s);
-        curl_easy_setopt(slots[i].e, CURLOPT_FORBID_REUSE, 1L);
-        curl_easy_setopt(slots[i].e, CURLOPT_PRIVATE, &slots[i]);
-        curl_multi_add_handle(m, slots[i].e);
+    char host[64], path[256];
+    int port = 0;
+    if (sscanf(url, "http://%63[^:/]:%d%255s", host, &port, path) != 3 || port <= 0) {
+        fprintf(stderr, "hold: expected http://ADDRESS:PORT/PATH, got %s\n", url);
+        return 2;
     }
-    double start = now_ms(), first = -1, last = 0;
-    long ok = 0, errors = 0;
-    int running = count;
-    while (running > 0) {
-        curl_multi_perform(m, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(m, &left))) {
-            if (msg->msg != CURLMSG_DONE) continue;
-            long code = 0;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
-            double t = now_ms() - start;
-            if (msg->data.result == CURLE_OK && code == 200)
-                ok++;
-            else
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &to.sin_addr) != 1) {
+        fprintf(stderr, "hold: %s is not an IPv4 address\n", host);
+        return 2;
+    }
+    waiter *w = calloc((size_t)count, sizeof *w);
+    int ep = epoll_create1(0);
+    if (!w || ep < 0) return 2;
+    double start = now_ms(), first = -1, last = 0, deadline = start + (double)timeout_s * 1000;
+    long ok = 0, errors = 0, done = 0, no_answer = 0, connect_failed = 0, by_status[600] = {0};
+    char connect_err[96] = "-";
+    int opened = 0, connecting = 0;
+    struct epoll_event evs[512];
+    while (done < count && now_ms() < deadline) {
+        /* Connect in waves, so the listen queue is never flooded. */
+        while (opened < count && connecting < 1000) {
+            waiter *x = &w[opened];
+            x->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            /* 20,000 connections per source address (127.0.1.1, 127.0.1.2...), so the
+             * kernel has ports for all of them */
+            struct sockaddr_in from = {.sin_family = AF_INET};
+            from.sin_addr.s_addr = htonl(0x7f000100u + (uint32_t)(opened / 20000 + 1));
+            struct epoll_event ev = {.events = EPOLLOUT, .data.u32 = (uint32_t)opened};
+            if (x->fd < 0 || bind(x->fd, (struct sockaddr *)&from, sizeof from) != 0 ||
+                (connect(x->fd, (struct sockaddr *)&to, sizeof to) != 0 && errno != EINPROGRESS) ||
+                epoll_ctl(ep, EPOLL_CTL_ADD, x->fd, &ev) != 0) {
                 errors++;
+                if (connect_failed++ == 0)
+                    snprintf(connect_err, sizeof connect_err, "%s", strerror(errno));
+                if (x->fd >= 0) close(x->fd);
+                x->fd = -1;
+                done++;
+            } else {
+                connecting++;
+            }
+            opened++;
+        }
+        int n = epoll_wait(ep, evs, 512, 100);
+        for (int k = 0; k < n; k++) {
+            uint32_t i = evs[k].data.u32;
+            waiter *x = &w[i];
+            bool finished = false, good = false;
+            if (!x->sent) {
+                connecting--;
+                int err = 0;
+                socklen_t len = sizeof err;
+                getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+                char req[512];
+                unsigned long p = seq++;
+                int m = snprintf(req, sizeof req,
+                                 "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+                                 "X-Forwarded-For: 100.%lu.%lu.%lu\r\n"
+                                 "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                                 path, host, port, ((unsigned long)xff + p / 62500) % 256,
+                                 (p / 250) % 250 + 1, p % 250 + 1);
+                if (err || send(x->fd, req, (size_t)m, MSG_NOSIGNAL) != m) {
+                    finished = true;
+                } else {
+                    x->sent = true;
+                    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+                    epoll_ctl(ep, EPOLL_CTL_MOD, x->fd, &ev);
+                }
+            } else {
+                char buf[4096];
+                ssize_t r;
+                while ((r = recv(x->fd, buf, sizeof buf, 0)) > 0) {
+                    int take = (int)sizeof x->status - 1 - x->got;
+                    if (take > (int)r) take = (int)r;
+                    if (take > 0) memcpy(x->status + x->got, buf, (size_t)take);
+                    x->got += take > 0 ? take : 0;
+                }
+                if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+                    finished = true;
+                    good = r == 0 && strncmp(x->status, "HTTP/1.1 200", 12) == 0;
+                }
+            }
+            if (!finished) continue;
+            close(x->fd);
+            x->fd = -1;
+            done++;
+            if (good) {
+                ok++;
+            } else {
+                errors++;
+                int code = 0;
+                if (sscanf(x->status, "HTTP/1.1 %d", &code) == 1 && code >= 100 && code < 600)
+                    by_status[code]++;
+                else
+                    no_answer++;
+            }
+            double t = now_ms() - start;
             if (first < 0) first = t;
             last = t;
-            curl_multi_remove_handle(m, msg->easy_handle);
         }
-        if (running) curl_multi_poll(m, NULL, 0, 200, NULL);
     }
-    printf("ok=%ld errors=%ld seconds=%.1f first_ms=%.0f last_ms=%.0f\n", ok, errors,
-           (now_ms() - start) / 1000.0, first, last);
-    for (int i = 0; i < count; i++) {
-        curl_easy_cleanup(slots[i].e);
-        curl_slist_free_all(slots[i].hdr);
-    }
-    free(slots);
-    curl_multi_cleanup(m);
+    for (int i = 0; i < opened; i++)
+        if (w[i].fd >= 0) close(w[i].fd);
+    errors += count - done; /* still waiting at the deadline */
+    char failed[256] = "";
+    size_t at = 0;
+    for (int c = 100; c < 600; c++)
+        if (by_status[c] && at < sizeof failed)
+            at += (size_t)snprintf(failed + at, sizeof failed - at, "%s%d:%ld", at ? "," : "", c,
+                                   by_status[c]);
+    printf("ok=%ld errors=%ld seconds=%.1f first_ms=%.0f last_ms=%.0f failed_with=%s "
+           "no_answer=%ld still_waiting=%ld connect_failed=%ld (%s)\n",
+           ok, errors, (now_ms() - start) / 1000.0, first, last, at ? failed : "-", no_answer,
+           (long)count - done, connect_failed, connect_err);
+    free(w);
+    close(ep);
     return errors ? 1 : 0;
 }
 

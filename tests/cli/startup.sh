@@ -2,7 +2,8 @@
 # The matchmaker's first minute, as an operator meets it: a port in use and unusable TLS files
 # are named with the setting and the real cause, the fatal line is the last one, a store that
 # is not up yet is waited for (store-connect-timeout), and /metrics is true before anything
-# probed readiness (store_connected, build_info, process_*, outcomes at 0).
+# probed readiness (store_connected, build_info, process_*, outcomes at 0), and an open-file
+# limit too low for --max-connections is reported.
 # Usage: startup.sh MATCHMAKER SIM VERSION
 set -uo pipefail
 mm=$1; sim=$2; version=$3
@@ -123,5 +124,18 @@ if wait_file "$tmp/mm6.url" 400; then
 else
   fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log"); nats-server: $(tail -n 3 "$tmp/nats.log")"
 fi
+
+# More connections allowed than descriptors: said at start, with how many fit. (A lower hard
+# limit in a subshell: lowering needs no privilege.)
+(ulimit -n 1024 && exec "$mm" "${common[@]}" --listen-port 0 --store-url "sqlite://$tmp/f.db" \
+  --max-connections 4096 --ready-file "$tmp/mm7.url") 2>"$tmp/mm7.log" >/dev/null &
+pids+=($!)
+if wait_file "$tmp/mm7.url"; then
+  grep -q 'event=open_file_limit_low max_connections=4096 open_file_limit=1024 hint="about 768 connections fit' \
+    "$tmp/mm7.log" || fail "a low open-file limit is not reported: $(grep -c . "$tmp/mm7.log") lines"
+else
+  fail "the matchmaker with a low open-file limit did not start: $(tail -n 2 "$tmp/mm7.log")"
+fi
+grep -q open_file_limit_low "$tmp/mm1.log" && fail "the default settings warn of the open-file limit"
 
 [ "$fails" -eq 0 ] && echo "matchmaker startup: ok" || { echo "matchmaker startup: $fails failure(s)"; exit 1; }

@@ -130,63 +130,73 @@ static bool server_gone(sg_janitor *j, const sg_session_record *r, long long now
     return st == SG_OK && heartbeat + j->o.server_stale_ms < now;
 }
 
+typedef struct reap_pass {
+    sg_janitor *j;
+    long long now;
+    size_t queued;
+    int64_t claimed, unclaimed;
+} reap_pass;
+
+static sg_status reap_one(void *arg, const sg_session_record *rec, uint64_t rev)
+{
+    reap_pass *p = arg;
+    sg_janitor *j = p->j;
+    if (atomic_load(&j->stop)) return SG_E_UNAVAILABLE;
+    sg_session_record r = *rec;
+    long long now = p->now;
+    const char *reason = NULL;
+    if (r.state == SG_SESSION_CLAIMED) {
+        p->claimed++;
+        if (server_gone(j, &r, now)) reason = "server_gone";
+    } else if (r.state == SG_SESSION_UNCLAIMED) {
+        p->unclaimed++;
+        if (r.claim_deadline < now) reason = "claim_expired";
+    } else if (r.state == SG_SESSION_RELEASED && r.released_at > 0 &&
+               r.released_at + j->o.stuck_after_ms < now) {
+        reason = "delete_stuck";
+    }
+    if (!reason) return SG_OK;
+    const char *why = reason;
+    if (r.state == SG_SESSION_UNCLAIMED || r.state == SG_SESSION_CLAIMED) {
+        r.state = SG_SESSION_RELEASED;
+        snprintf(r.release_reason, sizeof r.release_reason, "%s", reason);
+    }
+    r.released_at = now;
+    /* Compare-and-set: of several replicas, one wins and queues the delete. */
+    if (sg_ledger_update_session(j->o.ledger, &r, rev) != SG_OK) return SG_OK;
+    if (sg_ledger_enqueue_delete(j->o.ledger, r.session_id, why, j->instance) != SG_OK)
+        return SG_OK; /* released_at moved: the stuck rule retries it later */
+    p->queued++;
+    if (strcmp(why, "server_gone") == 0) {
+        p->claimed--;
+        sg_counter_inc(j->reaped);
+        SG_WARN("janitor", "session_server_gone", "session_id=%s server=%s", r.session_id,
+                r.claimed_by_fqdn);
+    } else if (strcmp(why, "claim_expired") == 0) {
+        p->unclaimed--;
+        sg_counter_inc(j->reaped);
+        SG_INFO("janitor", "session_reaped", "session_id=%s ip=%s", r.session_id, r.player_ip);
+    } else {
+        sg_counter_inc(j->requeued);
+        SG_WARN("janitor", "session_delete_requeued", "session_id=%s", r.session_id);
+    }
+    return SG_OK;
+}
+
+/* One pass over every session record, read in one walk (not one read per session). */
 size_t sg_janitor_reap_once(sg_janitor *j)
 {
-    char **ids = NULL;
-    size_t n = 0, queued = 0;
-    int64_t claimed = 0, unclaimed = 0;
-    sg_status st = sg_ledger_session_ids(j->o.ledger, &ids, &n);
-    if (st != SG_OK) {
+    reap_pass p = {.j = j, .now = sg_clock_wall_ms()};
+    sg_status st = sg_ledger_each_session(j->o.ledger, reap_one, &p, NULL);
+    if (st != SG_OK && st != SG_E_UNAVAILABLE) {
         SG_WARN("janitor", "reap_skipped", "error=%s", sg_status_name(st));
-        return 0;
+        return p.queued;
     }
-    long long now = sg_clock_wall_ms();
-    for (size_t i = 0; i < n && !atomic_load(&j->stop); i++) {
-        sg_session_record r;
-        uint64_t rev = 0;
-        if (sg_ledger_get_session(j->o.ledger, ids[i], &r, &rev) != SG_OK) continue;
-        const char *reason = NULL;
-        if (r.state == SG_SESSION_CLAIMED) {
-            claimed++;
-            if (server_gone(j, &r, now)) reason = "server_gone";
-        } else if (r.state == SG_SESSION_UNCLAIMED) {
-            unclaimed++;
-            if (r.claim_deadline < now) reason = "claim_expired";
-        } else if (r.state == SG_SESSION_RELEASED && r.released_at > 0 &&
-                   r.released_at + j->o.stuck_after_ms < now) {
-            reason = "delete_stuck";
-        }
-        if (!reason) continue;
-        const char *why = reason;
-        if (r.state == SG_SESSION_UNCLAIMED || r.state == SG_SESSION_CLAIMED) {
-            r.state = SG_SESSION_RELEASED;
-            snprintf(r.release_reason, sizeof r.release_reason, "%s", reason);
-        }
-        r.released_at = now;
-        /* Compare-and-set: of several replicas, one wins and queues the delete. */
-        if (sg_ledger_update_session(j->o.ledger, &r, rev) != SG_OK) continue;
-        if (sg_ledger_enqueue_delete(j->o.ledger, r.session_id, why, j->instance) != SG_OK)
-            continue; /* released_at moved: the stuck rule retries it later */
-        queued++;
-        if (strcmp(why, "server_gone") == 0) {
-            claimed--;
-            sg_counter_inc(j->reaped);
-            SG_WARN("janitor", "session_server_gone", "session_id=%s server=%s", r.session_id,
-                    r.claimed_by_fqdn);
-        } else if (strcmp(why, "claim_expired") == 0) {
-            unclaimed--;
-            sg_counter_inc(j->reaped);
-            SG_INFO("janitor", "session_reaped", "session_id=%s ip=%s", r.session_id,
-                    r.player_ip);
-        } else {
-            sg_counter_inc(j->requeued);
-            SG_WARN("janitor", "session_delete_requeued", "session_id=%s", r.session_id);
-        }
+    if (st == SG_OK) {
+        sg_gauge_set(j->claimed, p.claimed);
+        sg_gauge_set(j->unclaimed, p.unclaimed);
     }
-    free(ids);
-    sg_gauge_set(j->claimed, claimed);
-    sg_gauge_set(j->unclaimed, unclaimed);
-    return queued;
+    return p.queued;
 }
 
 /* ---- orphan sweep ---- */

@@ -322,6 +322,68 @@ static void keys_lists_live_keys(void **state)
     sg_store_close(s);
 }
 
+/* What sg_kv_each saw, checked against what the test wrote. */
+typedef struct each_seen {
+    sg_bucket *b;
+    int count, seen[700];
+    uint64_t rev[700];
+    int stop_after; /* 0: never */
+} each_seen;
+
+static sg_status each_note(void *arg, const sg_kv_entry *e)
+{
+    each_seen *x = arg;
+    int i = -1;
+    assert_int_equal(sscanf(e->key, "k%d", &i), 1);
+    assert_true(i >= 0 && i < 700);
+    char want[32];
+    snprintf(want, sizeof want, "%s-%d", i % 3 == 0 ? "second" : "first", i);
+    assert_int_equal(e->len, strlen(want));
+    assert_memory_equal(e->value, want, e->len);
+    x->seen[i]++;
+    x->rev[i] = e->revision;
+    /* The store can be used while the scan runs (nothing is locked around fn). */
+    assert_int_equal(sg_kv_put(x->b, "during", "x", 1, NULL), SG_OK);
+    if (x->stop_after && ++x->count == x->stop_after) return sg_fail(SG_E_CONFLICT, "enough");
+    return SG_OK;
+}
+
+/* More keys than one page: every live key once, with its latest value and revision; deleted
+ * keys never; fn's failure stops the scan and is its answer. */
+static void each_visits_every_live_key_once(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL), *other = new_bucket(s, 0, NULL);
+    uint64_t latest[700] = {0};
+    for (int i = 0; i < 700; i++) {
+        char k[16], v[32];
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "first-%d", i);
+        assert_int_equal(sg_kv_put(b, k, v, strlen(v), &latest[i]), SG_OK);
+        if (i % 3 == 0) {
+            snprintf(v, sizeof v, "second-%d", i);
+            assert_int_equal(sg_kv_put(b, k, v, strlen(v), &latest[i]), SG_OK);
+        }
+        if (i % 7 == 0) assert_int_equal(sg_kv_delete(b, k), SG_OK);
+    }
+    assert_int_equal(sg_kv_put(other, "k1", "not this bucket", 15, NULL), SG_OK);
+    each_seen x = {.b = other};
+    assert_int_equal(sg_kv_each(b, each_note, &x), SG_OK);
+    for (int i = 0; i < 700; i++) {
+        assert_int_equal(x.seen[i], i % 7 == 0 ? 0 : 1);
+        if (i % 7) assert_int_equal(x.rev[i], latest[i]);
+    }
+    each_seen y = {.b = other, .stop_after = 300};
+    assert_int_equal(sg_kv_each(b, each_note, &y), SG_E_CONFLICT);
+    assert_string_equal(sg_last_error(), "enough");
+    assert_int_equal(y.count, 300);
+    assert_int_equal(sg_kv_each(b, NULL, NULL), SG_E_INVALID);
+    sg_bucket_close(other);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
 static void ttl_expired_keys_read_as_absent(void **state)
 {
     (void)state;
@@ -1196,6 +1258,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(delete_is_idempotent),
         cmocka_unit_test(write_many_applies_puts_and_deletes_in_order),
         cmocka_unit_test(write_many_creates_and_updates_each_on_their_own),
+        cmocka_unit_test(each_visits_every_live_key_once),
         cmocka_unit_test(keys_lists_live_keys),
         cmocka_unit_test(ttl_expired_keys_read_as_absent),
         cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),

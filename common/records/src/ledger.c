@@ -124,6 +124,31 @@ sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count)
     return sg_kv_keys(l->sessions, ids, count);
 }
 
+typedef struct each_session {
+    sg_session_fn fn;
+    void *arg;
+    size_t unreadable;
+} each_session;
+
+static sg_status session_entry(void *arg, const sg_kv_entry *e)
+{
+    each_session *x = arg;
+    sg_session_record r;
+    if (sg_session_from_json(e->value, e->len, &r) != SG_OK) {
+        x->unreadable++;
+        return SG_OK;
+    }
+    return x->fn(x->arg, &r, e->revision);
+}
+
+sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size_t *unreadable)
+{
+    each_session x = {fn, arg, 0};
+    sg_status st = sg_kv_each(l->sessions, session_entry, &x);
+    if (unreadable) *unreadable = x.unreadable;
+    return st;
+}
+
 static sg_status seats_prepare(sg_ledger *l, const char *player,
                                bool (*fn)(sg_player_seats *ps, void *arg), void *arg, char *key,
                                size_t ksize, char **json, sg_kv_write *w);

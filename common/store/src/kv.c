@@ -554,11 +554,58 @@ sg_status sg_kv_write_many(sg_kv_write *w, size_t n)
     return w[0].bucket->store->be->write_many(w, n);
 }
 
+typedef struct key_list {
+    char **keys;
+    size_t count, cap, bytes;
+} key_list;
+
+static sg_status collect_key(void *arg, const sg_kv_entry *e)
+{
+    key_list *l = arg;
+    if (l->count == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **k = realloc(l->keys, cap * sizeof *k);
+        if (!k) return sg_fail(SG_E_NOMEM, "store: out of memory");
+        l->keys = k;
+        l->cap = cap;
+    }
+    if (!(l->keys[l->count] = strdup(e->key))) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    l->bytes += strlen(e->key) + 1;
+    l->count++;
+    return SG_OK;
+}
+
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count)
 {
     *keys = NULL;
     *count = 0;
-    return b->store->be->keys(b, keys, count);
+    key_list l = {0};
+    sg_status st = b->store->be->each(b, true, collect_key, &l);
+    char **out = NULL;
+    if (!st && l.count && !(out = malloc(l.count * sizeof *out + l.bytes)))
+        st = sg_fail(SG_E_NOMEM, "store: out of memory");
+    if (!st && out) {
+        char *p = (char *)(out + l.count);
+        for (size_t i = 0; i < l.count; i++) {
+            size_t n = strlen(l.keys[i]) + 1;
+            memcpy(p, l.keys[i], n);
+            out[i] = p;
+            p += n;
+        }
+    }
+    for (size_t i = 0; i < l.count; i++)
+        free(l.keys[i]);
+    free(l.keys);
+    if (st) return st;
+    *keys = out;
+    *count = out ? l.count : 0;
+    return SG_OK;
+}
+
+sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg)
+{
+    if (!fn) return sg_fail(SG_E_INVALID, "store: each needs a function");
+    return b->store->be->each(b, false, fn, arg);
 }
 
 sg_status sg_kv_watch(sg_bucket *b, const char *key, sg_watch **out)

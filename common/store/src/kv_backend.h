@@ -74,7 +74,8 @@ typedef struct sg_kv_backend {
     sg_status (*update)(sg_bucket *b, const char *key, const void *v, size_t n, uint64_t last,
                         uint64_t *rev);
     sg_status (*del)(sg_bucket *b, const char *key);
-    sg_status (*keys)(sg_bucket *b, char ***keys, size_t *count);
+    /* Every live key's latest value (sg_kv_each; values may be skipped when meta_only). */
+    sg_status (*each)(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg);
     sg_status (*watch)(sg_watch *w);
     sg_status (*watch_next)(sg_watch *w, long long timeout_ms, sg_kv_entry **out);
     void (*watch_free)(sg_watch *w);

@@ -637,21 +637,21 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
     return st;
 }
 
-static sg_status nats_keys(sg_bucket *b, char ***keys, size_t *count)
+/* One watcher over the bucket: JetStream sends every key's latest value, then a marker (a
+ * NULL entry) once all are delivered. */
+static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
 {
     sg_status st = ready(b->store);
     if (st) return st;
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
     wo.IgnoreDeletes = true;
-    wo.MetaOnly = true;
+    wo.MetaOnly = meta_only;
     kvWatcher *w = NULL;
     natsStatus n = kvStore_WatchAll(&w, b->impl, &wo);
     if (n != NATS_OK) return nfail(b->store, n, 0, "list keys");
-    char **names = NULL;
-    size_t cnt = 0, cap = 0, bytes = 0;
     long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
-    for (;;) {
+    while (!st) {
         long long left = deadline - sg_kv_now_ms();
         kvEntry *e = NULL;
         n = left > 0 ? kvWatcher_Next(&e, w, left) : NATS_TIMEOUT;
@@ -661,50 +661,16 @@ static sg_status nats_keys(sg_bucket *b, char ***keys, size_t *count)
         }
         if (!e) break; /* all current keys seen */
         if (!expired(b, kvEntry_Created(e) / NS_PER_MS)) {
-            if (cnt == cap) {
-                cap = cap ? cap * 2 : 16;
-                char **nn = realloc(names, cap * sizeof *nn);
-                if (!nn) {
-                    kvEntry_Destroy(e);
-                    st = sg_fail(SG_E_NOMEM, "store: out of memory");
-                    break;
-                }
-                names = nn;
-            }
-            names[cnt] = strdup(kvEntry_Key(e));
-            if (!names[cnt]) {
-                kvEntry_Destroy(e);
-                st = sg_fail(SG_E_NOMEM, "store: out of memory");
-                break;
-            }
-            bytes += strlen(names[cnt]) + 1;
-            cnt++;
+            sg_kv_entry *x = from_entry(e, SG_KV_PUT);
+            st = x ? fn(arg, x) : sg_fail(SG_E_NOMEM, "store: out of memory");
+            sg_kv_entry_free(x);
+            /* a slow fn does not use up the time the server has to send the rest */
+            deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
         }
         kvEntry_Destroy(e);
     }
     kvWatcher_Destroy(w);
-    char **out = NULL;
-    if (!st && cnt) {
-        out = malloc(cnt * sizeof *out + bytes);
-        if (!out) {
-            st = sg_fail(SG_E_NOMEM, "store: out of memory");
-        } else {
-            char *p = (char *)(out + cnt);
-            for (size_t i = 0; i < cnt; i++) {
-                size_t len = strlen(names[i]) + 1;
-                memcpy(p, names[i], len);
-                out[i] = p;
-                p += len;
-            }
-        }
-    }
-    for (size_t i = 0; i < cnt; i++)
-        free(names[i]);
-    free(names);
-    if (st) return st;
-    *keys = out;
-    *count = out ? cnt : 0;
-    return SG_OK;
+    return st;
 }
 
 /* ---- watch -------------------------------------------------------------------------------- */
@@ -1042,7 +1008,7 @@ const sg_kv_backend sg_kv_nats_backend = {
     .update = nats_update,
     .del = nats_del,
     .write_many = nats_write_many,
-    .keys = nats_keys,
+    .each = nats_each,
     .watch = nats_watch_start,
     .watch_next = nats_watch_next,
     .watch_free = nats_watch_free,

@@ -47,6 +47,10 @@ static const char *const SQL[Q_COUNT] = {
     /* SQLite takes the bare columns from the row holding MAX(rev). */
     [Q_KEYS] = "SELECT key, op, value, created_ms, MAX(rev) AS r FROM sg_kv WHERE bucket = ?1 "
                "AND (?2 IS NULL OR key = ?2) GROUP BY key ORDER BY r",
+    /* Key order through sg_kv_by_key; the bare columns come from the row holding MAX(rev). */
+    [Q_KEYS_PAGE] = "SELECT key, op, value, created_ms, MAX(rev) AS r FROM sg_kv "
+                    "INDEXED BY sg_kv_by_key WHERE bucket = ?1 AND key > ?2 GROUP BY key "
+                    "ORDER BY key LIMIT ?3",
     [Q_CHANGES] = "SELECT rev, key, op, value, created_ms FROM sg_kv WHERE bucket = ?1 AND "
                   "rev > ?2 AND (?3 IS NULL OR key = ?3) ORDER BY rev LIMIT 64",
     [Q_SEQ_GET] = "SELECT seq FROM sg_buckets WHERE name = ?1",
@@ -698,58 +702,68 @@ static sg_status live_rows(sg_bucket *b, const char *key, row_fn fn, void *ctx)
     return res;
 }
 
-typedef struct key_list {
-    char **keys;
-    size_t count, cap, bytes;
-} key_list;
+/* One page of the bucket's live keys after `after`, in key order, read under the lock. */
+typedef struct each_page {
+    sg_kv_entry *e[SQ_EACH_PAGE];
+    size_t n;
+    char last[SG_KV_KEY_MAX + 1]; /* the last key read, live or not */
+    bool more;
+} each_page;
 
-static sg_status collect_key(void *ctx, const char *key, const void *v, size_t n, uint64_t rev,
-                             long long created)
-{
-    (void)v, (void)n, (void)rev, (void)created;
-    key_list *l = ctx;
-    if (l->count == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        char **k = realloc(l->keys, cap * sizeof *k);
-        if (!k) return sg_fail(SG_E_NOMEM, "store: out of memory");
-        l->keys = k;
-        l->cap = cap;
-    }
-    if (!(l->keys[l->count] = strdup(key))) return sg_fail(SG_E_NOMEM, "store: out of memory");
-    l->bytes += strlen(key) + 1;
-    l->count++;
-    return SG_OK;
-}
-
-static sg_status sqlite_keys(sg_bucket *b, char ***keys, size_t *count)
+static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each_page *pg)
 {
     sqlite_store *ss = SS(b->store);
-    key_list l = {0};
+    pg->n = 0;
+    pg->more = false;
     pthread_mutex_lock(&ss->mu);
-    sg_status st = live_rows(b, NULL, collect_key, &l);
-    pthread_mutex_unlock(&ss->mu);
-    char **out = NULL;
-    if (!st && l.count) {
-        out = malloc(l.count * sizeof *out + l.bytes);
-        if (!out) {
-            st = sg_fail(SG_E_NOMEM, "store: out of memory");
-        } else {
-            char *p = (char *)(out + l.count);
-            for (size_t i = 0; i < l.count; i++) {
-                size_t n = strlen(l.keys[i]) + 1;
-                memcpy(p, l.keys[i], n);
-                out[i] = p;
-                p += n;
-            }
+    sqlite3_stmt *st = sq_stmt(ss, Q_KEYS_PAGE);
+    sg_status res = st ? SG_OK : SG_E_IO;
+    if (st) {
+        sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, SQ_EACH_PAGE);
+        long long now = sg_kv_now_ms();
+        int rc, rows = 0;
+        while (res == SG_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            rows++;
+            const char *key = (const char *)sqlite3_column_text(st, 0);
+            snprintf(pg->last, sizeof pg->last, "%s", key ? key : "");
+            long long created = sqlite3_column_int64(st, 3);
+            if (sqlite3_column_int(st, 1) != SG_KV_PUT || expired(b, created, now)) continue;
+            sg_kv_entry *e =
+                sg_kv_entry_make(pg->last, meta_only ? NULL : sqlite3_column_blob(st, 2),
+                                 meta_only ? 0 : (size_t)sqlite3_column_bytes(st, 2),
+                                 (uint64_t)sqlite3_column_int64(st, 4), SG_KV_PUT, created);
+            if (!e)
+                res = sg_fail(SG_E_NOMEM, "store: out of memory");
+            else
+                pg->e[pg->n++] = e;
         }
+        if (res == SG_OK && rc != SQLITE_DONE) res = sq_fail(ss, rc, "list keys");
+        pg->more = res == SG_OK && rows == SQ_EACH_PAGE;
+        sqlite3_reset(st);
     }
-    for (size_t i = 0; i < l.count; i++)
-        free(l.keys[i]);
-    free(l.keys);
-    if (st) return st;
-    *keys = out;
-    *count = out ? l.count : 0;
-    return SG_OK;
+    pthread_mutex_unlock(&ss->mu);
+    return res;
+}
+
+/* Page by page, so writers wait for one page at a time and fn runs without the lock. */
+static sg_status sqlite_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
+{
+    each_page *pg = calloc(1, sizeof *pg);
+    if (!pg) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    sg_status st = SG_OK;
+    do {
+        char after[SG_KV_KEY_MAX + 1];
+        memcpy(after, pg->last, sizeof after);
+        st = read_page(b, meta_only, after, pg);
+        for (size_t i = 0; i < pg->n; i++) {
+            if (!st) st = fn(arg, pg->e[i]);
+            sg_kv_entry_free(pg->e[i]);
+        }
+    } while (!st && pg->more);
+    free(pg);
+    return st;
 }
 
 /* ---- watch -------------------------------------------------------------------------------- */
@@ -891,7 +905,7 @@ const sg_kv_backend sg_kv_sqlite_backend = {
     .update = sqlite_update,
     .del = sqlite_del,
     .write_many = sqlite_write_many,
-    .keys = sqlite_keys,
+    .each = sqlite_each,
     .watch = sqlite_watch,
     .watch_next = sqlite_watch_next,
     .watch_free = sqlite_watch_free,

@@ -16,6 +16,7 @@ typedef enum sql_id {
     Q_LATEST,
     Q_INSERT,
     Q_KEYS,
+    Q_KEYS_PAGE,
     Q_CHANGES,
     Q_SEQ_GET,
     Q_JOB_ADD,
@@ -96,5 +97,7 @@ void sq_sub_free(sg_event_sub *sub);
 
 /* Poll interval of waits (watch, take, events). */
 #define SQ_POLL_MS 10
+/* Keys read under the lock at a time by sg_kv_each. */
+#define SQ_EACH_PAGE 256
 
 #endif

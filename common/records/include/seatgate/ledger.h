@@ -58,6 +58,12 @@ sg_status sg_ledger_update_session(sg_ledger *l, const sg_session_record *r, uin
 sg_status sg_ledger_delete_session(sg_ledger *l, const char *session_id);
 /* Every session id with a record. *ids is one allocation: free() it. */
 sg_status sg_ledger_session_ids(sg_ledger *l, char ***ids, size_t *count);
+/* Called for each session record by sg_ledger_each_session (r and rev valid during the call);
+ * anything but SG_OK stops the walk. */
+typedef sg_status (*sg_session_fn)(void *arg, const sg_session_record *r, uint64_t rev);
+/* Every session record with its revision, read in one pass (sg_kv_each), not one read per
+ * session. Unreadable records are skipped and counted in *unreadable (may be NULL). */
+sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size_t *unreadable);
 
 /* A player's reservation to name its session in the same batch as the session record. */
 typedef struct sg_seat_update {

@@ -210,6 +210,16 @@ sg_status sg_kv_write_many(sg_kv_write *w, size_t n);
  * and strings): free() it. An empty bucket gives *count 0 and *keys NULL. */
 sg_status sg_kv_keys(sg_bucket *b, char ***keys, size_t *count);
 
+/* Called by sg_kv_each for one key; e is valid during the call only. Anything but SG_OK
+ * stops the scan and is its result. */
+typedef sg_status (*sg_kv_each_fn)(void *arg, const sg_kv_entry *e);
+
+/* Calls fn with the value (and revision) of every key that holds one, in one pass: one query
+ * per page of keys on SQLite, one ordered stream on NATS, instead of a read per key. fn may
+ * use the store (no lock is held while it runs). Keys written while the scan runs may or may
+ * not be seen. */
+sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg);
+
 /* Watches one key (key non-NULL) or the whole bucket (NULL). The watcher first delivers the
  * current value of every matching key, then one "caught up" signal, then later puts and
  * deletes in revision order, each once. A change the bucket no longer holds when the watcher

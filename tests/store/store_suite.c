@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include <ftw.h>
 #include <pthread.h>
@@ -1157,6 +1158,87 @@ static void sqlite_sweep_removes_expired_rows(void **state)
     sg_store_close(s);
 }
 
+/* The rows of sg_kv for bucket `full`, counted by the test's own connection; with
+ * `key`, only that key's. */
+static int raw_rows(sqlite3 *db, const char *full, const char *key)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM sg_kv WHERE bucket = ?1 AND "
+                                        "(?2 IS NULL OR key = ?2)",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+    if (key) sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/* The sweep, checked in the file itself: rows past the bucket TTL go (more than one step's
+ * worth), and so do rows older than the 60 s watch window that a later row of their key
+ * supersedes, and old delete markers; a key's latest value and young history stay. The old
+ * rows are written by the test's own connection with old timestamps. */
+static void sqlite_sweep_removes_old_rows_in_steps(void **state)
+{
+    (void)state;
+    char db_path[300];
+    snprintf(db_path, sizeof db_path, "%s/state.db", g_dir);
+    sg_store *s = open_store();
+    char tname[64], kname[64], full_t[128], full_k[128];
+    sg_bucket *t = new_bucket(s, 1000, tname), *k = new_bucket(s, 0, kname);
+    snprintf(full_t, sizeof full_t, "t_%s", tname);
+    snprintf(full_k, sizeof full_k, "t_%s", kname);
+    for (int i = 0; i < 600; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "x%d", i);
+        assert_int_equal(sg_kv_put(t, key, "v", 1, NULL), SG_OK);
+    }
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    /* In bucket k, two minutes ago: "a" written three times, "b" put then deleted, "c" once. */
+    char sql[2048];
+    long long old = sg_test_now_ms() - 120000;
+    snprintf(sql, sizeof sql,
+             "BEGIN IMMEDIATE;"
+             "INSERT INTO sg_kv VALUES ('%s', 1, 'a', 1, 'a1', %lld);"
+             "INSERT INTO sg_kv VALUES ('%s', 2, 'a', 1, 'a2', %lld);"
+             "INSERT INTO sg_kv VALUES ('%s', 3, 'b', 1, 'b1', %lld);"
+             "INSERT INTO sg_kv VALUES ('%s', 4, 'b', 2, NULL, %lld);"
+             "INSERT INTO sg_kv VALUES ('%s', 5, 'c', 1, 'c1', %lld);"
+             "INSERT INTO sg_kv VALUES ('%s', 6, 'a', 1, 'a3', %lld);"
+             "UPDATE sg_buckets SET seq = 6 WHERE name = '%s'; COMMIT;",
+             full_k, old, full_k, old, full_k, old, full_k, old, full_k, old, full_k, old, full_k);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* and now: "c" again (its old value is superseded), "d" twice (young history stays) */
+    assert_int_equal(sg_kv_put(k, "c", "c2", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(k, "d", "d1", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(k, "d", "d2", 2, NULL), SG_OK);
+    sg_test_sleep_ms(1100);
+    assert_int_equal(sg_kv_put(t, "young", "v", 1, NULL), SG_OK);
+    assert_int_equal(raw_rows(db, full_t, NULL), 601);
+    assert_int_equal(raw_rows(db, full_k, NULL), 9);
+
+    assert_int_equal(sg_store_sweep(s), SG_OK);
+    assert_int_equal(raw_rows(db, full_t, NULL), 1); /* only "young" */
+    assert_int_equal(raw_rows(db, full_t, "young"), 1);
+    assert_int_equal(raw_rows(db, full_k, "a"), 1); /* a3 */
+    assert_int_equal(raw_rows(db, full_k, "b"), 0); /* the marker too, once old */
+    assert_int_equal(raw_rows(db, full_k, "c"), 1); /* c2 */
+    assert_int_equal(raw_rows(db, full_k, "d"), 2); /* young: both stay */
+    expect_kv(k, "a", "a3", 6);
+    expect_kv(k, "c", "c2", 0);
+    expect_kv(k, "d", "d2", 0);
+    expect_absent(k, "b");
+    expect_kv(t, "young", "v", 0);
+    sqlite3_close(db);
+    sg_bucket_close(t);
+    sg_bucket_close(k);
+    sg_store_close(s);
+}
+
 static long long file_size(const char *path)
 {
     struct stat sb;
@@ -1284,6 +1366,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),
         cmocka_unit_test(sqlite_sweep_removes_expired_rows),
+        cmocka_unit_test(sqlite_sweep_removes_old_rows_in_steps),
         cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
     };
     char name[64];

@@ -74,6 +74,12 @@ static const char *const SQL[Q_COUNT] = {
     [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SWEEP_BUCKET] = "SELECT name, ttl_ms FROM sg_buckets WHERE name > ?1 ORDER BY name LIMIT 1",
+    [Q_SWEEP_ROWS] = "SELECT rev, key, op, created_ms FROM sg_kv WHERE bucket = ?1 AND rev > ?2 "
+                     "ORDER BY rev LIMIT ?3",
+    [Q_SWEEP_LATER] = "SELECT 1 FROM sg_kv INDEXED BY sg_kv_by_key WHERE bucket = ?1 AND "
+                      "key = ?3 AND rev > ?2 LIMIT 1",
+    [Q_SWEEP_DELETE] = "DELETE FROM sg_kv WHERE bucket = ?1 AND rev = ?2",
 };
 
 static const char SCHEMA[] =
@@ -323,37 +329,152 @@ static sg_store_state sqlite_state(sg_store *s)
     return SG_STORE_CONNECTED;
 }
 
-static sg_status sweep_locked(sg_store *s)
+/* The sweep walks each bucket's rows in revision order, SWEEP_STEP_ROWS per transaction, so
+ * no writer waits long for it: writes that arrive while a pass is under way each run one
+ * step first (a few milliseconds at most) instead of one writer running all of it. A row
+ * goes once it has expired (bucket TTL), or once it is older than the watch window and
+ * superseded by a later row of its key or a delete marker. A bucket's walk stops at the first
+ * row too young for either (rows are written in time order). */
+#define SWEEP_STEP_ROWS 256
+
+typedef struct sweep_row {
+    sqlite3_int64 rev;
+    int op;
+    long long created;
+    char key[SG_KV_KEY_MAX + 1];
+} sweep_row;
+
+/* Moves the walk to the bucket after the current one; false when none is left. */
+static sg_status sweep_next_bucket(sqlite_store *ss, bool *found)
+{
+    sqlite3_stmt *st = sq_stmt(ss, Q_SWEEP_BUCKET);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, ss->sweep_bucket, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    if (*found) {
+        snprintf(ss->sweep_bucket, sizeof ss->sweep_bucket, "%s",
+                 (const char *)sqlite3_column_text(st, 0));
+        ss->sweep_ttl_ms = sqlite3_column_int64(st, 1);
+        ss->sweep_rev = 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, "sweep");
+}
+
+static sg_status sweep_rows(sqlite_store *ss, sweep_row *rows, size_t *n)
+{
+    sqlite3_stmt *st = sq_stmt(ss, Q_SWEEP_ROWS);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, ss->sweep_bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ss->sweep_rev);
+    sqlite3_bind_int(st, 3, SWEEP_STEP_ROWS);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < SWEEP_STEP_ROWS) {
+        sweep_row *r = &rows[(*n)++];
+        r->rev = sqlite3_column_int64(st, 0);
+        snprintf(r->key, sizeof r->key, "%s", (const char *)sqlite3_column_text(st, 1));
+        r->op = sqlite3_column_int(st, 2);
+        r->created = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, "sweep");
+}
+
+static sg_status sweep_row_exec(sqlite_store *ss, sql_id id, const sweep_row *r, bool *hit)
+{
+    sqlite3_stmt *st = sq_stmt(ss, id);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, ss->sweep_bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->rev);
+    if (id == Q_SWEEP_LATER) sqlite3_bind_text(st, 3, r->key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (hit) *hit = rc == SQLITE_ROW;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, "sweep");
+}
+
+/* Old events, by age and by count (a flood of events never grows the file without bound). */
+static sg_status sweep_events(sg_store *s, long long now)
 {
     sqlite_store *ss = SS(s);
-    long long now = sg_kv_now_ms();
-    char sql[1400];
-    int n = snprintf(sql, sizeof sql,
-                     "DELETE FROM sg_kv WHERE EXISTS (SELECT 1 FROM sg_buckets b WHERE b.name = "
-                     "sg_kv.bucket AND b.ttl_ms > 0 AND sg_kv.created_ms + b.ttl_ms <= %lld);"
-                     "DELETE FROM sg_kv WHERE created_ms < %lld AND rev < (SELECT MAX(k2.rev) FROM "
-                     "sg_kv k2 WHERE k2.bucket = sg_kv.bucket AND k2.key = sg_kv.key);"
-                     "DELETE FROM sg_kv WHERE op = %d AND created_ms < %lld;"
-                     "DELETE FROM sg_events WHERE ts_ms < %lld;",
-                     now, now - WATCH_WINDOW_MS, (int)SG_KV_DELETE, now - WATCH_WINDOW_MS,
+    char sql[400];
+    int n = snprintf(sql, sizeof sql, "DELETE FROM sg_events WHERE ts_ms < %lld;",
                      now - s->opts.event_retention_ms);
-    /* By count as well as by age: a flood of events never grows the file without bound. */
     if (s->opts.event_max_rows > 0 && n > 0 && (size_t)n < sizeof sql)
         snprintf(sql + n, sizeof sql - (size_t)n,
                  "DELETE FROM sg_events WHERE id <= (SELECT MAX(id) FROM sg_events) - %lld;",
                  s->opts.event_max_rows);
+    return sql_exec(ss, sql, "sweep events");
+}
+
+/* One step of the pass (starting one when none is under way); *done once the pass is over.
+ * Caller holds mu, outside a transaction. */
+static sg_status sweep_step(sg_store *s, bool *done)
+{
+    sqlite_store *ss = SS(s);
+    *done = false;
+    if (!ss->sweeping) {
+        ss->sweeping = true;
+        ss->sweep_now = sg_kv_now_ms();
+        ss->sweep_bucket[0] = '\0';
+        ss->sweep_bucket_done = true;
+    }
+    long long now = ss->sweep_now;
     sg_status st = sq_begin(ss, true);
-    if (!st) st = sql_exec(ss, sql, "sweep");
+    bool found = true;
+    if (!st && ss->sweep_bucket_done) {
+        st = sweep_next_bucket(ss, &found);
+        ss->sweep_bucket_done = false;
+    }
+    if (!st && !found) {
+        st = sweep_events(s, now);
+        *done = true;
+    } else if (!st) {
+        sweep_row *rows = malloc(SWEEP_STEP_ROWS * sizeof *rows);
+        size_t n = 0;
+        st = rows ? sweep_rows(ss, rows, &n) : sg_fail(SG_E_NOMEM, "store: out of memory");
+        long long ttl = ss->sweep_ttl_ms, old = now - WATCH_WINDOW_MS;
+        for (size_t i = 0; !st && i < n; i++) {
+            const sweep_row *r = &rows[i];
+            bool expired_row = ttl > 0 && r->created + ttl <= now;
+            if (!expired_row && r->created >= old) { /* too young for anything: done here */
+                ss->sweep_bucket_done = true;
+                break;
+            }
+            bool gone = expired_row || r->op == SG_KV_DELETE;
+            if (!gone) st = sweep_row_exec(ss, Q_SWEEP_LATER, r, &gone);
+            if (!st && gone) st = sweep_row_exec(ss, Q_SWEEP_DELETE, r, NULL);
+            ss->sweep_rev = r->rev;
+        }
+        if (n < SWEEP_STEP_ROWS) ss->sweep_bucket_done = true;
+        free(rows);
+    }
     st = st ? (sq_rollback(ss), st) : sq_commit(ss);
-    ss->last_sweep_ms = now;
+    if (st || *done) {
+        ss->sweeping = false;
+        ss->last_sweep_ms = sg_kv_now_ms();
+        *done = true;
+    }
+    return st;
+}
+
+static sg_status sweep_locked(sg_store *s)
+{
+    bool done = false;
+    sg_status st = SG_OK;
+    while (!st && !done)
+        st = sweep_step(s, &done);
     return st;
 }
 
 void sq_maybe_sweep(sg_store *s)
 {
     sqlite_store *ss = SS(s);
-    if (sg_kv_now_ms() - ss->last_sweep_ms < s->opts.sweep_interval_ms) return;
-    if (sweep_locked(s) != SG_OK)
+    if (!ss->sweeping && sg_kv_now_ms() - ss->last_sweep_ms < s->opts.sweep_interval_ms) return;
+    bool done = false;
+    if (sweep_step(s, &done) != SG_OK)
         SG_WARN("store", "sweep_failed", "backend=sqlite error=\"%s\"", sg_last_error());
 }
 

@@ -34,6 +34,10 @@ typedef enum sql_id {
     Q_BEGIN_WRITE,
     Q_COMMIT,
     Q_ROLLBACK,
+    Q_SWEEP_BUCKET,
+    Q_SWEEP_ROWS,
+    Q_SWEEP_LATER,
+    Q_SWEEP_DELETE,
     Q_COUNT
 } sql_id;
 
@@ -44,6 +48,11 @@ typedef struct sqlite_store {
     pthread_mutex_t mu; /* one connection, one caller at a time */
     sqlite3_stmt *stmt[Q_COUNT];
     long long last_sweep_ms;
+    /* A sweep pass under way: the bucket it is in, the last revision it looked at. */
+    bool sweeping, sweep_bucket_done;
+    long long sweep_now, sweep_ttl_ms;
+    char sweep_bucket[SG_KV_APP_MAX + 128];
+    sqlite3_int64 sweep_rev;
     /* Group commit: bucket writes from concurrent threads queue here; one of them (the
      * leader) applies the whole queue in one transaction while the others wait. */
     pthread_mutex_t gmu;

@@ -526,9 +526,19 @@ static write_pipe *thread_pipe(sg_store *s)
 }
 
 /* The message of the failure just made ("" for SG_OK). */
+#define PENDING_ERR 200
+
 static void keep(char *out, size_t size, sg_status st)
 {
     snprintf(out, size, "%s", st ? sg_last_error() : "");
+}
+
+/* One write's outcome and, for a failure, its message (kept: later calls overwrite the
+ * thread's last error). */
+static void set_result(sg_kv_write *w, char err[PENDING_ERR], sg_status st)
+{
+    w->result = st;
+    keep(err, PENDING_ERR, st);
 }
 
 /* Writes pipelined: every write is published at once to its key's subject (what
@@ -570,19 +580,18 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
     }
     struct pending {
         bool acked, again;
-        char err[200];
+        char err[PENDING_ERR];
     } *pd = calloc(n, sizeof *pd);
     if (!pd) return sg_fail(SG_E_NOMEM, "store: out of memory");
-#define RESULT(i, expr) (w[i].result = (expr), keep(pd[i].err, sizeof pd[i].err, w[i].result))
     if (ns != NATS_OK)
         for (size_t i = sent; i < n; i++)
-            RESULT(i, nfail(s, ns, 0, "write"));
+            set_result(&w[i], pd[i].err, nfail(s, ns, 0, "write"));
     long long deadline = sg_kv_now_ms() + s->opts.timeout_ms;
     size_t got = 0;
     char want[40];
     int want_len = snprintf(want, sizeof want, ".%llu_", call);
     sg_status wait_st = SG_OK;
-    char wait_err[200] = "";
+    char wait_err[PENDING_ERR] = "";
     while (got < sent) {
         long long left = deadline - sg_kv_now_ms();
         natsMsg *r = NULL;
@@ -608,25 +617,26 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
         int len = natsMsg_GetDataLength(r);
         if (natsMsgHeader_Get(r, "Status", &status) == NATS_OK && status &&
             strcmp(status, "503") == 0)
-            RESULT(i, nfail(s, NATS_NO_RESPONDERS, 0, "write"));
+            set_result(&w[i], pd[i].err, nfail(s, NATS_NO_RESPONDERS, 0, "write"));
         else if (w[i].mode != SG_KV_WRITE_PUT && len > 0 && data &&
                  memmem(data, (size_t)len, "\"err_code\":10071", 16))
             pd[i].again = true; /* JSStreamWrongLastSequence */
         else if (len <= 0 || !data || memmem(data, (size_t)len, "\"error\"", 7))
-            RESULT(i, sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
-                              data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : ""));
+            set_result(&w[i], pd[i].err,
+                       sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
+                               data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : ""));
         natsMsg_Destroy(r);
     }
     for (size_t i = 0; i < sent; i++) {
         sg_bucket *b = w[i].bucket;
         if (!pd[i].acked)
-            RESULT(i, sg_fail(wait_st, "%s", wait_err));
+            set_result(&w[i], pd[i].err, sg_fail(wait_st, "%s", wait_err));
         else if (pd[i].again && w[i].mode == SG_KV_WRITE_CREATE)
-            RESULT(i, nats_create(b, w[i].key, w[i].value, w[i].len, NULL));
+            set_result(&w[i], pd[i].err, nats_create(b, w[i].key, w[i].value, w[i].len, NULL));
         else if (pd[i].again)
-            RESULT(i, nats_update(b, w[i].key, w[i].value, w[i].len, w[i].last, NULL));
+            set_result(&w[i], pd[i].err,
+                       nats_update(b, w[i].key, w[i].value, w[i].len, w[i].last, NULL));
     }
-#undef RESULT
     /* The first failure, with its message. */
     for (size_t i = 0; i < n; i++) {
         if (!w[i].result) continue;

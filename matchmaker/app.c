@@ -19,7 +19,8 @@
 #include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
-#include "orchestrator_edgegap.h"
+#include "platform/agones.h"
+#include "platform/edgegap.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/keys.h"
 #include "seatgate/kv.h"
@@ -95,11 +96,57 @@ static const sg_setting app_settings[] = {
      .help = "a second request from a waiting player IP joins the first"},
     {.name = "client-selectors", .type = SG_SET_STRING, .def = "",
      .help = "deployment tags a client may ask for in \"selectors\" (comma-separated)"},
+    /* The platform */
+    {.name = "platform", .type = SG_SET_STRING, .def = "edgegap", .choices = "edgegap|agones",
+     .help = "where seats come from: Edgegap sessions, or Agones GameServers' player lists"},
+    {.name = "edgegap-app", .type = SG_SET_STRING,
+     .help = "Edgegap application name (required with platform=edgegap)"},
+    {.name = "edgegap-version", .type = SG_SET_STRING,
+     .help = "Edgegap application version (required with platform=edgegap)"},
+    {.name = "agones-allocator-url", .type = SG_SET_STRING,
+     .help = "agones-allocator's REST endpoint, https://host[:port] (http:// only for local "
+             "use; required with platform=agones)"},
+    {.name = "agones-client-cert", .type = SG_SET_STRING,
+     .help = "PEM client certificate for the allocator's mTLS (with agones-client-key)"},
+    {.name = "agones-client-key", .type = SG_SET_STRING,
+     .help = "PEM key of agones-client-cert"},
+    {.name = "agones-ca-cert", .type = SG_SET_STRING,
+     .help = "PEM CA the allocator's server certificate chains to (default: the system's)"},
+    {.name = "agones-namespace", .type = SG_SET_STRING, .def = "default",
+     .help = "namespace of the fleet"},
+    {.name = "agones-fleet", .type = SG_SET_STRING,
+     .help = "fleet to allocate from (matchLabels agones.dev/fleet); empty: any GameServer"},
+    {.name = "agones-match-labels", .type = SG_SET_STRING, .def = "",
+     .help = "further labels a GameServer must have, k=v,k2=v2"},
+    {.name = "agones-scheduling", .type = SG_SET_STRING, .def = "Packed",
+     .choices = "Packed|Distributed", .help = "the allocator's scheduling strategy"},
+    {.name = "agones-list", .type = SG_SET_STRING, .def = "players",
+     .help = "the GameServers' List that holds seats (Counters & Lists)"},
+    {.name = "agones-join", .type = SG_SET_BOOL, .def = "true",
+     .help = "seat players on Allocated servers with room before taking a Ready one"},
+    {.name = "agones-timeout", .type = SG_SET_DURATION, .def = "5s", .min = MS(100),
+     .max = MS(120000), .help = "one allocator call, at most"},
+    {.name = "agones-contention-retries", .type = SG_SET_INT, .def = "3", .min = 0, .max = 10,
+     .help = "an allocation refused for contention (409) is retried this many times"},
+    {.name = "agones-unallocated-status", .type = SG_SET_INT, .def = "429", .min = 400,
+     .max = 599, .help = "the allocator's HTTP status for \"no GameServer available\""},
+    {.name = "agones-no-capacity-retry", .type = SG_SET_DURATION, .def = "5s", .min = MS(1000),
+     .max = HOUR, .help = "Retry-After sent with 503 no_capacity"},
+    {.name = "agones-exposure", .type = SG_SET_STRING, .def = "hostport",
+     .choices = "hostport|nodeport|containerport",
+     .help = "how players reach the server: node address + host port, node address + "
+             "agones-node-port, or pod address + agones-container-port (internal only)"},
+    {.name = "agones-address-type", .type = SG_SET_STRING, .def = "",
+     .help = "node address to hand out by type (ExternalIP, InternalIP, ExternalDNS...); "
+             "empty: the GameServer's primary address"},
+    {.name = "agones-node-port", .type = SG_SET_INT, .def = "0", .min = 0, .max = 65535,
+     .help = "the NodePort in front of the game port (agones-exposure=nodeport)"},
+    {.name = "agones-container-port", .type = SG_SET_INT, .def = "0", .min = 0, .max = 65535,
+     .help = "the game's container port (agones-exposure=containerport)"},
+    {.name = "agones-allow-containerport", .type = SG_SET_BOOL, .def = "false",
+     .help = "allow agones-exposure=containerport (pod addresses: players inside the "
+             "cluster network only)"},
     /* The flow */
-    {.name = "edgegap-app", .type = SG_SET_STRING, .flags = SG_SET_REQUIRED,
-     .help = "Edgegap application name"},
-    {.name = "edgegap-version", .type = SG_SET_STRING, .flags = SG_SET_REQUIRED,
-     .help = "Edgegap application version"},
     {.name = "port-name", .type = SG_SET_STRING, .def = SG_DEFAULT_PORT_NAME,
      .help = "game port to hand out, by name (empty: the deployment's first port)"},
     {.name = "wait-timeout", .type = SG_SET_DURATION, .def = "60s", .min = MS(100),
@@ -193,6 +240,7 @@ struct sg_app {
     char **selectors;
     size_t selector_count;
     char *selector_text;
+    char *label_text; /* agones-match-labels, split in place */
     char url[128];
     char instance[128];
     atomic_bool version_ok;
@@ -234,9 +282,10 @@ static void checked_on_loop(void *arg)
             SG_INFO("matchmaker", "app_version_active", "backend=%s", app->orch.ops->name);
         atomic_store(&app->version_ok, true);
     } else {
-        snprintf(app->version_why, sizeof app->version_why,
-                 "the Edgegap app version is not usable (%s: %.180s)", sg_status_name(e->r.status),
-                 e->r.message);
+        bool agones = strcmp(app->orch.ops->name, "agones") == 0;
+        snprintf(app->version_why, sizeof app->version_why, "%s is not usable (%s: %.180s)",
+                 agones ? "the Agones allocator" : "the Edgegap app version",
+                 sg_status_name(e->r.status), e->r.message);
         char q[300];
         SG_WARN("matchmaker", "app_version_check_failed", "status=%s message=%s",
                 sg_status_name(e->r.status), sg_log_quote(e->r.message, q, sizeof q));
@@ -281,7 +330,9 @@ static int app_ready(void *user, char *why, size_t size)
     if (!atomic_load(&app->version_ok)) {
         snprintf(why, size, "%s",
                  app->version_why[0] ? app->version_why
-                                     : "the Edgegap app version is being checked");
+                 : strcmp(app->orch.ops->name, "agones") == 0
+                     ? "the Agones allocator is being checked"
+                     : "the Edgegap app version is being checked");
         return 0;
     }
     return 1;
@@ -352,6 +403,74 @@ static void warn_if_fds_short(unsigned connections)
             "lower --max-connections\"",
             connections, (unsigned long long)rl.rlim_cur,
             rl.rlim_cur > 256 ? (unsigned long long)rl.rlim_cur - 256 : 0ULL);
+}
+
+/* The Agones platform from its settings; *create_window_ms gets the longest life of one
+ * allocation (its attempts and contention backoffs). */
+static sg_status start_agones(sg_app *app, const sg_config *cfg, long long *create_window_ms)
+{
+    const char *exp = sg_config_str(cfg, "agones-exposure");
+    sg_agones_exposure e = strcmp(exp, "nodeport") == 0        ? SG_AGONES_NODEPORT
+                           : strcmp(exp, "containerport") == 0 ? SG_AGONES_CONTAINERPORT
+                                                               : SG_AGONES_HOSTPORT;
+    if (e == SG_AGONES_CONTAINERPORT && !sg_config_bool(cfg, "agones-allow-containerport"))
+        return bad("agones-exposure", "containerport hands out pod addresses, which players "
+                                      "outside the cluster cannot reach; set "
+                                      "--agones-allow-containerport to use it");
+    const char *url = sg_config_str(cfg, "agones-allocator-url");
+    if (!url || !*url) return bad("agones-allocator-url", "required with platform=agones");
+    /* k=v,k2=v2 */
+    sg_agones_pair pairs[16];
+    size_t n = 0;
+    char **items = NULL;
+    size_t count = 0;
+    sg_status st = split_list(sg_config_str(cfg, "agones-match-labels"), &app->label_text,
+                              &items, &count);
+    for (size_t i = 0; st == SG_OK && i < count; i++) {
+        char *eq = strchr(items[i], '=');
+        if (!eq || eq == items[i] || n == 16) {
+            st = bad("agones-match-labels", "expected up to 16 k=v pairs, comma-separated");
+            break;
+        }
+        *eq = '\0';
+        pairs[n++] = (sg_agones_pair){items[i], eq + 1};
+    }
+    free(items);
+    if (st != SG_OK) return st;
+    sg_agones_orch_options ao = {
+        .allocator_url = url,
+        .client_cert = sg_config_str(cfg, "agones-client-cert"),
+        .client_key = sg_config_str(cfg, "agones-client-key"),
+        .ca_cert = sg_config_str(cfg, "agones-ca-cert"),
+        .namespace_ = sg_config_str(cfg, "agones-namespace"),
+        .fleet = sg_config_str(cfg, "agones-fleet"),
+        .match_labels = pairs,
+        .match_label_count = n,
+        .scheduling = sg_config_str(cfg, "agones-scheduling"),
+        .list = sg_config_str(cfg, "agones-list"),
+        .one_per_server = !sg_config_bool(cfg, "agones-join"),
+        .timeout_ms = sg_config_num(cfg, "agones-timeout"),
+        .contention_retries = (int)sg_config_num(cfg, "agones-contention-retries"),
+        .unallocated_status = (int)sg_config_num(cfg, "agones-unallocated-status"),
+        .no_capacity_retry_ms = sg_config_num(cfg, "agones-no-capacity-retry"),
+        .exposure = e,
+        .address_type = sg_config_str(cfg, "agones-address-type"),
+        .port_name = sg_config_str(cfg, "port-name"),
+        .node_port = (int)sg_config_num(cfg, "agones-node-port"),
+        .container_port = (int)sg_config_num(cfg, "agones-container-port"),
+    };
+    /* Each file is read by libcurl at the first call: say now which one is missing. */
+    const char *files[][2] = {{"agones-client-cert", ao.client_cert},
+                              {"agones-client-key", ao.client_key},
+                              {"agones-ca-cert", ao.ca_cert}};
+    for (int i = 0; i < 3; i++)
+        if (files[i][1] && *files[i][1] && access(files[i][1], R_OK) != 0)
+            return bad(files[i][0], "the file cannot be read");
+    *create_window_ms = ao.timeout_ms * (ao.contention_retries + 1) + (100LL << ao.contention_retries);
+    SG_INFO("matchmaker", "platform", "platform=agones allocator=%s mtls=%s namespace=%s fleet=%s "
+            "exposure=%s", url, ao.client_cert && *ao.client_cert ? "yes" : "no", ao.namespace_,
+            ao.fleet ? ao.fleet : "", sg_agones_exposure_name(e));
+    return sg_orchestrator_agones_new(&ao, &app->orch);
 }
 
 sg_status sg_app_start(const sg_config *cfg, sg_app **out)
@@ -477,16 +596,18 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_ledger_open(app->store, &lo, &app->ledger));
     {
         const char *labels[] = {"version", sg_version(), "platform",
-                                "edgegap", "store",      sg_store_backend(app->store),
-                                NULL};
+                                sg_config_str(cfg, "platform"), "store",
+                                sg_store_backend(app->store), NULL};
         sg_gauge_set(sg_metrics_gauge(app->metrics, "seatgate_build_info",
                                       "Always 1: the version and what this matchmaker runs on",
                                       labels),
                      1);
     }
 
-    /* Orchestrator. */
-    for (int c = 0; c < SG_EDGEGAP_CALL_COUNT; c++) {
+    /* The platform. */
+    const char *platform = sg_config_str(cfg, "platform");
+    bool on_agones = strcmp(platform, "agones") == 0;
+    for (int c = 0; c < SG_EDGEGAP_CALL_COUNT && !on_agones; c++) {
         const char *labels[] = {"call", sg_edgegap_call_name((sg_edgegap_call)c), NULL};
         app->upstream[c] = sg_metrics_histogram(app->metrics, "seatgate_upstream_latency_seconds",
                                                 "Latency of Edgegap HTTP attempts, by call",
@@ -497,9 +618,27 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
                                   .version = sg_config_str(cfg, "edgegap-version"),
                                   .port_name = sg_config_str(cfg, "port-name")};
     TRY(sg_edgegap_options_from_config(cfg, &eo.client));
-    eo.client.observe = observe_attempt;
-    eo.client.observe_user = app;
-    TRY(sg_orchestrator_edgegap_new(&eo, &app->orch));
+    long long create_window_ms = eo.client.retry_budget_ms + eo.client.timeout_ms;
+    if (on_agones) {
+        if (wh_full[0]) {
+            st = bad("webhook-public-url", "the webhook is Edgegap's; Agones answers an "
+                                           "allocation at once");
+            goto fail;
+        }
+        TRY(start_agones(app, cfg, &create_window_ms));
+        eo.app = sg_config_str(cfg, "agones-fleet");
+        eo.version = sg_config_str(cfg, "agones-namespace");
+        if (!eo.app || !*eo.app) eo.app = "agones";
+    } else {
+        if (!eo.app || !*eo.app || !eo.version || !*eo.version) {
+            st = bad(!eo.app || !*eo.app ? "edgegap-app" : "edgegap-version",
+                     "required with platform=edgegap");
+            goto fail;
+        }
+        eo.client.observe = observe_attempt;
+        eo.client.observe_user = app;
+        TRY(sg_orchestrator_edgegap_new(&eo, &app->orch));
+    }
     app->orch_ok = true;
 
     /* Loop, pool, flow, janitor. */
@@ -524,10 +663,11 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .claim_grace_ms = sg_config_num(cfg, "claim-grace"),
         /* The create call's longest life: its retries, its last attempt, and the time it may
          * wait for the outgoing pace (bounded here by the player's own wait). */
-        .intent_window_ms =
-            eo.client.retry_budget_ms + eo.client.timeout_ms + sg_config_num(cfg, "wait-timeout"),
+        .intent_window_ms = create_window_ms + sg_config_num(cfg, "wait-timeout"),
         .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
+        .platform_title = on_agones ? "Agones" : "Edgegap",
+        .legacy_error_codes = !on_agones,
         .single_flight = sg_config_bool(cfg, "single-flight"),
         .shutdown_wait_ms = sg_config_num(cfg, "shutdown-timeout"),
         .seats_per_player = (int)sg_config_num(cfg, "seats-per-player"),
@@ -664,5 +804,6 @@ void sg_app_stop(sg_app *app)
     free(app->trusted);
     free(app->selectors);
     free(app->selector_text);
+    free(app->label_text);
     free(app);
 }

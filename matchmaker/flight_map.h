@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-#include "orchestrator.h"
+#include "platform/orchestrator.h"
 #include "seatgate/addr.h"
 
 #ifdef __cplusplus

@@ -97,6 +97,25 @@ struct sg_flow {
         *webhooks_unmatched, *webhooks_early, *delete_queued, *delete_direct;
 };
 
+/* A platform error code: "platform_<what>", or on Edgegap its older name "edgegap_<what>"
+ * (kept for one release, docs/matchmaker.md). */
+static const char *platform_code(const sg_flow *fl, const char *what)
+{
+    static const char *const names[][2] = {{"busy", "edgegap_busy"},
+                                           {"refused", "edgegap_refused"},
+                                           {"unavailable", "edgegap_unavailable"}};
+    static const char *const neutral[] = {"platform_busy", "platform_refused",
+                                          "platform_unavailable"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(what, names[i][0]) == 0) return fl->o.legacy_error_codes ? names[i][1] : neutral[i];
+    return "internal";
+}
+
+static const char *platform_title(const sg_flow *fl)
+{
+    return fl->o.platform_title ? fl->o.platform_title : "the platform";
+}
+
 /* ---- states ---- */
 
 static void set_state(flight *f, flight_state to)
@@ -336,10 +355,10 @@ static void on_polled_loop(void *arg)
             handle_seat(f, e->seat);
         } else if (r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE) {
             fail_flight(f, 502, "no_server", 0, "vanished",
-                        "the session disappeared at Edgegap before it was ready");
+                        "the seat disappeared at %s before it was ready", platform_title(fl));
         } else if (r->status == SG_E_UNAUTHORIZED || r->status == SG_E_BAD_REQUEST) {
-            fail_flight(f, 502, "edgegap_refused", 0, "poll_refused",
-                        "Edgegap refused to report the session: %s", r->message);
+            fail_flight(f, 502, platform_code(fl, "refused"), 0, "poll_refused",
+                        "%s refused to report the seat: %s", platform_title(fl), r->message);
         } else {
             /* Transient (5xx, timeouts, 429): keep waiting until the deadline. */
             long long d = f->poll_delay_ms;
@@ -406,7 +425,8 @@ static void handle_seat(flight *f, const sg_seat *seat)
         return;
     case SG_SEAT_FAILED:
         fail_flight(f, 502, "no_server", 0, "session_failed",
-                    "Edgegap could not place a server for this player (%s%s%s)", seat->status,
+                    "%s could not place a server for this player (%s%s%s)",
+                    platform_title(f->flow), seat->status,
                     seat->error[0] ? ": " : "", seat->error);
         return;
     case SG_SEAT_PENDING:
@@ -539,21 +559,28 @@ static void on_created_loop(void *arg)
         if (f->state != F_DONE) {
             switch (r->status) {
             case SG_E_RATE_LIMITED:
-                fail_flight(f, 503, "edgegap_busy",
+                fail_flight(f, 503, platform_code(fl, "busy"),
                             r->retry_after_ms > 0 ? r->retry_after_ms : 1000, NULL,
-                            "Edgegap is rate limiting this matchmaker; try again shortly");
+                            "%s is rate limiting this matchmaker; try again shortly",
+                            platform_title(fl));
+                break;
+            case SG_E_FULL:
+                fail_flight(f, 503, "no_capacity",
+                            r->retry_after_ms > 0 ? r->retry_after_ms : 5000, NULL,
+                            "no game server has a free seat now; try again shortly");
                 break;
             case SG_E_BAD_REQUEST:
             case SG_E_UNAUTHORIZED:
             case SG_E_CONFLICT:
             case SG_E_NOT_FOUND:
             case SG_E_INVALID:
-                fail_flight(f, 502, "edgegap_refused", 0, NULL, "Edgegap refused the session: %s",
-                            r->message);
+                fail_flight(f, 502, platform_code(fl, "refused"), 0, NULL,
+                            "%s refused the seat: %s", platform_title(fl), r->message);
                 break;
             default:
-                fail_flight(f, 502, "edgegap_unavailable", 0, NULL,
-                            "Edgegap could not be reached (%s)", sg_status_name(r->status));
+                fail_flight(f, 502, platform_code(fl, "unavailable"), 0, NULL,
+                            "%s could not be reached (%s)", platform_title(fl),
+                            sg_status_name(r->status));
                 break;
             }
         }

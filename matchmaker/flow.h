@@ -30,7 +30,7 @@
 #include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
-#include "orchestrator.h"
+#include "platform/orchestrator.h"
 #include "seatgate/keys.h"
 #include "seatgate/token.h"
 #include "workpool.h"
@@ -73,6 +73,8 @@ typedef struct sg_flow_options {
     long long intent_window_ms;
     long long reconcile_grace_ms;
     const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
+    const char *platform_title;   /* "Edgegap", "Agones": in error messages (static) */
+    bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;
     int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);
                                  * a player who holds an unclaimed one gets it again */

@@ -24,7 +24,7 @@
 
 #include "seatgate/ledger.h"
 #include "metrics.h"
-#include "orchestrator.h"
+#include "platform/orchestrator.h"
 #include "reconcile.h"
 
 #ifdef __cplusplus

@@ -28,7 +28,7 @@
 
 #include "seatgate/ledger.h"
 #include "metrics.h"
-#include "orchestrator.h"
+#include "platform/orchestrator.h"
 
 #ifdef __cplusplus
 extern "C" {

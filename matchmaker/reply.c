@@ -35,7 +35,8 @@ const char *const sg_reply_connect_outcomes[] = {
     "ok",           "bad_request",         "bad_content_type",    "malformed_json",      "bad_field",
     "selector_not_allowed", "bad_forwarded_header", "body_too_large", "origin_not_allowed",
     "rate_limited", "seat_limit",          "overloaded",          "store_unavailable",   "not_ready",
-    "edgegap_refused", "edgegap_unavailable", "edgegap_busy",     "no_server",
+    "edgegap_refused", "edgegap_unavailable", "edgegap_busy",     "platform_refused",
+    "platform_unavailable", "platform_busy", "no_capacity",       "no_server",
     "server_timeout", "shutting_down",     "internal",            NULL};
 
 long long sg_reply_retry_after_s(long long ms)

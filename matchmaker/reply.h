@@ -8,8 +8,10 @@
  *   bad_forwarded_header (400), body_too_large (413), origin_not_allowed (403),
  *   not_found (404), method_not_allowed (405), rate_limited (429), seat_limit (429: the player
  *   holds seats-per-player seats in use), overloaded (503),
- *   store_unavailable (503), not_ready (503), edgegap_refused (502), edgegap_unavailable (502),
- *   no_server (502), server_timeout (504), internal (500)
+ *   store_unavailable (503), not_ready (503), platform_refused (502), platform_unavailable
+ *   (502), platform_busy (503), no_capacity (503), no_server (502), server_timeout (504),
+ *   internal (500). On Edgegap the platform_* codes keep their older names edgegap_* for
+ *   one release.
  */
 #ifndef SEATGATE_MM_REPLY_H
 #define SEATGATE_MM_REPLY_H

@@ -11,7 +11,7 @@
 
 #include "loop.h"
 #include "metrics.h"
-#include "orchestrator.h"
+#include "platform/orchestrator.h"
 #include "seatgate/ledger.h"
 #include "workpool.h"
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "orchestrator_edgegap.h"
+#include "platform/edgegap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

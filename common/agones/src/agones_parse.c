@@ -361,3 +361,31 @@ sg_status sg_agones_allocation_body(const sg_agones_alloc_params *p, char **out)
     *out = text;
     return SG_OK;
 }
+
+sg_status sg_agones_release_body(const char *namespace_, const char *fleet, const char *list,
+                                 const char *value, char **out)
+{
+    *out = NULL;
+    if (!namespace_ || !*namespace_ || !list || !*list || !value || !*value)
+        return sg_fail(SG_E_INVALID, "release: namespace, list and value are required");
+    cJSON *root = cJSON_CreateObject();
+    cJSON *sels = root ? cJSON_AddArrayToObject(root, "gameServerSelectors") : NULL;
+    cJSON *s = sels ? cJSON_CreateObject() : NULL;
+    bool ok = s && cJSON_AddItemToArray(sels, s) &&
+              cJSON_AddStringToObject(root, "namespace", namespace_);
+    cJSON *ml = ok ? cJSON_AddObjectToObject(s, "matchLabels") : NULL;
+    ok = ml && (!fleet || cJSON_AddStringToObject(ml, "agones.dev/fleet", fleet)) &&
+         cJSON_AddStringToObject(s, "gameServerState", "ALLOCATED");
+    cJSON *sl = ok ? cJSON_AddObjectToObject(s, "lists") : NULL;
+    cJSON *sle = sl ? cJSON_AddObjectToObject(sl, list) : NULL;
+    ok = sle && cJSON_AddStringToObject(sle, "containsValue", value);
+    cJSON *la = ok ? cJSON_AddObjectToObject(root, "lists") : NULL;
+    cJSON *lae = la ? cJSON_AddObjectToObject(la, list) : NULL;
+    cJSON *del = lae ? cJSON_AddArrayToObject(lae, "deleteValues") : NULL;
+    ok = del && cJSON_AddItemToArray(del, cJSON_CreateString(value));
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!text) return sg_fail(SG_E_NOMEM, "release: out of memory");
+    *out = text;
+    return SG_OK;
+}

@@ -61,6 +61,12 @@ typedef struct sg_agones_alloc_params {
 /* The request body (malloc()ed JSON). SG_E_INVALID naming a missing field, SG_E_NOMEM. */
 sg_status sg_agones_allocation_body(const sg_agones_alloc_params *p, char **out);
 
+/* The body that frees a seat through the allocator: a selector matching the Allocated server
+ * of the fleet whose list contains value, and the value deleted from the list (the allocator
+ * answers "no GameServer" when no server holds it: already gone). fleet may be NULL. */
+sg_status sg_agones_release_body(const char *namespace_, const char *fleet, const char *list,
+                                 const char *value, char **out);
+
 typedef struct sg_agones_allocation {
     char game_server_name[SG_AGONES_NAME_MAX];
     char address[SG_AGONES_NAME_MAX];

@@ -1,5 +1,5 @@
-/* Edgegap sessions as seats: the first orchestrator. */
-#include "orchestrator_edgegap.h"
+/* The Edgegap platform: sessions as seats. */
+#include "edgegap.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -72,28 +72,6 @@ static void marker_from_url(const char *url, char out[SG_SEAT_MARKER_MAX])
         out[n] = '\0';
         return;
     }
-}
-
-const char *sg_seat_state_name(sg_seat_state st)
-{
-    switch (st) {
-    case SG_SEAT_PENDING:
-        return "pending";
-    case SG_SEAT_READY:
-        return "ready";
-    case SG_SEAT_FAILED:
-        return "failed";
-    }
-    return "unknown";
-}
-
-const sg_seat_port *sg_seat_find_port(const sg_seat *seat, const char *name)
-{
-    if (seat->port_count == 0) return NULL;
-    if (!name || !*name) return &seat->ports[0];
-    for (size_t i = 0; i < seat->port_count; i++)
-        if (strcmp(seat->ports[i].name, name) == 0) return &seat->ports[i];
-    return NULL;
 }
 
 #define COPY(dst, src) sg_copy_str((dst), sizeof(dst), (src))

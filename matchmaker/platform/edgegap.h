@@ -1,4 +1,4 @@
-/* seatgate matchmaker: the Edgegap orchestrator (sessions as seats).
+/* seatgate matchmaker: the Edgegap platform (sessions as seats).
  *
  * Seats are Edgegap sessions for one app version: create is POST /v1/session with
  * ip_list [player IP] (plus selectors and webhook_url), poll is GET /v1/session/{id}, release
@@ -6,8 +6,8 @@
  * GET /v1/app/{app}/version/{version} (must be is_active). It owns an Edgegap client and the
  * thread that drives its libcurl multi handle; completion callbacks run on that thread.
  */
-#ifndef SEATGATE_MM_ORCHESTRATOR_EDGEGAP_H
-#define SEATGATE_MM_ORCHESTRATOR_EDGEGAP_H
+#ifndef SEATGATE_MM_PLATFORM_EDGEGAP_H
+#define SEATGATE_MM_PLATFORM_EDGEGAP_H
 
 #include "orchestrator.h"
 #include "seatgate/edgegap.h"

@@ -343,7 +343,9 @@ static bool finished(agones_orch *g, job *j, CURLcode rc)
             r.status = j->kind == JOB_RELEASE ? SG_OK : SG_E_FULL; /* release: already gone */
             r.retry_after_ms = g->o.no_capacity_retry_ms;
         } else if (code == 409) {
-            r.status = SG_E_CONFLICT;
+            /* Contention that outlasted the retries: busy, try again shortly. */
+            r.status = SG_E_RATE_LIMITED;
+            r.retry_after_ms = 1000;
         } else if (code == 400 || code == 404 || code == 405) {
             r.status = SG_E_BAD_REQUEST;
         } else if (code == 401 || code == 403) {

@@ -1,0 +1,431 @@
+// The Agones platform against seatgate-agones-sim: the simulator's own API shapes and state
+// machine (group "sim"), and the matchmaker allocating seats through it (group "matchmaker").
+// Certificates come from the openssl command line; requests go through node's own HTTP and
+// TLS stacks, so nothing here is checked by the code under test.
+// Usage: node agones.mjs --group sim|matchmaker --sim BIN --matchmaker BIN --token BIN --out DIR
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { Procs, arg, sleep } from '../support/procs.mjs';
+
+const group = arg('group');
+const out = arg('out');
+const bins = { sim: arg('sim'), mm: arg('matchmaker'), token: arg('token') };
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
+const procs = new Procs(out);
+
+// ---- helpers ---------------------------------------------------------------------------
+
+function request(url, { method = 'GET', body, headers = {}, tls } = {}) {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const mod = u.protocol === 'https:' ? https : http;
+    const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const req = mod.request(u, {
+      method, headers: { ...(data !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      agent: false, ...(tls || {}),
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+    });
+    req.on('error', reject);
+    req.setTimeout(10000, () => req.destroy(new Error(`${method} ${url}: no answer in 10 s`)));
+    if (data !== undefined) req.write(data);
+    req.end();
+  });
+}
+
+async function eventually(what, fn, ms = 10000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
+}
+
+let seq = 0;
+async function startSim(config, extra = []) {
+  const n = ++seq;
+  const cfg = path.join(out, `fleet-${n}.json`);
+  fs.writeFileSync(cfg, JSON.stringify(config));
+  const ready = path.join(out, `sim-${n}.ready`);
+  const child = procs.start(`sim-${n}`, bins.sim, ['--config', cfg, '--ready-file', ready, ...extra]);
+  const [alloc, admin] = (await procs.readyFile(ready, child, 'seatgate-agones-sim')).split(' ');
+  const state = async () => (await request(`${admin}/_sim/state`)).json;
+  return { alloc, admin, child, state };
+}
+
+const node = (ext = '127.0.0.1') => ({
+  name: 'node-a',
+  addresses: [{ type: 'Hostname', address: 'node-a' }, { type: 'ExternalIP', address: ext },
+    { type: 'InternalIP', address: '10.0.0.11' }],
+});
+const fleet = (over = {}) => ({
+  namespace: 'default', fleet: 'game', replicas: 2, autoReady: true, nodes: [node()],
+  ports: [{ name: 'game', portPolicy: 'Passthrough', protocol: 'UDP' }],
+  lists: { players: { capacity: 2 } }, ...over,
+});
+const selectors = [
+  { matchLabels: { 'agones.dev/fleet': 'game' }, gameServerState: 'ALLOCATED', lists: { players: { minAvailable: '1' } } },
+  { matchLabels: { 'agones.dev/fleet': 'game' }, gameServerState: 'READY' },
+];
+const allocBody = (seat) => ({ namespace: 'default', gameServerSelectors: selectors,
+  lists: { players: { addValues: [seat] } } });
+
+function certs() {
+  const dir = path.join(out, 'certs');
+  fs.mkdirSync(dir, { recursive: true });
+  const ossl = (...a) => execFileSync('openssl', a, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = (name) => ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${name}.key`];
+  ossl('req', '-x509', ...key('ca'), '-out', 'ca.crt', '-days', '2', '-subj', '/CN=allocator-ca');
+  fs.writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  fs.writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [name, ext] of [['server', 'server.ext'], ['client', 'client.ext']]) {
+    ossl('req', ...key(name), '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    ossl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', `${name}.crt`, '-days', '2', '-extfile', ext);
+  }
+  ossl('req', '-x509', ...key('stranger'), '-out', 'stranger.crt', '-days', '2', '-subj', '/CN=stranger');
+  const f = (n) => path.join(dir, n);
+  return { dir, f, read: (n) => fs.readFileSync(f(n)) };
+}
+
+const keys = (o) => Object.keys(o).sort();
+
+// ---- the simulator ---------------------------------------------------------------------
+
+const simCases = {
+  async 'allocation answers carry every field, int64 values as strings'() {
+    const sim = await startSim(fleet());
+    await eventually('servers Ready', async () => (await sim.state()).gameservers.every((g) => g.state === 'Ready'));
+    const r = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody('seat-a') });
+    assert.equal(r.status, 200, r.text);
+    // AllocationResponse in allocation.swagger.json, every field emitted.
+    assert.deepEqual(keys(r.json), ['address', 'addresses', 'counters', 'gameServerName', 'lists',
+      'metadata', 'nodeName', 'ports', 'source']);
+    assert.equal(r.json.source, 'local');
+    assert.equal(r.json.address, '127.0.0.1');
+    assert.equal(r.json.nodeName, 'node-a');
+    assert.equal(typeof r.json.ports[0].port, 'number');
+    assert.ok(r.json.ports[0].port >= 7000 && r.json.ports[0].port <= 8000);
+    assert.deepEqual(r.json.lists, { players: { capacity: '2', values: ['seat-a'] } });
+    assert.ok(r.json.addresses.some((a) => a.type === 'PodIP'), 'the pod address is listed');
+    assert.deepEqual(keys(r.json.metadata), ['annotations', 'labels']);
+    assert.equal(r.json.metadata.labels['agones.dev/fleet'], 'game');
+  },
+
+  async 'no capacity, contention, bad bodies and unknown routes answer like grpc-gateway'() {
+    const sim = await startSim(fleet({ replicas: 1, lists: { players: { capacity: 1 } } }));
+    await eventually('Ready', async () => (await sim.state()).gameservers[0].state === 'Ready');
+    assert.equal((await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody('a') })).status, 200);
+    const full = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody('b') });
+    assert.equal(full.status, 429);
+    assert.deepEqual(full.json, { code: 8, message: 'there is no available GameServer to allocate', details: [] });
+    await request(`${sim.admin}/_sim/faults`, { method: 'POST', body: { allocate: { status: 409, count: 1 } } });
+    const busy = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody('c') });
+    assert.equal(busy.status, 409);
+    assert.equal(busy.json.code, 10);
+    const bad = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: '{"namespace":' });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.json.code, 3);
+    const badEnum = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST',
+      body: { namespace: 'default', gameServerSelectors: [{ gameServerState: 'Sleeping' }] } });
+    assert.equal(badEnum.status, 400);
+    assert.equal((await request(`${sim.alloc}/gameserverallocation`)).status, 405);
+    assert.equal((await request(`${sim.alloc}/nothing`)).status, 404);
+    const st = (await sim.state()).allocations;
+    assert.equal(st.contention, 1);
+    assert.equal(st.unallocated, 1);
+  },
+
+  async 'Packed fills the server that has players before a Ready one'() {
+    const sim = await startSim(fleet({ replicas: 3 }));
+    await eventually('Ready', async () => (await sim.state()).gameservers.every((g) => g.state === 'Ready'));
+    const names = [];
+    for (const seat of ['p1', 'p2', 'p3', 'p4']) {
+      const r = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody(seat) });
+      assert.equal(r.status, 200, r.text);
+      names.push(r.json.gameServerName);
+    }
+    assert.equal(names[0], names[1], 'the second player joins the first');
+    assert.notEqual(names[1], names[2], 'a full server is passed over');
+    assert.equal(names[2], names[3]);
+    const states = (await sim.state()).gameservers.map((g) => g.state).sort();
+    assert.deepEqual(states, ['Allocated', 'Allocated', 'Ready']);
+  },
+
+  async 'the SDK sidecar serves the GameServer with every field, and Lists'() {
+    const sim = await startSim(fleet({ replicas: 1, autoReady: false }));
+    const gs = (await sim.state()).gameservers[0];
+    const sdk = `http://127.0.0.1:${gs.sdkPort}`;
+    let g = (await request(`${sdk}/gameserver`)).json;
+    assert.equal(g.status.state, 'Scheduled');
+    assert.deepEqual(keys(g), ['object_meta', 'spec', 'status']);
+    assert.deepEqual(keys(g.object_meta), ['annotations', 'creation_timestamp', 'deletion_timestamp',
+      'generation', 'labels', 'name', 'namespace', 'resource_version', 'uid']);
+    assert.equal(typeof g.object_meta.creation_timestamp, 'string');
+    assert.equal(typeof g.object_meta.generation, 'string');
+    assert.deepEqual(keys(g.spec.health), ['disabled', 'failure_threshold', 'initial_delay_seconds', 'period_seconds']);
+    assert.deepEqual(keys(g.status), ['address', 'addresses', 'counters', 'lists', 'players', 'ports', 'state']);
+    assert.equal((await request(`${sdk}/ready`, { method: 'POST', body: {} })).status, 200);
+    g = await eventually('Ready', async () => {
+      const x = (await request(`${sdk}/gameserver`)).json;
+      return x.status.state === 'Ready' && x;
+    });
+    assert.equal(g.object_meta.name, gs.name);
+    const add = (v) => request(`${sdk}/v1beta1/lists/players:addValue`, { method: 'POST', body: { value: v } });
+    const del = (v) => request(`${sdk}/v1beta1/lists/players:removeValue`, { method: 'POST', body: { value: v } });
+    assert.deepEqual((await add('x')).json, { name: 'players', capacity: '2', values: ['x'] });
+    assert.equal((await add('x')).status, 409, 'AlreadyExists');
+    assert.equal((await add('y')).status, 200);
+    assert.equal((await add('z')).status, 400, 'OutOfRange at capacity');
+    assert.equal((await del('x')).status, 200);
+    assert.equal((await del('x')).status, 404, 'NotFound');
+    assert.equal((await request(`${sdk}/v1beta1/lists/nope`)).status, 404);
+    assert.equal((await request(`${sdk}/alpha/player/connect`, { method: 'POST', body: { playerID: 'a' } })).status, 500,
+      'player tracking is off');
+    const lab = await request(`${sdk}/metadata/label`, { method: 'PUT', body: { key: 'mode', value: 'ffa' } });
+    assert.equal(lab.status, 200);
+    assert.equal((await sim.state()).gameservers[0].labels['agones.dev/sdk-mode'], 'ffa');
+  },
+
+  async 'health: an empty body is no ping; each object is one; a silent server goes Unhealthy and is replaced'() {
+    const sim = await startSim(fleet({ replicas: 2, autoReady: false,
+      health: { periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 0 } }));
+    const [a, b] = (await sim.state()).gameservers;
+    const sdkA = `http://127.0.0.1:${a.sdkPort}`;
+    assert.equal((await request(`${sdkA}/health`, { method: 'POST' })).status, 400);
+    assert.equal((await request(`${sdkA}/health`, { method: 'POST', body: '{}{}{}' })).status, 200);
+    assert.equal((await sim.state()).gameservers.find((g) => g.name === a.name).healthPings, 3);
+    const ping = setInterval(() => { request(`${sdkA}/health`, { method: 'POST', body: {} }).catch(() => {}); }, 300);
+    try {
+      await eventually('the silent one Unhealthy', async () =>
+        (await sim.state()).gameservers.find((g) => g.name === b.name)?.state === 'Unhealthy', 6000);
+      await eventually('replaced', async () => {
+        const names = (await sim.state()).gameservers.map((g) => g.name);
+        return !names.includes(b.name) && names.length === 2;
+      }, 4000);
+      const aNow = (await sim.state()).gameservers.find((g) => g.name === a.name);
+      assert.equal(aNow.state, 'Scheduled', 'the one that pings stays');
+    } finally { clearInterval(ping); }
+  },
+
+  async 'a dead sidecar refuses connections, the server goes Unhealthy and its seats go with it'() {
+    const sim = await startSim(fleet({ replicas: 1, health: { periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 0 } }));
+    await eventually('Ready', async () => (await sim.state()).gameservers[0].state === 'Ready');
+    const r = await request(`${sim.alloc}/gameserverallocation`, { method: 'POST', body: allocBody('seat-x') });
+    assert.equal(r.status, 200);
+    const gs = (await sim.state()).gameservers[0];
+    await request(`${sim.admin}/_sim/gameservers/${gs.name}/sidecar`, { method: 'POST', body: { dead: true } });
+    await assert.rejects(eventually('refused', () => request(`http://127.0.0.1:${gs.sdkPort}/gameserver`)
+      .then(() => { throw new Error('answered'); }), 2000), /refused|ECONNREFUSED|not within/);
+    await eventually('Unhealthy', async () => (await sim.state()).gameservers.find((g) => g.name === gs.name)?.state === 'Unhealthy', 6000);
+    const after = await eventually('replaced', async () => {
+      const s = await sim.state();
+      return s.gameservers.length === 1 && s.gameservers[0].name !== gs.name && s.gameservers[0];
+    }, 5000);
+    assert.deepEqual(after.lists.players.values, [], 'the new server holds no seat');
+  },
+
+  async 'shutdown: the server is removed and the fleet makes a new one'() {
+    const sim = await startSim(fleet({ replicas: 1 }));
+    const gs = (await sim.state()).gameservers[0];
+    assert.equal((await request(`http://127.0.0.1:${gs.sdkPort}/shutdown`, { method: 'POST', body: {} })).status, 200);
+    assert.equal((await sim.state()).gameservers[0].state, 'Shutdown');
+    await eventually('replaced', async () => {
+      const s = await sim.state();
+      return s.gameservers.length === 1 && s.gameservers[0].name !== gs.name;
+    }, 4000);
+  },
+
+  async 'mTLS: a client certificate from the CA is required, in the handshake'() {
+    const c = certs();
+    const sim = await startSim(fleet({ replicas: 1 }), ['--tls-cert', c.f('server.crt'), '--tls-key', c.f('server.key'),
+      '--client-ca', c.f('ca.crt')]);
+    assert.match(sim.alloc, /^https:/);
+    const url = `${sim.alloc.replace('127.0.0.1', 'localhost')}/gameserverallocation`;
+    const body = { namespace: 'elsewhere' };
+    const good = await request(url, { method: 'POST', body, tls: { ca: c.read('ca.crt'), cert: c.read('client.crt'), key: c.read('client.key') } });
+    assert.equal(good.status, 429, 'an HTTP answer: the handshake passed');
+    await assert.rejects(request(url, { method: 'POST', body, tls: { ca: c.read('ca.crt') } }));
+    await assert.rejects(request(url, { method: 'POST', body, tls: { ca: c.read('ca.crt'), cert: c.read('stranger.crt'), key: c.read('stranger.key') } }));
+    await eventually('counted', async () => (await sim.state()).allocations.refusedClientCertificates === 2);
+    assert.equal((await sim.state()).allocations.total, 1, 'refused connections reach no route');
+  },
+};
+
+// ---- the matchmaker on Agones ----------------------------------------------------------
+
+async function startMatchmaker(name, args, { expectExit = false } = {}) {
+  const keyFile = path.join(out, 'netcode.key');
+  if (!fs.existsSync(keyFile)) {
+    const text = execFileSync(bins.token, ['keygen'], { encoding: 'utf8' });
+    fs.writeFileSync(keyFile, `${text.split('\n').find((l) => /hex/.test(l)).trim().split(/\s+/).pop()}\n`, { mode: 0o600 });
+  }
+  const ready = path.join(out, `${name}.url`);
+  const all = ['--platform', 'agones', '--listen-port', '0', '--ready-file', ready,
+    '--store-url', `sqlite://${path.join(out, `${name}.db`)}`, '--netcode-key-file', keyFile,
+    '--ip-rate', '0', '--trusted-proxies', '127.0.0.1/32', '--agones-fleet', 'game', ...args];
+  const child = procs.start(name, bins.mm, all);
+  if (expectExit) {
+    const code = await new Promise((r) => child.on('exit', r));
+    return { code, log: fs.readFileSync(path.join(out, `${name}.log`), 'utf8') };
+  }
+  const url = await procs.readyFile(ready, child, 'seatgate-matchmaker');
+  return { url, child, log: () => fs.readFileSync(path.join(out, `${name}.log`), 'utf8') };
+}
+
+const connect = (mm, ip) => request(`${mm.url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': ip } });
+const ready = (sim) => eventually('servers Ready', async () => (await sim.state()).gameservers.every((g) => g.state === 'Ready'));
+
+const mmCases = {
+  async 'players join a server with players on; a full fleet answers 503 no_capacity with Retry-After'() {
+    const sim = await startSim(fleet({ replicas: 2 }));
+    await ready(sim);
+    const mm = await startMatchmaker('mm-fill', ['--agones-allocator-url', sim.alloc, '--agones-no-capacity-retry', '7s']);
+    const answers = [];
+    for (let i = 1; i <= 4; i++) {
+      const r = await connect(mm, `203.0.113.${i}`);
+      assert.equal(r.status, 200, r.text);
+      answers.push(r.json);
+    }
+    const st = await sim.state();
+    const byPort = Object.fromEntries(st.gameservers.map((g) => [g.ports[0].port, g]));
+    assert.equal(answers[0].port, answers[1].port, 'the second player joins the first');
+    assert.notEqual(answers[1].port, answers[2].port);
+    for (const a of answers) {
+      const g = byPort[a.port];
+      assert.ok(g, `port ${a.port} is a GameServer's`);
+      assert.equal(a.host, g.address);
+      assert.ok(g.lists.players.values.includes(a.session_id), 'the seat is in that server\'s list');
+      assert.equal(a.token.length, 2732);
+    }
+    const full = await connect(mm, '203.0.113.9');
+    assert.equal(full.status, 503);
+    assert.equal(full.json.error.code, 'no_capacity');
+    assert.equal(full.headers['retry-after'], '7');
+  },
+
+  async 'contention is retried; contention that lasts is 503 platform_busy'() {
+    const sim = await startSim(fleet({ replicas: 1, lists: { players: { capacity: 10 } } }));
+    await ready(sim);
+    const mm = await startMatchmaker('mm-busy', ['--agones-allocator-url', sim.alloc, '--agones-contention-retries', '3']);
+    await request(`${sim.admin}/_sim/faults`, { method: 'POST', body: { allocate: { status: 409, count: 2 } } });
+    const ok = await connect(mm, '203.0.113.1');
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await sim.state()).allocations.contention, 2);
+    await request(`${sim.admin}/_sim/faults`, { method: 'POST', body: { allocate: { status: 409, count: -1 } } });
+    const busy = await connect(mm, '203.0.113.2');
+    assert.equal(busy.status, 503, busy.text);
+    assert.equal(busy.json.error.code, 'platform_busy');
+    assert.ok(Number(busy.headers['retry-after']) >= 1);
+    assert.equal((await sim.state()).allocations.contention, 2 + 4, 'one attempt and three retries');
+  },
+
+  async 'a seat nobody claims is removed from the list by the reaper'() {
+    const sim = await startSim(fleet({ replicas: 1 }));
+    await ready(sim);
+    const mm = await startMatchmaker('mm-reap', ['--agones-allocator-url', sim.alloc, '--token-expire', '1',
+      '--claim-grace', '0', '--reap-interval', '300ms']);
+    const r = await connect(mm, '203.0.113.1');
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual((await sim.state()).gameservers[0].lists.players.values, [r.json.session_id]);
+    await eventually('the seat removed', async () => (await sim.state()).gameservers[0].lists.players.values.length === 0, 10000);
+  },
+
+  async 'mTLS: with the client certificate the matchmaker is ready; without one /readyz names the settings'() {
+    const c = certs();
+    const sim = await startSim(fleet({ replicas: 1 }), ['--tls-cert', c.f('server.crt'), '--tls-key', c.f('server.key'),
+      '--client-ca', c.f('ca.crt')]);
+    await ready(sim);
+    const url = sim.alloc.replace('127.0.0.1', 'localhost');
+    const good = await startMatchmaker('mm-mtls', ['--agones-allocator-url', url, '--agones-ca-cert', c.f('ca.crt'),
+      '--agones-client-cert', c.f('client.crt'), '--agones-client-key', c.f('client.key')]);
+    await eventually('ready', async () => (await request(`${good.url}/readyz`)).status === 200);
+    const r = await connect(good, '203.0.113.1');
+    assert.equal(r.status, 200, r.text);
+    for (const [name, extra] of [['mm-nocert', []],
+      ['mm-stranger', ['--agones-client-cert', c.f('stranger.crt'), '--agones-client-key', c.f('stranger.key')]]]) {
+      const bad = await startMatchmaker(name, ['--agones-allocator-url', url, '--agones-ca-cert', c.f('ca.crt'), ...extra]);
+      const rz = await eventually('not ready, with a reason', async () => {
+        const x = await request(`${bad.url}/readyz`);
+        return x.status === 503 && /agones-client-cert/.test(x.text) && x;
+      });
+      assert.match(rz.text, /Agones allocator/);
+      assert.match(bad.log(), /TLS/);
+    }
+  },
+
+  async 'exposure modes: the address and port each one hands out'() {
+    const sim = await startSim(fleet({ replicas: 1, lists: { players: { capacity: 10 } } }));
+    await ready(sim);
+    const gs = (await sim.state()).gameservers[0];
+    const host = await startMatchmaker('mm-host', ['--agones-allocator-url', sim.alloc]);
+    const h = (await connect(host, '203.0.113.1')).json;
+    assert.deepEqual([h.host, h.port], ['127.0.0.1', gs.ports[0].port]);
+    const internal = await startMatchmaker('mm-internal', ['--agones-allocator-url', sim.alloc, '--agones-address-type', 'InternalIP']);
+    assert.equal((await connect(internal, '203.0.113.2')).json.host, '10.0.0.11');
+    const np = await startMatchmaker('mm-nodeport', ['--agones-allocator-url', sim.alloc, '--agones-exposure', 'nodeport',
+      '--agones-node-port', '30123']);
+    const n = (await connect(np, '203.0.113.3')).json;
+    assert.deepEqual([n.host, n.port], ['127.0.0.1', 30123]);
+    const refused = await startMatchmaker('mm-cp-refused', ['--agones-allocator-url', sim.alloc, '--agones-exposure',
+      'containerport', '--agones-container-port', '7654'], { expectExit: true });
+    assert.equal(refused.code, 2);
+    assert.match(refused.log, /agones-allow-containerport/);
+    const cp = await startMatchmaker('mm-cp', ['--agones-allocator-url', sim.alloc, '--agones-exposure', 'containerport',
+      '--agones-container-port', '7654', '--agones-allow-containerport']);
+    const c2 = (await connect(cp, '203.0.113.4')).json;
+    assert.match(c2.host, /^10\.244\./);
+    assert.equal(c2.port, 7654);
+  },
+
+  async 'settings: what is missing or wrong is named at start'() {
+    const noUrl = await startMatchmaker('mm-nourl', [], { expectExit: true });
+    assert.equal(noUrl.code, 2);
+    assert.match(noUrl.log, /agones-allocator-url/);
+    const hook = await startMatchmaker('mm-hook', ['--agones-allocator-url', 'http://127.0.0.1:1',
+      '--webhook-public-url', 'http://127.0.0.1:9', '--webhook-secret', 'a'.repeat(20)], { expectExit: true });
+    assert.equal(hook.code, 2);
+    assert.match(hook.log, /webhook is Edgegap/);
+    const badFile = await startMatchmaker('mm-badfile', ['--agones-allocator-url', 'https://127.0.0.1:1',
+      '--agones-ca-cert', path.join(out, 'missing.pem')], { expectExit: true });
+    assert.equal(badFile.code, 2);
+    assert.match(badFile.log, /agones-ca-cert/);
+  },
+};
+
+// ---- run -------------------------------------------------------------------------------
+
+const cases = group === 'sim' ? simCases : group === 'matchmaker' ? mmCases : null;
+if (!cases) throw new Error(`--group must be sim or matchmaker, not ${group}`);
+let failed = 0;
+for (const [name, fn] of Object.entries(cases)) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}\n     ${e.stack.split('\n').slice(0, 4).join('\n     ')}`);
+  }
+  await procs.stop();
+  procs.children = [];
+}
+console.log(`${Object.keys(cases).length - failed}/${Object.keys(cases).length} passed`);
+process.exit(failed ? 1 : 0);

@@ -166,7 +166,11 @@ sg_status sg_hook_new(const sg_hook_options *options, sg_hook **out)
     if (st != SG_OK) return st;
     hook_options_apply_logging(options);
     hook_backend b = {0};
-    st = hook_backend_live_new(options, &b);
+    const char *platform = NULL;
+    st = hook_platform_pick(options, &platform);
+    if (st == SG_OK)
+        st = strcmp(platform, "agones") == 0 ? hook_backend_agones_new(options, &b)
+                                             : hook_backend_edgegap_new(options, &b);
     if (st != SG_OK) return st;
     return hook_new_with_backend(options, b, out);
 }

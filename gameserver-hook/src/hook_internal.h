@@ -15,6 +15,8 @@
 #include "seatgate/config.h"
 #include "seatgate/gameserver_hook.h"
 #include "seatgate/kv.h"
+#include "seatgate/ledger.h"
+#include "seatgate/records.h"
 #include "seatgate/log.h"
 
 /* ---- settings ---------------------------------------------------------------------------- */
@@ -142,8 +144,50 @@ typedef struct hook_backend {
     void *ctx;
 } hook_backend;
 
-/* The production backend (state store + Edgegap client), built from the options. */
-sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out);
+/* ---- the production backends: one per platform over a shared store side ---------------- */
+
+/* What every platform's backend shares (hook_store.c): the store through the ledger
+ * (connect_tokens, sessions, contexts, gameserver, the durable delete queue), events, the
+ * gameserver record and who this server is. */
+typedef struct hook_shared {
+    sg_store_options store_opts;
+    sg_store *store;
+    sg_ledger *ledger;
+    bool register_server;
+    bool started;
+    hook_identity id;
+    sg_gameserver_record record;
+} hook_shared;
+
+/* Fills the store options and register flag from the settings (warns when store-url is
+ * unset). SG_E_NOMEM. */
+sg_status hook_shared_init(hook_shared *sh, const sg_hook_options *o);
+void hook_shared_clear(hook_shared *sh);
+/* Opens the store and the ledger (all or nothing; retried by the start sequence). */
+sg_status hook_shared_open(hook_shared *sh);
+/* Registers this server once its identity and record are filled: the context JSON, the
+ * gameserver record, server-up. A no-op with register=false. */
+sg_status hook_shared_register(hook_shared *sh, const char *context_json, size_t len);
+/* Removes the gameserver record and publishes server-down (register=true and started). */
+sg_status hook_shared_deregister(hook_shared *sh);
+/* The backend operations every platform shares. */
+sg_status hook_shared_heartbeat(void *ctx, uint32_t players);
+sg_status hook_shared_lookup(void *ctx, uint64_t client_id, char *session_id, size_t size);
+sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
+sg_status hook_shared_release(void *ctx, const char *session_id, uint64_t client_id, int reason);
+sg_status hook_shared_publish(void *ctx, const hook_event *ev);
+/* Queues a seat's delete on the durable queue (the matchmaker's workers complete it). */
+sg_status hook_shared_enqueue_delete(hook_shared *sh, const char *session_id, const char *reason);
+/* Frees a string that may hold a secret. */
+void hook_wipe_free(char *s);
+
+/* The Edgegap backend (platform/edgegap.c) and the Agones one (platform/agones.c); a
+ * backend's context begins with its hook_shared. */
+sg_status hook_backend_edgegap_new(const sg_hook_options *o, hook_backend *out);
+sg_status hook_backend_agones_new(const sg_hook_options *o, hook_backend *out);
+/* Which one the settings ask for: platform=edgegap|agones, or auto from the environment
+ * (AGONES_SDK_HTTP_PORT or ARBITRIUM_CONTEXT_URL). SG_E_INVALID when neither can be told. */
+sg_status hook_platform_pick(const sg_hook_options *o, const char **name);
 
 /* Creates a hook over a given backend (tests use fakes); the hook owns it from then on, also
  * on failure. */

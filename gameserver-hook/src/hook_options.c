@@ -1,7 +1,7 @@
 /* The hook's settings: the store's and the Edgegap client's fragments (the same names,
  * variables, ranges and checks as the matchmaker's) plus the hook's own, over the common
- * settings machinery (seatgate/config.h). Set from the environment (SEATGATE_* and Edgegap's
- * ARBITRIUM_*) or by the game, each value checked when set. */
+ * settings machinery (seatgate/config.h). Set from the environment (SEATGATE_*, Edgegap's
+ * ARBITRIUM_*, Agones' AGONES_SDK_HTTP_PORT) or by the game, each value checked when set. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +55,34 @@ static const sg_setting hook_own_settings[] = {
     {.name = "log-level", .type = SG_SET_STRING, .def = "info", .choices = SG_LOG_LEVEL_CHOICES,
      .help = "debug, info, warn, error or off (applied by sg_hook_new when set; see "
              "sg_hook_log_set_level)"},
+    {.name = "platform", .type = SG_SET_STRING, .def = "auto", .choices = "auto|edgegap|agones",
+     .help = "the platform this server runs on; auto: agones when AGONES_SDK_HTTP_PORT is set, "
+             "edgegap when ARBITRIUM_CONTEXT_URL is"},
+    {.name = "agones-sdk-http-port", .type = SG_SET_INT, .env = "AGONES_SDK_HTTP_PORT",
+     .min = 1, .max = 65535,
+     .help = "port of the Agones SDK sidecar's REST API on 127.0.0.1 (set by Agones)"},
+    {.name = "agones-sdk-timeout", .type = SG_SET_DURATION, .def = "1s", .min = 10,
+     .max = 60000, .help = "one call to the SDK sidecar, at most"},
+    {.name = "agones-list", .type = SG_SET_STRING, .def = "players",
+     .help = "the GameServer's List that holds seats (as the matchmaker's agones-list)"},
+    {.name = "agones-address-type", .type = SG_SET_STRING, .def = "",
+     .help = "this server's address by type (ExternalIP, InternalIP...), as the matchmaker's "
+             "agones-address-type; empty: the GameServer's primary address"},
+    {.name = "agones-health-interval", .type = SG_SET_DURATION, .def = "0", .min = 0,
+     .max = 600000,
+     .help = "time between Health pings (0: half the GameServer's spec.health.periodSeconds)"},
+    {.name = "agones-seat-sweep", .type = SG_SET_DURATION, .def = "2s", .min = 0, .max = DAY_MS,
+     .help = "how often the list is checked for seats nobody will claim (0: never)"},
+    {.name = "agones-orphan-grace", .type = SG_SET_DURATION, .def = "30s", .min = 0,
+     .max = DAY_MS,
+     .help = "a seat in the list without a session record this long is removed (the "
+             "matchmaker adds the seat before it writes the record)"},
+    {.name = "agones-shutdown-empty", .type = SG_SET_DURATION, .def = "0", .min = 0,
+     .max = DAY_MS,
+     .help = "an Allocated server with no seat and no player this long calls Shutdown "
+             "(0: never)"},
+    {.name = "agones-shutdown-on-stop", .type = SG_SET_BOOL, .def = "true",
+     .help = "the hook's stop calls the SDK's Shutdown (the GameServer is done)"},
     {.name = "arbitrium-request-id", .type = SG_SET_STRING, .env = "ARBITRIUM_REQUEST_ID",
      .help = "this deployment's request id (set by Edgegap)"},
     {.name = "arbitrium-public-ip", .type = SG_SET_STRING, .env = "ARBITRIUM_PUBLIC_IP",

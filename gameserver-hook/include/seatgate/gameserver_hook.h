@@ -3,12 +3,15 @@
  *
  * A game server links this library (libseatgate_gameserver_hook, shared or static; pkg-config
  * name `seatgate-gameserver-hook`) and creates one hook per game server instance. The hook:
- *   - at start, reads the deployment's context from Edgegap and registers the server;
+ *   - at start, learns who this server is from its platform (Edgegap: the deployment's
+ *     context; Agones: the GameServer from the SDK sidecar, then Ready and Health pings) and
+ *     registers the server;
  *   - verifies each new connection (client id + source IP, and the session id from the
  *     token's user data when the transport exposes it): the session must exist, be ready,
  *     list the player's IP, belong to this deployment, and not be held by another
  *     connection anywhere (an atomic claim in the shared store);
- *   - on disconnect releases the claim, deletes the Edgegap session and publishes an event;
+ *   - on disconnect releases the claim, frees the seat (Edgegap: deletes the session; Agones:
+ *     removes it from the GameServer's players List) and publishes an event;
  *   - publishes score events (score, kill...) for the leaderboard.
  *
  * Threading. All network work runs on the hook's own worker thread. The calls a game makes
@@ -153,12 +156,15 @@ typedef struct sg_hook_verdict {
 typedef struct sg_hook sg_hook;
 
 /* Creates a hook from options (copied; the options may be freed afterwards) and starts its
- * worker thread, which at once begins the start sequence: fetch the deployment context
- * (retrying while Edgegap does not have it yet), write `contexts` and `gameserver`, publish
- * server-up, then keep the gameserver record alive with heartbeats. Requests made before
- * the start completes wait for it. arbitrium-context-url and arbitrium-context-token are
- * required. Errors: SG_E_INVALID (a missing or bad setting, named),
- * SG_E_NOMEM, SG_E_INTERNAL (thread creation). */
+ * worker thread, which at once begins the start sequence: learn who this server is (Edgegap:
+ * the deployment context, retried while Edgegap does not have it yet; Agones: the
+ * GameServer from the SDK sidecar, retried while the sidecar is not up), write `contexts`
+ * and `gameserver`, publish server-up (on Agones then call Ready), then keep the gameserver
+ * record alive with heartbeats. Requests made before the start completes wait for it. The
+ * platform is the `platform` setting, or told from the environment: AGONES_SDK_HTTP_PORT
+ * (Agones) or ARBITRIUM_CONTEXT_URL (Edgegap, which also needs ARBITRIUM_CONTEXT_TOKEN).
+ * Errors: SG_E_INVALID (a missing or bad setting, named), SG_E_NOMEM, SG_E_INTERNAL
+ * (thread creation). */
 sg_status sg_hook_new(const sg_hook_options *options, sg_hook **out);
 
 /* Blocks until the start sequence has finished (or timeout_ms passed; <0 waits forever).

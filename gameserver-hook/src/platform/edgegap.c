@@ -1,8 +1,8 @@
-/* The production backend: the state store through the ledger (connect_tokens, sessions,
- * contexts, gameserver, the durable session_deletes queue; seatgate/ledger.h), events, and
- * the Edgegap client, both driven from the hook's worker thread. Store calls are blocking but
- * bounded (store-timeout); Edgegap calls for verifications and deletes go through the
- * client's non-blocking path. */
+/* The Edgegap backend: the shared store side (hook_store.c) and the Edgegap client, both
+ * driven from the hook's worker thread. The deployment's context names this server;
+ * verifications read the session from Edgegap (with the organisation key) or from the
+ * session record; a player's leave deletes the session, or queues the delete for the
+ * matchmaker. Edgegap calls go through the client's non-blocking path. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 #include <sodium.h>
 
-#include "hook_internal.h"
+#include "../hook_internal.h"
 #include "seatgate/clock.h"
 #include "seatgate/edgegap.h"
 #include "seatgate/kv.h"
@@ -22,9 +22,7 @@
 #define COMP "hook"
 
 typedef struct live {
-    sg_store_options store_opts;
-    sg_store *store;
-    sg_ledger *ledger;
+    hook_shared sh; /* first: the shared operations take the backend's context */
     sg_edgegap_client *edgegap;
     bool has_api_key;
     /* settings */
@@ -34,11 +32,6 @@ typedef struct live {
     char cert_digest[SG_REC_DIGEST_LEN + 1];
     char env_request_id[SG_REC_ID_MAX], env_public_ip[SG_REC_IP_MAX];
     int capacity;
-    bool register_server;
-    /* after start */
-    bool started;
-    hook_identity id;
-    sg_gameserver_record record;
 } live;
 
 static char *dup_opt(const sg_hook_options *o, const char *name)
@@ -53,47 +46,15 @@ static void copy_opt(char *dst, size_t size, const sg_hook_options *o, const cha
     snprintf(dst, size, "%s", v ? v : "");
 }
 
-static void wipe_free(char *s)
-{
-    if (!s) return;
-    sodium_memzero(s, strlen(s));
-    free(s);
-}
-
-/* Opens the store and the ledger's buckets and queue (creating them with the canonical
- * options of records.h when the hook comes first): all or nothing, so that a retried start
- * never finds the store open with a bucket or the queue missing. */
-static sg_status open_store(live *l)
-{
-    if (l->store) return SG_OK;
-    sg_status st = sg_store_open(&l->store_opts, &l->store);
-    if (st != SG_OK) return st;
-    sg_ledger_options lo = {.role = SG_LEDGER_GAME_SERVER};
-    st = sg_ledger_open(l->store, &lo, &l->ledger);
-    if (st != SG_OK) {
-        sg_store_close(l->store);
-        l->store = NULL;
-    }
-    return st;
-}
-
-static void close_store(live *l)
-{
-    sg_ledger_close(l->ledger);
-    sg_store_close(l->store);
-    l->ledger = NULL;
-    l->store = NULL;
-}
-
 /* ---- start ------------------------------------------------------------------------------ */
 
 static void fill_record(live *l, const sg_edgegap_context *c)
 {
-    sg_gameserver_record *r = &l->record;
+    sg_gameserver_record *r = &l->sh.record;
     memset(r, 0, sizeof *r);
-    snprintf(r->request_id, sizeof r->request_id, "%s", l->id.request_id);
-    snprintf(r->fqdn, sizeof r->fqdn, "%s", l->id.fqdn);
-    snprintf(r->public_ip, sizeof r->public_ip, "%s", l->id.public_ip);
+    snprintf(r->request_id, sizeof r->request_id, "%s", l->sh.id.request_id);
+    snprintf(r->fqdn, sizeof r->fqdn, "%s", l->sh.id.fqdn);
+    snprintf(r->public_ip, sizeof r->public_ip, "%s", l->sh.id.public_ip);
     for (size_t i = 0; i < c->port_count && r->port_count < SG_REC_PORTS_MAX; i++) {
         const sg_edgegap_port *p = &c->ports[i];
         if (p->external <= 0 || p->external > 65535) continue;
@@ -117,24 +78,6 @@ static void fill_record(live *l, const sg_edgegap_context *c)
     r->started_at = r->heartbeat_at = sg_clock_wall_ms();
 }
 
-static sg_status put_record(live *l)
-{
-    return sg_ledger_put_server(l->ledger, &l->record);
-}
-
-static sg_status publish_server(live *l, sg_event_kind kind, const char *reason)
-{
-    sg_event e;
-    memset(&e, 0, sizeof e);
-    e.kind = kind;
-    snprintf(e.source, sizeof e.source, "%s", l->id.fqdn);
-    snprintf(e.u.server.fqdn, sizeof e.u.server.fqdn, "%s", l->id.fqdn);
-    snprintf(e.u.server.request_id, sizeof e.u.server.request_id, "%s", l->id.request_id);
-    snprintf(e.u.server.public_ip, sizeof e.u.server.public_ip, "%s", l->id.public_ip);
-    if (reason) snprintf(e.u.server.reason, sizeof e.u.server.reason, "%s", reason);
-    return sg_event_publish(l->store, &e);
-}
-
 static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
 {
     live *l = ctx;
@@ -156,61 +99,42 @@ static sg_status l_start(void *ctx, hook_identity *id, char **context_json)
         return st;
     }
     const sg_edgegap_context *c = res.context;
-    memset(&l->id, 0, sizeof l->id);
-    snprintf(l->id.request_id, sizeof l->id.request_id, "%s",
+    memset(&l->sh.id, 0, sizeof l->sh.id);
+    snprintf(l->sh.id.request_id, sizeof l->sh.id.request_id, "%s",
              *c->request_id ? c->request_id : l->env_request_id);
-    snprintf(l->id.public_ip, sizeof l->id.public_ip, "%s",
+    snprintf(l->sh.id.public_ip, sizeof l->sh.id.public_ip, "%s",
              *c->public_ip ? c->public_ip : l->env_public_ip);
-    snprintf(l->id.fqdn, sizeof l->id.fqdn, "%s",
+    snprintf(l->sh.id.fqdn, sizeof l->sh.id.fqdn, "%s",
              l->fqdn_setting[0] ? l->fqdn_setting
              : *c->fqdn         ? c->fqdn
-                                : l->id.request_id);
-    if (l->env_request_id[0] && strcmp(l->env_request_id, l->id.request_id) != 0) {
+                                : l->sh.id.request_id);
+    if (l->env_request_id[0] && strcmp(l->env_request_id, l->sh.id.request_id) != 0) {
         st = sg_fail(SG_E_INVALID, "context: request id %s is not ARBITRIUM_REQUEST_ID %s",
-                     l->id.request_id, l->env_request_id);
+                     l->sh.id.request_id, l->env_request_id);
         sg_edgegap_result_clear(&res);
         return st;
     }
-    if (!sg_kv_key_valid(l->id.fqdn)) {
+    if (!sg_kv_key_valid(l->sh.id.fqdn)) {
         st = sg_fail(SG_E_INVALID, "context: server name '%.64s' is not a valid store key",
-                     l->id.fqdn);
+                     l->sh.id.fqdn);
         sg_edgegap_result_clear(&res);
         return st;
     }
     fill_record(l, c);
     if (!sg_edgegap_find_port(c->ports, c->port_count, l->port_name))
         SG_WARN(COMP, "port_not_found", "port_name=%s", l->port_name);
-    st = open_store(l);
-    if (st == SG_OK && l->register_server) {
-        st = sg_ledger_put_context(l->ledger, l->id.fqdn, c->raw_json, c->raw_len);
-        if (st == SG_OK) st = put_record(l);
-        if (st == SG_OK) st = publish_server(l, SG_EV_SERVER_UP, NULL);
-    }
+    st = hook_shared_open(&l->sh);
+    if (st == SG_OK) st = hook_shared_register(&l->sh, c->raw_json, c->raw_len);
     if (st == SG_OK) *context_json = strdup(c->raw_json);
     sg_edgegap_result_clear(&res);
     if (st == SG_E_INVALID) return st; /* a bad record (e.g. cert-digest): no retry helps */
     if (st != SG_OK) return sg_fail(SG_E_UNAVAILABLE, "store: %s", sg_last_error());
-    l->started = true;
-    *id = l->id;
+    l->sh.started = true;
+    *id = l->sh.id;
     return SG_OK;
 }
 
-static sg_status l_heartbeat(void *ctx, uint32_t players)
-{
-    live *l = ctx;
-    if (!l->register_server) return SG_OK;
-    l->record.players = (int)players;
-    l->record.heartbeat_at = sg_clock_wall_ms();
-    return put_record(l);
-}
-
 /* ---- verify ----------------------------------------------------------------------------- */
-
-static sg_status l_lookup(void *ctx, uint64_t client_id, char *session_id, size_t size)
-{
-    live *l = ctx;
-    return sg_ledger_lookup_client(l->ledger, client_id, session_id, size);
-}
 
 typedef struct pending_get {
     hook_job *job;
@@ -249,7 +173,7 @@ static void session_from_record(live *l, const char *session_id, hook_job *job,
                                 hook_session_done done)
 {
     sg_session_record rec;
-    sg_status st = sg_ledger_get_session(l->ledger, session_id, &rec, NULL);
+    sg_status st = sg_ledger_get_session(l->sh.ledger, session_id, &rec, NULL);
     if (st != SG_OK) {
         if (st != SG_E_NOT_FOUND) st = sg_fail(SG_E_UNAVAILABLE, "%s", sg_last_error());
         done(job, st, NULL);
@@ -287,41 +211,7 @@ static void l_get_session(void *ctx, const char *session_id, hook_job *job, hook
     sg_edgegap_submit(l->edgegap, req, on_get, p);
 }
 
-static sg_status l_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip)
-{
-    live *l = ctx;
-    (void)ip;
-    sg_claim c = {.session_id = session_id,
-                  .client_id = client_id,
-                  .fqdn = l->id.fqdn,
-                  .request_id = l->id.request_id,
-                  .now_ms = sg_clock_wall_ms()};
-    return sg_ledger_claim(l->ledger, &c); /* SG_E_CONFLICT when another server won */
-}
-
-/* The hook's disconnect reasons are the records' (one list): the cast below relies on it. */
-_Static_assert(SG_HOOK_DISCONNECT_GOODBYE == (int)SG_DISCONNECT_GOODBYE &&
-                   SG_HOOK_DISCONNECT_TIMEOUT == (int)SG_DISCONNECT_TIMEOUT &&
-                   SG_HOOK_DISCONNECT_KICKED == (int)SG_DISCONNECT_KICKED &&
-                   SG_HOOK_DISCONNECT_SERVER_STOP == (int)SG_DISCONNECT_SERVER_STOP &&
-                   SG_HOOK_DISCONNECT_ERROR == (int)SG_DISCONNECT_ERROR &&
-                   SG_HOOK_DISCONNECT_REASON_COUNT == (int)SG_DISCONNECT_REASON_COUNT,
-               "sg_hook_disconnect_reason must list the records' disconnect reasons in order");
-
-static sg_status l_release(void *ctx, const char *session_id, uint64_t client_id, int reason)
-{
-    live *l = ctx;
-    return sg_ledger_release(l->ledger, session_id, client_id, l->id.fqdn,
-                             sg_disconnect_release_name((sg_disconnect_reason)reason), sg_clock_wall_ms(),
-                             NULL);
-}
-
 /* ---- deletes ---------------------------------------------------------------------------- */
-
-static sg_status enqueue_delete(live *l, const char *session_id, const char *reason)
-{
-    return sg_ledger_enqueue_delete(l->ledger, session_id, reason, l->id.fqdn);
-}
 
 typedef struct pending_delete {
     live *l;
@@ -338,7 +228,7 @@ static void on_delete(sg_edgegap_result *res, void *user)
         p->done(p->job, SG_OK, false);
     } else {
         /* Hand it to the durable queue; the matchmaker's worker completes it. */
-        sg_status q = enqueue_delete(p->l, p->session_id, "player_left");
+        sg_status q = hook_shared_enqueue_delete(&p->l->sh, p->session_id, "player_left");
         if (q == SG_OK)
             p->done(p->job, SG_OK, true);
         else {
@@ -355,7 +245,7 @@ static void l_delete_session(void *ctx, const char *session_id, hook_job *job,
 {
     live *l = ctx;
     if (!l->has_api_key) {
-        sg_status st = enqueue_delete(l, session_id, "player_left");
+        sg_status st = hook_shared_enqueue_delete(&l->sh, session_id, "player_left");
         done(job, st, st == SG_OK);
         return;
     }
@@ -373,82 +263,6 @@ static void l_delete_session(void *ctx, const char *session_id, hook_job *job,
     p->done = done;
     snprintf(p->session_id, sizeof p->session_id, "%s", session_id);
     sg_edgegap_submit(l->edgegap, req, on_delete, p);
-}
-
-/* ---- events ----------------------------------------------------------------------------- */
-
-static sg_reject_reason reject_reason(int r)
-{
-    switch (r) {
-    case SG_HOOK_REJECT_UNKNOWN_CLIENT:
-        return SG_REJECT_UNKNOWN_CLIENT;
-    case SG_HOOK_REJECT_SESSION_GONE:
-        return SG_REJECT_SESSION_GONE;
-    case SG_HOOK_REJECT_SESSION_NOT_READY:
-        return SG_REJECT_SESSION_NOT_READY;
-    case SG_HOOK_REJECT_IP_MISMATCH:
-        return SG_REJECT_IP_MISMATCH;
-    case SG_HOOK_REJECT_WRONG_SERVER_IP:
-    case SG_HOOK_REJECT_WRONG_SERVER_ID:
-        return SG_REJECT_WRONG_SERVER;
-    case SG_HOOK_REJECT_ALREADY_CONNECTED:
-        return SG_REJECT_ALREADY_CONNECTED;
-    case SG_HOOK_REJECT_UNAVAILABLE:
-    case SG_HOOK_REJECT_RATE_LIMITED: /* never published (refused without I/O), listed anyway */
-        return SG_REJECT_UNAVAILABLE;
-    case SG_HOOK_REJECT_IP_LIMIT:
-        return SG_REJECT_IP_LIMIT;
-    default:
-        return SG_REJECT_BAD_TOKEN; /* invalid input, session mismatch */
-    }
-}
-
-/* The event schema wants an IP; "?" (unparsable source) becomes "". */
-static void copy_ip(char *dst, size_t size, const char *ip)
-{
-    snprintf(dst, size, "%s", ip && strcmp(ip, "?") != 0 ? ip : "");
-}
-
-static sg_status l_publish(void *ctx, const hook_event *ev)
-{
-    live *l = ctx;
-    if (!l->store) return sg_fail(SG_E_UNAVAILABLE, "store not open");
-    sg_event e;
-    memset(&e, 0, sizeof e);
-    snprintf(e.source, sizeof e.source, "%s", l->id.fqdn);
-    switch (ev->kind) {
-    case HOOK_EV_PLAYER_CONNECT:
-    case HOOK_EV_PLAYER_DISCONNECT:
-        e.kind =
-            ev->kind == HOOK_EV_PLAYER_CONNECT ? SG_EV_PLAYER_CONNECT : SG_EV_PLAYER_DISCONNECT;
-        snprintf(e.u.player.session_id, sizeof e.u.player.session_id, "%s", ev->session_id);
-        e.u.player.client_id = ev->client_id;
-        copy_ip(e.u.player.player_ip, sizeof e.u.player.player_ip, ev->ip);
-        snprintf(e.u.player.fqdn, sizeof e.u.player.fqdn, "%s", l->id.fqdn);
-        e.u.player.reason = (sg_disconnect_reason)ev->reason; /* one list: see l_release */
-        e.u.player.duration_ms = ev->kind == HOOK_EV_PLAYER_DISCONNECT ? ev->duration_ms : -1;
-        break;
-    case HOOK_EV_VERIFY_REJECTED:
-        e.kind = SG_EV_VERIFY_REJECTED;
-        e.u.reject.client_id = ev->client_id;
-        snprintf(e.u.reject.session_id, sizeof e.u.reject.session_id, "%s",
-                 ev->session_id ? ev->session_id : "");
-        copy_ip(e.u.reject.player_ip, sizeof e.u.reject.player_ip, ev->ip);
-        snprintf(e.u.reject.fqdn, sizeof e.u.reject.fqdn, "%s", l->id.fqdn);
-        e.u.reject.reason = reject_reason(ev->reason);
-        snprintf(e.u.reject.message, sizeof e.u.reject.message, "%s",
-                 ev->message ? ev->message : "");
-        break;
-    case HOOK_EV_SCORE:
-        e.kind = SG_EV_SCORE;
-        snprintf(e.u.score.session_id, sizeof e.u.score.session_id, "%s", ev->session_id);
-        e.u.score.client_id = ev->client_id;
-        snprintf(e.u.score.score_kind, sizeof e.u.score.score_kind, "%s", ev->score_kind);
-        e.u.score.value = ev->value;
-        e.u.score.target_client_id = ev->target_client_id;
-        break;
-    }
-    return sg_event_publish(l->store, &e);
 }
 
 /* ---- loop, stop, free -------------------------------------------------------------------- */
@@ -471,11 +285,8 @@ static sg_status l_stop(void *ctx, int timeout_ms)
      * the durable queue (on_delete). */
     sg_edgegap_client_free(l->edgegap);
     l->edgegap = NULL;
-    if (l->started && l->register_server) {
-        sg_status d = sg_ledger_remove_server(l->ledger, l->id.fqdn);
-        sg_status e = publish_server(l, SG_EV_SERVER_DOWN, "stopped");
-        if (st == SG_OK && (d != SG_OK || e != SG_OK)) st = d != SG_OK ? d : e;
-    }
+    sg_status d = hook_shared_deregister(&l->sh);
+    if (st == SG_OK) st = d;
     return st;
 }
 
@@ -484,28 +295,27 @@ static void l_free(void *ctx)
     live *l = ctx;
     if (!l) return;
     sg_edgegap_client_free(l->edgegap);
-    close_store(l);
-    hook_store_options_clear(&l->store_opts);
-    wipe_free(l->context_url);
-    wipe_free(l->context_token);
+    hook_shared_clear(&l->sh);
+    hook_wipe_free(l->context_url);
+    hook_wipe_free(l->context_token);
     free(l);
 }
 
 static const hook_backend_ops live_ops = {
     .start = l_start,
-    .heartbeat = l_heartbeat,
-    .lookup_client = l_lookup,
+    .heartbeat = hook_shared_heartbeat,
+    .lookup_client = hook_shared_lookup,
     .get_session = l_get_session,
-    .claim = l_claim,
-    .release = l_release,
+    .claim = hook_shared_claim,
+    .release = hook_shared_release,
     .delete_session = l_delete_session,
-    .publish = l_publish,
+    .publish = hook_shared_publish,
     .run = l_run,
     .stop = l_stop,
     .free = l_free,
 };
 
-sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
+sg_status hook_backend_edgegap_new(const sg_hook_options *o, hook_backend *out)
 {
     memset(out, 0, sizeof *out);
     if (!hook_options_value(o, "arbitrium-context-url") ||
@@ -518,16 +328,10 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
     if (st != SG_OK) return st;
     live *l = calloc(1, sizeof *l);
     if (!l) return sg_fail(SG_E_NOMEM, "hook: out of memory");
-    if ((st = hook_store_options(o, &l->store_opts)) != SG_OK) {
+    if ((st = hook_shared_init(&l->sh, o)) != SG_OK) {
         free(l);
         return st;
     }
-    if (!hook_options_is_set(o, "store-url"))
-        SG_WARN(COMP, "store_default",
-                "url=%s hint=\"store-url (SEATGATE_STORE_URL) is not set: this server shares "
-                "state only with processes using the same file; set it to the matchmaker's "
-                "nats:// URL\"",
-                SG_KV_DEFAULT_URL);
     l->context_url = dup_opt(o, "arbitrium-context-url");
     l->context_token = dup_opt(o, "arbitrium-context-token");
     copy_opt(l->fqdn_setting, sizeof l->fqdn_setting, o, "fqdn");
@@ -537,7 +341,6 @@ sg_status hook_backend_live_new(const sg_hook_options *o, hook_backend *out)
     copy_opt(l->env_request_id, sizeof l->env_request_id, o, "arbitrium-request-id");
     copy_opt(l->env_public_ip, sizeof l->env_public_ip, o, "arbitrium-public-ip");
     l->capacity = (int)hook_options_num(o, "capacity");
-    l->register_server = hook_options_num(o, "register") != 0;
 
     l->has_api_key = eo.api_key != NULL && *eo.api_key;
     if (eo.connect_timeout_ms > eo.timeout_ms) eo.connect_timeout_ms = eo.timeout_ms;

@@ -2,7 +2,11 @@
 // machine (group "sim"), and the matchmaker allocating seats through it (group "matchmaker").
 // Certificates come from the openssl command line; requests go through node's own HTTP and
 // TLS stacks, so nothing here is checked by the code under test.
-// Usage: node agones.mjs --group sim|matchmaker --sim BIN --matchmaker BIN --token BIN --out DIR
+// Group "gameserver" runs the example game server (the hook on the Agones platform) against
+// the simulator's sidecars, with the matchmaker handing out seats and the example client
+// playing.
+// Usage: node agones.mjs --group sim|matchmaker|gameserver --sim BIN --matchmaker BIN
+//          --token BIN --server BIN --client BIN --out DIR
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +17,8 @@ import { Procs, arg, sleep } from '../support/procs.mjs';
 
 const group = arg('group');
 const out = arg('out');
-const bins = { sim: arg('sim'), mm: arg('matchmaker'), token: arg('token') };
+const bins = { sim: arg('sim'), mm: arg('matchmaker'), token: arg('token'), server: arg('server'),
+  client: arg('client') };
 fs.rmSync(out, { recursive: true, force: true });
 fs.mkdirSync(out, { recursive: true });
 const procs = new Procs(out);
@@ -271,7 +276,7 @@ const simCases = {
 
 // ---- the matchmaker on Agones ----------------------------------------------------------
 
-async function startMatchmaker(name, args, { expectExit = false } = {}) {
+async function startMatchmaker(name, args, { expectExit = false, db = null } = {}) {
   const keyFile = path.join(out, 'netcode.key');
   if (!fs.existsSync(keyFile)) {
     const text = execFileSync(bins.token, ['keygen'], { encoding: 'utf8' });
@@ -279,7 +284,7 @@ async function startMatchmaker(name, args, { expectExit = false } = {}) {
   }
   const ready = path.join(out, `${name}.url`);
   const all = ['--platform', 'agones', '--listen-port', '0', '--ready-file', ready,
-    '--store-url', `sqlite://${path.join(out, `${name}.db`)}`, '--netcode-key-file', keyFile,
+    '--store-url', `sqlite://${db || path.join(out, `${name}.db`)}`, '--netcode-key-file', keyFile,
     '--ip-rate', '0', '--trusted-proxies', '127.0.0.1/32', '--agones-fleet', 'game', ...args];
   const child = procs.start(name, bins.mm, all);
   if (expectExit) {
@@ -410,10 +415,157 @@ const mmCases = {
   },
 };
 
+// ---- the game server's hook on Agones ---------------------------------------------------
+
+const keyFile = () => path.join(out, 'netcode.key');
+
+// One example game server per GameServer: the sidecar's port from the simulator, the game
+// port the GameServer was given (Passthrough), a store shared with the matchmaker.
+function startServer(name, gs, db, env = {}) {
+  const child = procs.start(name, bins.server, ['--listen', `127.0.0.1:${gs.ports[0].port}`], {
+    AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
+    SEATGATE_NETCODE_KEY_FILE: keyFile(), SEATGATE_AGONES_SEAT_SWEEP: '300ms', ...env,
+  });
+  const log = () => fs.readFileSync(path.join(out, `${name}.log`), 'utf8');
+  return { child, log };
+}
+
+function play(mm, extra = [], name = 'client') {
+  const r = execFileSyncSafe(bins.client, ['--matchmaker-url', mm.url, ...extra]);
+  fs.appendFileSync(path.join(out, `${name}.log`), r.stdout + r.stderr);
+  return r;
+}
+
+function execFileSyncSafe(bin, args) {
+  try {
+    const stdout = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    return { code: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
+  }
+}
+
+const gsOf = async (sim, name) => (await sim.state()).gameservers.find((g) => g.name === name);
+
+async function stack(over = {}, mmArgs = [], serverEnv = {}) {
+  const sim = await startSim(fleet({ autoReady: false, replicas: 1, lists: { players: { capacity: 4 } }, ...over }));
+  const db = path.join(out, `stack-${seq}.db`);
+  const mm = await startMatchmaker(`mm-${seq}`, ['--agones-allocator-url', sim.alloc, ...mmArgs], { db });
+  const servers = [];
+  for (const gs of (await sim.state()).gameservers)
+    servers.push({ gs, ...startServer(`server-${seq}-${servers.length}`, gs, db, serverEnv) });
+  for (const s of servers)
+    await eventually(`${s.gs.name} Ready through its hook`, async () => (await gsOf(sim, s.gs.name))?.state === 'Ready');
+  return { sim, mm, servers, db };
+}
+
+const gsCases = {
+  async 'the hook readies its GameServer, pings Health, admits a seated player and frees the seat on leave'() {
+    const { sim, mm, servers } = await stack();
+    const name = servers[0].gs.name;
+    const p0 = (await gsOf(sim, name)).healthPings;
+    await eventually('health pings observed by the sidecar', async () => (await gsOf(sim, name)).healthPings >= p0 + 2, 8000);
+    const tok = path.join(out, 'token.b64');
+    const r = play(mm, ['--save-token', tok]);
+    assert.match(r.stdout, /accepted client_id=\d+ server=127\.0\.0\.1:/, r.stdout + r.stderr);
+    assert.match(servers[0].log(), /player_accepted/);
+    await eventually('the seat left the list after goodbye', async () => (await gsOf(sim, name)).lists.players.values.length === 0);
+    assert.equal((await gsOf(sim, name)).state, 'Allocated');
+    // The same token again: refused (a token is used once).
+    const again = execFileSyncSafe(bins.client, ['--token-file', tok]);
+    assert.match(again.stdout, /denied reason=/, again.stdout + again.stderr);
+  },
+
+  async 'a token used from another address is refused'() {
+    const { mm, servers } = await stack({ replicas: 2, lists: { players: { capacity: 1 } } });
+    const tok = path.join(out, 'stolen.b64');
+    const got = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(got.status, 200, got.text);
+    fs.writeFileSync(tok, got.json.token);
+    const stolen = execFileSyncSafe(bins.client, ['--token-file', tok, '--bind', '127.0.0.2']);
+    assert.match(stolen.stdout, /denied reason=ip_mismatch/, stolen.stdout + stolen.stderr);
+    // The hook of the server holding the seat refused it, by its own check.
+    await eventually('the hook logged it', async () => /reason=ip_mismatch/.test(servers.map((x) => x.log()).join('')), 3000);
+  },
+
+  async 'a token whose seat left the list is refused as gone'() {
+    const { mm, servers } = await stack();
+    const got = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(got.status, 200, got.text);
+    const sdk = `http://127.0.0.1:${servers[0].gs.sdkPort}`;
+    const rm = await request(`${sdk}/v1beta1/lists/players:removeValue`, { method: 'POST', body: { value: got.json.session_id } });
+    assert.equal(rm.status, 200);
+    const tok = path.join(out, 'gone.b64');
+    fs.writeFileSync(tok, got.json.token);
+    const r = execFileSyncSafe(bins.client, ['--token-file', tok]);
+    assert.match(r.stdout, /denied reason=session_gone/, r.stdout + r.stderr);
+  },
+
+  async 'seats nobody will claim are removed by the hook: past their deadline, and without a record'() {
+    const { sim, mm, servers } = await stack({}, ['--token-expire', '1', '--claim-grace', '0', '--reap-interval', '0'],
+      { SEATGATE_AGONES_ORPHAN_GRACE: '1s' });
+    const name = servers[0].gs.name;
+    const r = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual((await gsOf(sim, name)).lists.players.values, [r.json.session_id]);
+    await eventually('the unclaimed seat removed by the hook', async () => !(await gsOf(sim, name)).lists.players.values.includes(r.json.session_id), 8000);
+    assert.match(servers[0].log(), /agones_seat_removed session_id=s-\w+ reason=never_claimed/);
+    const sdk = `http://127.0.0.1:${servers[0].gs.sdkPort}`;
+    assert.equal((await request(`${sdk}/v1beta1/lists/players:addValue`, { method: 'POST', body: { value: 's-orphan' } })).status, 200);
+    await eventually('the orphan removed', async () => !(await gsOf(sim, name)).lists.players.values.includes('s-orphan'), 8000);
+    assert.match(servers[0].log(), /session_id=s-orphan reason=no_record/);
+  },
+
+  async 'a sidecar that dies: the server goes Unhealthy and its seats go with it'() {
+    const { sim, mm, servers } = await stack({ health: { periodSeconds: 1, failureThreshold: 2, initialDelaySeconds: 0 } });
+    const name = servers[0].gs.name;
+    const r = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(r.status, 200);
+    await request(`${sim.admin}/_sim/gameservers/${name}/sidecar`, { method: 'POST', body: { dead: true } });
+    await eventually('Unhealthy', async () => (await gsOf(sim, name))?.state === 'Unhealthy', 6000);
+    await eventually('removed with its list', async () => !(await gsOf(sim, name)), 4000);
+    await eventually('the hook noticed', async () => /agones_health_failed/.test(servers[0].log()), 4000);
+    assert.equal(servers[0].child.exitCode, null, 'the game server itself keeps running');
+  },
+
+  async 'stop calls Shutdown; an empty Allocated server shuts down when asked to'() {
+    const { sim, mm, servers } = await stack({ replicas: 1 }, [], { SEATGATE_AGONES_SHUTDOWN_EMPTY: '1s' });
+    const name = servers[0].gs.name;
+    const r = play(mm);
+    assert.match(r.stdout, /accepted/, r.stdout + r.stderr);
+    await eventually('Shutdown once empty', async () => (await gsOf(sim, name))?.state === 'Shutdown', 8000);
+    assert.match(servers[0].log(), /agones_shutdown gameserver=\S+ reason=empty/);
+    // A fresh server, stopped by its operator: Shutdown too.
+    const next = await eventually('the fleet replaced it', async () => (await sim.state()).gameservers.find((g) => g.name !== name && g.state === 'Scheduled'), 5000);
+    const s2 = startServer('server-stop', next, path.join(out, 'stop.db'));
+    await eventually('Ready', async () => (await gsOf(sim, next.name))?.state === 'Ready');
+    s2.child.kill('SIGTERM');
+    await eventually('Shutdown at stop', async () => (await gsOf(sim, next.name))?.state === 'Shutdown', 5000);
+  },
+
+  async 'a sidecar that comes up late is waited for; without any platform environment the hook says what is missing'() {
+    const sim = await startSim(fleet({ autoReady: false, replicas: 1 }));
+    const gs = (await sim.state()).gameservers[0];
+    await request(`${sim.admin}/_sim/gameservers/${gs.name}/sidecar`, { method: 'POST', body: { dead: true } });
+    const s = startServer('server-late', gs, path.join(out, 'late.db'));
+    await eventually('retrying', async () => /start_retry/.test(s.log()), 5000);
+    await request(`${sim.admin}/_sim/gameservers/${gs.name}/sidecar`, { method: 'POST', body: { dead: false } });
+    await eventually('Ready once the sidecar is up', async () => (await gsOf(sim, gs.name))?.state === 'Ready', 10000);
+    assert.equal(process.env.AGONES_SDK_HTTP_PORT, undefined);
+    assert.equal(process.env.ARBITRIUM_CONTEXT_URL, undefined);
+    const none = procs.start('server-none', bins.server, ['--listen', '127.0.0.1:0'], {
+      SEATGATE_STORE_URL: `sqlite://${path.join(out, 'none.db')}`, SEATGATE_NETCODE_KEY_FILE: keyFile() });
+    const code = await new Promise((res) => none.on('exit', res));
+    assert.notEqual(code, 0);
+    assert.match(fs.readFileSync(path.join(out, 'server-none.log'), 'utf8'),
+      /platform cannot be told.*ARBITRIUM_CONTEXT_URL.*AGONES_SDK_HTTP_PORT/);
+  },
+};
+
 // ---- run -------------------------------------------------------------------------------
 
-const cases = group === 'sim' ? simCases : group === 'matchmaker' ? mmCases : null;
-if (!cases) throw new Error(`--group must be sim or matchmaker, not ${group}`);
+const cases = { sim: simCases, matchmaker: mmCases, gameserver: gsCases }[group];
+if (!cases) throw new Error(`--group must be sim, matchmaker or gameserver, not ${group}`);
 let failed = 0;
 for (const [name, fn] of Object.entries(cases)) {
   const t0 = Date.now();

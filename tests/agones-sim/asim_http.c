@@ -282,6 +282,20 @@ static void reap_retired(void)
     }
 }
 
+/* Stops every sidecar's daemon (joining its threads), before the state they use is freed. */
+static void stop_all_sidecars(void)
+{
+    pthread_mutex_lock(&g_sidecar_mu);
+    for (int i = 0; i < MAX_SIDECARS; i++) {
+        listener *l = g_sidecars[i];
+        if (!l) continue;
+        g_sidecars[i] = NULL;
+        if (g_nretired < sizeof g_retired / sizeof g_retired[0]) g_retired[g_nretired++] = l;
+    }
+    pthread_mutex_unlock(&g_sidecar_mu);
+    reap_retired();
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 #define SET(n, t, d, h)                                                                            \
@@ -384,8 +398,8 @@ int main(int argc, char **argv)
     }
     MHD_stop_daemon(alloc->d);
     MHD_stop_daemon(admin->d);
-    asim_free(g_sim); /* stops the sidecars */
-    reap_retired();
+    stop_all_sidecars();
+    asim_free(g_sim);
     free(alloc);
     free(admin);
     free(tls.cert);

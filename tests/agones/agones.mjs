@@ -543,6 +543,23 @@ const gsCases = {
     await eventually('Shutdown at stop', async () => (await gsOf(sim, next.name))?.state === 'Shutdown', 5000);
   },
 
+  async 'the container entrypoint on Agones listens on the port and address the SDK gives'() {
+    const sim = await startSim(fleet({ autoReady: false, replicas: 1 }));
+    const gs = (await sim.state()).gameservers[0];
+    const db = path.join(out, 'entry.db');
+    const mm = await startMatchmaker('mm-entry', ['--agones-allocator-url', sim.alloc], { db });
+    const entry = new URL('../../docker/gameserver-entrypoint.sh', import.meta.url).pathname;
+    procs.start('entrypoint', 'sh', [entry], {
+      SEATGATE_EXAMPLE_SERVER: bins.server, AGONES_SDK_HTTP_PORT: String(gs.sdkPort),
+      SEATGATE_BIND_ADDRESS: '127.0.0.1', SEATGATE_STORE_URL: `sqlite://${db}`,
+      SEATGATE_NETCODE_KEY_FILE: keyFile() });
+    await eventually('Ready', async () => (await gsOf(sim, gs.name))?.state === 'Ready');
+    const log = fs.readFileSync(path.join(out, 'entrypoint.log'), 'utf8');
+    assert.match(log, new RegExp(`listening addr=127\\.0\\.0\\.1:${gs.ports[0].port} public_addr=127\\.0\\.0\\.1:${gs.ports[0].port}`));
+    const r = play(mm);
+    assert.match(r.stdout, new RegExp(`accepted client_id=\\d+ server=127\\.0\\.0\\.1:${gs.ports[0].port}`), r.stdout + r.stderr);
+  },
+
   async 'a sidecar that comes up late is waited for; without any platform environment the hook says what is missing'() {
     const sim = await startSim(fleet({ autoReady: false, replicas: 1 }));
     const gs = (await sim.state()).gameservers[0];

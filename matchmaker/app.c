@@ -133,9 +133,13 @@ static const sg_setting app_settings[] = {
     {.name = "agones-no-capacity-retry", .type = SG_SET_DURATION, .def = "5s", .min = MS(1000),
      .max = HOUR, .help = "Retry-After sent with 503 no_capacity"},
     {.name = "agones-exposure", .type = SG_SET_STRING, .def = "hostport",
-     .choices = "hostport|nodeport|containerport",
+     .choices = "hostport|nodeport|containerport|gateway",
      .help = "how players reach the server: node address + host port, node address + "
-             "agones-node-port, or pod address + agones-container-port (internal only)"},
+             "agones-node-port, pod address + agones-container-port (internal only), or "
+             "agones-gateway-url in front of them all"},
+    {.name = "agones-gateway-url", .type = SG_SET_STRING,
+     .help = "agones-exposure=gateway: the URL players dial, wss://host/path with {server} "
+             "(the GameServer's name, the route) and {port} replaced"},
     {.name = "agones-address-type", .type = SG_SET_STRING, .def = "",
      .help = "node address to hand out by type (ExternalIP, InternalIP, ExternalDNS...); "
              "empty: the GameServer's primary address"},
@@ -412,6 +416,7 @@ static sg_status start_agones(sg_app *app, const sg_config *cfg, long long *crea
     const char *exp = sg_config_str(cfg, "agones-exposure");
     sg_agones_exposure e = strcmp(exp, "nodeport") == 0        ? SG_AGONES_NODEPORT
                            : strcmp(exp, "containerport") == 0 ? SG_AGONES_CONTAINERPORT
+                           : strcmp(exp, "gateway") == 0       ? SG_AGONES_GATEWAY
                                                                : SG_AGONES_HOSTPORT;
     if (e == SG_AGONES_CONTAINERPORT && !sg_config_bool(cfg, "agones-allow-containerport"))
         return bad("agones-exposure", "containerport hands out pod addresses, which players "
@@ -458,6 +463,7 @@ static sg_status start_agones(sg_app *app, const sg_config *cfg, long long *crea
         .port_name = sg_config_str(cfg, "port-name"),
         .node_port = (int)sg_config_num(cfg, "agones-node-port"),
         .container_port = (int)sg_config_num(cfg, "agones-container-port"),
+        .gateway_url = sg_config_str(cfg, "agones-gateway-url"),
     };
     /* Each file is read by libcurl at the first call: say now which one is missing. */
     const char *files[][2] = {{"agones-client-cert", ao.client_cert},
@@ -667,6 +673,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .platform_title = on_agones ? "Agones" : "Edgegap",
+        .exposure = on_agones ? sg_config_str(cfg, "agones-exposure") : "hostport",
         .legacy_error_codes = !on_agones,
         .single_flight = sg_config_bool(cfg, "single-flight"),
         .shutdown_wait_ms = sg_config_num(cfg, "shutdown-timeout"),

@@ -94,7 +94,7 @@ struct sg_flow {
     pthread_cond_t cv;
     size_t live; /* flights allocated (loop thread; read under mu at shutdown) */
     sg_counter *created, *create_failed, *create_ambiguous, *polls, *webhooks_matched,
-        *webhooks_unmatched, *webhooks_early, *delete_queued, *delete_direct;
+        *webhooks_unmatched, *webhooks_early, *delete_queued, *delete_direct, *handed_out;
 };
 
 /* A platform error code: "platform_<what>", or on Edgegap its older name "edgegap_<what>"
@@ -756,8 +756,11 @@ static void on_finished_loop(void *arg)
         const finish *fin = f->fin;
         char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
                                          fin->expires_at, e->digest[0] ? e->digest : NULL);
-        SG_INFO("flow", "connect_ready", "ip=%s session_id=%s server=%s port=%d waiters=%zu",
-                f->ip_text, f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls);
+        SG_INFO("flow", "connect_ready",
+                "ip=%s session_id=%s server=%s port=%d waiters=%zu exposure=%s", f->ip_text,
+                f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls,
+                fl->o.exposure ? fl->o.exposure : "hostport");
+        sg_counter_inc(fl->handed_out);
         while (f->calls) {
             sg_connect_call *c = f->calls;
             f->calls = c->next;
@@ -1193,6 +1196,14 @@ sg_status sg_flow_new(const sg_flow_options *o, sg_flow **out)
     pthread_mutex_init(&fl->mu, NULL);
     pthread_cond_init(&fl->cv, NULL);
     sg_metrics *m = o->metrics;
+    {
+        const char *labels[] = {"exposure", o->exposure ? o->exposure : "hostport", NULL};
+        fl->handed_out = sg_metrics_counter(
+            m, "seatgate_seats_handed_out_total",
+            "seats answered with a token, by exposure mode (the denominator of failed "
+            "connects, which game servers publish as verify_rejected events with exposure)",
+            labels);
+    }
     fl->created =
         sg_metrics_counter(m, "seatgate_sessions_created_total", "Edgegap sessions created", NULL);
     fl->create_failed = sg_metrics_counter(m, "seatgate_session_create_failures_total",

@@ -74,6 +74,7 @@ typedef struct sg_flow_options {
     long long reconcile_grace_ms;
     const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
     const char *platform_title;   /* "Edgegap", "Agones": in error messages (static) */
+    const char *exposure;         /* how players reach servers, for metrics and logs */
     bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;
     int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);

@@ -35,6 +35,11 @@ char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const c
         }
     }
     if (cert_digest && *cert_digest) cJSON_AddStringToObject(o, "cert_digest", cert_digest);
+    if (seat->gateway_url[0]) {
+        cJSON_AddStringToObject(o, "gateway_url", seat->gateway_url);
+        cJSON_AddStringToObject(o, "route", seat->route);
+    }
+    if (seat->server_id[0]) cJSON_AddStringToObject(o, "server_id", seat->server_id);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

@@ -123,6 +123,8 @@ sg_status hook_new_with_backend(const sg_hook_options *o, hook_backend backend, 
     h->stop_timeout_ms = hook_options_num(o, "stop-timeout");
     h->heartbeat_ms = hook_options_num(o, "heartbeat");
     if (h->heartbeat_ms <= 0) h->heartbeat_ms = 5000;
+    const char *exposure = hook_options_value(o, "exposure-mode");
+    snprintf(h->exposure, sizeof h->exposure, "%s", exposure ? exposure : "hostport");
     h->delete_retry_ms = hook_options_num(o, "delete-retry");
     if (h->delete_retry_ms <= 0) h->delete_retry_ms = 2000;
     h->start_status = SG_E_TIMEOUT;

@@ -155,6 +155,7 @@ typedef struct hook_shared {
     sg_ledger *ledger;
     bool register_server;
     bool started;
+    char exposure[16]; /* exposure-mode */
     hook_identity id;
     sg_gameserver_record record;
 } hook_shared;
@@ -268,6 +269,7 @@ struct sg_hook {
     /* copied settings */
     int queue_size;
     long long verify_timeout_ms, start_timeout_ms, stop_timeout_ms, heartbeat_ms;
+    char exposure[16]; /* exposure-mode, in refusal log lines */
     long long delete_retry_ms;
     bool dry_run; /* claim=0: checks only, nothing claimed or published */
     int claims_per_ip; /* connections one address may hold here (0: no cap) */

@@ -58,6 +58,10 @@ static const sg_setting hook_own_settings[] = {
     {.name = "platform", .type = SG_SET_STRING, .def = "auto", .choices = "auto|edgegap|agones",
      .help = "the platform this server runs on; auto: agones when AGONES_SDK_HTTP_PORT is set, "
              "edgegap when ARBITRIUM_CONTEXT_URL is"},
+    {.name = "exposure-mode", .type = SG_SET_STRING, .def = "hostport",
+     .choices = "hostport|nodeport|gateway|containerport",
+     .help = "how players reach this server (as the matchmaker hands it out): in every "
+             "verify_rejected event and refusal log line, so failed connects count by it"},
     {.name = "agones-sdk-http-port", .type = SG_SET_INT, .env = "AGONES_SDK_HTTP_PORT",
      .min = 1, .max = 65535,
      .help = "port of the Agones SDK sidecar's REST API on 127.0.0.1 (set by Agones)"},

@@ -32,6 +32,8 @@ sg_status hook_shared_init(hook_shared *sh, const sg_hook_options *o)
                 "nats:// URL\"",
                 SG_KV_DEFAULT_URL);
     sh->register_server = hook_options_num(o, "register") != 0;
+    const char *exp = hook_options_value(o, "exposure-mode");
+    snprintf(sh->exposure, sizeof sh->exposure, "%s", exp ? exp : "hostport");
     return SG_OK;
 }
 
@@ -202,6 +204,7 @@ sg_status hook_shared_publish(void *ctx, const hook_event *ev)
         e.u.reject.reason = reject_reason(ev->reason);
         snprintf(e.u.reject.message, sizeof e.u.reject.message, "%s",
                  ev->message ? ev->message : "");
+        snprintf(e.u.reject.exposure, sizeof e.u.reject.exposure, "%s", sh->exposure);
         break;
     case HOOK_EV_SCORE:
         e.kind = SG_EV_SCORE;

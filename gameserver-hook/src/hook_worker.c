@@ -126,9 +126,9 @@ static void verify_finish(sg_hook *h, hook_job *j)
             hook_guard_remember(h->guard, v->client_id, &j->source, v->reason, sg_clock_mono_ms());
         const char *reason = sg_hook_reason_name((sg_hook_reason)v->reason);
         SG_WARN(COMP, "player_rejected",
-                "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s msg=%s", v->client_id,
-                *v->session_id ? v->session_id : "-", v->source_ip, reason,
-                sg_log_quote(v->message, q, sizeof q));
+                "client_id=%" PRIu64 " session_id=%s ip=%s reason=%s exposure=%s msg=%s",
+                v->client_id, *v->session_id ? v->session_id : "-", v->source_ip, reason,
+                h->exposure, sg_log_quote(v->message, q, sizeof q));
         hook_event ev = {.kind = HOOK_EV_VERIFY_REJECTED,
                          .client_id = v->client_id,
                          .session_id = v->session_id,

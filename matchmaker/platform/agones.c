@@ -48,7 +48,7 @@ typedef struct cached {
 
 typedef struct agones_orch {
     sg_agones_orch_options o; /* strings below are owned copies */
-    char *url, *cert, *key, *ca, *ns, *fleet, *sched, *list, *addr_type, *port_name;
+    char *url, *cert, *key, *ca, *ns, *fleet, *sched, *list, *addr_type, *port_name, *gw;
     sg_agones_pair *labels;
     CURLM *multi;
     pthread_t thread;
@@ -88,6 +88,8 @@ const char *sg_agones_exposure_name(sg_agones_exposure e)
         return "nodeport";
     case SG_AGONES_CONTAINERPORT:
         return "containerport";
+    case SG_AGONES_GATEWAY:
+        return "gateway";
     }
     return "unknown";
 }
@@ -135,6 +137,33 @@ sg_status sg_seat_from_agones(const sg_agones_orch_options *o, const sg_agones_a
                                                            : gp->port;
     COPY(p->protocol, "UDP");
     out->created_ms = sg_clock_wall_ms();
+    if (o->exposure == SG_AGONES_GATEWAY) {
+        /* The token still names the server's own address (the game checks it); players dial
+         * the gateway, which forwards by the route. */
+        COPY(p->protocol, "WSS");
+        COPY(out->route, a->game_server_name);
+        char port[8];
+        snprintf(port, sizeof port, "%d", gp->port);
+        size_t n = 0;
+        for (const char *t = o->gateway_url; t && *t && n + 1 < sizeof out->gateway_url;) {
+            const char *rep = NULL;
+            size_t skip = 0;
+            if (strncmp(t, "{server}", 8) == 0) rep = a->game_server_name, skip = 8;
+            else if (strncmp(t, "{port}", 6) == 0) rep = port, skip = 6;
+            if (rep) {
+                size_t r = strlen(rep);
+                if (n + r >= sizeof out->gateway_url) break;
+                memcpy(out->gateway_url + n, rep, r);
+                n += r;
+                t += skip;
+            } else {
+                out->gateway_url[n++] = *t++;
+            }
+        }
+        out->gateway_url[n] = '\0';
+        if (strlen(o->gateway_url) && n == 0)
+            return sg_fail(SG_E_MALFORMED, "the gateway URL did not fit");
+    }
     return SG_OK;
 }
 
@@ -568,6 +597,7 @@ static void free_fields(agones_orch *g)
     free(g->list);
     free(g->addr_type);
     free(g->port_name);
+    free(g->gw);
     for (size_t i = 0; g->labels && i < g->o.match_label_count; i++) {
         free((char *)g->labels[i].key);
         free((char *)g->labels[i].value);
@@ -636,6 +666,12 @@ sg_status sg_orchestrator_agones_new(const sg_agones_orch_options *opt, sg_orche
     if (!opt->list || !*opt->list) return sg_fail(SG_E_INVALID, "agones-list is required");
     if (opt->exposure == SG_AGONES_NODEPORT && (opt->node_port < 1 || opt->node_port > 65535))
         return sg_fail(SG_E_INVALID, "agones-exposure=nodeport needs agones-node-port");
+    if (opt->exposure == SG_AGONES_GATEWAY &&
+        (!opt->gateway_url || (strncmp(opt->gateway_url, "wss://", 6) != 0 &&
+                               strncmp(opt->gateway_url, "ws://", 5) != 0 &&
+                               strncmp(opt->gateway_url, "https://", 8) != 0)))
+        return sg_fail(SG_E_INVALID, "agones-exposure=gateway needs agones-gateway-url "
+                                     "(wss://host/..., with {server} for the route)");
     if (opt->exposure == SG_AGONES_CONTAINERPORT &&
         (opt->container_port < 1 || opt->container_port > 65535))
         return sg_fail(SG_E_INVALID, "agones-exposure=containerport needs agones-container-port");
@@ -656,9 +692,10 @@ sg_status sg_orchestrator_agones_new(const sg_agones_orch_options *opt, sg_orche
     g->list = strdup(opt->list);
     g->addr_type = strdup(opt->address_type ? opt->address_type : "");
     g->port_name = strdup(opt->port_name ? opt->port_name : "");
+    g->gw = strdup(opt->gateway_url ? opt->gateway_url : "");
     g->labels = calloc(opt->match_label_count + 1, sizeof *g->labels);
     g->cache = calloc(CACHE_SLOTS, sizeof *g->cache);
-    bool ok = g->url && g->ns && g->sched && g->list && g->addr_type && g->port_name &&
+    bool ok = g->url && g->ns && g->sched && g->list && g->addr_type && g->port_name && g->gw &&
               g->labels && g->cache;
     for (size_t i = 0; ok && i < opt->match_label_count; i++) {
         g->labels[i].key = strdup(opt->match_labels[i].key);
@@ -677,6 +714,7 @@ sg_status sg_orchestrator_agones_new(const sg_agones_orch_options *opt, sg_orche
     g->o.list = g->list;
     g->o.address_type = g->addr_type;
     g->o.port_name = g->port_name;
+    g->o.gateway_url = g->gw;
     g->o.match_labels = g->labels;
     if (g->o.timeout_ms <= 0) g->o.timeout_ms = 5000;
     if (g->o.unallocated_status <= 0) g->o.unallocated_status = 429;

@@ -23,7 +23,8 @@ extern "C" {
 typedef enum sg_agones_exposure {
     SG_AGONES_HOSTPORT = 0, /* the node's address and the GameServer's host port */
     SG_AGONES_NODEPORT,     /* the node's address and a configured Kubernetes NodePort */
-    SG_AGONES_CONTAINERPORT /* the pod's address and the container port: inside the network */
+    SG_AGONES_CONTAINERPORT, /* the pod's address and the container port: inside the network */
+    SG_AGONES_GATEWAY        /* players dial one gateway URL; it forwards to the server */
 } sg_agones_exposure;
 
 typedef struct sg_agones_orch_options {
@@ -46,6 +47,9 @@ typedef struct sg_agones_orch_options {
     const char *port_name;    /* the game port by name ("": the first) */
     int node_port;            /* nodeport exposure */
     int container_port;       /* containerport exposure */
+    /* gateway exposure: the URL players dial, "{server}" replaced by the GameServer's name
+     * (also the seat's route), "{port}" by its port */
+    const char *gateway_url;
 } sg_agones_orch_options;
 
 /* Errors: SG_E_INVALID (options; names the bad one), SG_E_NOMEM, SG_E_IO (thread). */

@@ -57,6 +57,9 @@ typedef struct sg_seat {
     char server_id[64]; /* the game server (Edgegap deployment request id) */
     char public_ip[64];
     char fqdn[256];
+    /* Behind a gateway: the URL players dial and the route it forwards by ("" otherwise). */
+    char gateway_url[256];
+    char route[SG_SEAT_ID_MAX];
     sg_seat_port ports[SG_SEAT_MAX_PORTS];
     size_t port_count;
     sg_seat_location location;

@@ -398,6 +398,21 @@ const mmCases = {
     const c2 = (await connect(cp, '203.0.113.4')).json;
     assert.match(c2.host, /^10\.244\./);
     assert.equal(c2.port, 7654);
+    const gw = await startMatchmaker('mm-gateway', ['--agones-allocator-url', sim.alloc, '--agones-exposure', 'gateway',
+      '--agones-gateway-url', 'wss://play.example.com/game/{server}/{port}']);
+    const g = (await connect(gw, '203.0.113.5')).json;
+    assert.equal(g.gateway_url, `wss://play.example.com/game/${gs.name}/${gs.ports[0].port}`);
+    assert.equal(g.route, gs.name);
+    assert.equal(g.server_id, gs.name);
+    assert.deepEqual([g.host, g.port, g.protocol], ['127.0.0.1', gs.ports[0].port, 'WSS'], 'the token names the server itself');
+    assert.equal(h.gateway_url, undefined, 'no gateway fields without a gateway');
+    const metrics = (await request(`${gw.url}/metrics`)).text;
+    assert.match(metrics, /seatgate_seats_handed_out_total\{exposure="gateway"\} 1/);
+    assert.match((await request(`${np.url}/metrics`)).text, /seatgate_seats_handed_out_total\{exposure="nodeport"\} 1/);
+    const noUrl = await startMatchmaker('mm-gw-nourl', ['--agones-allocator-url', sim.alloc, '--agones-exposure', 'gateway'],
+      { expectExit: true });
+    assert.equal(noUrl.code, 2);
+    assert.match(noUrl.log, /agones-gateway-url/);
   },
 
   async 'settings: what is missing or wrong is named at start'() {
@@ -477,15 +492,23 @@ const gsCases = {
   },
 
   async 'a token used from another address is refused'() {
-    const { mm, servers } = await stack({ replicas: 2, lists: { players: { capacity: 1 } } });
+    const { mm, servers, db } = await stack({ replicas: 2, lists: { players: { capacity: 1 } } }, [],
+      { SEATGATE_EXPOSURE_MODE: 'nodeport' });
     const tok = path.join(out, 'stolen.b64');
     const got = await request(`${mm.url}/connect-me`, { method: 'POST' });
     assert.equal(got.status, 200, got.text);
     fs.writeFileSync(tok, got.json.token);
     const stolen = execFileSyncSafe(bins.client, ['--token-file', tok, '--bind', '127.0.0.2']);
     assert.match(stolen.stdout, /denied reason=ip_mismatch/, stolen.stdout + stolen.stderr);
-    // The hook of the server holding the seat refused it, by its own check.
-    await eventually('the hook logged it', async () => /reason=ip_mismatch/.test(servers.map((x) => x.log()).join('')), 3000);
+    // The hook of the server holding the seat refused it, by its own check, and published
+    // the refusal with its exposure mode (failed connects by exposure).
+    await eventually('the hook logged it', async () => /reason=ip_mismatch exposure=nodeport/.test(servers.map((x) => x.log()).join('')), 3000);
+    const rows = execFileSync('sqlite3', [db, "select payload from sg_events where kind = 'verify_rejected'"], { encoding: 'utf8' })
+      .trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    assert.equal(rows.length, 1, 'one verify_rejected event');
+    assert.equal(rows[0].reason, 'ip_mismatch');
+    assert.equal(rows[0].exposure, 'nodeport');
+    assert.equal(rows[0].player_ip, '127.0.0.2');
   },
 
   async 'a token whose seat left the list is refused as gone'() {

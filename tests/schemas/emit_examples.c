@@ -206,6 +206,7 @@ static void event_example(sg_event *e, sg_event_kind kind, bool full)
             e->u.reject.client_id = 12345;
             strcpy(e->u.reject.session_id, "950dd2eaff09-S");
             strcpy(e->u.reject.message, "source IP is not among the session's IPs");
+            strcpy(e->u.reject.exposure, "hostport");
         }
         break;
     case SG_EV_SCORE:

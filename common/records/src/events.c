@@ -109,6 +109,7 @@ sg_status sg_event_from_json(const char *json, size_t len, sg_event *out)
         int reason = jr_enum(&r, o, "reason", reject_names, SG_REJECT_REASON_COUNT);
         v->reason = reason < 0 ? SG_REJECT_UNAVAILABLE : (sg_reject_reason)reason;
         jr_str(&r, o, "message", false, JR_TEXT, v->message, sizeof v->message);
+        jr_str(&r, o, "exposure", false, JR_TEXT, v->exposure, sizeof v->exposure);
         break;
     }
     case SG_EV_SCORE: {
@@ -171,6 +172,7 @@ sg_status sg_event_to_json(const sg_event *e, char **out)
         JW_STR(o, "fqdn", e->u.reject.fqdn, &ok);
         jw_str(o, "reason", sg_reject_reason_name(e->u.reject.reason), 32, &ok);
         JW_STR(o, "message", e->u.reject.message, &ok);
+        JW_STR(o, "exposure", e->u.reject.exposure, &ok);
         break;
     case SG_EV_SCORE:
         JW_STR(o, "session_id", e->u.score.session_id, &ok);

@@ -320,6 +320,8 @@ typedef struct sg_event {
             char fqdn[SG_REC_FQDN_MAX];
             sg_reject_reason reason;
             char message[SG_REC_TEXT_MAX]; /* optional, human-readable */
+            char exposure[SG_REC_NAME_MAX]; /* optional: how players reach this server
+                                             * (hostport, nodeport, gateway, containerport) */
         } reject;
         struct { /* score */
             char session_id[SG_REC_ID_MAX];

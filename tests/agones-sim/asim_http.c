@@ -206,6 +206,9 @@ static listener *start_listener(role r, const char *gs, const char *address, int
         return NULL;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* The allocator answers each connection on its own thread: a delayed answer (the delayMs
+     * fault) holds only its own caller, as concurrent allocations do with Agones. */
+    if (r == ROLE_ALLOCATOR) flags |= MHD_USE_THREAD_PER_CONNECTION;
     bool use_tls = tls && tls->cert && tls->key;
     l->mtls = use_tls && tls->ca;
     if (use_tls) flags |= MHD_USE_TLS;

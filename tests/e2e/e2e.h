@@ -34,6 +34,7 @@ typedef struct e2e_deployment {
     int port;          /* external UDP port: what players dial */
     int internal_port; /* what the game server binds (= port unless E.port_mapping) */
     bool keyless;   /* the server holds no Edgegap key: deletes go through the queue */
+    int sdk_port;   /* Agones: its GameServer's SDK sidecar */
     /* The WebTransport certificate digest the server is given (SEATGATE_CERT_DIGEST, "" for
      * none) and the form /connect-me must hand out (64 lower-case hex digits). */
     char cert_digest_given[100], cert_digest_want[65];
@@ -42,6 +43,11 @@ typedef struct e2e_deployment {
 
 typedef struct e2e_stack {
     bool external;
+    /* The platform: Edgegap (the simulator of its session API) or Agones (seatgate-agones-sim:
+     * sim_url is then its admin API, alloc_url its allocator; deployments are GameServers). */
+    bool agones;
+    char agones_bin[512];
+    char alloc_url[256];
     char dir[256]; /* output folder: logs, configs, tokens, screenshots */
     char app[32];
     char api_key[64];

@@ -47,10 +47,39 @@ cJSON *e2e_sim_state(void)
     return j;
 }
 
+/* Agones: a seat is live while a GameServer's players List holds it ("Allocated"). */
+static void agones_seat(const char *sid, char *status, size_t size, char *deployment, size_t dsize)
+{
+    cJSON *s = e2e_sim_state();
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+    {
+        const cJSON *values = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(g, "lists"),
+                                             "players"),
+            "values");
+        const cJSON *v;
+        cJSON_ArrayForEach(v, values)
+        {
+            if (!cJSON_IsString(v) || strcmp(v->valuestring, sid) != 0) continue;
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(g, "state");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(g, "name");
+            snprintf(status, size, "%s", cJSON_IsString(st) ? st->valuestring : "?");
+            if (deployment && cJSON_IsString(name))
+                snprintf(deployment, dsize, "%s", name->valuestring);
+        }
+    }
+    cJSON_Delete(s);
+}
+
 void e2e_sim_session(const char *sid, char *status, size_t size, char *deployment, size_t dsize)
 {
     status[0] = '\0';
     if (deployment) deployment[0] = '\0';
+    if (E.agones) {
+        agones_seat(sid, status, size, deployment, dsize);
+        return;
+    }
     cJSON *s = e2e_sim_state();
     const cJSON *e;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "sessions"))
@@ -79,6 +108,17 @@ int e2e_sim_live_count(void)
     cJSON *s = e2e_sim_state();
     int n = 0;
     const cJSON *e;
+    if (E.agones) {
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+        {
+            n += cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "lists"),
+                                                 "players"),
+                "values"));
+        }
+        cJSON_Delete(s);
+        return s ? n : -1;
+    }
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "sessions"))
     {
         if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "terminated"))) n++;
@@ -90,8 +130,12 @@ int e2e_sim_live_count(void)
 double e2e_sim_counter(const char *name)
 {
     cJSON *s = e2e_sim_state();
+    /* Agones: allocations made ("sessions_created": seats; frees are allocations too). */
     const cJSON *v =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "counters"), name);
+        E.agones ? cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(s, "allocations"), "allocated")
+                 : cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "counters"),
+                                                    name);
     double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
     cJSON_Delete(s);
     return d;
@@ -99,11 +143,20 @@ double e2e_sim_counter(const char *name)
 
 int e2e_sim_post(const char *path, const char *json)
 {
+    /* Agones: the latency fault is the allocator's delayMs. */
+    if (E.agones && strcmp(path, "/_sim/faults") == 0 && json && strstr(json, "latency_ms")) {
+        const char *n = strchr(strstr(json, "latency_ms"), ':');
+        char j[64];
+        snprintf(j, sizeof j, "{\"delayMs\": %ld}", n ? strtol(n + 1, NULL, 10) : 0L);
+        return (int)sim_call("POST", path, j, NULL);
+    }
     return (int)sim_call("POST", path, json ? json : "{}", NULL);
 }
 
 int e2e_sim_delete(const char *path)
 {
+    if (E.agones && strcmp(path, "/_sim/faults") == 0)
+        return (int)sim_call("POST", path, "{}", NULL); /* {} clears every fault */
     return (int)sim_call("DELETE", path, NULL, NULL);
 }
 

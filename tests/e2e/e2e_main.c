@@ -85,7 +85,8 @@ static void expect_recorded(const e2e_player *p, const char *player_ip)
     assert_string_equal(sid, p->session_id);
     char status[32], dep[32];
     e2e_sim_session(p->session_id, status, sizeof status, dep, sizeof dep);
-    assert_string_equal(status, "Ready");
+    /* Edgegap: a Ready session; Agones: a seat in an Allocated GameServer's players List. */
+    assert_string_equal(status, E.agones ? "Allocated" : "Ready");
     assert_string_equal(dep, E.dep[d].request_id);
 }
 
@@ -160,6 +161,30 @@ static void wait_recovered(long long since)
 /* Sessions at the simulator, not ended, made for one player address. */
 static int live_for_ip(const char *ip, bool print)
 {
+    if (E.agones) {
+        /* Seats in the lists recorded for ip, and seats without any record (whose player
+         * cannot be told: counted, a leak either way). */
+        cJSON *s = e2e_sim_state();
+        const cJSON *g;
+        int live = 0;
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+        {
+            const cJSON *v;
+            cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(
+                                      cJSON_GetObjectItemCaseSensitive(
+                                          cJSON_GetObjectItemCaseSensitive(g, "lists"), "players"),
+                                      "values"))
+            {
+                sg_session_record r;
+                bool rec = e2e_session_get(v->valuestring, &r);
+                if (rec && strcmp(r.player_ip, ip) != 0) continue;
+                live++;
+                if (print) fprintf(stderr, "   live for %s: %s%s\n", ip, v->valuestring, rec ? "" : " (no record)");
+            }
+        }
+        cJSON_Delete(s);
+        return live;
+    }
     cJSON *s = e2e_sim_state();
     const cJSON *e;
     int live = 0;
@@ -342,8 +367,18 @@ static void misused_tokens_are_refused(void **state)
                 found = cJSON_GetArraySize(ips) == 1 &&
                         strcmp(cJSON_GetArrayItem(ips, 0)->valuestring, E.xff_ip) == 0;
         }
+        /* Agones: the allocation named the proxied player's address on the GameServer. */
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+        {
+            const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(e, "annotations"), "seatgate.dev/player-ip");
+            const cJSON *seat = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(e, "labels"), "seatgate.dev/seat");
+            if (cJSON_IsString(seat) && strcmp(seat->valuestring, proxied.session_id) == 0)
+                found = cJSON_IsString(ann) && strcmp(ann->valuestring, E.xff_ip) == 0;
+        }
         cJSON_Delete(s);
-        assert_true(found); /* Edgegap was asked for the proxied player's address */
+        assert_true(found); /* the platform was asked for the proxied player's address */
         assert_int_equal(e2e_play_token(proxied.token_file, proxied.ip, line, sizeof line), 2);
         if (!strstr(line, "denied reason=ip_mismatch")) fail_msg("proxied token: '%s'", line);
     }
@@ -494,7 +529,24 @@ static void start_waiter(waiter *w, int mm, char *sid, size_t size)
     assert_int_equal(pthread_create(&w->t, NULL, wait_call, w), 0);
     sid[0] = '\0';
     long long deadline = sg_test_now_ms() + 15000;
-    while (!sid[0] && sg_test_now_ms() < deadline) {
+    while (E.agones && !sid[0] && sg_test_now_ms() < deadline) {
+        /* Agones: the allocation took a seat (its answer is held back): the GameServer's
+         * labels name the last seat, its annotations the player's address. */
+        cJSON *s = e2e_sim_state();
+        const cJSON *g;
+        cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+        {
+            const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(g, "annotations"), "seatgate.dev/player-ip");
+            const cJSON *seat = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(g, "labels"), "seatgate.dev/seat");
+            if (cJSON_IsString(ann) && cJSON_IsString(seat) && strcmp(ann->valuestring, w->p.ip) == 0)
+                snprintf(sid, size, "%s", seat->valuestring);
+        }
+        cJSON_Delete(s);
+        if (!sid[0]) sg_test_sleep_ms(50);
+    }
+    while (!E.agones && !sid[0] && sg_test_now_ms() < deadline) {
         char **ids = NULL;
         size_t n = e2e_session_ids(&ids);
         for (size_t i = 0; i < n && !sid[0]; i++) {
@@ -505,7 +557,7 @@ static void start_waiter(waiter *w, int mm, char *sid, size_t size)
         free(ids);
         if (!sid[0]) sg_test_sleep_ms(50);
     }
-    if (!sid[0]) fail_msg("the waiting request's session was never recorded");
+    if (!sid[0]) fail_msg("the waiting request's seat was never %s", E.agones ? "taken" : "recorded");
 }
 
 static void matchmaker_killed_mid_wait_leaks_nothing(void **state)
@@ -523,8 +575,14 @@ static void matchmaker_killed_mid_wait_leaks_nothing(void **state)
     assert_int_equal(w.p.status, 0); /* the player got no answer: the process died */
     assert_true(e2e_matchmaker_start(0));
     sg_session_record r;
-    assert_true(e2e_session_get(sid, &r));
-    assert_int_equal(r.state, SG_SESSION_UNCLAIMED);
+    if (E.agones) {
+        /* Killed before the allocation's answer: a seat in a list, and no record of it. The
+         * game server's hook removes it after agones-orphan-grace. */
+        assert_false(e2e_session_get(sid, &r));
+    } else {
+        assert_true(e2e_session_get(sid, &r));
+        assert_int_equal(r.state, SG_SESSION_UNCLAIMED);
+    }
     /* The restarted matchmaker's reaper deletes it once its claim deadline has passed. */
     expect_gone(sid, 30000);
     /* And it serves players again. */
@@ -608,14 +666,20 @@ static void server_killed_sessions_end(void **state)
     int victim = per[0] >= per[1] ? 0 : 1;
     const char *rid = E.dep[victim].request_id;
     sg_proc_kill(&E.dep[victim].proc);
-    /* Edgegap notices the container is gone and ends the deployment with its sessions. */
-    char path[128];
-    snprintf(path, sizeof path, "/_sim/deployments/%s/stop", rid);
-    assert_int_equal(e2e_sim_post(path, NULL), 200);
+    if (!E.agones) {
+        /* Edgegap notices the container is gone and ends the deployment with its sessions. */
+        char path[128];
+        snprintf(path, sizeof path, "/_sim/deployments/%s/stop", rid);
+        assert_int_equal(e2e_sim_post(path, NULL), 200);
+    }
     for (int i = 0; i < K; i++) {
         if (e2e_player_deployment(&ps[i]) != victim) continue;
         char status[32];
-        e2e_sim_session(ps[i].session_id, status, sizeof status, NULL, 0);
+        /* Agones: the GameServer misses its health pings, goes Unhealthy and is deleted with
+         * its players List. */
+        E2E_WAIT_UNTIL((e2e_sim_session(ps[i].session_id, status, sizeof status, NULL, 0),
+                        !status[0] || strcmp(status, "terminated") == 0),
+                       E.agones ? 15000 : 0);
         assert_true(!status[0] || strcmp(status, "terminated") == 0);
         /* The matchmaker notices the server stopped heartbeating: no record claims it. */
         expect_gone(ps[i].session_id, 20000);
@@ -718,6 +782,13 @@ int main(int argc, char **argv)
          .help = "seatgate-example-client"},
         {.name = "matchmaker-bin", .type = SG_SET_STRING, .help = "local: seatgate-matchmaker"},
         {.name = "sim-bin", .type = SG_SET_STRING, .help = "local: seatgate-edgegap-sim"},
+        {.name = "platform",
+         .type = SG_SET_STRING,
+         .def = "edgegap",
+         .choices = "edgegap|agones",
+         .help = "local: the platform: Edgegap's simulator, or Agones' (a fleet of two "
+                 "GameServers whose hooks talk to their SDK sidecars)"},
+        {.name = "agones-sim-bin", .type = SG_SET_STRING, .help = "local: seatgate-agones-sim"},
         {.name = "server-bin", .type = SG_SET_STRING, .help = "local: seatgate-example-server"},
         {.name = "nats-nodes",
          .type = SG_SET_INT,
@@ -800,6 +871,13 @@ int main(int argc, char **argv)
         snprintf(E.mm_bin, sizeof E.mm_bin, "%s", sg_config_str(&cfg, "matchmaker-bin"));
         snprintf(E.sim_bin, sizeof E.sim_bin, "%s", sg_config_str(&cfg, "sim-bin"));
         snprintf(E.server_bin, sizeof E.server_bin, "%s", sg_config_str(&cfg, "server-bin"));
+        E.agones = strcmp(sg_config_str(&cfg, "platform"), "agones") == 0;
+        if (E.agones && !sg_config_str(&cfg, "agones-sim-bin")) {
+            fprintf(stderr, "seatgate-e2e: --agones-sim-bin is required with --platform agones\n");
+            return 2;
+        }
+        if (E.agones)
+            snprintf(E.agones_bin, sizeof E.agones_bin, "%s", sg_config_str(&cfg, "agones-sim-bin"));
     }
     sg_config_free(&cfg);
 

@@ -86,6 +86,57 @@ static bool start_sim(void)
     return sg_proc_start(p, 15000) && read_line(ready, E.sim_url, sizeof E.sim_url);
 }
 
+/* Agones: a fleet of two GameServers on one node at 127.0.0.1, Passthrough port "gameport",
+ * a players List smaller than the crowd (so it spreads over both), health checked every
+ * second (a killed game server goes Unhealthy within seconds). */
+static bool start_agones_sim(void)
+{
+    char config[600], ready[600], servers[600];
+    snprintf(config, sizeof config, "%s/agones-fleet.json", E.dir);
+    snprintf(ready, sizeof ready, "%s/agones-sim.urls", E.dir);
+    snprintf(servers, sizeof servers, "%s/agones-servers", E.dir);
+    int capacity = E.players * 3 / 4 > 4 ? E.players * 3 / 4 : 4;
+    FILE *f = fopen(config, "w");
+    if (!f) return false;
+    fprintf(f,
+            "{\"namespace\": \"default\", \"fleet\": \"e2e\", \"replicas\": %d,\n"
+            " \"nodes\": [{\"name\": \"node-a\", \"addresses\": [{\"type\": \"ExternalIP\", "
+            "\"address\": \"127.0.0.1\"}]}],\n"
+            " \"ports\": [{\"name\": \"gameport\", \"portPolicy\": \"Passthrough\", \"protocol\": "
+            "\"UDP\"}],\n"
+            " \"portRange\": {\"min\": 20000, \"max\": 29999},\n"
+            " \"health\": {\"periodSeconds\": 1, \"failureThreshold\": 3, "
+            "\"initialDelaySeconds\": 2},\n"
+            " \"lists\": {\"players\": {\"capacity\": %d}}}\n",
+            E2E_DEPLOYMENTS, capacity);
+    if (fclose(f) != 0) return false;
+    sg_proc *p = &E.sim;
+    sg_proc_init(p, "agones-sim", E.dir, E.agones_bin);
+    sg_proc_args(p, "--config", config);
+    sg_proc_args(p, "--ready-file", ready);
+    sg_proc_args(p, "--servers-file", servers);
+    snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
+    char urls[600];
+    if (!sg_proc_start(p, 15000) || !read_line(ready, urls, sizeof urls)) return false;
+    if (sscanf(urls, "%255s %255s", E.alloc_url, E.sim_url) != 2) return false;
+    /* The GameServers, in slot order: name, sidecar port, game port. */
+    f = fopen(servers, "r");
+    int n = 0;
+    char name[16], state[32]; /* fleet "e2e": names are "e2e-xxxxx-yyyyy" */
+    int sdk, game;
+    while (f && n < E2E_DEPLOYMENTS && fscanf(f, "%15s %d %d %31s", name, &sdk, &game, state) == 4) {
+        e2e_deployment *d = &E.dep[n++];
+        snprintf(d->request_id, sizeof d->request_id, "%s", name);
+        snprintf(d->fqdn, sizeof d->fqdn, "%s", name); /* the hook's name in the store */
+        snprintf(d->public_ip, sizeof d->public_ip, "127.0.0.1");
+        d->sdk_port = sdk;
+        d->port = d->internal_port = game;
+    }
+    if (f) fclose(f);
+    if (n != E2E_DEPLOYMENTS) fprintf(stderr, "the Agones simulator lists %d GameServers\n", n);
+    return n == E2E_DEPLOYMENTS;
+}
+
 static void describe_matchmaker(int i)
 {
     sg_proc *p = &E.mm[i];
@@ -101,10 +152,16 @@ static void describe_matchmaker(int i)
     sg_proc_args(p, "--ready-file", ready);
     sg_proc_args(p, "--store-url", E.nats_url);
     sg_proc_args(p, "--app", E.app);
-    sg_proc_args(p, "--edgegap-url", E.sim_url);
-    sg_proc_args(p, "--edgegap-app", "demo");
-    sg_proc_args(p, "--edgegap-version", "v1");
-    sg_proc_args(p, "--edgegap-rate", "0");
+    if (E.agones) {
+        sg_proc_args(p, "--platform", "agones");
+        sg_proc_args(p, "--agones-allocator-url", E.alloc_url);
+        sg_proc_args(p, "--agones-fleet", "e2e");
+    } else {
+        sg_proc_args(p, "--edgegap-url", E.sim_url);
+        sg_proc_args(p, "--edgegap-app", "demo");
+        sg_proc_args(p, "--edgegap-version", "v1");
+        sg_proc_args(p, "--edgegap-rate", "0");
+    }
     sg_proc_args(p, "--port-name", "gameport");
     sg_proc_args(p, "--protocol-id", E.protocol_id);
     sg_proc_args(p, "--token-dialect", E.dialect);
@@ -118,7 +175,7 @@ static void describe_matchmaker(int i)
     sg_proc_args(p, "--trusted-proxies", "127.0.0.1/32");
     sg_proc_args(p, "--instance-id", instance);
     if (E.nats_nodes > 1) sg_proc_args(p, "--kv-replicas", "3");
-    sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    if (!E.agones) sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     sg_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
     snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
     snprintf(E.mm_url[i], sizeof E.mm_url[i], "http://127.0.0.1:%d", E.mm_port[i]);
@@ -142,16 +199,26 @@ static void describe_server(int i)
     sg_proc_init(p, name, E.dir, E.server_bin);
     sg_proc_args(p, "--listen", listen);
     sg_proc_args(p, "--protocol-id", E.protocol_id);
-    sg_proc_env_file(p, env); /* ARBITRIUM_* as Edgegap injects them */
+    if (E.agones) {
+        /* As Agones runs it: the sidecar's port in the environment; seats nobody will claim
+         * are swept soon (a matchmaker killed mid-allocation leaves one without a record). */
+        char sdk[16];
+        snprintf(sdk, sizeof sdk, "%d", d->sdk_port);
+        sg_proc_env(p, "AGONES_SDK_HTTP_PORT", sdk);
+        sg_proc_env(p, "SEATGATE_AGONES_SEAT_SWEEP", "500ms");
+        sg_proc_env(p, "SEATGATE_AGONES_ORPHAN_GRACE", "3s");
+    } else {
+        sg_proc_env_file(p, env); /* ARBITRIUM_* as Edgegap injects them */
+        sg_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
+    }
     sg_proc_env(p, "SEATGATE_STORE_URL", E.nats_url);
     sg_proc_env(p, "SEATGATE_APP", E.app);
-    sg_proc_env(p, "SEATGATE_EDGEGAP_URL", E.sim_url);
     sg_proc_env(p, "SEATGATE_HEARTBEAT", "1s");
     sg_proc_env(p, "SEATGATE_NETCODE_KEY", E.key_hex);
     sg_proc_env(p, "SEATGATE_TOKEN_DIALECT", E.dialect);
     sg_proc_env(p, "SEATGATE_PORT_NAME", "gameport"); /* the simulator's port, as --port-name */
     if (d->cert_digest_given[0]) sg_proc_env(p, "SEATGATE_CERT_DIGEST", d->cert_digest_given);
-    if (!d->keyless) sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
+    if (!d->keyless && !E.agones) sg_proc_env(p, "SEATGATE_EDGEGAP_API_KEY", E.api_key);
     snprintf(p->ready_line, sizeof p->ready_line, "listening ");
 }
 
@@ -186,6 +253,25 @@ int e2e_nats_kill_leader(const char *stream)
     natsConnection_Destroy(nc);
     if (victim >= 0) sg_test_nats_cluster_kill(&E.cluster, victim);
     return victim;
+}
+
+static bool agones_all_ready(void)
+{
+    cJSON *s = e2e_sim_state();
+    int ready = 0;
+    const cJSON *g;
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(s, "gameservers"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(g, "name");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(g, "state");
+        for (int i = 0; i < E2E_DEPLOYMENTS; i++)
+            if (cJSON_IsString(name) && cJSON_IsString(st) &&
+                strcmp(name->valuestring, E.dep[i].request_id) == 0 &&
+                strcmp(st->valuestring, "Ready") == 0)
+                ready++;
+    }
+    cJSON_Delete(s);
+    return ready == E2E_DEPLOYMENTS;
 }
 
 static bool start_local(void)
@@ -231,11 +317,16 @@ static bool start_local(void)
         }
     }
     if (E.port_mapping && !e2e_relay_start()) return false;
-    if (!start_sim()) return false;
+    if (E.agones ? !start_agones_sim() : !start_sim()) return false;
     /* The matchmaker first: it creates the buckets with its settings. */
     if (!e2e_matchmaker_start(0)) return false;
     for (int i = 0; i < E2E_DEPLOYMENTS; i++)
         if (!e2e_server_start(i)) return false;
+    /* Agones allocates only Ready GameServers: each becomes Ready once its hook started. */
+    if (E.agones && !E2E_WAIT_UNTIL(agones_all_ready(), 15000)) {
+        fprintf(stderr, "the GameServers did not become Ready (their hooks call Ready)\n");
+        return false;
+    }
     return true;
 }
 
@@ -315,8 +406,9 @@ static bool open_store(void)
 bool e2e_stack_start(void)
 {
     if (!E.external && !start_local()) return false;
-    /* Local mode too: the simulator says each deployment's FQDN (the gameserver key). */
-    if (!discover_deployments()) return false;
+    /* Local mode too: the simulator says each deployment's FQDN (the gameserver key); on
+     * Agones the GameServers' names are their keys. */
+    if (!E.agones && !discover_deployments()) return false;
     if (!open_store()) return false;
     if (!e2e_events_start()) return false;
     return true;

@@ -183,12 +183,12 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     h->in_flight--;
     sg_hook_verdict *v = &j->verdict;
     if (st == SG_E_NOT_FOUND || st == SG_E_GONE) {
-        reject(h, j, SG_HOOK_REJECT_SESSION_GONE, "Edgegap does not know session %s",
+        reject(h, j, SG_HOOK_REJECT_SESSION_GONE, "the platform does not hold seat %s",
                v->session_id);
         return;
     }
     if (st != SG_OK) {
-        reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "cannot read the session from Edgegap: %s",
+        reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "cannot read the seat from the platform: %s",
                sg_last_error());
         return;
     }

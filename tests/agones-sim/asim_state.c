@@ -51,6 +51,7 @@ typedef struct gs {
     int ports[MAX_PORTS];
     int sdk_port;
     bool sidecar_dead;
+    long long sidecar_delay_ms; /* the slow-sidecar fault: every SDK answer waits this long */
     kvset labels, annotations;
     char (*values)[VALUE_MAX];
     int nvalues;
@@ -1000,6 +1001,7 @@ void asim_sdk(asim *s, const char *gsname, const char *method, const char *url, 
     snprintf(what, sizeof what, "SDK %s %.60s", method,
              strncmp(url, "/v1beta1/lists/", 15) == 0 ? "/v1beta1/lists" : url);
     count_call(s, what);
+    long long delay = g ? g->sidecar_delay_ms : 0;
     if (!g || g->sidecar_dead)
         fail(a, 503, 14, "game server is gone");
     else if (has_body && strcmp(url, "/health") != 0 && !cJSON_IsObject(req))
@@ -1008,6 +1010,7 @@ void asim_sdk(asim *s, const char *gsname, const char *method, const char *url, 
         sdk_locked(s, g, method, url, req, has_body, body, len, a);
     pthread_mutex_unlock(&s->mu);
     cJSON_Delete(req);
+    if (delay > 0) usleep((useconds_t)(delay * 1000));
 }
 
 /* ---- admin ------------------------------------------------------------------------------ */
@@ -1030,6 +1033,7 @@ static cJSON *state_json(asim *s)
         cJSON_AddItemToObject(o, "ports", ports_json(s, g));
         cJSON_AddNumberToObject(o, "sdkPort", g->sdk_port);
         cJSON_AddBoolToObject(o, "sidecarUp", !g->sidecar_dead);
+        cJSON_AddNumberToObject(o, "sidecarDelayMs", (double)g->sidecar_delay_ms);
         cJSON_AddNumberToObject(o, "healthPings", (double)g->pings);
         cJSON_AddNumberToObject(o, "healthFailures", g->failures);
         cJSON_AddItemToObject(o, "labels", kv_json(&g->labels));
@@ -1089,7 +1093,10 @@ void asim_admin(asim *s, const char *method, const char *url, const char *body, 
         if (!g) {
             fail(a, 404, 5, "no such GameServer");
         } else if (strcmp(slash, "/sidecar") == 0) {
-            bool dead = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "dead"));
+            /* {"dead": bool} and/or {"delayMs": n}: a field left out stays as it is. */
+            const cJSON *jd = cJSON_GetObjectItemCaseSensitive(req, "dead");
+            bool dead = jd ? cJSON_IsTrue(jd) : g->sidecar_dead;
+            g->sidecar_delay_ms = jnum(req, "delayMs", g->sidecar_delay_ms);
             if (dead && !g->sidecar_dead && s->sc.stop) s->sc.stop(s->sc.ctx, g->name);
             if (!dead && g->sidecar_dead && s->sc.start)
                 g->sdk_port = s->sc.start(s->sc.ctx, g->name, g->sdk_port);

@@ -566,6 +566,30 @@ const gsCases = {
     await eventually('Shutdown at stop', async () => (await gsOf(sim, next.name))?.state === 'Shutdown', 5000);
   },
 
+  async 'a slow sidecar: verification fails closed as unavailable, the game loop never waits'() {
+    const { sim, mm, servers } = await stack({}, [], { SEATGATE_AGONES_SDK_TIMEOUT: '300ms' });
+    const name = servers[0].gs.name;
+    const got = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(got.status, 200, got.text);
+    await request(`${sim.admin}/_sim/gameservers/${name}/sidecar`, { method: 'POST', body: { delayMs: 1500 } });
+    assert.equal((await gsOf(sim, name)).sidecarDelayMs, 1500);
+    const tok = path.join(out, 'slow.b64');
+    fs.writeFileSync(tok, got.json.token);
+    const r = execFileSyncSafe(bins.client, ['--token-file', tok]);
+    assert.match(r.stdout, /denied reason=unavailable/, r.stdout + r.stderr);
+    assert.match(servers[0].log(), /reason=unavailable/);
+    // Fast again: a new token gets in.
+    await request(`${sim.admin}/_sim/gameservers/${name}/sidecar`, { method: 'POST', body: { delayMs: 0 } });
+    const sdk = `http://127.0.0.1:${servers[0].gs.sdkPort}`;
+    await eventually('the sidecar answers at once again', async () => {
+      const t0 = Date.now();
+      await request(`${sdk}/gameserver`);
+      return Date.now() - t0 < 100;
+    }, 10000);
+    const again = play(mm);
+    assert.match(again.stdout, /accepted/, again.stdout + again.stderr);
+  },
+
   async 'the container entrypoint on Agones listens on the port and address the SDK gives'() {
     const sim = await startSim(fleet({ autoReady: false, replicas: 1 }));
     const gs = (await sim.state()).gameservers[0];

@@ -63,8 +63,9 @@ static const sg_setting hook_own_settings[] = {
      .help = "how players reach this server (as the matchmaker hands it out): in every "
              "verify_rejected event and refusal log line, so failed connects count by it"},
     {.name = "agones-sdk-http-port", .type = SG_SET_INT, .env = "AGONES_SDK_HTTP_PORT",
-     .min = 1, .max = 65535,
-     .help = "port of the Agones SDK sidecar's REST API on 127.0.0.1 (set by Agones)"},
+     .def = "9358", .min = 1, .max = 65535,
+     .help = "port of the Agones SDK sidecar's REST API on 127.0.0.1 (set by Agones; its "
+             "presence makes platform=auto pick agones)"},
     {.name = "agones-sdk-timeout", .type = SG_SET_DURATION, .def = "1s", .min = 10,
      .max = 60000, .help = "one call to the SDK sidecar, at most"},
     {.name = "agones-list", .type = SG_SET_STRING, .def = "players",

@@ -227,11 +227,11 @@ sg_status hook_platform_pick(const sg_hook_options *o, const char **name)
         *name = strcmp(p, "agones") == 0 ? "agones" : "edgegap";
         return SG_OK;
     }
-    if (hook_options_value(o, "agones-sdk-http-port")) {
+    if (hook_options_is_set(o, "agones-sdk-http-port")) {
         *name = "agones";
         return SG_OK;
     }
-    if (hook_options_value(o, "arbitrium-context-url")) {
+    if (hook_options_is_set(o, "arbitrium-context-url")) {
         *name = "edgegap";
         return SG_OK;
     }

@@ -446,10 +446,11 @@ static const hook_backend_ops agones_ops = {
 sg_status hook_backend_agones_new(const sg_hook_options *o, hook_backend *out)
 {
     memset(out, 0, sizeof *out);
+    /* AGONES_SDK_HTTP_PORT, set by Agones in the game container; 9358 otherwise. */
     long long port = hook_options_num(o, "agones-sdk-http-port");
-    if (!hook_options_value(o, "agones-sdk-http-port") || port <= 0)
-        return sg_fail(SG_E_INVALID, "hook: platform agones needs agones-sdk-http-port "
-                                     "(AGONES_SDK_HTTP_PORT, set by Agones in the game container)");
+    if (port <= 0 || port > 65535)
+        return sg_fail(SG_E_INVALID, "hook: agones-sdk-http-port (AGONES_SDK_HTTP_PORT) is not "
+                                     "a port");
     agones_be *b = calloc(1, sizeof *b);
     if (!b) return sg_fail(SG_E_NOMEM, "hook: out of memory");
     sg_status st = hook_shared_init(&b->sh, o);

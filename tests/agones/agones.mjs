@@ -624,7 +624,7 @@ const gsCases = {
     assert.match(fs.readFileSync(path.join(out, 'server-none.log'), 'utf8'),
       /platform cannot be told.*ARBITRIUM_CONTEXT_URL.*AGONES_SDK_HTTP_PORT/);
     // platform=agones without the variable: the SDK's default port, 9358.
-    procs.start('server-default-port', bins.server, ['--listen', '127.0.0.1:0'], {
+    procs.start('server-default-port', bins.server, ['--listen', `127.0.0.1:${gs.ports[0].port + 1}`], {
       SEATGATE_PLATFORM: 'agones', SEATGATE_STORE_URL: `sqlite://${path.join(out, 'none.db')}`,
       SEATGATE_NETCODE_KEY_FILE: keyFile() });
     await eventually('it looks for the sidecar on 9358', async () =>

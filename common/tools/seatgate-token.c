@@ -1,9 +1,14 @@
-/* seatgate-token: operator tool for netcode private keys and connect tokens.
+/* seatgate-token: operator tool for netcode private keys, connect tokens and seat tokens.
  *
- *   seatgate-token keygen     prints a new private key as hex, base64 and decimal bytes
- *   seatgate-token inspect    opens a base64 token with the private key and prints its fields
+ *   seatgate-token keygen       prints a new private key as hex, base64 and decimal bytes
+ *   seatgate-token inspect      opens a base64 token with the private key and prints its fields
+ *   seatgate-token jwt-keygen   prints a new seat-token key set (JWK Set: EdDSA or HS256)
+ *   seatgate-token jwt-public   prints a key set's public part (what game servers hold)
+ *   seatgate-token jwt-sign     signs claims (JSON) into a seat token
+ *   seatgate-token jwt-verify   verifies a seat token and prints its claims, or why not
  *
- * The private key is never printed by inspect, nor are the token's packet keys. */
+ * The private key is never printed by inspect, nor are the token's packet keys; jwt-verify
+ * never prints the token. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +19,7 @@
 
 #include "seatgate/codec.h"
 #include "seatgate/config.h"
+#include "seatgate/jws.h"
 #include "seatgate/keys.h"
 #include "seatgate/token.h"
 
@@ -26,7 +32,123 @@ static void usage(FILE *out)
                  "keygen   prints a new 32-byte netcode private key in hex, base64 and the\n"
                  "         comma-separated decimal form; any of them is accepted as a key.\n"
                  "inspect  opens a base64 connect token with the private key and prints its\n"
-                 "         fields (never the private key or the packet keys).\n");
+                 "         fields (never the private key or the packet keys).\n"
+                 "jwt-keygen --alg EdDSA|HS256 --kid NAME   a new seat-token key set (JWK Set)\n"
+                 "jwt-public --keys FILE                    its public part (EdDSA only)\n"
+                 "jwt-sign --keys FILE [--kid NAME] [--claims JSON]   (claims from stdin if unset)\n"
+                 "jwt-verify --keys FILE [--alg EdDSA|HS256] [--leeway S] [--now S] [--token T]\n"
+                 "         prints the claims and exits 0, or 'refused reason=...' and exits 1\n");
+}
+
+/* The jwt-* commands: a few settings each, given as flags. */
+static const sg_setting jwt_settings[] = {
+    {.name = "alg", .type = SG_SET_STRING, .choices = "EdDSA|HS256",
+     .help = "jwt-keygen: the algorithm (default EdDSA); jwt-verify: the only one accepted"},
+    {.name = "kid", .type = SG_SET_STRING, .help = "the key's id (jwt-keygen, jwt-sign)"},
+    {.name = "keys", .type = SG_SET_STRING, .help = "the key set file (JWK Set)"},
+    {.name = "claims", .type = SG_SET_STRING, .help = "jwt-sign: the claims, a JSON object"},
+    {.name = "token", .type = SG_SET_STRING, .flags = SG_SET_SECRET,
+     .help = "jwt-verify: the token (read from stdin when unset)"},
+    {.name = "leeway", .type = SG_SET_INT, .def = "0", .min = 0, .max = 3600,
+     .help = "jwt-verify: seconds of clock skew allowed on exp, nbf and iat"},
+    {.name = "now", .type = SG_SET_INT, .def = "0", .min = 0, .max = 4000000000LL,
+     .help = "jwt-verify: the time to check against, unix seconds (0: the clock)"},
+};
+
+/* stdin, whole (at most 64 KiB), trailing newlines cut; NULL when too long. Tokens and
+ * claims are read this way when not given as a setting. */
+static char *read_stdin(void)
+{
+    char *buf = malloc(65537);
+    size_t n = buf ? fread(buf, 1, 65536, stdin) : 0;
+    if (!buf || n == 65536) {
+        free(buf);
+        return NULL;
+    }
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    buf[n] = '\0';
+    return buf;
+}
+
+static int jwt_command(const char *cmd, int argc, char **argv)
+{
+    sg_config cfg = {.program = "seatgate-token jwt", .summary = "Seat tokens (JWS).",
+                     .env_prefix = "SEATGATE_JWT_"};
+    if (sg_config_add(&cfg, jwt_settings, sizeof jwt_settings / sizeof *jwt_settings) != SG_OK) {
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+        return 1;
+    }
+    sg_status st = sg_config_load(&cfg, argc, argv);
+    if (st == SG_E_HELP) {
+        sg_config_free(&cfg);
+        return 0;
+    }
+    int rc = 2;
+    sg_jws_keyset *ks = NULL;
+    char *out = NULL, *input = NULL;
+    const char *alg = sg_config_str(&cfg, "alg"), *kid = sg_config_str(&cfg, "kid");
+    const char *keys = sg_config_str(&cfg, "keys");
+    if (st != SG_OK) {
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+        goto done;
+    }
+    if (strcmp(cmd, "jwt-keygen") == 0) {
+        sg_jws_alg a = alg && strcmp(alg, "HS256") == 0 ? SG_JWS_HS256 : SG_JWS_EDDSA;
+        st = sg_jws_keygen(a, kid ? kid : "k1", &out);
+        if (st == SG_OK) printf("%s\n", out);
+        rc = st == SG_OK ? 0 : 1;
+        goto done;
+    }
+    if (!keys) {
+        fprintf(stderr, "seatgate-token: error: %s needs --keys FILE\n", cmd);
+        goto done;
+    }
+    if ((st = sg_jws_keyset_load(keys, &ks)) != SG_OK) {
+        fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+        rc = 1;
+        goto done;
+    }
+    if (strcmp(cmd, "jwt-public") == 0) {
+        st = sg_jws_keyset_public(ks, &out);
+        if (st == SG_OK) printf("%s\n", out);
+    } else if (strcmp(cmd, "jwt-sign") == 0) {
+        const char *claims = sg_config_str(&cfg, "claims");
+        if (!claims) claims = input = read_stdin();
+        st = claims ? sg_jws_sign(ks, kid, claims, &out)
+                    : sg_fail(SG_E_INVALID, "no claims (--claims JSON, or on stdin)");
+        if (st == SG_OK) printf("%s\n", out);
+    } else {
+        const char *token = sg_config_str(&cfg, "token");
+        if (!token) token = input = read_stdin();
+        sg_jws_verify_options o = {
+            .allowed = !alg ? 0 : strcmp(alg, "HS256") == 0 ? SG_JWS_HS256 : SG_JWS_EDDSA,
+            .now_s = sg_config_num(&cfg, "now"),
+            .leeway_s = sg_config_num(&cfg, "leeway")};
+        sg_jws_reason why = SG_JWS_MALFORMED;
+        st = sg_jws_verify(ks, token ? token : "", token ? strlen(token) : 0, &o, &why, &out);
+        if (st == SG_OK) {
+            printf("%s\n", out);
+        } else if (st == SG_E_INVALID) {
+            printf("refused reason=%s\n", sg_jws_reason_name(why));
+            rc = 1;
+            goto done;
+        }
+    }
+    if (st != SG_OK) fprintf(stderr, "seatgate-token: error: %s\n", sg_last_error());
+    rc = st == SG_OK ? 0 : 1;
+done:
+    if (input) {
+        sodium_memzero(input, strlen(input));
+        free(input);
+    }
+    if (out) {
+        sodium_memzero(out, strlen(out));
+        free(out);
+    }
+    sg_jws_keyset_free(ks);
+    sg_config_free(&cfg);
+    return rc;
 }
 
 static int keygen(void)
@@ -67,17 +189,6 @@ static void print_servers(const char *name, const sg_addr *servers, size_t n)
         printf("%s %s", i ? "," : "", sg_addr_format(&servers[i], true, buf, sizeof buf));
     }
     printf("\n");
-}
-
-/* Reads the token text from stdin when --token is not set. */
-static char *read_stdin(void)
-{
-    size_t cap = 8192;
-    char *buf = malloc(cap);
-    if (!buf) return NULL;
-    size_t n = fread(buf, 1, cap - 1, stdin);
-    buf[n] = '\0';
-    return buf;
 }
 
 static int inspect(sg_config *cfg)
@@ -175,6 +286,10 @@ int main(int argc, char **argv)
         }
         return keygen();
     }
+    if (strncmp(argv[1], "jwt-", 4) == 0 &&
+        (strcmp(argv[1], "jwt-keygen") == 0 || strcmp(argv[1], "jwt-public") == 0 ||
+         strcmp(argv[1], "jwt-sign") == 0 || strcmp(argv[1], "jwt-verify") == 0))
+        return jwt_command(argv[1], argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") != 0) {
         usage(stderr);
         fprintf(stderr, "seatgate-token: error: unknown command or option '%.32s' (see --help)\n",

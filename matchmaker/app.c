@@ -167,6 +167,16 @@ static const sg_setting app_settings[] = {
     {.name = "claim-grace", .type = SG_SET_DURATION, .def = "60s", .min = 0, .max = 24 * HOUR,
      .help = "unclaimed this long after its token expired, a session is reaped"},
     /* Tokens */
+    {.name = "token-kind", .type = SG_SET_STRING, .def = "netcode", .choices = "netcode|jwt|both",
+     .help = "what the answer hands out: the netcode connect token, a signed seat token (JWS, "
+             "seat_token), or both"},
+    {.name = "seat-token-keys", .type = SG_SET_STRING,
+     .help = "JWK Set file the seat tokens are signed with (seatgate-token jwt-keygen; needed "
+             "with token-kind jwt or both)"},
+    {.name = "seat-token-kid", .type = SG_SET_STRING,
+     .help = "the key of seat-token-keys that signs (default: the first that can)"},
+    {.name = "seat-token-audience", .type = SG_SET_STRING, .def = "",
+     .help = "the seat tokens' aud claim (the game; empty: none)"},
     {.name = "token-expire", .type = SG_SET_INT, .def = "30", .min = 1, .max = SG_TOKEN_EXPIRE_MAX_S,
      .help = "connect token lifetime in seconds"},
     {.name = "token-timeout", .type = SG_SET_INT, .def = "15", .min = -1, .max = 3600,
@@ -240,6 +250,7 @@ struct sg_app {
     sg_cors *cors;
     sg_server *server;
     sg_key *key;
+    sg_jws_keyset *seat_keys;
     sg_cidr *trusted;
     char **selectors;
     size_t selector_count;
@@ -647,6 +658,30 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     }
     app->orch_ok = true;
 
+    /* Seat tokens: the key set must sign (checked now, not at the first player). */
+    const char *kind = sg_config_str(cfg, "token-kind");
+    bool want_jwt = strcmp(kind, "netcode") != 0;
+    const char *seat_kid = sg_config_str(cfg, "seat-token-kid");
+    const char *seat_aud = sg_config_str(cfg, "seat-token-audience");
+    if (want_jwt) {
+        const char *path = sg_config_str(cfg, "seat-token-keys");
+        if (!path || !*path) {
+            st = bad("seat-token-keys", "needed with token-kind jwt or both");
+            goto fail;
+        }
+        if (sg_jws_keyset_load(path, &app->seat_keys) != SG_OK) {
+            st = bad("seat-token-keys", sg_last_error());
+            goto fail;
+        }
+        char *probe = NULL;
+        if (sg_jws_sign(app->seat_keys, seat_kid && *seat_kid ? seat_kid : NULL, "{\"exp\":0}",
+                        &probe) != SG_OK) {
+            st = bad(seat_kid && *seat_kid ? "seat-token-kid" : "seat-token-keys", sg_last_error());
+            goto fail;
+        }
+        free(probe);
+    }
+
     /* Loop, pool, flow, janitor. */
     TRY(sg_loop_new(&app->loop));
     TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "store-workers"), &app->pool));
@@ -673,6 +708,10 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .reconcile_grace_ms = sg_config_num(cfg, "reconcile-grace"),
         .webhook_url = wh_full[0] ? wh_full : NULL,
         .platform_title = on_agones ? "Agones" : "Edgegap",
+        .netcode_token = strcmp(kind, "jwt") != 0,
+        .seat_keys = app->seat_keys,
+        .seat_kid = seat_kid && *seat_kid ? seat_kid : NULL,
+        .seat_audience = seat_aud && *seat_aud ? seat_aud : NULL,
         .exposure = on_agones ? sg_config_str(cfg, "agones-exposure") : "hostport",
         .legacy_error_codes = !on_agones,
         .single_flight = sg_config_bool(cfg, "single-flight"),
@@ -808,6 +847,7 @@ void sg_app_stop(sg_app *app)
     sg_cors_free(app->cors);
     sg_metrics_free(app->metrics);
     sg_key_free(app->key);
+    sg_jws_keyset_free(app->seat_keys);
     free(app->trusted);
     free(app->selectors);
     free(app->selector_text);

@@ -25,6 +25,8 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "flight_map.h"
 #include "reply.h"
 #include "seat_delete.h"
@@ -80,6 +82,7 @@ typedef struct finish {
     uint64_t client_id;
     uint64_t expires_at;
     char token_b64[SG_BASE64_ENCODED_SIZE(SG_TOKEN_BYTES)];
+    char seat_token[2048]; /* "" when none */
 } finish;
 
 struct sg_flow {
@@ -148,7 +151,10 @@ static void flight_free(flight *f)
         fl->all = f->all_next;
     if (f->all_next) f->all_next->all_prev = f->all_prev;
     free(f->ready_seat);
-    if (f->fin) sodium_memzero(f->fin->token_b64, sizeof f->fin->token_b64);
+    if (f->fin) {
+        sodium_memzero(f->fin->token_b64, sizeof f->fin->token_b64);
+        sodium_memzero(f->fin->seat_token, sizeof f->fin->seat_token);
+    }
     free(f->fin);
     free(f);
     pthread_mutex_lock(&fl->mu);
@@ -655,6 +661,41 @@ static void finish_job(void *arg)
     post_or_die(f->flow, on_finished_loop, e);
 }
 
+/* The seat token (JWS): who (an anonymous id: no player authentication yet), where
+ * (instanceId: the game server; ip: the player's address), which seat (sid), for whom (aud),
+ * until when (the connect token's expiry), and jti: the client id, so the game server's
+ * atomic claim of the seat makes it single use. */
+static sg_status mint_seat_token(flight *f, finish *fin)
+{
+    const sg_flow *fl = f->flow;
+    cJSON *c = cJSON_CreateObject();
+    char anon[160], jti[24];
+    snprintf(anon, sizeof anon, "anon-%s", f->link.seat_id);
+    snprintf(jti, sizeof jti, "%llu", (unsigned long long)fin->client_id);
+    bool ok = c && cJSON_AddStringToObject(c, "userId", anon) &&
+              cJSON_AddStringToObject(c, "instanceId", fin->seat.server_id) &&
+              cJSON_AddStringToObject(c, "sid", f->link.seat_id) &&
+              cJSON_AddStringToObject(c, "ip", f->ip_text) &&
+              (!fl->o.seat_audience || cJSON_AddStringToObject(c, "aud", fl->o.seat_audience)) &&
+              cJSON_AddNumberToObject(c, "iat", (double)(sg_clock_wall_ms() / 1000)) &&
+              cJSON_AddNumberToObject(c, "exp", (double)fin->expires_at) &&
+              cJSON_AddStringToObject(c, "jti", jti);
+    char *claims = ok ? cJSON_PrintUnformatted(c) : NULL;
+    cJSON_Delete(c);
+    char *tok = NULL;
+    sg_status st = claims ? sg_jws_sign(fl->o.seat_keys, fl->o.seat_kid, claims, &tok)
+                          : sg_fail(SG_E_NOMEM, "out of memory");
+    free(claims);
+    if (st == SG_OK && strlen(tok) >= sizeof fin->seat_token)
+        st = sg_fail(SG_E_TOO_LARGE, "seat token too long");
+    if (st == SG_OK) sg_copy_str(fin->seat_token, sizeof fin->seat_token, tok);
+    if (tok) {
+        sodium_memzero(tok, strlen(tok));
+        free(tok);
+    }
+    return st;
+}
+
 static void start_finish(flight *f, const sg_seat *seat)
 {
     sg_flow *fl = f->flow;
@@ -710,9 +751,12 @@ static void start_finish(flight *f, const sg_seat *seat)
     };
     sg_status st = sg_token_user_data_set_session(user_data, f->link.seat_id);
     if (st == SG_OK) st = sg_token_mint(fl->o.key, &p, token, &fin->expires_at);
-    if (st == SG_OK)
+    if (st == SG_OK && fl->o.netcode_token)
         st = sg_base64_encode(token, sizeof token, fin->token_b64, sizeof fin->token_b64);
+    else
+        fin->token_b64[0] = '\0';
     sodium_memzero(token, sizeof token);
+    if (st == SG_OK && fl->o.seat_keys) st = mint_seat_token(f, fin);
     if (st != SG_OK) {
         fail_flight(f, 500, "internal", 0, "internal_error", "the connect token could not be made");
         return;
@@ -755,7 +799,8 @@ static void on_finished_loop(void *arg)
     } else {
         const finish *fin = f->fin;
         char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
-                                         fin->expires_at, e->digest[0] ? e->digest : NULL);
+                                         fin->expires_at, e->digest[0] ? e->digest : NULL,
+                                         fin->seat_token);
         SG_INFO("flow", "connect_ready",
                 "ip=%s session_id=%s server=%s port=%d waiters=%zu exposure=%s", f->ip_text,
                 f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls,

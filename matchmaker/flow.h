@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "metrics.h"
 #include "platform/orchestrator.h"
+#include "seatgate/jws.h"
 #include "seatgate/keys.h"
 #include "seatgate/token.h"
 #include "workpool.h"
@@ -75,6 +76,12 @@ typedef struct sg_flow_options {
     const char *webhook_url; /* sent to the orchestrator; NULL: polling only */
     const char *platform_title;   /* "Edgegap", "Agones": in error messages (static) */
     const char *exposure;         /* how players reach servers, for metrics and logs */
+    /* Tokens handed out: the netcode connect token, and/or a signed seat token (JWS) made
+     * with seat_keys (borrowed; NULL: none) and seat_kid, for seat_audience. */
+    bool netcode_token;
+    const sg_jws_keyset *seat_keys;
+    const char *seat_kid;
+    const char *seat_audience;
     bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;
     int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);
@@ -109,7 +116,8 @@ void sg_flow_free(sg_flow *f); /* after sg_flow_shutdown */
 
 /* Builds the 200 answer body (schemas/http/connect_response.schema.json; flow_answer.c). */
 char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
-                          uint64_t client_id, uint64_t expires_at, const char *cert_digest);
+                          uint64_t client_id, uint64_t expires_at, const char *cert_digest,
+                          const char *seat_token);
 
 #ifdef __cplusplus
 }

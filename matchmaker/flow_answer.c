@@ -6,7 +6,8 @@
 #include "flow.h"
 
 char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
-                          uint64_t client_id, uint64_t expires_at, const char *cert_digest)
+                          uint64_t client_id, uint64_t expires_at, const char *cert_digest,
+                          const char *seat_token)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -16,7 +17,8 @@ char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const c
     if (seat->fqdn[0]) cJSON_AddStringToObject(o, "fqdn", seat->fqdn);
     cJSON_AddNumberToObject(o, "port", port->external);
     cJSON_AddStringToObject(o, "protocol", port->protocol[0] ? port->protocol : "UDP");
-    cJSON_AddStringToObject(o, "token", token_b64);
+    if (token_b64 && *token_b64) cJSON_AddStringToObject(o, "token", token_b64);
+    if (seat_token && *seat_token) cJSON_AddStringToObject(o, "seat_token", seat_token);
     cJSON_AddStringToObject(o, "client_id", cid);
     cJSON_AddStringToObject(o, "session_id", seat->id);
     cJSON_AddNumberToObject(o, "expires_at", (double)expires_at);

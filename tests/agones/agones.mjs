@@ -9,6 +9,7 @@
 //          --token BIN --server BIN --client BIN --out DIR
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -413,6 +414,43 @@ const mmCases = {
       { expectExit: true });
     assert.equal(noUrl.code, 2);
     assert.match(noUrl.log, /agones-gateway-url/);
+  },
+
+  async 'seat tokens (token-kind both, jwt): signed, and verified here with node crypto'() {
+    const sim = await startSim(fleet({ replicas: 1, lists: { players: { capacity: 10 } } }));
+    await ready(sim);
+    const keys = path.join(out, 'seat-keys.json');
+    fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--alg', 'EdDSA', '--kid', 'seat-1'], { encoding: 'utf8' }));
+    const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
+    const pub = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+    const both = await startMatchmaker('mm-both', ['--agones-allocator-url', sim.alloc, '--token-kind', 'both',
+      '--seat-token-keys', keys, '--seat-token-audience', 'seatgate-example']);
+    const a = (await connect(both, '203.0.113.44')).json;
+    assert.equal(a.token.length, 2732, 'the netcode token too');
+    const [h, p, s] = a.seat_token.split('.');
+    assert.ok(crypto.verify(null, Buffer.from(`${h}.${p}`), pub, Buffer.from(s, 'base64url')), 'node verifies the signature');
+    assert.deepEqual(JSON.parse(Buffer.from(h, 'base64url')), { alg: 'EdDSA', typ: 'JWT', kid: 'seat-1' });
+    const c = JSON.parse(Buffer.from(p, 'base64url'));
+    assert.equal(c.instanceId, a.server_id);
+    assert.equal(c.sid, a.session_id);
+    assert.equal(c.ip, '203.0.113.44');
+    assert.equal(c.aud, 'seatgate-example');
+    assert.equal(c.exp, a.expires_at);
+    assert.equal(c.jti, a.client_id, 'single use through the seat claim of this client id');
+    assert.equal(c.userId, `anon-${a.session_id}`);
+    assert.ok(Math.abs(c.iat - Date.now() / 1000) < 5);
+    const jwtOnly = await startMatchmaker('mm-jwt', ['--agones-allocator-url', sim.alloc, '--token-kind', 'jwt',
+      '--seat-token-keys', keys]);
+    const b = (await connect(jwtOnly, '203.0.113.45')).json;
+    assert.equal(b.token, undefined, 'token-kind jwt: no netcode token');
+    assert.ok(b.seat_token);
+    const noKeys = await startMatchmaker('mm-nokeys', ['--agones-allocator-url', sim.alloc, '--token-kind', 'jwt'], { expectExit: true });
+    assert.equal(noKeys.code, 2);
+    assert.match(noKeys.log, /seat-token-keys/);
+    const badKid = await startMatchmaker('mm-badkid', ['--agones-allocator-url', sim.alloc, '--token-kind', 'both',
+      '--seat-token-keys', keys, '--seat-token-kid', 'nope'], { expectExit: true });
+    assert.equal(badKid.code, 2);
+    assert.match(badKid.log, /seat-token-kid/);
   },
 
   async 'settings: what is missing or wrong is named at start'() {

@@ -236,6 +236,8 @@ struct hook_job {
     long long deadline_ms; /* verify: rejected as unavailable after this (monotonic ms) */
     sg_addr source;
     char session_hint[256]; /* verify: session id from the token, "" when none */
+    char *seat_token;       /* verify: a seat token to check first (malloc()ed), or NULL */
+    size_t seat_token_len;
     char name[64];          /* score kind */
     int reason;             /* disconnect: an sg_hook_disconnect_reason */
     int64_t value;          /* score value; retried delete: failed attempts so far */
@@ -270,6 +272,9 @@ struct sg_hook {
     int queue_size;
     long long verify_timeout_ms, start_timeout_ms, stop_timeout_ms, heartbeat_ms;
     char exposure[16]; /* exposure-mode, in refusal log lines */
+    struct sg_jws_keyset *seat_keys; /* seat-token-keys (NULL: seat tokens refused) */
+    char seat_audience[128];
+    long long seat_leeway_s;
     long long delete_retry_ms;
     bool dry_run; /* claim=0: checks only, nothing claimed or published */
     int claims_per_ip; /* connections one address may hold here (0: no cap) */

@@ -58,6 +58,14 @@ static const sg_setting hook_own_settings[] = {
     {.name = "platform", .type = SG_SET_STRING, .def = "auto", .choices = "auto|edgegap|agones",
      .help = "the platform this server runs on; auto: agones when AGONES_SDK_HTTP_PORT is set, "
              "edgegap when ARBITRIUM_CONTEXT_URL is"},
+    {.name = "seat-token-keys", .type = SG_SET_STRING,
+     .help = "JWK Set file seat tokens are verified with (seatgate-token jwt-public; unset: "
+             "sg_hook_verify_seat_token refuses every token)"},
+    {.name = "seat-token-audience", .type = SG_SET_STRING, .def = "",
+     .help = "the aud a seat token must name (the matchmaker's seat-token-audience; empty: "
+             "not checked)"},
+    {.name = "seat-token-leeway", .type = SG_SET_DURATION, .def = "5s", .min = 0,
+     .max = 300000, .help = "clock skew allowed on a seat token's exp, nbf and iat"},
     {.name = "exposure-mode", .type = SG_SET_STRING, .def = "hostport",
      .choices = "hostport|nodeport|gateway|containerport",
      .help = "how players reach this server (as the matchmaker hands it out): in every "

@@ -10,8 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "hook_internal.h"
 #include "seatgate/clock.h"
+#include "seatgate/jws.h"
 #include "seatgate/log.h"
 
 #define COMP "hook"
@@ -235,6 +238,71 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     }
 }
 
+/* A seat token presented instead of a connect token: verified, then its claims checked
+ * against this server and the source address; its jti and sid become the client id and
+ * seat the rest of the verification uses. False when it was refused (rejected here). */
+static bool seat_token_start(sg_hook *h, hook_job *j)
+{
+    if (h->start_status != SG_OK) {
+        reject(h, j, SG_HOOK_REJECT_UNAVAILABLE, "the hook did not start: %s",
+               sg_status_name(h->start_status));
+        return false;
+    }
+    if (!h->seat_keys) {
+        reject(h, j, SG_HOOK_REJECT_BAD_SEAT_TOKEN, "%s",
+               "seat tokens are not accepted here (no seat-token-keys)");
+        return false;
+    }
+    sg_jws_verify_options o = {.leeway_s = h->seat_leeway_s};
+    sg_jws_reason why = SG_JWS_MALFORMED;
+    char *text = NULL;
+    if (sg_jws_verify(h->seat_keys, j->seat_token, j->seat_token_len, &o, &why, &text) != SG_OK) {
+        reject(h, j, SG_HOOK_REJECT_BAD_SEAT_TOKEN, "seat token refused (%s)",
+               sg_jws_reason_name(why));
+        return false;
+    }
+    cJSON *c = cJSON_Parse(text);
+    free(text);
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(c, "aud");
+    const cJSON *inst = cJSON_GetObjectItemCaseSensitive(c, "instanceId");
+    const cJSON *ip = cJSON_GetObjectItemCaseSensitive(c, "ip");
+    const cJSON *jti = cJSON_GetObjectItemCaseSensitive(c, "jti");
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(c, "sid");
+    bool aud_ok = !h->seat_audience[0];
+    if (!aud_ok && cJSON_IsString(aud)) aud_ok = strcmp(aud->valuestring, h->seat_audience) == 0;
+    const cJSON *a;
+    if (!aud_ok && cJSON_IsArray(aud))
+        cJSON_ArrayForEach(a, aud) aud_ok |= cJSON_IsString(a) && strcmp(a->valuestring, h->seat_audience) == 0;
+    char *end = NULL;
+    unsigned long long cid = cJSON_IsString(jti) ? strtoull(jti->valuestring, &end, 10) : 0;
+    bool ok = false;
+    sg_addr from;
+    if (!aud_ok) {
+        reject(h, j, SG_HOOK_REJECT_BAD_SEAT_TOKEN, "%s", "seat token refused (wrong_audience)");
+    } else if (!cJSON_IsString(jti) || !end || *end || cid == 0 || !cJSON_IsString(sid) ||
+               strlen(sid->valuestring) >= sizeof j->session_hint) {
+        reject(h, j, SG_HOOK_REJECT_BAD_SEAT_TOKEN, "%s",
+               "seat token refused (claims): jti must be the client id, sid the seat");
+    } else if (!cJSON_IsString(inst) || strcmp(inst->valuestring, h->self.request_id) != 0) {
+        j->client_id = j->verdict.client_id = cid;
+        snprintf(j->verdict.session_id, sizeof j->verdict.session_id, "%s", sid->valuestring);
+        reject(h, j, SG_HOOK_REJECT_WRONG_SERVER_ID, "seat token for server %.64s, this is %.64s",
+               cJSON_IsString(inst) ? inst->valuestring : "?", h->self.request_id);
+    } else if (!cJSON_IsString(ip) || sg_addr_parse(ip->valuestring, SG_PORT_FORBIDDEN, &from) != SG_OK ||
+               !sg_addr_equal(&from, &j->source, false)) {
+        j->client_id = j->verdict.client_id = cid;
+        snprintf(j->verdict.session_id, sizeof j->verdict.session_id, "%s", sid->valuestring);
+        reject(h, j, SG_HOOK_REJECT_IP_MISMATCH, "seat token for address %.46s, used from %s",
+               cJSON_IsString(ip) ? ip->valuestring : "?", j->verdict.source_ip);
+    } else {
+        j->client_id = j->verdict.client_id = cid;
+        snprintf(j->session_hint, sizeof j->session_hint, "%s", sid->valuestring);
+        ok = true;
+    }
+    cJSON_Delete(c);
+    return ok;
+}
+
 static void verify_start(sg_hook *h, hook_job *j)
 {
     sg_hook_verdict *v = &j->verdict;
@@ -242,6 +310,7 @@ static void verify_start(sg_hook *h, hook_job *j)
         reject(h, j, SG_HOOK_REJECT_INVALID, "%s", "source IP does not parse");
         return;
     }
+    if (j->seat_token && !seat_token_start(h, j)) return;
     if (j->client_id == 0) {
         reject(h, j, SG_HOOK_REJECT_INVALID, "%s", "client id 0 is not valid");
         return;

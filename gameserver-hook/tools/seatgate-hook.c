@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
@@ -35,6 +36,7 @@ static void usage(FILE *out)
     fprintf(out, "Usage: seatgate-hook [--SETTING VALUE]... COMMAND\n"
                  "  context                              the deployment context (JSON)\n"
                  "  verify CLIENT_ID IP [SESSION_ID]     dry-run verification (claims nothing)\n"
+                 "  verify-seat-token IP                 the same for a seat token read from stdin\n"
                  "  sessions                             sessions claimed by this deployment\n"
                  "  disconnect CLIENT_ID [REASON]        release a player and delete its session\n"
                  "\nSettings: the flag wins over the environment variable.\n");
@@ -195,6 +197,46 @@ static int cmd_verify(tool *t, int argc, char **argv)
     return v.accepted ? 0 : 2;
 }
 
+typedef struct seat_wait {
+    bool done;
+    sg_hook_verdict v;
+} seat_wait;
+
+static void seat_verified(const sg_hook_verdict *v, void *user)
+{
+    seat_wait *w = user;
+    w->v = *v;
+    w->done = true;
+}
+
+/* The seat token comes on stdin, never on the command line (other users see argv). */
+static int cmd_verify_seat_token(tool *t, int argc, char **argv)
+{
+    if (argc < 1) {
+        usage(stderr);
+        return 2;
+    }
+    char token[16384];
+    size_t n = fread(token, 1, sizeof token - 1, stdin);
+    while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r'))
+        n--;
+    token[n] = '\0';
+    seat_wait w = {0};
+    sg_status st = sg_hook_verify_seat_token(t->hook, token, n, argv[0], seat_verified, &w);
+    sodium_memzero(token, sizeof token);
+    if (st != SG_OK) return fail("verify-seat-token");
+    for (int i = 0; i < 3000 && !w.done; i++) {
+        if (sg_hook_poll(t->hook, 0) == 0) usleep(10000);
+    }
+    if (!w.done) return fail("verify-seat-token (no answer in 30 s)");
+    char q[300];
+    printf("%s reason=%s client_id=%llu session_id=%s ip=%s message=%s\n",
+           w.v.accepted ? "accepted" : "rejected", sg_hook_reason_name((sg_hook_reason)w.v.reason),
+           (unsigned long long)w.v.client_id, *w.v.session_id ? w.v.session_id : "-", w.v.source_ip,
+           sg_log_quote(w.v.message, q, sizeof q));
+    return w.v.accepted ? 0 : 2;
+}
+
 /* Calls fn for every session record claimed by this deployment; stops when fn returns 1. */
 static int each_claimed(tool *t, int (*fn)(tool *, const sg_session_record *, uint64_t, void *),
                         void *user)
@@ -317,7 +359,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[i];
     int rc = 2;
     if (strcmp(cmd, "context") && strcmp(cmd, "verify") && strcmp(cmd, "sessions") &&
-        strcmp(cmd, "disconnect")) {
+        strcmp(cmd, "disconnect") && strcmp(cmd, "verify-seat-token")) {
         usage(stderr);
     } else if ((rc = start(&t)) == 0) {
         if (strcmp(cmd, "context") == 0) {
@@ -326,6 +368,8 @@ int main(int argc, char **argv)
             free(ctx);
         } else if (strcmp(cmd, "verify") == 0) {
             rc = cmd_verify(&t, argc - i - 1, argv + i + 1);
+        } else if (strcmp(cmd, "verify-seat-token") == 0) {
+            rc = cmd_verify_seat_token(&t, argc - i - 1, argv + i + 1);
         } else if ((rc = open_sessions(&t)) == 0) {
             if (strcmp(cmd, "sessions") == 0) {
                 int count = 0;

@@ -489,6 +489,16 @@ function play(mm, extra = [], name = 'client') {
   return r;
 }
 
+function execFileSyncSafeInput(bin, args, input, env) {
+  try {
+    const stdout = execFileSync(bin, args, { encoding: 'utf8', input, env: { ...process.env, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'], timeout: 20000 });
+    return { code: 0, stdout, stderr: '' };
+  } catch (e) {
+    return { code: e.status, stdout: e.stdout || '', stderr: e.stderr || '' };
+  }
+}
+
 function execFileSyncSafe(bin, args) {
   try {
     const stdout = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20000 });
@@ -626,6 +636,51 @@ const gsCases = {
     }, 10000);
     const again = play(mm);
     assert.match(again.stdout, /accepted/, again.stdout + again.stderr);
+  },
+
+  async 'seat tokens at the hook: node-minted tokens, each refusal with its reason'() {
+    const keys = path.join(out, 'hook-seat-keys.json'), pubKeys = path.join(out, 'hook-seat-keys.pub.json');
+    fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--alg', 'EdDSA', '--kid', 'seat-1'], { encoding: 'utf8' }));
+    fs.writeFileSync(pubKeys, execFileSync(bins.token, ['jwt-public', '--keys', keys], { encoding: 'utf8' }));
+    const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
+    const priv = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, format: 'jwk' });
+    const { mm, servers, db } = await stack({}, ['--token-kind', 'both', '--seat-token-keys', keys,
+      '--seat-token-audience', 'demo']);
+    const got = await request(`${mm.url}/connect-me`, { method: 'POST' });
+    assert.equal(got.status, 200, got.text);
+    const claims = JSON.parse(Buffer.from(got.json.seat_token.split('.')[1], 'base64url'));
+    const b64u = (x) => Buffer.from(x).toString('base64url');
+    const mint = (c, header = { alg: 'EdDSA', typ: 'JWT', kid: 'seat-1' }, sign = (m) => crypto.sign(null, m, priv)) => {
+      const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(c))}`;
+      return `${input}.${b64u(sign(Buffer.from(input)))}`;
+    };
+    // The operator tool is a dry-run hook (it claims nothing) on this GameServer's sidecar.
+    const hookTool = path.join(path.dirname(bins.server), '../tools/seatgate-hook');
+    const verifyAt = (token, ip = '127.0.0.1') => execFileSyncSafeInput(hookTool, ['verify-seat-token', ip], token, {
+      AGONES_SDK_HTTP_PORT: String(servers[0].gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
+      SEATGATE_SEAT_TOKEN_KEYS: pubKeys, SEATGATE_SEAT_TOKEN_AUDIENCE: 'demo' });
+    let r = verifyAt(got.json.seat_token);
+    assert.match(r.stdout, new RegExp(`^accepted reason=accepted client_id=${got.json.client_id} session_id=${got.json.session_id}`), r.stdout + r.stderr);
+    r = verifyAt(mint(claims));
+    assert.match(r.stdout, /^accepted /, 'a token node signed with the same key and claims');
+    const refusals = [
+      [mint({ ...claims, aud: 'other-game' }), /rejected reason=bad_seat_token .*wrong_audience/],
+      [mint({ ...claims, instanceId: 'elsewhere' }), /rejected reason=wrong_server_id/],
+      [mint({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }), /rejected reason=bad_seat_token .*\(expired\)/],
+      [mint(claims, { alg: 'none', kid: 'seat-1' }, () => Buffer.alloc(0)), /bad_seat_token .*alg_not_allowed/],
+      [mint(claims, { alg: 'HS256', kid: 'seat-1' }, (m) => crypto.createHmac('sha256', Buffer.from(jwk.x, 'base64url')).update(m).digest()),
+        /bad_seat_token .*alg_not_allowed/],
+      [mint(claims, { alg: 'EdDSA', kid: 'nope' }), /bad_seat_token .*unknown_kid/],
+      [`${mint(claims).slice(0, -4)}`, /bad_seat_token .*bad_signature/],
+      [mint({ ...claims, jti: '12345' }), /rejected reason=unknown_client/],
+      [mint({ ...claims, sid: 's-someone-else' }), /rejected reason=session_mismatch/],
+    ];
+    for (const [tok, want] of refusals) {
+      const x = verifyAt(tok);
+      assert.match(x.stdout, want, x.stdout + x.stderr);
+    }
+    const other = verifyAt(got.json.seat_token, '127.0.0.2');
+    assert.match(other.stdout, /rejected reason=ip_mismatch/, other.stdout + other.stderr);
   },
 
   async 'the container entrypoint on Agones listens on the port and address the SDK gives'() {

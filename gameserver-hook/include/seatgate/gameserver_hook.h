@@ -133,6 +133,8 @@ typedef enum sg_hook_reason {
     SG_HOOK_REJECT_UNAVAILABLE,       /* a dependency failed (store, Edgegap), or stopping */
     SG_HOOK_REJECT_RATE_LIMITED,      /* too many verifications from this address (verify-rate) */
     SG_HOOK_REJECT_IP_LIMIT,          /* this address holds claims-per-ip connections here */
+    SG_HOOK_REJECT_BAD_SEAT_TOKEN,    /* a seat token that does not verify: signature, key,
+                                       * algorithm, times or audience (the message says which) */
     SG_HOOK_REASON_COUNT
 } sg_hook_reason;
 
@@ -199,6 +201,18 @@ typedef void (*sg_hook_verify_fn)(const sg_hook_verdict *verdict, void *user);
  * sg_hook_poll, unless the hook is freed first. */
 sg_status sg_hook_verify(sg_hook *h, uint64_t client_id, const char *source_ip,
                          const char *session_id, sg_hook_verify_fn cb, void *user);
+
+/* Queues the verification of a connection that presents a signed seat token (the
+ * matchmaker's seat_token, for games that do not speak netcode: TCP, WebSocket) instead of a
+ * netcode connect token. The token (len bytes, copied) is checked on the worker against the
+ * seat-token-keys key set: signature, key and algorithm, exp/nbf/iat with seat-token-leeway,
+ * aud against seat-token-audience (when set), all refused as bad_seat_token with the reason
+ * in the message; then instanceId must be this server (else wrong_server_id), ip the source
+ * address (else ip_mismatch), and its client id (jti) and seat (sid) go through the same
+ * checks and atomic claim as sg_hook_verify, so a token is used once. The verdict's
+ * client_id is the token's (0 when it did not verify). */
+sg_status sg_hook_verify_seat_token(sg_hook *h, const char *token, size_t len,
+                                    const char *source_ip, sg_hook_verify_fn cb, void *user);
 
 /* Reads the session id the matchmaker wrote into a connect token's 256 bytes of user data
  * (a length byte, then that many printable ASCII characters) into out (NUL-terminated).

@@ -177,12 +177,18 @@ static sg_status a_start(void *ctx, hook_identity *id, char **context)
         st = sg_fail(SG_E_UNAVAILABLE, "store: %s", sg_last_error());
         goto done;
     }
-    /* Registered: the server may take players now. */
-    st = sg_agones_sdk_ready(b->sdk);
+    /* Registered: the server may take players now (a tool that only looks, register=false,
+     * changes nothing at the platform). */
+    st = b->sh.register_server ? sg_agones_sdk_ready(b->sdk) : SG_OK;
     if (st != SG_OK) {
         free(cj);
         st = sg_fail(SG_E_UNAVAILABLE, "Agones SDK Ready: %s", sg_last_error());
         goto done;
+    }
+    if (!b->sh.register_server) { /* a tool: no pings, no sweep, no shutdown */
+        b->health_off = true;
+        b->sweep_ms = 0;
+        b->empty_ms = 0;
     }
     if (!b->health_off) sg_agones_sdk_health(b->sdk); /* the first ping at once */
     long long now = sg_clock_mono_ms();
@@ -412,7 +418,7 @@ static sg_status a_stop(void *ctx, int timeout_ms)
     agones_be *b = ctx;
     (void)timeout_ms; /* SDK calls are bounded by agones-sdk-timeout */
     sg_status st = hook_shared_deregister(&b->sh);
-    if (b->sh.started && b->shutdown_on_stop && !b->shut_down) {
+    if (b->sh.started && b->sh.register_server && b->shutdown_on_stop && !b->shut_down) {
         sg_status s = sg_agones_sdk_shutdown(b->sdk);
         if (s == SG_OK) b->shut_down = true;
         if (st == SG_OK) st = s;

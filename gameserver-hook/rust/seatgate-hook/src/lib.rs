@@ -329,6 +329,8 @@ pub enum Reason {
     RateLimited,
     /// This address holds claims-per-ip connections here.
     IpLimit,
+    /// A seat token (JWS) that does not verify: signature, key, times or audience.
+    BadSeatToken,
     /// A reason newer than this crate.
     Other(i32),
 }
@@ -349,6 +351,7 @@ impl Reason {
             sys::SG_HOOK_REJECT_UNAVAILABLE => Reason::Unavailable,
             sys::SG_HOOK_REJECT_RATE_LIMITED => Reason::RateLimited,
             sys::SG_HOOK_REJECT_IP_LIMIT => Reason::IpLimit,
+            sys::SG_HOOK_REJECT_BAD_SEAT_TOKEN => Reason::BadSeatToken,
             other => Reason::Other(other),
         }
     }
@@ -369,6 +372,7 @@ impl Reason {
             Reason::Unavailable => sys::SG_HOOK_REJECT_UNAVAILABLE,
             Reason::RateLimited => sys::SG_HOOK_REJECT_RATE_LIMITED,
             Reason::IpLimit => sys::SG_HOOK_REJECT_IP_LIMIT,
+            Reason::BadSeatToken => sys::SG_HOOK_REJECT_BAD_SEAT_TOKEN,
             Reason::Other(r) => r,
         }
     }

@@ -49,6 +49,7 @@ fn reasons_and_statuses_have_the_library_names() {
         "unavailable",
         "rate_limited",
         "ip_limit",
+        "bad_seat_token",
     ];
     assert_eq!(expected.len(), seatgate_hook::sys::SG_HOOK_REASON_COUNT);
     let reasons = [
@@ -65,7 +66,9 @@ fn reasons_and_statuses_have_the_library_names() {
         Reason::Unavailable,
         Reason::RateLimited,
         Reason::IpLimit,
+        Reason::BadSeatToken,
     ];
+    assert_eq!(reasons.len(), expected.len());
     for (i, (r, name)) in reasons.iter().zip(expected).enumerate() {
         assert_eq!(r.raw(), i as i32, "{r:?}");
         assert_eq!(r.name(), name, "{r:?}");

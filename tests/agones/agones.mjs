@@ -12,6 +12,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import https from 'node:https';
 import path from 'node:path';
 import { Procs, arg, sleep } from '../support/procs.mjs';
@@ -681,6 +682,85 @@ const gsCases = {
     }
     const other = verifyAt(got.json.seat_token, '127.0.0.2');
     assert.match(other.stdout, /rejected reason=ip_mismatch/, other.stdout + other.stderr);
+  },
+
+  async 'a TCP game server admits a seat token once and refuses every attack'() {
+    const sim = await startSim(fleet({ autoReady: false, replicas: 1, lists: { players: { capacity: 8 } } }));
+    const gs = (await sim.state()).gameservers[0];
+    const db = path.join(out, 'tcp.db');
+    const keys = path.join(out, 'tcp-keys.json'), pubKeys = path.join(out, 'tcp-keys.pub.json');
+    fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--kid', 'seat-1'], { encoding: 'utf8' }));
+    fs.writeFileSync(pubKeys, execFileSync(bins.token, ['jwt-public', '--keys', keys], { encoding: 'utf8' }));
+    const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
+    const priv = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, format: 'jwk' });
+    const mm = await startMatchmaker('mm-tcp', ['--agones-allocator-url', sim.alloc, '--token-kind', 'jwt',
+      '--seat-token-keys', keys, '--seat-token-audience', 'demo'], { db });
+    const tcpBin = path.join(path.dirname(bins.server), 'seatgate-example-tcp-server');
+    const port = gs.ports[0].port;
+    procs.start('tcp-server', tcpBin, ['--listen', `127.0.0.1:${port}`], {
+      AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
+      SEATGATE_SEAT_TOKEN_KEYS: pubKeys, SEATGATE_SEAT_TOKEN_AUDIENCE: 'demo', SEATGATE_AGONES_SEAT_SWEEP: '300ms' });
+    await eventually('Ready', async () => (await gsOf(sim, gs.name))?.state === 'Ready');
+    // A player: one TCP connection, "SEAT <token>", one answer line.
+    const seat = (token, { localAddress = '127.0.0.1', line = `SEAT ${token}\n` } = {}) => new Promise((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port, localAddress }, () => sock.write(line));
+      let buf = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => {
+        buf += d;
+        if (buf.includes('\n')) resolve({ answer: buf.split('\n')[0], sock });
+      });
+      sock.on('error', reject);
+      sock.on('close', () => resolve({ answer: buf.split('\n')[0], sock }));
+      setTimeout(() => reject(new Error('no answer in 10 s')), 10000);
+    });
+    const b64u = (x) => Buffer.from(x).toString('base64url');
+    const mint = (c, header = { alg: 'EdDSA', typ: 'JWT', kid: 'seat-1' }) => {
+      const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(c))}`;
+      return `${input}.${b64u(header.alg === 'none' ? Buffer.alloc(0) : crypto.sign(null, Buffer.from(input), priv))}`;
+    };
+    const fresh = async () => (await request(`${mm.url}/connect-me`, { method: 'POST' })).json;
+    const a = await fresh();
+    assert.equal(a.host, '127.0.0.1');
+    assert.equal(a.port, port);
+    const p1 = await seat(a.seat_token);
+    assert.equal(p1.answer, `ACCEPTED client_id=${a.client_id} session_id=${a.session_id}`);
+    const replay = await seat(a.seat_token);
+    assert.match(replay.answer, /^DENIED reason=already_connected/, 'a seat token admits one connection');
+    p1.sock.destroy();
+    await eventually('the seat freed when the player left', async () => !(await gsOf(sim, gs.name)).lists.players.values.includes(a.session_id));
+    assert.match((await seat(a.seat_token)).answer, /^DENIED /, 'and not again after it');
+    // Two connections racing with one token: exactly one gets in.
+    const b = await fresh();
+    const race = await Promise.all([seat(b.seat_token), seat(b.seat_token)]);
+    const answers = race.map((x) => x.answer).sort();
+    assert.equal(answers.filter((x) => x.startsWith('ACCEPTED')).length, 1, answers.join(' | '));
+    assert.match(answers.find((x) => x.startsWith('DENIED')), /already_connected/);
+    race.forEach((x) => x.sock.destroy());
+    // Attacks, each refused with its reason (tokens made here with node's crypto).
+    const c = await fresh();
+    const claims = JSON.parse(Buffer.from(c.seat_token.split('.')[1], 'base64url'));
+    const now = Math.floor(Date.now() / 1000);
+    const attacks = [
+      [mint({ ...claims, exp: now - 60 }), /^DENIED reason=bad_seat_token message=seat token refused \(expired\)/],
+      [mint({ ...claims, nbf: now + 600 }), /\(not_yet_valid\)/],
+      [mint({ ...claims, aud: 'other' }), /\(wrong_audience\)/],
+      // (another jti: a refusal of a client id from an address is remembered for reject-memory)
+      [mint({ ...claims, instanceId: 'another-server', jti: '777' }), /^DENIED reason=wrong_server_id/],
+      [mint(claims, { alg: 'none', kid: 'seat-1' }), /\(alg_not_allowed\)/],
+      [mint(claims, { alg: 'EdDSA', kid: 'old-key' }), /\(unknown_kid\)/],
+      [`${c.seat_token.slice(0, -6)}`, /\(bad_signature\)/],
+      [mint({ ...claims, userId: 'somebody' }).replace(/\.[^.]+$/, `.${c.seat_token.split('.')[2]}`), /\(bad_signature\)/],
+      ['not-a-token', /\(malformed\)/],
+      [`${'a'.repeat(8500)}.b.c`, /\(too_large\)/],
+    ];
+    for (const [tok, want] of attacks) assert.match((await seat(tok)).answer, want);
+    assert.match((await seat(c.seat_token, { localAddress: '127.0.0.2' })).answer, /^DENIED reason=ip_mismatch/);
+    assert.match((await seat(null, { line: `SEAT ${'x'.repeat(9100)}\n` })).answer, /^DENIED reason=bad_request/);
+    // After all that, the real player still gets in.
+    const ok = await seat(c.seat_token);
+    assert.match(ok.answer, /^ACCEPTED /);
+    ok.sock.destroy();
   },
 
   async 'the container entrypoint on Agones listens on the port and address the SDK gives'() {

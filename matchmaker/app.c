@@ -96,6 +96,9 @@ static const sg_setting app_settings[] = {
      .help = "a second request from a waiting player IP joins the first"},
     {.name = "client-selectors", .type = SG_SET_STRING, .def = "",
      .help = "deployment tags a client may ask for in \"selectors\" (comma-separated)"},
+    {.name = "map-keys", .type = SG_SET_STRING, .def = "",
+     .help = "maps a client may ask for in \"mapKey\" (comma-separated; carried in the seat "
+             "token's mapKey claim; empty: the field is refused)"},
     /* The platform */
     {.name = "platform", .type = SG_SET_STRING, .def = "edgegap", .choices = "edgegap|agones",
      .help = "where seats come from: Edgegap sessions, or Agones GameServers' player lists"},
@@ -255,6 +258,9 @@ struct sg_app {
     char **selectors;
     size_t selector_count;
     char *selector_text;
+    char **maps;
+    size_t map_count;
+    char *map_text;
     char *label_text; /* agones-match-labels, split in place */
     char url[128];
     char instance[128];
@@ -578,6 +584,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_admission_new(&ao, &app->admission));
     TRY(split_list(sg_config_str(cfg, "client-selectors"), &app->selector_text, &app->selectors,
                    &app->selector_count));
+    TRY(split_list(sg_config_str(cfg, "map-keys"), &app->map_text, &app->maps, &app->map_count));
 
     /* Webhook. */
     const char *wh_url = sg_config_str(cfg, "webhook-public-url");
@@ -777,7 +784,9 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .webhook_path = wh_path[0] ? wh_path : NULL,
         .body = {.max_bytes = (size_t)sg_config_num(cfg, "max-body"),
                  .allowed_selectors = (const char *const *)app->selectors,
-                 .allowed_selector_count = app->selector_count},
+                 .allowed_selector_count = app->selector_count,
+                 .allowed_maps = (const char *const *)app->maps,
+                 .allowed_map_count = app->map_count},
         .client_ip = ipo,
         .cors = app->cors,
         .admission = app->admission,
@@ -851,6 +860,8 @@ void sg_app_stop(sg_app *app)
     free(app->trusted);
     free(app->selectors);
     free(app->selector_text);
+    free(app->maps);
+    free(app->map_text);
     free(app->label_text);
     free(app);
 }

@@ -34,6 +34,28 @@ static sg_status field_error(sg_reply_error *err, const char *fmt, const char *f
     return sg_fail(SG_E_INVALID, "connect-me body: %s", err->message);
 }
 
+/* A map key: a short name, and one the operator lists. */
+static sg_status parse_map(const sg_connect_body_options *o, const cJSON *v,
+                           sg_connect_request *out, sg_reply_error *err)
+{
+    size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    bool name = n > 0 && n <= SG_CONNECT_TEXT_MAX &&
+                strspn(v->valuestring, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789._-") == n;
+    if (!name) return field_error(err, "%s must be 1..64 characters of A-Z a-z 0-9 . _ -", "mapKey");
+    bool allowed = false;
+    for (size_t i = 0; i < o->allowed_map_count && !allowed; i++)
+        allowed = strcmp(o->allowed_maps[i], v->valuestring) == 0;
+    if (!allowed) {
+        sg_reply_error_set(err, 400, "map_not_allowed",
+                           o->allowed_map_count ? "this map is not one the matchmaker offers"
+                                                : "this matchmaker does not take a mapKey");
+        return sg_fail(SG_E_INVALID, "connect-me body: %s", err->message);
+    }
+    memcpy(out->map_key, v->valuestring, n + 1);
+    return SG_OK;
+}
+
 static sg_status parse_selectors(const sg_connect_body_options *o, const cJSON *v,
                                  sg_connect_request *out, sg_reply_error *err)
 {
@@ -109,22 +131,27 @@ sg_status sg_connect_request_parse(const sg_connect_body_options *o, const char 
         return sg_fail(SG_E_MALFORMED, "connect-me body: %s", err->message);
     }
     sg_status st = SG_OK;
-    bool seen_version = false, seen_selectors = false;
+    bool seen_version = false, seen_selectors = false, seen_map = false;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)
     {
         if (!f->string) continue;
         bool is_version = strcmp(f->string, "client_version") == 0;
         bool is_selectors = strcmp(f->string, "selectors") == 0;
-        if (!is_version && !is_selectors) continue;
-        if ((is_version && seen_version) || (is_selectors && seen_selectors)) {
+        bool is_map = strcmp(f->string, "mapKey") == 0;
+        if (!is_version && !is_selectors && !is_map) continue;
+        if ((is_version && seen_version) || (is_selectors && seen_selectors) ||
+            (is_map && seen_map)) {
             st = field_error(err, "%s appears twice", f->string);
             break;
         }
         seen_version |= is_version;
         seen_selectors |= is_selectors;
+        seen_map |= is_map;
         if (cJSON_IsNull(f)) continue;
-        if (is_version) {
+        if (is_map) {
+            if ((st = parse_map(o, f, out, err)) != SG_OK) break;
+        } else if (is_version) {
             if (!cJSON_IsString(f) || !printable_text(f->valuestring, SG_CONNECT_TEXT_MAX)) {
                 st = field_error(err, "%s must be a string of 1..64 printable characters",
                                  "client_version");

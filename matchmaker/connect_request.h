@@ -10,10 +10,14 @@
  *   selectors       array of at most SG_CONNECT_MAX_SELECTORS strings: Edgegap deployment
  *                   tags to filter on; each must be in the operator's allowed list
  *                   (client-selectors setting), which is empty by default (field refused)
+ *   mapKey          string, 1..64 of [A-Za-z0-9._-]: the map the player asks for, carried in
+ *                   the seat token; must be in the operator's allowed list (map-keys
+ *                   setting), empty by default (field refused)
  *
  * Errors fill an sg_reply_error: 413 body_too_large, 400 bad_content_type, malformed_json
  * (also for a body that is not an object), bad_field (a field of the wrong type or out of
- * range; the message names it), selector_not_allowed. Pure function, thread-safe.
+ * range; the message names it), selector_not_allowed, map_not_allowed. Pure function,
+ * thread-safe.
  */
 #ifndef SEATGATE_MM_CONNECT_REQUEST_H
 #define SEATGATE_MM_CONNECT_REQUEST_H
@@ -35,12 +39,15 @@ typedef struct sg_connect_body_options {
     size_t max_bytes;                     /* largest accepted body */
     const char *const *allowed_selectors; /* tags a client may ask for (borrowed) */
     size_t allowed_selector_count;
+    const char *const *allowed_maps; /* map keys a client may ask for (borrowed) */
+    size_t allowed_map_count;
 } sg_connect_body_options;
 
 typedef struct sg_connect_request {
     char client_version[SG_CONNECT_TEXT_MAX + 1]; /* "" when absent */
     size_t selector_count;
     char selectors[SG_CONNECT_MAX_SELECTORS][SG_CONNECT_TEXT_MAX + 1];
+    char map_key[SG_CONNECT_TEXT_MAX + 1]; /* "" when absent */
 } sg_connect_request;
 
 /* Whether a Content-Type value is application/json (case-insensitive, parameters allowed). */

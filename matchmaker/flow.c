@@ -54,6 +54,7 @@ typedef struct flight {
     struct sg_flow *flow;
     flight_state state;
     char ip_text[SG_ADDR_STRLEN];
+    char map_key[SG_CONNECT_TEXT_MAX + 1]; /* the first call's; joined calls share it */
     sg_connect_call *calls;
     size_t ncalls;
     char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
@@ -673,6 +674,7 @@ static sg_status mint_seat_token(flight *f, finish *fin)
     snprintf(anon, sizeof anon, "anon-%s", f->link.seat_id);
     snprintf(jti, sizeof jti, "%llu", (unsigned long long)fin->client_id);
     bool ok = c && cJSON_AddStringToObject(c, "userId", anon) &&
+              (!f->map_key[0] || cJSON_AddStringToObject(c, "mapKey", f->map_key)) &&
               cJSON_AddStringToObject(c, "instanceId", fin->seat.server_id) &&
               cJSON_AddStringToObject(c, "sid", f->link.seat_id) &&
               cJSON_AddStringToObject(c, "ip", f->ip_text) &&
@@ -1115,6 +1117,7 @@ static void start_on_loop(void *arg)
     f->refs = 1;
     memcpy(f->link.ipkey, key, sizeof key);
     sg_copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
+    sg_copy_str(f->map_key, sizeof f->map_key, c->req.map_key);
     f->created_wall_ms = sg_clock_wall_ms();
     f->all_next = fl->all;
     if (fl->all) fl->all->all_prev = f;

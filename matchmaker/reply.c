@@ -33,7 +33,8 @@ char *sg_reply_error_json(const sg_reply_error *e, size_t *len)
 
 const char *const sg_reply_connect_outcomes[] = {
     "ok",           "bad_request",         "bad_content_type",    "malformed_json",      "bad_field",
-    "selector_not_allowed", "bad_forwarded_header", "body_too_large", "origin_not_allowed",
+    "selector_not_allowed", "map_not_allowed", "bad_forwarded_header", "body_too_large",
+    "origin_not_allowed",
     "rate_limited", "seat_limit",          "overloaded",          "store_unavailable",   "not_ready",
     "edgegap_refused", "edgegap_unavailable", "edgegap_busy",     "platform_refused",
     "platform_unavailable", "platform_busy", "no_capacity",       "no_server",

@@ -4,7 +4,7 @@
  * with an honest HTTP status. `code` is a stable snake_case identifier clients may branch
  * on; `message` is for people and never holds a secret. Codes (status):
  *   bad_request (400: a request head that could be read two ways), bad_content_type (400),
- *   malformed_json (400), bad_field (400), selector_not_allowed (400),
+ *   malformed_json (400), bad_field (400), selector_not_allowed (400), map_not_allowed (400),
  *   bad_forwarded_header (400), body_too_large (413), origin_not_allowed (403),
  *   not_found (404), method_not_allowed (405), rate_limited (429), seat_limit (429: the player
  *   holds seats-per-player seats in use), overloaded (503),

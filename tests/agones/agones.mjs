@@ -440,6 +440,19 @@ const mmCases = {
     assert.equal(c.jti, a.client_id, 'single use through the seat claim of this client id');
     assert.equal(c.userId, `anon-${a.session_id}`);
     assert.ok(Math.abs(c.iat - Date.now() / 1000) < 5);
+    // A map the player asks for lands in the token; one the operator does not list is refused.
+    const maps = await startMatchmaker('mm-maps', ['--agones-allocator-url', sim.alloc, '--token-kind', 'both',
+      '--seat-token-keys', keys, '--map-keys', 'arena,dust_2']);
+    const withMap = await request(`${maps.url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.46' },
+      body: { mapKey: 'dust_2' } });
+    assert.equal(withMap.status, 200, withMap.text);
+    const mc = JSON.parse(Buffer.from(withMap.json.seat_token.split('.')[1], 'base64url'));
+    assert.equal(mc.mapKey, 'dust_2');
+    assert.equal(c.mapKey, undefined, 'no mapKey claim when none was asked for');
+    const badMap = await request(`${maps.url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.47' },
+      body: { mapKey: 'lobby' } });
+    assert.equal(badMap.status, 400);
+    assert.equal(badMap.json.error.code, 'map_not_allowed');
     const jwtOnly = await startMatchmaker('mm-jwt', ['--agones-allocator-url', sim.alloc, '--token-kind', 'jwt',
       '--seat-token-keys', keys]);
     const b = (await connect(jwtOnly, '203.0.113.45')).json;

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "connect_request.h"
@@ -112,6 +113,37 @@ static void selectors_only_from_the_allowed_list(void **state)
         "bad_field");
 }
 
+static void map_keys_only_from_the_allowed_list(void **state)
+{
+    (void)state;
+    static const char *const maps[] = {"arena", "dust_2"};
+    const sg_connect_body_options with_maps = {.max_bytes = 256, .allowed_maps = maps,
+                                               .allowed_map_count = 2};
+    sg_connect_request r;
+    int status;
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":\"dust_2\"}", &r, NULL),
+                        "ok");
+    assert_string_equal(r.map_key, "dust_2");
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":null}", &r, NULL), "ok");
+    assert_string_equal(r.map_key, "");
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":\"lobby\"}", &r, &status),
+                        "map_not_allowed");
+    assert_int_equal(status, 400);
+    assert_string_equal(r.map_key, ""); /* nothing half-filled */
+    assert_string_equal(parse(&plain, "application/json", "{\"mapKey\":\"arena\"}", &r, NULL),
+                        "map_not_allowed"); /* no list: the field is refused */
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":\"ar ena\"}", &r, NULL),
+                        "bad_field");
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":7}", &r, NULL), "bad_field");
+    assert_string_equal(parse(&with_maps, "application/json", "{\"mapKey\":\"\"}", &r, NULL), "bad_field");
+    assert_string_equal(parse(&with_maps, "application/json",
+                              "{\"mapKey\":\"arena\",\"mapKey\":\"arena\"}", &r, NULL),
+                        "bad_field");
+    char long_key[120];
+    snprintf(long_key, sizeof long_key, "{\"mapKey\":\"%065d\"}", 0);
+    assert_string_equal(parse(&with_maps, "application/json", long_key, &r, NULL), "bad_field");
+}
+
 static void too_large_is_413(void **state)
 {
     (void)state;
@@ -134,6 +166,7 @@ int main(void)
         cmocka_unit_test(content_type_must_be_json),
         cmocka_unit_test(malformed_json_and_wrong_types_are_400),
         cmocka_unit_test(selectors_only_from_the_allowed_list),
+        cmocka_unit_test(map_keys_only_from_the_allowed_list),
         cmocka_unit_test(too_large_is_413),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,7 +122,8 @@ static bool start_agones_sim(void)
     /* The GameServers, in slot order: name, sidecar port, game port. */
     f = fopen(servers, "r");
     int n = 0;
-    char name[16], state[32]; /* fleet "e2e": names are "e2e-xxxxx-yyyyy" */
+    /* Fleet "e2e": a name is "e2e-", five characters, "-" and five more (15 in all). */
+    char name[16], state[32];
     int sdk, game;
     while (f && n < E2E_DEPLOYMENTS && fscanf(f, "%15s %d %d %31s", name, &sdk, &game, state) == 4) {
         e2e_deployment *d = &E.dep[n++];

@@ -1,5 +1,6 @@
 /* Fuzzes the parsers of Agones answers: the allocation answer, a GameServer from the SDK
- * (also a /watch/gameserver line), and a grpc-gateway error body. The first byte picks one. */
+ * (also a /watch/gameserver line), a grpc-gateway error body and a List. The first byte picks
+ * one. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -13,7 +14,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1) return 0;
     const char *body = (const char *)data + 1;
     size_t len = size - 1;
-    switch (data[0] % 3) {
+    switch (data[0] % 4) {
+    case 3: {
+        long long capacity;
+        size_t count;
+        bool has;
+        (void)sg_agones_parse_list(body, len, "s-1", &capacity, &count, &has);
+        break;
+    }
     case 0: {
         sg_agones_allocation a;
         if (sg_agones_parse_allocation(body, len, "players", "s-1", &a) == SG_OK) {

@@ -284,6 +284,31 @@ sg_status sg_agones_parse_gameserver(const char *body, size_t len, const char *l
     return SG_OK;
 }
 
+sg_status sg_agones_parse_list(const char *body, size_t len, const char *value,
+                               long long *capacity, size_t *count, bool *has_value)
+{
+    *capacity = -1;
+    *count = 0;
+    *has_value = false;
+    cJSON *root = parse_object(body, len);
+    if (!root) return sg_fail(SG_E_MALFORMED, "List: not a JSON object");
+    bool ok = get_int(root, "capacity", -1, capacity);
+    const cJSON *values = get_array(root, "values", &ok);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, values)
+    {
+        if (!cJSON_IsString(v)) ok = false;
+        else if (value && strcmp(v->valuestring, value) == 0) *has_value = true;
+        (*count)++;
+    }
+    cJSON_Delete(root);
+    if (!ok || *count > SG_AGONES_MAX_VALUES) {
+        *has_value = false;
+        return sg_fail(SG_E_MALFORMED, "List: a field has the wrong type or size");
+    }
+    return SG_OK;
+}
+
 /* ---- writing ---------------------------------------------------------------------------- */
 
 static bool add_pairs(cJSON *obj, const sg_agones_pair *pairs, size_t n)

@@ -223,21 +223,9 @@ static sg_status seat_listed(agones_be *b, const char *seat, bool *listed)
     char path[160], *body = NULL;
     snprintf(path, sizeof path, "/v1beta1/lists/%s", b->list);
     sg_status st = sg_agones_sdk_call(b->sdk, "GET", path, NULL, NULL, &body);
-    if (st != SG_OK) return st;
-    /* The List message has the shape of a GameServer's list entry. */
-    size_t n = strlen(body) + 64;
-    char *wrapped = malloc(n);
-    if (!wrapped) {
-        free(body);
-        return sg_fail(SG_E_NOMEM, "out of memory");
-    }
-    snprintf(wrapped, n, "{\"object_meta\":{\"name\":\"x\"},\"status\":{\"lists\":{\"%s\":%s}}}",
-             b->list, body);
-    sg_agones_gameserver *gs = NULL;
-    st = sg_agones_parse_gameserver(wrapped, strlen(wrapped), b->list, &gs);
-    if (st == SG_OK) *listed = sg_agones_gameserver_has_value(gs, seat);
-    sg_agones_gameserver_free(gs);
-    free(wrapped);
+    long long capacity;
+    size_t count;
+    if (st == SG_OK) st = sg_agones_parse_list(body, strlen(body), seat, &capacity, &count, listed);
     free(body);
     return st;
 }

@@ -124,6 +124,12 @@ sg_status sg_agones_parse_gameserver(const char *body, size_t len, const char *l
 void sg_agones_gameserver_free(sg_agones_gameserver *gs);
 bool sg_agones_gameserver_has_value(const sg_agones_gameserver *gs, const char *value);
 
+/* Parses a List as GET /v1beta1/lists/{name} answers it ({"name","capacity","values"}):
+ * *capacity (-1 when absent), *count of values, and *has_value whether value is among them
+ * (value may be NULL). SG_E_MALFORMED. */
+sg_status sg_agones_parse_list(const char *body, size_t len, const char *value,
+                               long long *capacity, size_t *count, bool *has_value);
+
 /* A blocking client of the sidecar at http://127.0.0.1:<port> (bounded by timeout_ms). */
 typedef struct sg_agones_sdk sg_agones_sdk;
 

@@ -144,10 +144,13 @@ double e2e_sim_counter(const char *name)
 int e2e_sim_post(const char *path, const char *json)
 {
     /* Agones: the latency fault is the allocator's delayMs. */
-    if (E.agones && strcmp(path, "/_sim/faults") == 0 && json && strstr(json, "latency_ms")) {
-        const char *n = strchr(strstr(json, "latency_ms"), ':');
+    if (E.agones && strcmp(path, "/_sim/faults") == 0 && json) {
+        cJSON *in = cJSON_Parse(json);
+        const cJSON *ms = cJSON_GetObjectItemCaseSensitive(in, "latency_ms");
         char j[64];
-        snprintf(j, sizeof j, "{\"delayMs\": %ld}", n ? strtol(n + 1, NULL, 10) : 0L);
+        snprintf(j, sizeof j, "{\"delayMs\": %lld}",
+                 cJSON_IsNumber(ms) ? (long long)ms->valuedouble : 0LL);
+        cJSON_Delete(in);
         return (int)sim_call("POST", path, j, NULL);
     }
     return (int)sim_call("POST", path, json ? json : "{}", NULL);

@@ -86,6 +86,7 @@ typedef struct hook_event {
     uint64_t client_id;
     const char *session_id; /* "" when unknown */
     const char *ip;         /* player IP, "" when unknown */
+    const char *user_id;    /* connect, disconnect, score: the authenticated player or "" */
     int reason;             /* sg_hook_reason (rejected) or sg_hook_disconnect_reason */
     const char *message;    /* rejected: the verdict's message */
     long long duration_ms;  /* disconnect: time connected */
@@ -120,9 +121,11 @@ typedef struct hook_backend_ops {
     sg_status (*lookup_client)(void *ctx, uint64_t client_id, char *session_id, size_t size);
     /* Starts fetching the session; done runs later from run() (or at once). */
     void (*get_session)(void *ctx, const char *session_id, hook_job *job, hook_session_done done);
-    /* Atomic claim of the session record for (client_id, source ip) by this server.
+    /* Atomic claim of the session record for (client_id, source ip) by this server; fills
+     * user_id (SG_REC_USER_MAX bytes) with the record's authenticated player, "" for none.
      * SG_E_CONFLICT: held by another connection, or released; SG_E_NOT_FOUND: no record. */
-    sg_status (*claim)(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
+    sg_status (*claim)(void *ctx, const char *session_id, uint64_t client_id, const char *ip,
+                       char *user_id);
     /* Releases this server's claim (the session record goes to released). */
     sg_status (*release)(void *ctx, const char *session_id, uint64_t client_id, int reason);
     /* Deletes the Edgegap session (directly or by queueing it for the matchmaker); a delete
@@ -174,7 +177,8 @@ sg_status hook_shared_deregister(hook_shared *sh);
 /* The backend operations every platform shares. */
 sg_status hook_shared_heartbeat(void *ctx, uint32_t players);
 sg_status hook_shared_lookup(void *ctx, uint64_t client_id, char *session_id, size_t size);
-sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip);
+sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip,
+                            char *user_id);
 sg_status hook_shared_release(void *ctx, const char *session_id, uint64_t client_id, int reason);
 sg_status hook_shared_publish(void *ctx, const hook_event *ev);
 /* Queues a seat's delete on the durable queue (the matchmaker's workers complete it). */
@@ -244,6 +248,7 @@ struct hook_job {
     uint64_t target;        /* score: the other player, 0 for none */
     bool in_flight;         /* waiting for an asynchronous backend completion */
     /* results */
+    char user_id[SG_REC_USER_MAX]; /* verify: the claimed session's player, "" anonymous */
     sg_hook_verdict verdict;
     sg_status status;
     /* delivery */
@@ -259,7 +264,8 @@ typedef struct hook_conn {
     uint64_t client_id;
     char session_id[256];
     char ip[64];
-    long long since; /* unix seconds */
+    char user_id[SG_REC_USER_MAX]; /* "" for an anonymous player */
+    long long since;               /* unix seconds */
 } hook_conn;
 
 typedef struct hook_list {

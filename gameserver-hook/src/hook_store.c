@@ -107,7 +107,8 @@ sg_status hook_shared_lookup(void *ctx, uint64_t client_id, char *session_id, si
     return sg_ledger_lookup_client(sh->ledger, client_id, session_id, size);
 }
 
-sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip)
+sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_id, const char *ip,
+                            char *user_id)
 {
     hook_shared *sh = ctx;
     (void)ip;
@@ -115,7 +116,8 @@ sg_status hook_shared_claim(void *ctx, const char *session_id, uint64_t client_i
                   .client_id = client_id,
                   .fqdn = sh->id.fqdn,
                   .request_id = sh->id.request_id,
-                  .now_ms = sg_clock_wall_ms()};
+                  .now_ms = sg_clock_wall_ms(),
+                  .user_id = user_id};
     return sg_ledger_claim(sh->ledger, &c); /* SG_E_CONFLICT when another server won */
 }
 
@@ -193,6 +195,8 @@ sg_status hook_shared_publish(void *ctx, const hook_event *ev)
         snprintf(e.u.player.fqdn, sizeof e.u.player.fqdn, "%s", sh->id.fqdn);
         e.u.player.reason = (sg_disconnect_reason)ev->reason; /* one list: see above */
         e.u.player.duration_ms = ev->kind == HOOK_EV_PLAYER_DISCONNECT ? ev->duration_ms : -1;
+        snprintf(e.u.player.user_id, sizeof e.u.player.user_id, "%s",
+                 ev->user_id ? ev->user_id : "");
         break;
     case HOOK_EV_VERIFY_REJECTED:
         e.kind = SG_EV_VERIFY_REJECTED;
@@ -213,6 +217,7 @@ sg_status hook_shared_publish(void *ctx, const hook_event *ev)
         snprintf(e.u.score.score_kind, sizeof e.u.score.score_kind, "%s", ev->score_kind);
         e.u.score.value = ev->value;
         e.u.score.target_client_id = ev->target_client_id;
+        snprintf(e.u.score.user_id, sizeof e.u.score.user_id, "%s", ev->user_id ? ev->user_id : "");
         break;
     }
     return sg_event_publish(sh->store, &e);

@@ -51,6 +51,7 @@ static bool conn_add(sg_hook *h, const hook_job *j)
     c->client_id = j->client_id;
     snprintf(c->session_id, sizeof c->session_id, "%s", j->verdict.session_id);
     snprintf(c->ip, sizeof c->ip, "%s", j->verdict.source_ip);
+    snprintf(c->user_id, sizeof c->user_id, "%s", j->user_id);
     c->since = (long long)time(NULL);
     pthread_mutex_unlock(&h->mu);
     return true;
@@ -117,12 +118,13 @@ static void verify_finish(sg_hook *h, hook_job *j)
         SG_INFO(COMP, "verify_dry_run", "client_id=%" PRIu64 " reason=%s", v->client_id,
                 sg_hook_reason_name((sg_hook_reason)v->reason));
     } else if (v->accepted) {
-        SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s", v->client_id,
-                v->session_id, v->source_ip);
+        SG_INFO(COMP, "player_accepted", "client_id=%" PRIu64 " session_id=%s ip=%s user=%s",
+                v->client_id, v->session_id, v->source_ip, j->user_id[0] ? j->user_id : "-");
         hook_event ev = {.kind = HOOK_EV_PLAYER_CONNECT,
                          .client_id = v->client_id,
                          .session_id = v->session_id,
-                         .ip = v->source_ip};
+                         .ip = v->source_ip,
+                         .user_id = j->user_id};
         publish(h, &ev);
     } else {
         if (hook_guard_memorable(v->reason))
@@ -222,7 +224,7 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
         verify_finish(h, j);
         return;
     }
-    st = ops(h)->claim(h->backend.ctx, v->session_id, j->client_id, v->source_ip);
+    st = ops(h)->claim(h->backend.ctx, v->session_id, j->client_id, v->source_ip, j->user_id);
     if (st == SG_E_CONFLICT) {
         reject(h, j, SG_HOOK_REJECT_ALREADY_CONNECTED, "session %s is held by another connection",
                v->session_id);
@@ -440,6 +442,7 @@ static void disconnect_start(sg_hook *h, hook_job *j)
                      .client_id = c.client_id,
                      .session_id = c.session_id,
                      .ip = c.ip,
+                     .user_id = c.user_id,
                      .reason = j->reason,
                      .duration_ms = ((long long)time(NULL) - c.since) * 1000};
     publish(h, &ev);
@@ -478,6 +481,7 @@ static void score_start(sg_hook *h, hook_job *j)
                      .client_id = c.client_id,
                      .session_id = c.session_id,
                      .ip = c.ip,
+                     .user_id = c.user_id,
                      .score_kind = j->name,
                      .value = j->value,
                      .target_client_id = j->target};

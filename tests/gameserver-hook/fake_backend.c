@@ -135,10 +135,12 @@ static void f_get(void *c, const char *session_id, hook_job *job, hook_session_d
     snprintf(p->session_id, sizeof p->session_id, "%s", session_id);
 }
 
-static sg_status f_claim(void *c, const char *session_id, uint64_t client_id, const char *ip)
+static sg_status f_claim(void *c, const char *session_id, uint64_t client_id, const char *ip,
+                         char *user_id)
 {
     fake_ctx *f = c;
     (void)ip;
+    user_id[0] = '\0';
     pthread_mutex_lock(&f->w->mu);
     sg_status st = f->w->claim_status;
     fake_session *s = fake_find(f->w, session_id);

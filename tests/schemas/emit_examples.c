@@ -97,6 +97,7 @@ static void session_examples(sg_session_record s[3])
     s[1].deployment.location.latitude = 45.5;
     s[1].deployment.location.longitude = -73.6;
     strcpy(s[1].matchmaker, "mm-7f3a");
+    strcpy(s[1].user_id, "0d3c6f2a-9b1e-4c7d-8a2f-5e6b7c8d9e0f");
 
     s[2] = s[1];
     strcpy(s[2].session_id, "dd44ee55ff66-S");
@@ -197,6 +198,7 @@ static void event_example(sg_event *e, sg_event_kind kind, bool full)
         strcpy(e->u.player.fqdn, "9f511e17.pr.edgegap.net");
         e->u.player.reason = SG_DISCONNECT_GOODBYE;
         e->u.player.duration_ms = (full && kind == SG_EV_PLAYER_DISCONNECT) ? 754000 : -1;
+        if (full) strcpy(e->u.player.user_id, "0d3c6f2a-9b1e-4c7d-8a2f-5e6b7c8d9e0f");
         break;
     case SG_EV_VERIFY_REJECTED:
         strcpy(e->u.reject.player_ip, "203.0.113.9");
@@ -215,6 +217,7 @@ static void event_example(sg_event *e, sg_event_kind kind, bool full)
         strcpy(e->u.score.score_kind, "kill");
         e->u.score.value = 1;
         if (full) e->u.score.target_client_id = 67890;
+        if (full) strcpy(e->u.score.user_id, "auth0|5f7c8ec7c33c6c004bbafe82");
         break;
     default:
         break;

@@ -97,8 +97,8 @@ static void one_claim_wins(void **state)
 {
     fixture *f = *state;
     put_unclaimed(f, "s-1", "42");
-    sg_claim a = {"s-1", 42, "gs-a", "req-a", 5000};
-    sg_claim b = {"s-1", 42, "gs-b", "req-b", 5001};
+    sg_claim a = {"s-1", 42, "gs-a", "req-a", 5000, NULL};
+    sg_claim b = {"s-1", 42, "gs-b", "req-b", 5001, NULL};
     assert_int_equal(sg_ledger_claim(f->ledger, &a), SG_OK);
     assert_int_equal(sg_ledger_claim(f->ledger, &b), SG_E_CONFLICT);
     assert_string_equal(sg_last_error(), "session s-1 is claimed");
@@ -111,18 +111,46 @@ static void one_claim_wins(void **state)
 
     /* issued to another client; no record at all */
     put_unclaimed(f, "s-2", "7");
-    sg_claim c = {"s-2", 8, "gs-a", "req-a", 5000};
+    sg_claim c = {"s-2", 8, "gs-a", "req-a", 5000, NULL};
     assert_int_equal(sg_ledger_claim(f->ledger, &c), SG_E_CONFLICT);
     assert_string_equal(sg_last_error(), "session s-2 was issued to another client");
-    sg_claim d = {"s-none", 8, "gs-a", "req-a", 5000};
+    sg_claim d = {"s-none", 8, "gs-a", "req-a", 5000, NULL};
     assert_int_equal(sg_ledger_claim(f->ledger, &d), SG_E_NOT_FOUND);
+}
+
+/* The claim hands back the record's authenticated player ("" for an anonymous one). */
+static void claim_reads_the_user_id(void **state)
+{
+    fixture *f = *state;
+    put_raw(f, "s-u", "{\"session_id\":\"s-u\",\"state\":\"unclaimed\",\"created_at\":1000,"
+                      "\"claim_deadline\":99999999999999,\"client_id\":\"5\","
+                      "\"user_id\":\"auth0|5f7c.a@b\"}");
+    char user[SG_REC_USER_MAX] = "stale";
+    sg_claim a = {"s-u", 5, "gs-a", "req-a", 5000, user};
+    assert_int_equal(sg_ledger_claim(f->ledger, &a), SG_OK);
+    assert_string_equal(user, "auth0|5f7c.a@b");
+    cJSON *j = get_raw(f, "s-u");
+    assert_string_equal(str_at(j, "user_id", NULL), "auth0|5f7c.a@b"); /* kept by the claim */
+    cJSON_Delete(j);
+    put_unclaimed(f, "s-anon", "6");
+    sg_claim b = {"s-anon", 6, "gs-a", "req-a", 5000, user};
+    assert_int_equal(sg_ledger_claim(f->ledger, &b), SG_OK);
+    assert_string_equal(user, "");
+    /* a record whose user id holds a character no id may: unreadable, nothing claimed */
+    put_raw(f, "s-bad", "{\"session_id\":\"s-bad\",\"state\":\"unclaimed\",\"created_at\":1000,"
+                        "\"claim_deadline\":99999999999999,\"user_id\":\"a b\"}");
+    sg_claim c = {"s-bad", 7, "gs-a", "req-a", 5000, user};
+    assert_int_equal(sg_ledger_claim(f->ledger, &c), SG_E_MALFORMED);
+    j = get_raw(f, "s-bad");
+    assert_string_equal(str_at(j, "state", NULL), "unclaimed");
+    cJSON_Delete(j);
 }
 
 static void release_only_what_one_holds(void **state)
 {
     fixture *f = *state;
     put_unclaimed(f, "s-3", NULL);
-    sg_claim a = {"s-3", 9, "gs-a", "req-a", 5000};
+    sg_claim a = {"s-3", 9, "gs-a", "req-a", 5000, NULL};
     assert_int_equal(sg_ledger_claim(f->ledger, &a), SG_OK);
     bool released = true;
     /* another server, another client: nothing changes */
@@ -172,7 +200,7 @@ static void bad_records_get_one_error(void **state)
     sg_session_record r;
     assert_int_equal(sg_ledger_get_session(f->ledger, "s-bad", &r, NULL), SG_E_MALFORMED);
     assert_non_null(strstr(sg_last_error(), "sessions: unreadable record s-bad: "));
-    sg_claim c = {"s-bad", 1, "gs-a", "req-a", 5000};
+    sg_claim c = {"s-bad", 1, "gs-a", "req-a", 5000, NULL};
     assert_int_equal(sg_ledger_claim(f->ledger, &c), SG_E_MALFORMED);
     assert_int_equal(sg_ledger_release(f->ledger, "s-bad", 1, "gs-a", "player_left", 1, NULL),
                      SG_E_MALFORMED);
@@ -327,6 +355,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(one_claim_wins, setup, teardown),
+        cmocka_unit_test_setup_teardown(claim_reads_the_user_id, setup, teardown),
         cmocka_unit_test_setup_teardown(release_only_what_one_holds, setup, teardown),
         cmocka_unit_test(disconnect_reasons_have_both_names),
         cmocka_unit_test_setup_teardown(bad_records_get_one_error, setup, teardown),

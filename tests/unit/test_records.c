@@ -82,6 +82,10 @@ static void invalid_session_is_not_written(void **state)
     s.created_at = -5;
     assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
     claimed_session(&s);
+    strcpy(s.user_id, "has space");
+    assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "user_id"));
+    claimed_session(&s);
     memset(s.app, 'a', sizeof s.app); /* no terminator */
     assert_int_equal(sg_session_to_json(&s, &json), SG_E_INVALID);
     assert_null(json);
@@ -109,6 +113,9 @@ static void malformed_session_text_names_the_field(void **state)
          "client_id"},
         {"{\"session_id\":\"a\",\"state\":\"released\",\"created_at\":1,\"claim_deadline\":1}",
          "released_at"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
+         "\"user_id\":\"a/b\"}",
+         "user_id"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sg_session_record s;
@@ -344,6 +351,45 @@ static void shared_bucket_and_queue_options(void **state)
     assert_int_equal(sg_queue_default_options(SG_BUCKET_SESSIONS, &q), SG_E_INVALID);
 }
 
+/* Ids a signed-in player may have, and the keys they are filed under. */
+static void user_ids_and_their_keys(void **state)
+{
+    (void)state;
+    assert_true(sg_user_id_valid("0d3c6f2a-9b1e-4c7d-8a2f-5e6b7c8d9e0f"));
+    assert_true(sg_user_id_valid("auth0|5f7c8ec7c33c6c004bbafe82"));
+    assert_true(sg_user_id_valid("a.b_c:d@e+f"));
+    char max[65];
+    memset(max, 'x', 64);
+    max[64] = '\0';
+    assert_true(sg_user_id_valid(max));
+    const char *bad[] = {"", "a b", "a/b", "\"q\"", "a\nb", "a%20", NULL};
+    for (size_t i = 0; bad[i]; i++)
+        assert_false(sg_user_id_valid(bad[i]));
+    char over[66];
+    memset(over, 'x', 65);
+    over[65] = '\0';
+    assert_false(sg_user_id_valid(over));
+
+    /* The seat cap's store key: a digest (ids hold '|' and '@', keys cannot), 32 hex. */
+    char k1[96], k2[96];
+    sg_player_seats_key("user:auth0|5f7c", k1, sizeof k1);
+    sg_player_seats_key("user:auth0|5f7d", k2, sizeof k2);
+    assert_int_equal(strlen(k1), 4 + 32);
+    assert_memory_equal(k1, "usr_", 4);
+    assert_int_equal(strspn(k1 + 4, "0123456789abcdef"), 32);
+    assert_string_not_equal(k1, k2);
+    assert_string_equal(sg_player_seats_key("203.0.113.7", k2, sizeof k2), "ip4_203.0.113.7");
+
+    /* The fixed-size key never equals an address key: its first byte is 'u', theirs 4 or 6. */
+    uint8_t u[SG_USER_KEY_BYTES], v[SG_USER_KEY_BYTES];
+    sg_user_key("player-1", u);
+    sg_user_key("player-2", v);
+    assert_int_equal(u[0], 'u');
+    assert_memory_not_equal(u, v, sizeof u);
+    sg_user_key("player-1", v);
+    assert_memory_equal(u, v, sizeof u);
+}
+
 static void certificate_digests_are_normalised(void **state)
 {
     (void)state;
@@ -373,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(certificate_digests_are_normalised),
+        cmocka_unit_test(user_ids_and_their_keys),
         cmocka_unit_test(session_round_trips),
         cmocka_unit_test(invalid_session_is_not_written),
         cmocka_unit_test(malformed_session_text_names_the_field),

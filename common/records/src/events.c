@@ -90,6 +90,7 @@ sg_status sg_event_from_json(const char *json, size_t len, sg_event *out)
         jr_client_id(&r, o, "client_id", true, &v->client_id);
         jr_str(&r, o, "player_ip", true, JR_IP, v->player_ip, sizeof v->player_ip);
         jr_str(&r, o, "fqdn", true, JR_KEY, v->fqdn, sizeof v->fqdn);
+        jr_str(&r, o, "user_id", false, JR_USER, v->user_id, sizeof v->user_id);
         v->duration_ms = -1;
         if (out->kind == SG_EV_PLAYER_DISCONNECT) {
             const char *names[SG_DISCONNECT_REASON_COUNT];
@@ -119,6 +120,7 @@ sg_status sg_event_from_json(const char *json, size_t len, sg_event *out)
         jr_str(&r, o, "score_kind", true, JR_CODE, v->score_kind, sizeof v->score_kind);
         jr_int(&r, o, "value", true, -JR_MAX_SAFE_INT, JR_MAX_SAFE_INT, &v->value);
         jr_client_id(&r, o, "target_client_id", false, &v->target_client_id);
+        jr_str(&r, o, "user_id", false, JR_USER, v->user_id, sizeof v->user_id);
         break;
     }
     default:
@@ -159,6 +161,7 @@ sg_status sg_event_to_json(const sg_event *e, char **out)
         jw_client_id(o, "client_id", e->u.player.client_id, &ok);
         JW_STR(o, "player_ip", e->u.player.player_ip, &ok);
         JW_STR(o, "fqdn", e->u.player.fqdn, &ok);
+        JW_STR(o, "user_id", e->u.player.user_id, &ok);
         if (e->kind == SG_EV_PLAYER_DISCONNECT) {
             jw_str(o, "reason", sg_disconnect_reason_name(e->u.player.reason), 32, &ok);
             if (e->u.player.duration_ms >= 0)
@@ -180,6 +183,7 @@ sg_status sg_event_to_json(const sg_event *e, char **out)
         JW_STR(o, "score_kind", e->u.score.score_kind, &ok);
         jw_num(o, "value", (double)e->u.score.value, &ok);
         jw_client_id(o, "target_client_id", e->u.score.target_client_id, &ok);
+        JW_STR(o, "user_id", e->u.score.user_id, &ok);
         break;
     default:
         break;

@@ -252,6 +252,7 @@ sg_status sg_ledger_claim(sg_ledger *l, const sg_claim *c)
                  c->request_id ? c->request_id : "");
         rec.claimed_at = c->now_ms;
         st = sg_ledger_update_session(l, &rec, rev);
+        if (st == SG_OK && c->user_id) snprintf(c->user_id, SG_REC_USER_MAX, "%s", rec.user_id);
         if (st != SG_E_CONFLICT) return st;
         /* Another writer came first: read again (a rival's claim is then seen as such). */
     }
@@ -543,7 +544,8 @@ static sg_status reserve(sg_ledger *l, const sg_seats_request *rq, sg_seats_resu
                 }
                 if (st != SG_OK && st != SG_E_MALFORMED) return st;
                 if (st == SG_OK && r.state == SG_SESSION_UNCLAIMED && r.has_deployment &&
-                    r.client_id != 0 && r.claim_deadline - now >= rq->reuse_margin_ms) {
+                    r.client_id != 0 && r.claim_deadline - now >= rq->reuse_margin_ms &&
+                    (!rq->player_ip || strcmp(r.player_ip, rq->player_ip) == 0)) {
                     *res = SG_SEATS_REUSE;
                     *reuse = r;
                     *reuse_rev = srev;

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 static const char *const session_states[] = {"unclaimed", "claimed", "released"};
@@ -69,6 +70,7 @@ sg_status sg_session_from_json(const char *json, size_t len, sg_session_record *
         read_deployment(&r, dep, &out->deployment);
     }
     jr_str(&r, o, "matchmaker", false, JR_TEXT, out->matchmaker, sizeof out->matchmaker);
+    jr_str(&r, o, "user_id", false, JR_USER, out->user_id, sizeof out->user_id);
     if (r.st == SG_OK && out->state == SG_SESSION_CLAIMED && (!cb || !out->claimed_at))
         jr_fail(&r, "claimed_by/claimed_at", "are required when state is claimed");
     if (r.st == SG_OK && out->state == SG_SESSION_RELEASED && !out->released_at)
@@ -113,6 +115,7 @@ sg_status sg_session_to_json(const sg_session_record *s, char **out)
         }
     }
     JW_STR(o, "matchmaker", s->matchmaker, &ok);
+    JW_STR(o, "user_id", s->user_id, &ok);
     sg_session_record scratch;
     return jw_finish(o, ok, "session record", check_session, &scratch, out);
 }
@@ -435,8 +438,33 @@ sg_status sg_player_seats_to_json(const sg_player_seats *p, char **out)
     return jw_finish(o, ok, "player seats", check_player_seats, &scratch, out);
 }
 
+bool sg_user_id_valid(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= SG_REC_USER_MAX) return false;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@|+-") == n;
+}
+
+void sg_user_key(const char *user_id, uint8_t key[SG_USER_KEY_BYTES])
+{
+    key[0] = 'u'; /* an address key starts with 4 or 6 */
+    crypto_generichash(key + 1, SG_USER_KEY_BYTES - 1, (const unsigned char *)user_id,
+                       strlen(user_id), NULL, 0);
+}
+
 const char *sg_player_seats_key(const char *player, char *buf, size_t size)
 {
+    if (player && strncmp(player, "user:", 5) == 0) {
+        /* An authenticated player: the key is a digest of the id (ids hold characters a
+         * store key cannot, such as '|' and '@'). */
+        unsigned char d[16];
+        crypto_generichash(d, sizeof d, (const unsigned char *)player + 5, strlen(player + 5),
+                           NULL, 0);
+        char hex[33];
+        sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+        snprintf(buf, size, "usr_%s", hex);
+        return buf;
+    }
     sg_addr a;
     int prefix = 128;
     char ipart[SG_PLAYER_KEY_MAX];

@@ -90,6 +90,9 @@ bool jr_str(jr *r, const cJSON *o, const char *field, bool required, jr_check ch
             if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
                 return jr_fail(r, field, "is not lower-case hex");
         break;
+    case JR_USER:
+        if (!sg_user_id_valid(s)) return jr_fail(r, field, "is not a user id");
+        break;
     }
     memcpy(dst, s, n + 1);
     return true;

@@ -25,7 +25,8 @@ typedef enum jr_check {
     JR_KEY,      /* a valid store key */
     JR_IP,       /* an IPv4/IPv6 address without port */
     JR_CODE,     /* snake_case code */
-    JR_HEX64     /* 64 lower-case hex digits */
+    JR_HEX64,    /* 64 lower-case hex digits */
+    JR_USER      /* a user id (sg_user_id_valid) */
 } jr_check;
 
 /* Parses text as one JSON object (trailing blanks allowed). NULL with r->st set on error. */

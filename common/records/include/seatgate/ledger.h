@@ -97,6 +97,8 @@ typedef struct sg_claim {
     const char *fqdn;       /* the game server claiming */
     const char *request_id; /* its platform id */
     long long now_ms;
+    char *user_id; /* optional output (SG_REC_USER_MAX bytes): the session's user id, "" when
+                    * the player is anonymous */
 } sg_claim;
 
 /* Marks an unclaimed session claimed by c->fqdn for c->client_id. Of two servers racing for
@@ -161,6 +163,8 @@ typedef struct sg_seats_request {
     long long until;           /* a new reservation counts until then (unix ms) */
     int cap;                   /* live seats a player may hold (>= 1) */
     long long reuse_margin_ms; /* a held seat is handed again only with this long left */
+    const char *player_ip;     /* ... and only to the address it was made for (the platform
+                                * admits that one): NULL, any */
     /* Written with the reservation, in one batch, when a seat is reserved (NULL: none). It is
      * removed again when the answer is not SG_SEATS_RESERVED. */
     const sg_create_intent *intent;

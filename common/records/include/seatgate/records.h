@@ -41,6 +41,7 @@ extern "C" {
 #define SG_REC_TEXT_MAX 256  /* human messages */
 #define SG_REC_PORTS_MAX 16  /* ports per game server */
 #define SG_REC_DIGEST_LEN 64 /* hex SHA-256 */
+#define SG_REC_USER_MAX 65   /* authenticated user ids (with NUL) */
 
 /* Well-known bucket and queue names (prefixed with the app by the store). */
 /* The name of the game port every component looks for by default (the simulator's
@@ -131,7 +132,18 @@ typedef struct sg_session_record {
     bool has_deployment;
     sg_deployment_ref deployment;
     char matchmaker[SG_REC_FQDN_MAX]; /* instance id of the matchmaker that created it */
+    char user_id[SG_REC_USER_MAX];    /* the authenticated player ("" = anonymous) */
 } sg_session_record;
+
+/* Whether s is a usable user id: 1..64 characters of A-Z a-z 0-9 and . _ : @ | + -
+ * (a Nakama UUID, an OpenID Connect "sub" such as "auth0|5f7c..."). */
+bool sg_user_id_valid(const char *s);
+
+/* A fixed-size key for an authenticated player, of the same size as an address key
+ * (seatgate/addr.h) and never equal to one: 'u', then 16 bytes of a BLAKE2b digest of the
+ * id. Rate buckets and single flight key on it. */
+#define SG_USER_KEY_BYTES 17
+void sg_user_key(const char *user_id, uint8_t key[SG_USER_KEY_BYTES]);
 
 const char *sg_session_state_name(sg_session_state st);
 sg_status sg_session_to_json(const sg_session_record *r, char **out);
@@ -256,7 +268,9 @@ typedef struct sg_player_seats {
 sg_status sg_player_seats_to_json(const sg_player_seats *p, char **out);
 sg_status sg_player_seats_from_json(const char *json, size_t len, sg_player_seats *out);
 
-/* The store key of a player ("ip4_203.0.113.7", "ip6_20010db8000100020000000000000000_64"). */
+/* The store key of a player ("ip4_203.0.113.7", "ip6_20010db8000100020000000000000000_64",
+ * or for an authenticated player "user:<id>" the key "usr_" and 32 hex digits of a BLAKE2b
+ * digest of the id). */
 const char *sg_player_seats_key(const char *player, char *buf, size_t size);
 
 /* ---- events ------------------------------------------------------------------------------- */
@@ -312,6 +326,7 @@ typedef struct sg_event {
             char fqdn[SG_REC_FQDN_MAX];
             sg_disconnect_reason reason; /* player_disconnect only */
             long long duration_ms;       /* player_disconnect only, optional (< 0 = absent) */
+            char user_id[SG_REC_USER_MAX]; /* optional: the authenticated player */
         } player;
         struct {                            /* verify_rejected */
             uint64_t client_id;             /* 0 = unknown */
@@ -329,6 +344,7 @@ typedef struct sg_event {
             char score_kind[SG_REC_NAME_MAX]; /* "kill", "score"... (snake_case) */
             long long value;                  /* |value| <= 2^53 */
             uint64_t target_client_id;        /* optional (0 = none): who was hit */
+            char user_id[SG_REC_USER_MAX];    /* optional: the authenticated player */
         } score;
     } u;
 } sg_event;

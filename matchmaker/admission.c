@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seatgate/records.h"
+
+_Static_assert(SG_USER_KEY_BYTES == SG_ADDR_KEY_BYTES, "users and addresses share the table");
+
 typedef struct entry {
     uint8_t key[SG_ADDR_KEY_BYTES];        /* family byte + 16 address bytes (masked) */
     struct entry *chain;    /* next in the hash bucket */
@@ -146,8 +150,27 @@ static void forget_idle(sg_admission *a, long long now_ms)
         forget(a, a->lru_tail);
 }
 
+static sg_admit enter(sg_admission *a, const uint8_t key[SG_ADDR_KEY_BYTES], long long now_ms,
+                      long long *retry_after_ms);
+
 sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms,
                             long long *retry_after_ms)
+{
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_addr_key(ip, a->o.ipv6_prefix, key);
+    return enter(a, key, now_ms, retry_after_ms);
+}
+
+sg_admit sg_admission_enter_user(sg_admission *a, const char *user_id, long long now_ms,
+                                 long long *retry_after_ms)
+{
+    uint8_t key[SG_ADDR_KEY_BYTES];
+    sg_user_key(user_id, key);
+    return enter(a, key, now_ms, retry_after_ms);
+}
+
+static sg_admit enter(sg_admission *a, const uint8_t key[SG_ADDR_KEY_BYTES], long long now_ms,
+                      long long *retry_after_ms)
 {
     pthread_mutex_lock(&a->mu);
     if (a->o.max_in_flight > 0 && a->in_flight >= a->o.max_in_flight) {
@@ -157,11 +180,9 @@ sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms
     }
     if (a->o.rate > 0) {
         forget_idle(a, now_ms);
-        uint8_t key[SG_ADDR_KEY_BYTES];
-        sg_addr_key(ip, a->o.ipv6_prefix, key);
         size_t slot = slot_of(a, key);
         entry *e = a->table[slot];
-        while (e && memcmp(e->key, key, sizeof key) != 0)
+        while (e && memcmp(e->key, key, SG_ADDR_KEY_BYTES) != 0)
             e = e->chain;
         if (e) {
             lru_unlink(a, e);
@@ -174,7 +195,7 @@ sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms
             if (!a->free_list) forget(a, a->lru_tail); /* table full: least recent goes */
             e = a->free_list;
             a->free_list = e->chain;
-            memcpy(e->key, key, sizeof key);
+            memcpy(e->key, key, SG_ADDR_KEY_BYTES);
             e->tokens = a->o.burst;
             e->last_ms = now_ms;
             e->used = true;

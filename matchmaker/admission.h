@@ -5,7 +5,8 @@
  *      request is refused as overloaded (HTTP 503 with Retry-After);
  *   2. a token bucket per player IP (IPv6 addresses are grouped by a prefix, /64 by default,
  *      since one subscriber holds a whole /64): over it, rate limited (HTTP 429 with
- *      Retry-After saying when the next token is due).
+ *      Retry-After saying when the next token is due). An authenticated player has one
+ *      bucket of their own instead (sg_admission_enter_user), wherever they connect from.
  * Memory is bounded: at most max_tracked IPs are remembered, in a table allocated once.
  * An IP whose bucket has refilled is forgotten (it behaves as a new one), and when the table
  * is full the least recently seen IP is forgotten first. Hashing is keyed (SipHash, random
@@ -52,6 +53,11 @@ void sg_admission_free(sg_admission *a); /* NULL is fine */
  * says when trying again makes sense (at least 1 ms). */
 sg_admit sg_admission_enter(sg_admission *a, const sg_addr *ip, long long now_ms,
                             long long *retry_after_ms);
+
+/* The same for an authenticated player: the bucket is the user's (wherever they connect
+ * from), not the address's. */
+sg_admit sg_admission_enter_user(sg_admission *a, const char *user_id, long long now_ms,
+                                 long long *retry_after_ms);
 
 /* One admitted request has been answered (or abandoned). */
 void sg_admission_leave(sg_admission *a);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admission.h"
+#include "auth.h"
 #include "client_ip.h"
 #include "cors.h"
 #include "flow.h"
@@ -80,7 +81,7 @@ static const sg_setting app_settings[] = {
      .help = "how long browsers may cache a preflight answer"},
     /* Admission */
     {.name = "ip-rate", .type = SG_SET_INT, .def = "30", .min = 0, .max = 1000000,
-     .help = "/connect-me requests per minute per player IP (0: no per-IP limit)"},
+     .help = "/connect-me requests per minute per player IP, or per signed-in user (0: no limit)"},
     {.name = "ip-burst", .type = SG_SET_INT, .def = "5", .min = 1, .max = 1000000,
      .help = "requests a player IP may send at once before ip-rate applies"},
     {.name = "ip-table-size", .type = SG_SET_INT, .def = "100000", .min = 1, .max = 100000000,
@@ -90,7 +91,7 @@ static const sg_setting app_settings[] = {
     {.name = "max-in-flight", .type = SG_SET_INT, .def = "15000", .min = 1, .max = 10000000,
      .help = "/connect-me requests waiting at once; more get 503"},
     {.name = "seats-per-player", .type = SG_SET_INT, .def = "2", .min = 0, .max = 8,
-     .help = "live seats one player (IP, or IPv6 prefix) may hold across replicas; a request "
+     .help = "live seats one player (IP, IPv6 prefix, or signed-in user) may hold across replicas; a request "
              "from a player who holds an unused one gets it again (0: no cap)"},
     {.name = "single-flight", .type = SG_SET_BOOL, .def = "true",
      .help = "a second request from a waiting player IP joins the first"},
@@ -99,6 +100,36 @@ static const sg_setting app_settings[] = {
     {.name = "map-keys", .type = SG_SET_STRING, .def = "",
      .help = "maps a client may ask for in \"mapKey\" (comma-separated; carried in the seat "
              "token's mapKey claim; empty: the field is refused)"},
+    /* Players */
+    {.name = "auth", .type = SG_SET_STRING, .def = "off", .choices = "off|nakama|jwt",
+     .help = "who may ask for a seat: anyone (off), players with a Nakama session token, or "
+             "players with a token of another issuer (jwt); Authorization: Bearer <token>"},
+    {.name = "auth-nakama-key", .type = SG_SET_STRING, .flags = SG_SET_SECRET,
+     .help = "Nakama's session.encryption_key (the raw string; with auth=nakama)"},
+    {.name = "auth-keys", .type = SG_SET_STRING,
+     .help = "JWK Set file of the issuer's keys (Ed25519 public keys or HS256 secrets; with "
+             "auth=jwt)"},
+    {.name = "auth-issuer", .type = SG_SET_STRING, .def = "",
+     .help = "the iss a player's token must carry (auth=jwt; empty: not checked)"},
+    {.name = "auth-audience", .type = SG_SET_STRING, .def = "",
+     .help = "an aud a player's token must carry (auth=jwt; empty: not checked)"},
+    {.name = "auth-user-claim", .type = SG_SET_STRING, .def = "sub",
+     .help = "the claim of a player's token that names them (auth=jwt; Nakama's is uid)"},
+    {.name = "auth-leeway", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = MS(300000),
+     .help = "clock skew allowed on a player's token exp, nbf and iat"},
+    {.name = "auth-check-url", .type = SG_SET_STRING, .def = "",
+     .help = "also show each token to this URL (Nakama: http://nakama:7350/v2/account): 2xx "
+             "accepts, 401/403 refuses as revoked (empty: offline check only)"},
+    {.name = "auth-check-timeout", .type = SG_SET_DURATION, .def = "2s", .min = MS(50),
+     .max = MS(30000), .help = "longest wait for the online check"},
+    {.name = "auth-check-cache", .type = SG_SET_DURATION, .def = "10s", .min = 0,
+     .max = MS(600000), .help = "how long an answer of the online check is reused (0: ask "
+                                "every time)"},
+    {.name = "auth-check-failure", .type = SG_SET_STRING, .def = "closed", .choices = "closed|open",
+     .help = "when the online check cannot be reached: refuse the player (closed, 503 "
+             "auth_unavailable) or accept on the offline check alone (open)"},
+    {.name = "auth-check-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
+     .help = "threads that wait for the online check (each holds one check at a time)"},
     /* The platform */
     {.name = "platform", .type = SG_SET_STRING, .def = "edgegap", .choices = "edgegap|agones",
      .help = "where seats come from: Edgegap sessions, or Agones GameServers' player lists"},
@@ -254,6 +285,8 @@ struct sg_app {
     sg_server *server;
     sg_key *key;
     sg_jws_keyset *seat_keys;
+    sg_auth *auth;
+    sg_workpool *auth_pool; /* online checks; NULL without one */
     sg_cidr *trusted;
     char **selectors;
     size_t selector_count;
@@ -563,7 +596,33 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         }
         ipo.use_fake_ip = true;
     }
+    /* Players: authenticated or not (the page then needs to send Authorization). */
+    const char *auth_mode = sg_config_str(cfg, "auth");
+    sg_auth_options au = {
+        .mode = strcmp(auth_mode, "nakama") == 0 ? SG_AUTH_NAKAMA
+                : strcmp(auth_mode, "jwt") == 0  ? SG_AUTH_JWT
+                                                 : SG_AUTH_OFF,
+        .nakama_key = sg_config_str(cfg, "auth-nakama-key"),
+        .keys_path = sg_config_str(cfg, "auth-keys"),
+        .issuer = sg_config_str(cfg, "auth-issuer"),
+        .audience = sg_config_str(cfg, "auth-audience"),
+        .user_claim = sg_config_str(cfg, "auth-user-claim"),
+        .leeway_s = sg_config_num(cfg, "auth-leeway") / 1000,
+        .check_url = sg_config_str(cfg, "auth-check-url"),
+        .check_timeout_ms = sg_config_num(cfg, "auth-check-timeout"),
+        .check_cache_ms = sg_config_num(cfg, "auth-check-cache"),
+        .check_fail_open = strcmp(sg_config_str(cfg, "auth-check-failure"), "open") == 0,
+    };
+    if (au.mode == SG_AUTH_OFF && au.check_url && *au.check_url) {
+        st = bad("auth-check-url", "needs auth=nakama or auth=jwt");
+        goto fail;
+    }
+    if (sg_auth_new(&au, &app->auth) != SG_OK) {
+        st = sg_fail(SG_E_INVALID, "--%s", sg_last_error());
+        goto fail;
+    }
     sg_cors_options co = {
+        .allow_headers = app->auth ? "Content-Type, Authorization" : NULL,
         .origins = sg_config_str(cfg, "cors-origins"),
         .allow_credentials = sg_config_bool(cfg, "cors-credentials"),
         .max_age_s = sg_config_num(cfg, "cors-max-age") / 1000,
@@ -692,6 +751,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     /* Loop, pool, flow, janitor. */
     TRY(sg_loop_new(&app->loop));
     TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "store-workers"), &app->pool));
+    if (sg_auth_online(app->auth))
+        TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "auth-check-workers"), &app->auth_pool));
     sg_flow_options fo = {
         .loop = app->loop,
         .orch = &app->orch,
@@ -717,6 +778,8 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .platform_title = on_agones ? "Agones" : "Edgegap",
         .netcode_token = strcmp(kind, "jwt") != 0,
         .seat_keys = app->seat_keys,
+        .auth = app->auth,
+        .auth_pool = app->auth_pool,
         .seat_kid = seat_kid && *seat_kid ? seat_kid : NULL,
         .seat_audience = seat_aud && *seat_aud ? seat_aud : NULL,
         .exposure = on_agones ? sg_config_str(cfg, "agones-exposure") : "hostport",
@@ -790,6 +853,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .client_ip = ipo,
         .cors = app->cors,
         .admission = app->admission,
+        .auth = app->auth,
         .metrics = app->metrics,
         .handler = {.start = app_connect, .notify = app_notify, .ready = app_ready, .user = app},
     };
@@ -841,6 +905,9 @@ void sg_app_stop(sg_app *app)
     if (!app) return;
     if (app->server) sg_server_quiesce(app->server);
     if (app->flow) sg_flow_shutdown(app->flow);
+    /* Checks still queued finish and meet a flow that is shutting down (answered 503). */
+    sg_workpool_free(app->auth_pool);
+    app->auth_pool = NULL;
     sg_server_stop(app->server);
     sg_janitor_stop(app->janitor);
     if (app->loop && sg_loop_on_thread(app->loop)) abort();
@@ -857,6 +924,7 @@ void sg_app_stop(sg_app *app)
     sg_metrics_free(app->metrics);
     sg_key_free(app->key);
     sg_jws_keyset_free(app->seat_keys);
+    sg_auth_free(app->auth);
     free(app->trusted);
     free(app->selectors);
     free(app->selector_text);

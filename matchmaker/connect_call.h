@@ -13,6 +13,7 @@
 #include "connect_request.h"
 #include "loop.h"
 #include "seatgate/addr.h"
+#include "seatgate/records.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -26,6 +27,9 @@ struct sg_connect_call {
     sg_addr player_ip;
     char player_ip_text[SG_ADDR_STRLEN];
     sg_connect_request req;
+    char user_id[SG_REC_USER_MAX]; /* the authenticated player; "" when anonymous */
+    char *bearer; /* the token, kept only when an online check must see it (malloc()ed;
+                   * the HTTP layer wipes and frees it) */
     int fd; /* the client's socket, watched for hang-ups while waiting; -1 when unknown */
     sg_connect_done_fn done;
     void *http; /* the HTTP layer's own state */

@@ -134,7 +134,7 @@ sg_cors_result sg_cors_request(const sg_cors *c, const char *origin, sg_cors_hea
     add(out, "Vary", "Origin");
     if (!origin_allowed(c, origin)) return SG_CORS_DENIED;
     add_common(c, origin, out);
-    add(out, "Access-Control-Expose-Headers", "Retry-After");
+    add(out, "Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate");
     return SG_CORS_ALLOWED;
 }
 

@@ -54,6 +54,8 @@ typedef struct flight {
     struct sg_flow *flow;
     flight_state state;
     char ip_text[SG_ADDR_STRLEN];
+    char user_id[SG_REC_USER_MAX]; /* the authenticated player ("" anonymous); single flight
+                                    * and the seat cap are theirs */
     char map_key[SG_CONNECT_TEXT_MAX + 1]; /* the first call's; joined calls share it */
     sg_connect_call *calls;
     size_t ncalls;
@@ -242,7 +244,7 @@ static void drop_job(void *arg)
     drop_req *d = arg;
     sg_status st = sg_ledger_seat_drop(d->fl->o.ledger, d->player, d->marker);
     if (st != SG_OK) /* harmless: it stops counting at its `until` */
-        SG_DEBUG("flow", "seat_drop_failed", "ip=%s error=%s", d->player, sg_status_name(st));
+        SG_DEBUG("flow", "seat_drop_failed", "player=%s error=%s", d->player, sg_status_name(st));
     free(d);
 }
 
@@ -457,6 +459,7 @@ static void fill_record(const flight *f, sg_session_record *r, long long claim_d
     sg_copy_str(r->app, sizeof r->app, fl->app);
     sg_copy_str(r->version, sizeof r->version, fl->version);
     sg_copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
+    sg_copy_str(r->user_id, sizeof r->user_id, f->user_id);
 }
 
 static void on_recorded_loop(void *arg)
@@ -662,7 +665,7 @@ static void finish_job(void *arg)
     post_or_die(f->flow, on_finished_loop, e);
 }
 
-/* The seat token (JWS): who (an anonymous id: no player authentication yet), where
+/* The seat token (JWS): who (the authenticated player, else an anonymous id), where
  * (instanceId: the game server; ip: the player's address), which seat (sid), for whom (aud),
  * until when (the connect token's expiry), and jti: the client id, so the game server's
  * atomic claim of the seat makes it single use. */
@@ -673,7 +676,7 @@ static sg_status mint_seat_token(flight *f, finish *fin)
     char anon[160], jti[24];
     snprintf(anon, sizeof anon, "anon-%s", f->link.seat_id);
     snprintf(jti, sizeof jti, "%llu", (unsigned long long)fin->client_id);
-    bool ok = c && cJSON_AddStringToObject(c, "userId", anon) &&
+    bool ok = c && cJSON_AddStringToObject(c, "userId", f->user_id[0] ? f->user_id : anon) &&
               (!f->map_key[0] || cJSON_AddStringToObject(c, "mapKey", f->map_key)) &&
               cJSON_AddStringToObject(c, "instanceId", fin->seat.server_id) &&
               cJSON_AddStringToObject(c, "sid", f->link.seat_id) &&
@@ -804,9 +807,9 @@ static void on_finished_loop(void *arg)
                                          fin->expires_at, e->digest[0] ? e->digest : NULL,
                                          fin->seat_token);
         SG_INFO("flow", "connect_ready",
-                "ip=%s session_id=%s server=%s port=%d waiters=%zu exposure=%s", f->ip_text,
-                f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls,
-                fl->o.exposure ? fl->o.exposure : "hostport");
+                "ip=%s session_id=%s server=%s port=%d waiters=%zu exposure=%s user=%s",
+                f->ip_text, f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls,
+                fl->o.exposure ? fl->o.exposure : "hostport", f->user_id[0] ? f->user_id : "-");
         sg_counter_inc(fl->handed_out);
         while (f->calls) {
             sg_connect_call *c = f->calls;
@@ -962,6 +965,7 @@ static void intent_job(void *arg)
         /* enough for the hand-over to land before the reaper could take the seat (a reaper
          * that does is seen as a conflict and decided again) */
         .reuse_margin_ms = 1000,
+        .player_ip = f->ip_text,
         .intent = &in, /* written with the reservation, in one batch */
     };
     sg_session_record held;
@@ -1070,9 +1074,15 @@ static void forget_held(flight *f)
 
 /* ---- entry points ---- */
 
-/* Who the seat cap counts: an IPv4 address, or an IPv6 address cut to ipv6-prefix. */
-static void player_of(const sg_flow *fl, const sg_addr *ip, char *out, size_t size)
+/* Who the seat cap counts: the authenticated user ("user:<id>"), else an IPv4 address, or
+ * an IPv6 address cut to ipv6-prefix. */
+static void player_of(const sg_flow *fl, const sg_connect_call *c, char *out, size_t size)
 {
+    if (c->user_id[0]) {
+        snprintf(out, size, "user:%s", c->user_id);
+        return;
+    }
+    const sg_addr *ip = &c->player_ip;
     sg_addr a = *ip;
     int bits = fl->o.ipv6_prefix > 0 ? fl->o.ipv6_prefix : 64;
     sg_addr_cut(&a, bits);
@@ -1093,14 +1103,18 @@ static void start_on_loop(void *arg)
         answer_error(fl, c, 503, "shutting_down", "the matchmaker is restarting; try again", 1000);
         return;
     }
-    uint8_t key[SG_ADDR_KEY_BYTES];
-    sg_addr_key(&c->player_ip, 128, key); /* single flight: per address */
+    uint8_t key[SG_ADDR_KEY_BYTES]; /* single flight: per user, else per address */
+    if (c->user_id[0])
+        sg_user_key(c->user_id, key);
+    else
+        sg_addr_key(&c->player_ip, 128, key);
     if (fl->o.single_flight) {
         for (sg_flight_link *l = sg_flight_map_ip_chain(&fl->map, key); l; l = l->ip_next) {
             flight *f = (flight *)l;
             if (memcmp(l->ipkey, key, sizeof key) == 0 && f->state != F_DONE) {
                 attach(f, c);
-                SG_DEBUG("flow", "joined", "ip=%s waiters=%zu", f->ip_text, f->ncalls);
+                SG_DEBUG("flow", "joined", "ip=%s user=%s waiters=%zu", c->player_ip_text,
+                         f->user_id[0] ? f->user_id : "-", f->ncalls);
                 return;
             }
         }
@@ -1117,6 +1131,7 @@ static void start_on_loop(void *arg)
     f->refs = 1;
     memcpy(f->link.ipkey, key, sizeof key);
     sg_copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
+    sg_copy_str(f->user_id, sizeof f->user_id, c->user_id);
     sg_copy_str(f->map_key, sizeof f->map_key, c->req.map_key);
     f->created_wall_ms = sg_clock_wall_ms();
     f->all_next = fl->all;
@@ -1133,12 +1148,47 @@ static void start_on_loop(void *arg)
         SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text,
                  sg_log_quote(c->req.client_version, q, sizeof q));
     }
-    player_of(fl, &c->player_ip, f->player, sizeof f->player);
+    player_of(fl, c, f->player, sizeof f->player);
     /* First the seat cap and the durable intent, then the create (create_seat_now). */
     uint8_t m[SG_INTENT_MARKER_LEN / 2];
     randombytes_buf(m, sizeof m);
     sodium_bin2hex(f->marker, sizeof f->marker, m, sizeof m);
     prepare_create(f);
+}
+
+/* Answers a call that never reached the loop (from any thread). */
+static void answer_early(sg_flow *fl, sg_connect_call *c, const sg_reply_error *e)
+{
+    c->flight = NULL;
+    atomic_fetch_sub(&fl->waiting_calls, 1);
+    c->status = e->status;
+    c->body = sg_reply_error_json(e, &c->body_len);
+    c->outcome = e->code;
+    c->retry_after_ms = e->retry_after_ms;
+    c->done(c);
+}
+
+static void answer_overloaded(sg_flow *fl, sg_connect_call *c)
+{
+    sg_reply_error e;
+    sg_reply_error_set(&e, 503, "overloaded", "out of memory; try again");
+    e.retry_after_ms = 1000;
+    answer_early(fl, c, &e);
+}
+
+/* On an auth pool thread: the online check of the player's token, then on to the loop. */
+static void auth_job(void *arg)
+{
+    sg_connect_call *c = arg;
+    sg_flow *fl = c->flight;
+    sg_reply_error e = {0};
+    if (!sg_auth_check_online(fl->o.auth, c->bearer, &e)) {
+        SG_INFO("flow", "auth_refused", "ip=%s user=%s error=%s", c->player_ip_text,
+                c->user_id, e.code);
+        answer_early(fl, c, &e);
+    } else if (sg_loop_post(fl->o.loop, start_on_loop, c) != SG_OK) {
+        answer_overloaded(fl, c);
+    }
 }
 
 void sg_flow_start(sg_flow *fl, sg_connect_call *c)
@@ -1147,17 +1197,10 @@ void sg_flow_start(sg_flow *fl, sg_connect_call *c)
     c->flight = fl;
     c->next = NULL;
     memset(&c->io, 0, sizeof c->io);
-    if (sg_loop_post(fl->o.loop, start_on_loop, c) != SG_OK) {
-        c->flight = NULL;
-        atomic_fetch_sub(&fl->waiting_calls, 1);
-        sg_reply_error e;
-        sg_reply_error_set(&e, 503, "overloaded", "out of memory; try again");
-        c->status = 503;
-        c->body = sg_reply_error_json(&e, &c->body_len);
-        c->outcome = "overloaded";
-        c->retry_after_ms = 1000;
-        c->done(c);
-    }
+    sg_status st = c->bearer && fl->o.auth && fl->o.auth_pool
+                       ? sg_workpool_submit(fl->o.auth_pool, auth_job, c)
+                       : sg_loop_post(fl->o.loop, start_on_loop, c);
+    if (st != SG_OK) answer_overloaded(fl, c);
 }
 
 typedef struct notify_ev {

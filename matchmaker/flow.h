@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "connect_call.h"
 #include "seatgate/ledger.h"
 #include "loop.h"
@@ -82,6 +83,10 @@ typedef struct sg_flow_options {
     const sg_jws_keyset *seat_keys;
     const char *seat_kid;
     const char *seat_audience;
+    /* Player authentication (borrowed; NULL: anonymous players). Calls that carry a bearer
+     * token for the online check are checked on auth_pool first. */
+    sg_auth *auth;
+    sg_workpool *auth_pool;
     bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;
     int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);

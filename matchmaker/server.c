@@ -53,6 +53,7 @@ typedef struct http_req {
     bool refused; /* answered 400 from its head alone */
     long long start_ms;
     const char *allow; /* for 405 */
+    const char *challenge_code; /* a 401's code: sent with WWW-Authenticate (static string) */
     sg_connect_call call;
     sg_cors_headers *cors; /* only for requests with an Origin (kept small for waiters) */
     struct sg_server *server;
@@ -119,6 +120,11 @@ static enum MHD_Result send_body(http_req *r, int status, char *body, size_t len
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
     if (r->allow) MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+    if (status == 401) {
+        char ch[160];
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                sg_auth_challenge(r->challenge_code, ch, sizeof ch));
+    }
     for (size_t i = 0; r->cors && i < r->cors->count; i++)
         MHD_add_response_header(resp, r->cors->h[i].name, r->cors->h[i].value);
     enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -239,6 +245,45 @@ static void call_done(sg_connect_call *call)
     MHD_resume_connection(r->conn);
 }
 
+typedef struct header_count {
+    const char *name;
+    int n;
+    const char *value;
+} header_count;
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    (void)kind;
+    header_count *h = cls;
+    if (key && strcasecmp(key, h->name) == 0) {
+        h->n++;
+        h->value = value;
+    }
+    return MHD_YES;
+}
+
+/* The player's bearer token, checked offline; the user id goes into the call, and the
+ * token too when an online check will look at it. */
+static bool authenticate(http_req *r, sg_reply_error *err)
+{
+    sg_server *s = r->server;
+    header_count h = {.name = MHD_HTTP_HEADER_AUTHORIZATION};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &h);
+    if (h.n > 1) {
+        sg_reply_error_set(err, 401, "malformed_token", "send one Authorization header");
+        return false;
+    }
+    const char *tok = NULL;
+    if (!sg_auth_verify(s->o.auth, h.value, 0, r->call.user_id, &tok, err)) return false;
+    if (sg_auth_online(s->o.auth) && !(r->call.bearer = strdup(tok))) {
+        sg_reply_error_set(err, 503, "overloaded", "out of memory; try again");
+        err->retry_after_ms = 1000;
+        return false;
+    }
+    return true;
+}
+
 static enum MHD_Result connect_begin(http_req *r)
 {
     sg_server *s = r->server;
@@ -262,6 +307,10 @@ static enum MHD_Result connect_begin(http_req *r)
         return send_error(r, &err);
     }
     const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    if (s->o.auth && !authenticate(r, &err)) {
+        r->challenge_code = err.code;
+        return send_error(r, &err);
+    }
     if (sg_connect_request_parse(&s->o.body, ct, r->body, r->len, &r->call.req, &err) != SG_OK)
         return send_error(r, &err);
 
@@ -289,9 +338,15 @@ static enum MHD_Result connect_begin(http_req *r)
                    sizeof r->call.player_ip_text);
 
     long long retry = 0;
-    sg_admit adm = sg_admission_enter(s->o.admission, &r->call.player_ip, sg_clock_mono_ms(), &retry);
+    bool user = r->call.user_id[0] != '\0';
+    sg_admit adm = user ? sg_admission_enter_user(s->o.admission, r->call.user_id,
+                                                  sg_clock_mono_ms(), &retry)
+                        : sg_admission_enter(s->o.admission, &r->call.player_ip,
+                                             sg_clock_mono_ms(), &retry);
     if (adm == SG_ADMIT_RATE_LIMITED) {
-        sg_reply_error_set(&err, 429, "rate_limited", "too many requests from this address");
+        sg_reply_error_set(&err, 429, "rate_limited",
+                           user ? "too many requests from this player"
+                                : "too many requests from this address");
         err.retry_after_ms = retry;
         return send_error(r, &err);
     }
@@ -325,6 +380,7 @@ static enum MHD_Result connect_answer(http_req *r)
     char *body = r->call.body;
     r->call.body = NULL;
     int status = r->call.status ? r->call.status : 500;
+    if (status == 401) r->challenge_code = r->call.outcome;
     if (!body) {
         sg_reply_error e;
         sg_reply_error_set(&e, 500, "internal", "no answer was produced");
@@ -618,6 +674,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         sg_gauge_add(s->in_flight, -1);
     }
     free(r->call.body);
+    if (r->call.bearer) {
+        sodium_memzero(r->call.bearer, strlen(r->call.bearer));
+        free(r->call.bearer);
+    }
     free(r->body);
     free(r->cors);
     free(r);

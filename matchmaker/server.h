@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "admission.h"
+#include "auth.h"
 #include "client_ip.h"
 #include "connect_call.h"
 #include "connect_request.h"
@@ -54,6 +55,7 @@ typedef struct sg_server_options {
     sg_client_ip_options client_ip;
     const sg_cors *cors;     /* borrowed */
     sg_admission *admission; /* borrowed */
+    sg_auth *auth;           /* borrowed; NULL: players are anonymous */
     sg_metrics *metrics;     /* borrowed */
     sg_connect_handler handler;
 } sg_server_options;

@@ -5,7 +5,8 @@
 // Group "gameserver" runs the example game server (the hook on the Agones platform) against
 // the simulator's sidecars, with the matchmaker handing out seats and the example client
 // playing.
-// Usage: node agones.mjs --group sim|matchmaker|gameserver --sim BIN --matchmaker BIN
+// Group "auth" has players sign in (Nakama session tokens, another issuer's) on /connect-me.
+// Usage: node agones.mjs --group sim|matchmaker|gameserver|auth --sim BIN --matchmaker BIN
 //          --token BIN --server BIN --client BIN --out DIR
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -536,6 +537,25 @@ async function stack(over = {}, mmArgs = [], serverEnv = {}) {
   return { sim, mm, servers, db };
 }
 
+// A fleet of one GameServer played by seatgate-example-tcp-server (players admitted with
+// seat tokens), a matchmaker handing out seat tokens signed with a fresh Ed25519 key set.
+async function tcpStack(name, mmArgs = [], serverEnv = {}) {
+  const sim = await startSim(fleet({ autoReady: false, replicas: 1, lists: { players: { capacity: 8 } } }));
+  const gs = (await sim.state()).gameservers[0];
+  const db = path.join(out, `${name}.db`);
+  const keys = path.join(out, `${name}-keys.json`), pubKeys = path.join(out, `${name}-keys.pub.json`);
+  fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--kid', 'seat-1'], { encoding: 'utf8' }));
+  fs.writeFileSync(pubKeys, execFileSync(bins.token, ['jwt-public', '--keys', keys], { encoding: 'utf8' }));
+  const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
+  const mm = await startMatchmaker(`mm-${name}`, ['--agones-allocator-url', sim.alloc, '--seat-token-keys', keys, ...mmArgs], { db });
+  const port = gs.ports[0].port;
+  procs.start(`${name}-server`, path.join(path.dirname(bins.server), 'seatgate-example-tcp-server'),
+    ['--listen', `127.0.0.1:${port}`], { AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
+      SEATGATE_SEAT_TOKEN_KEYS: pubKeys, SEATGATE_AGONES_SEAT_SWEEP: '300ms', ...serverEnv });
+  await eventually('Ready', async () => (await gsOf(sim, gs.name))?.state === 'Ready');
+  return { sim, gs, db, jwk, mm, port };
+}
+
 const gsCases = {
   async 'the hook readies its GameServer, pings Health, admits a seated player and frees the seat on leave'() {
     const { sim, mm, servers } = await stack();
@@ -698,22 +718,9 @@ const gsCases = {
   },
 
   async 'a TCP game server admits a seat token once and refuses every attack'() {
-    const sim = await startSim(fleet({ autoReady: false, replicas: 1, lists: { players: { capacity: 8 } } }));
-    const gs = (await sim.state()).gameservers[0];
-    const db = path.join(out, 'tcp.db');
-    const keys = path.join(out, 'tcp-keys.json'), pubKeys = path.join(out, 'tcp-keys.pub.json');
-    fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--kid', 'seat-1'], { encoding: 'utf8' }));
-    fs.writeFileSync(pubKeys, execFileSync(bins.token, ['jwt-public', '--keys', keys], { encoding: 'utf8' }));
-    const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
+    const { sim, gs, jwk, mm, port } = await tcpStack('tcp', ['--token-kind', 'jwt', '--seat-token-audience', 'demo'],
+      { SEATGATE_SEAT_TOKEN_AUDIENCE: 'demo' });
     const priv = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, format: 'jwk' });
-    const mm = await startMatchmaker('mm-tcp', ['--agones-allocator-url', sim.alloc, '--token-kind', 'jwt',
-      '--seat-token-keys', keys, '--seat-token-audience', 'demo'], { db });
-    const tcpBin = path.join(path.dirname(bins.server), 'seatgate-example-tcp-server');
-    const port = gs.ports[0].port;
-    procs.start('tcp-server', tcpBin, ['--listen', `127.0.0.1:${port}`], {
-      AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
-      SEATGATE_SEAT_TOKEN_KEYS: pubKeys, SEATGATE_SEAT_TOKEN_AUDIENCE: 'demo', SEATGATE_AGONES_SEAT_SWEEP: '300ms' });
-    await eventually('Ready', async () => (await gsOf(sim, gs.name))?.state === 'Ready');
     // A player: one TCP connection, "SEAT <token>", one answer line.
     const seat = (token, { localAddress = '127.0.0.1', line = `SEAT ${token}\n` } = {}) => new Promise((resolve, reject) => {
       const sock = net.connect({ host: '127.0.0.1', port, localAddress }, () => sock.write(line));
@@ -818,10 +825,289 @@ const gsCases = {
   },
 };
 
+// ---- players who sign in: bearer tokens on /connect-me ------------------------------------
+
+// Tokens made here with node's crypto, as Nakama (HS256 over the raw session.encryption_key
+// string, golang-jwt's header) or another issuer (Ed25519) would make them.
+const b64u = (x) => Buffer.from(x).toString('base64url');
+function hs256(claims, key, header = { alg: 'HS256', typ: 'JWT' }) {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+  return `${input}.${header.alg === 'none' ? '' : crypto.createHmac('sha256', key).update(input).digest('base64url')}`;
+}
+function eddsa(claims, priv, header) {
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+  return `${input}.${crypto.sign(null, Buffer.from(input), priv).toString('base64url')}`;
+}
+const nakamaKey = 'n4k4ma-session-key-for-tests';
+const nakama = (over = {}) => {
+  const now = Math.floor(Date.now() / 1000);
+  return { tid: crypto.randomUUID(), uid: crypto.randomUUID(), usn: 'player1', vrs: { region: 'eu' },
+    exp: now + 60, iat: now, ...over };
+};
+const signedIn = (mm, token, ip = '203.0.113.7', body) => request(`${mm.url}/connect-me`, {
+  method: 'POST', headers: { 'x-forwarded-for': ip, ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+const sessionRecord = (db, sid) => JSON.parse(execFileSync('sqlite3', [db,
+  `select value from sg_kv where bucket = 'seatgate_sessions' and key = '${sid}' order by rev desc limit 1`], { encoding: 'utf8' }));
+const claimsOf = (jws) => JSON.parse(Buffer.from(jws.split('.')[1], 'base64url'));
+
+const authCases = {
+  async 'Nakama tokens: each refusal is a 401 with its code; a signed-in player is named in the record, the seat token and the events'() {
+    const keyFileN = path.join(out, 'nakama.key');
+    fs.writeFileSync(keyFileN, `${nakamaKey}\n`, { mode: 0o600 });
+    const { sim, db, jwk, mm, port } = await tcpStack('auth', ['--token-kind', 'both', '--auth', 'nakama',
+      '--auth-nakama-key-file', keyFileN, '--cors-origins', 'https://game.example']);
+    const seatPub = crypto.createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, format: 'jwk' });
+
+    // No token: 401, a challenge without an error attribute (RFC 6750 section 3), nothing reserved.
+    const none = await signedIn(mm, null);
+    assert.equal(none.status, 401, none.text);
+    assert.equal(none.json.error.code, 'missing_token');
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="seatgate"');
+    const now = Math.floor(Date.now() / 1000);
+    const good = nakama();
+    const attacks = [
+      ['malformed_token', 'not-a-jwt'],
+      ['malformed_token', 'a.b'],
+      ['malformed_token', `${'a'.repeat(6000)}.b.c`],
+      ['bad_signature', hs256(good, 'another-key')],
+      ['bad_signature', hs256(good, nakamaKey).slice(0, -4)],
+      ['bad_signature', hs256(good, nakamaKey).replace(/^([^.]+)\.[^.]+/, (_, h) => `${h}.${b64u(JSON.stringify({ ...good, uid: crypto.randomUUID() }))}`)],
+      ['alg_not_allowed', hs256(good, nakamaKey, { alg: 'none', typ: 'JWT' })],
+      ['alg_not_allowed', hs256(good, nakamaKey, { alg: 'HS512', typ: 'JWT' })],
+      ['expired', hs256(nakama({ exp: now - 60 }), nakamaKey)],
+      ['missing_exp', hs256(nakama({ exp: undefined }), nakamaKey)],
+      ['bad_user_id', hs256(nakama({ uid: 'not-a-uuid' }), nakamaKey)],
+      // Nakama's matchmaker token is signed with the same key but names a match, not a player.
+      ['bad_user_id', hs256({ mid: `${crypto.randomUUID()}.`, exp: now + 30 }, nakamaKey)],
+      // A refresh token is signed with the refresh key: it is not a session.
+      ['bad_signature', hs256(good, 'defaultrefreshencryptionkey')],
+    ];
+    for (const [code, tok] of attacks) {
+      const r = await signedIn(mm, tok, '203.0.113.8');
+      assert.equal(r.status, 401, `${code}: ${r.text}`);
+      assert.equal(r.json.error.code, code, `${code}: ${r.text}`);
+      assert.equal(r.headers['www-authenticate'], `Bearer realm="seatgate", error="invalid_token", error_description="${code}"`);
+      assert.ok(!r.text.includes(tok.slice(0, 40)), 'the answer never echoes the token');
+    }
+    // A header over the connection's memory (connection-memory, 8 KiB) is refused by the
+    // HTTP layer before anything reads it.
+    const huge = await signedIn(mm, `${'a'.repeat(9000)}.b.c`, '203.0.113.8');
+    assert.equal(huge.status, 431, huge.text);
+    const notBearer = await request(`${mm.url}/connect-me`, { method: 'POST', headers: { authorization: `Basic ${b64u('a:b')}` } });
+    assert.equal(notBearer.json.error.code, 'malformed_token');
+    // Within the leeway (5 s by default) a just-expired token still passes.
+    const skew = await signedIn(mm, hs256(nakama({ exp: now - 2 }), nakamaKey), '203.0.113.20');
+    assert.equal(skew.status, 200, skew.text);
+    assert.equal((await sim.state()).gameservers[0].lists.players.values.length, 1, 'refusals reserved nothing');
+
+    // A signed-in player from a page the operator allows: the page can read the challenge.
+    const pre = await request(`${mm.url}/connect-me`, { method: 'OPTIONS', headers: { origin: 'https://game.example',
+      'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' } });
+    assert.equal(pre.status, 204, pre.text);
+    assert.match(pre.headers['access-control-allow-headers'], /Authorization/);
+    const tok = hs256(good, nakamaKey);
+    const a = await request(`${mm.url}/connect-me`, { method: 'POST', headers: { origin: 'https://game.example',
+      'x-forwarded-for': '127.0.0.1', authorization: `Bearer ${tok}` } });
+    assert.equal(a.status, 200, a.text);
+    assert.match(a.headers['access-control-expose-headers'], /WWW-Authenticate/);
+    assert.equal(sessionRecord(db, a.json.session_id).user_id, good.uid, 'the session record names the player');
+    const [h, p, sig] = a.json.seat_token.split('.');
+    assert.ok(crypto.verify(null, Buffer.from(`${h}.${p}`), seatPub, Buffer.from(sig, 'base64url')), 'node verifies the seat token');
+    assert.equal(claimsOf(a.json.seat_token).userId, good.uid, 'the seat token names the player');
+    // The player connects: the connect event names them too.
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.write(`SEAT ${a.json.seat_token}\n`);
+    const line = await new Promise((res) => { let b = ''; sock.setEncoding('utf8'); sock.on('data', (d) => { b += d; if (b.includes('\n')) res(b.split('\n')[0]); }); });
+    assert.match(line, /^ACCEPTED /);
+    const ev = await eventually('player_connect recorded', async () => execFileSync('sqlite3', [db,
+      "select payload from sg_events where kind = 'player_connect'"], { encoding: 'utf8' }).trim());
+    assert.equal(JSON.parse(ev.split('\n').pop()).user_id, good.uid);
+    sock.destroy();
+    const evd = await eventually('player_disconnect recorded', async () => execFileSync('sqlite3', [db,
+      "select payload from sg_events where kind = 'player_disconnect'"], { encoding: 'utf8' }).trim());
+    assert.equal(JSON.parse(evd.split('\n').pop()).user_id, good.uid);
+    // No token, key or signature in the matchmaker's log.
+    const log = mm.log();
+    for (const t of [tok, ...attacks.map((x) => x[1])]) {
+      const sig = t.split('.')[2] || '';
+      if (sig.length >= 20) assert.ok(!log.includes(sig), 'no signature in the log');
+      if (t.length >= 60) assert.ok(!log.includes(t.slice(0, 60)), 'no token in the log');
+    }
+    assert.ok(!log.includes(nakamaKey), 'no key in the log');
+    assert.match(log, new RegExp(`event=connect_ready .*user=${good.uid}`));
+  },
+
+  async 'one seat per user: the same player from two addresses at once gets one seat; the rate limit is the player\'s'() {
+    const sim = await startSim(fleet({ replicas: 2, lists: { players: { capacity: 8 } } }));
+    await ready(sim);
+    const db = path.join(out, 'auth-one.db');
+    const mm = await startMatchmaker('mm-auth-one', ['--agones-allocator-url', sim.alloc, '--auth', 'nakama',
+      '--auth-nakama-key', nakamaKey, '--ip-rate', '1', '--ip-burst', '4', '--seats-per-player', '1'], { db });
+    await request(`${sim.admin}/_sim/faults`, { method: 'POST', body: { delayMs: 400 } });
+    const who = nakama();
+    const tok = hs256(who, nakamaKey);
+    const [x, y] = await Promise.all([signedIn(mm, tok, '198.51.100.1'), signedIn(mm, tok, '198.51.100.2')]);
+    assert.equal(x.status, 200, x.text);
+    assert.equal(y.status, 200, y.text);
+    assert.equal(x.json.session_id, y.json.session_id, 'the second request joined the first');
+    assert.equal((await sim.state()).allocations.total, 1, 'one allocation for both');
+    await request(`${sim.admin}/_sim/faults`, { method: 'POST', body: {} });
+    // Another player at the same addresses is another player.
+    const other = await signedIn(mm, hs256(nakama(), nakamaKey), '198.51.100.1');
+    assert.equal(other.status, 200, other.text);
+    assert.notEqual(other.json.session_id, x.json.session_id);
+    // The held, unclaimed seat comes back to its player at the same address; from another
+    // address (which that server would refuse) the player is at the seat cap.
+    const first = sessionRecord(db, x.json.session_id).player_ip; // whichever came first
+    assert.ok(['198.51.100.1', '198.51.100.2'].includes(first), first);
+    const again = await signedIn(mm, tok, first);
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.json.session_id, x.json.session_id, 'the held seat again');
+    const elsewhere = await signedIn(mm, tok, '198.51.100.9');
+    assert.equal(elsewhere.status, 429, elsewhere.text);
+    assert.equal(elsewhere.json.error.code, 'seat_limit');
+    // The rate bucket (burst 4) is the player's wherever they come from: four used, the
+    // fifth is refused; another player at the same address is not.
+    const limited = await signedIn(mm, tok, '198.51.100.3');
+    assert.equal(limited.status, 429, limited.text);
+    assert.equal(limited.json.error.code, 'rate_limited');
+    assert.match(limited.json.error.message, /this player/);
+    const fine = await signedIn(mm, hs256(nakama(), nakamaKey), '198.51.100.3');
+    assert.equal(fine.status, 200, fine.text);
+    const rec = sessionRecord(db, x.json.session_id);
+    assert.equal(rec.user_id, who.uid);
+  },
+
+  async 'online check: a revoked session is refused; answers are cached; an unreachable check fails closed, or open when set'() {
+    const sim = await startSim(fleet({ replicas: 2, lists: { players: { capacity: 20 } } }));
+    await ready(sim);
+    // Nakama's GET /v2/account, as far as the check sees it: 200 for a live session, 401 for
+    // one ended by logout or a ban.
+    const revoked = new Set();
+    const seen = [];
+    const account = http.createServer((req, res) => {
+      const tok = (req.headers.authorization || '').replace(/^Bearer /, '');
+      seen.push({ url: req.url, method: req.method, tok });
+      if (revoked.has(tok)) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'Auth token invalid', code: 16, message: 'Auth token invalid' }));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ user: { id: 'x' } }));
+      }
+    });
+    await new Promise((r) => account.listen(0, '127.0.0.1', r));
+    const checkUrl = `http://127.0.0.1:${account.address().port}/v2/account`;
+    try {
+      const mm = await startMatchmaker('mm-auth-online', ['--agones-allocator-url', sim.alloc, '--auth', 'nakama',
+        '--auth-nakama-key', nakamaKey, '--auth-check-url', checkUrl, '--auth-check-cache', '30s', '--seats-per-player', '0']);
+      const live = hs256(nakama(), nakamaKey);
+      const r1 = await signedIn(mm, live, '203.0.113.30');
+      assert.equal(r1.status, 200, r1.text);
+      assert.deepEqual(seen.map((s) => [s.method, s.url, s.tok === live]), [['GET', '/v2/account', true]]);
+      const r2 = await signedIn(mm, live, '203.0.113.30');
+      assert.equal(r2.status, 200, r2.text);
+      assert.equal(seen.length, 1, 'the second request used the cached answer');
+      const ended = hs256(nakama(), nakamaKey);
+      revoked.add(ended);
+      const r3 = await signedIn(mm, ended, '203.0.113.31');
+      assert.equal(r3.status, 401, r3.text);
+      assert.equal(r3.json.error.code, 'token_revoked');
+      assert.equal(r3.headers['www-authenticate'], 'Bearer realm="seatgate", error="invalid_token", error_description="token_revoked"');
+      const forged = hs256(nakama(), 'wrong');
+      await signedIn(mm, forged, '203.0.113.32');
+      assert.ok(!seen.some((s) => s.tok === forged), 'a token that fails offline is never shown to the check');
+      await new Promise((r) => account.close(r));
+      const r4 = await signedIn(mm, hs256(nakama(), nakamaKey), '203.0.113.33');
+      assert.equal(r4.status, 503, r4.text);
+      assert.equal(r4.json.error.code, 'auth_unavailable');
+      assert.equal(r4.headers['retry-after'], '2');
+      assert.match(mm.log(), /event=check_unreachable/);
+      const open = await startMatchmaker('mm-auth-open', ['--agones-allocator-url', sim.alloc, '--auth', 'nakama',
+        '--auth-nakama-key', nakamaKey, '--auth-check-url', checkUrl, '--auth-check-failure', 'open']);
+      const r5 = await signedIn(open, hs256(nakama(), nakamaKey), '203.0.113.34');
+      assert.equal(r5.status, 200, r5.text);
+      assert.ok(!mm.log().includes(live.split('.')[2]), 'no token in the log');
+    } finally {
+      account.close();
+    }
+  },
+
+  async 'another issuer: Ed25519 keys from a JWK Set, iss and aud checked, the user from sub'() {
+    const sim = await startSim(fleet({ replicas: 1, lists: { players: { capacity: 20 } } }));
+    await ready(sim);
+    const { publicKey, privateKey } = crypto.generateKeyPairSync('ed25519');
+    const x = publicKey.export({ format: 'jwk' }).x;
+    const set = path.join(out, 'issuer.jwks.json');
+    fs.writeFileSync(set, JSON.stringify({ keys: [{ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: 'idp-2026', use: 'sig', x }] }));
+    const keys = path.join(out, 'seat.json');
+    fs.writeFileSync(keys, execFileSync(bins.token, ['jwt-keygen', '--kid', 's1'], { encoding: 'utf8' }));
+    const mm = await startMatchmaker('mm-auth-jwt', ['--agones-allocator-url', sim.alloc, '--auth', 'jwt',
+      '--auth-keys', set, '--auth-issuer', 'https://id.example', '--auth-audience', 'the-game',
+      '--token-kind', 'both', '--seat-token-keys', keys, '--seats-per-player', '0']);
+    const now = Math.floor(Date.now() / 1000);
+    const base = { iss: 'https://id.example', aud: ['other', 'the-game'], sub: 'auth0|5f7c8ec7c33c6c004bbafe82', exp: now + 300, iat: now };
+    const hdr = { alg: 'EdDSA', typ: 'JWT', kid: 'idp-2026' };
+    const ok = await signedIn(mm, eddsa(base, privateKey, hdr));
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal(claimsOf(ok.json.seat_token).userId, base.sub);
+    const cases = [
+      ['wrong_issuer', eddsa({ ...base, iss: 'https://evil.example' }, privateKey, hdr)],
+      ['wrong_audience', eddsa({ ...base, aud: 'other' }, privateKey, hdr)],
+      ['unknown_kid', eddsa(base, privateKey, { ...hdr, kid: 'idp-2025' })],
+      ['not_yet_valid', eddsa({ ...base, nbf: now + 600 }, privateKey, hdr)],
+      ['issued_in_future', eddsa({ ...base, iat: now + 600 }, privateKey, hdr)],
+      ['bad_user_id', eddsa({ ...base, sub: undefined }, privateKey, hdr)],
+      ['bad_user_id', eddsa({ ...base, sub: 'has spaces' }, privateKey, hdr)],
+      // HS256 keyed with the public key's bytes: the algorithm confusion attack.
+      ['alg_not_allowed', hs256(base, Buffer.from(x, 'base64url'), { alg: 'HS256', typ: 'JWT', kid: 'idp-2026' })],
+      ['bad_signature', eddsa(base, crypto.generateKeyPairSync('ed25519').privateKey, hdr)],
+    ];
+    for (const [code, tok] of cases) {
+      const r = await signedIn(mm, tok);
+      assert.equal(r.status, 401, `${code}: ${r.text}`);
+      assert.equal(r.json.error.code, code, `${code}: ${r.text}`);
+    }
+    const good = eddsa(base, privateKey, hdr);
+    const two = await request(`${mm.url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': '203.0.113.40',
+      authorization: [`Bearer ${good}`, `Bearer ${good}`] } });
+    assert.equal(two.status, 401, two.text);
+    assert.equal(two.json.error.code, 'malformed_token', 'two Authorization headers are one too many');
+    const m = mm.log();
+    assert.ok(!m.includes(eddsa(base, privateKey, hdr).split('.')[2].slice(0, 20)), 'no signature in the log');
+  },
+
+  async 'settings: an auth setting missing or wrong is named at start, and never echoes a key'() {
+    const sim = await startSim(fleet({ replicas: 1 }));
+    const start = (name, args) => startMatchmaker(name, ['--agones-allocator-url', sim.alloc, ...args], { expectExit: true });
+    const noKey = await start('mm-a1', ['--auth', 'nakama']);
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.log, /auth-nakama-key/);
+    const noSet = await start('mm-a2', ['--auth', 'jwt']);
+    assert.equal(noSet.code, 2);
+    assert.match(noSet.log, /auth-keys/);
+    const badSet = path.join(out, 'bad.jwks.json');
+    fs.writeFileSync(badSet, '{"keys":[{"kty":"RSA","n":"xx","e":"AQAB","kid":"r"}]}');
+    const bad = await start('mm-a3', ['--auth', 'jwt', '--auth-keys', badSet]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.log, /auth-keys/);
+    const urlAlone = await start('mm-a4', ['--auth-check-url', 'http://127.0.0.1:1/v2/account']);
+    assert.equal(urlAlone.code, 2);
+    assert.match(urlAlone.log, /auth-check-url.*auth=nakama/);
+    const badUrl = await start('mm-a5', ['--auth', 'nakama', '--auth-nakama-key', 'sekrit-k3y', '--auth-check-url', 'ftp://x']);
+    assert.equal(badUrl.code, 2);
+    assert.match(badUrl.log, /auth-check-url/);
+    assert.ok(!badUrl.log.includes('sekrit-k3y'), 'the key is not in the log');
+    const dflt = await startMatchmaker('mm-a6', ['--agones-allocator-url', sim.alloc, '--auth', 'nakama',
+      '--auth-nakama-key', 'defaultencryptionkey']);
+    assert.match(dflt.log(), /event=default_nakama_key/);
+  },
+};
+
 // ---- run -------------------------------------------------------------------------------
 
-const cases = { sim: simCases, matchmaker: mmCases, gameserver: gsCases }[group];
-if (!cases) throw new Error(`--group must be sim, matchmaker or gameserver, not ${group}`);
+const cases = { sim: simCases, matchmaker: mmCases, gameserver: gsCases, auth: authCases }[group];
+if (!cases) throw new Error(`--group must be sim, matchmaker, gameserver or auth, not ${group}`);
 let failed = 0;
 for (const [name, fn] of Object.entries(cases)) {
   const t0 = Date.now();

@@ -1,4 +1,4 @@
-/* Admission control: per-IP token buckets, IPv6 prefix grouping, the global cap, bounded memory. */
+/* Admission control: per-IP (and per-user) token buckets, IPv6 prefix grouping, the global cap, bounded memory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -119,6 +119,28 @@ static void memory_is_bounded_and_idle_entries_forgotten(void **state)
     sg_admission_free(a);
 }
 
+/* A signed-in player's bucket is their own: not their address's, not another player's. */
+static void a_user_has_a_bucket_of_their_own(void **state)
+{
+    (void)state;
+    sg_admission *a = make(1.0, 2, 100, 0);
+    sg_addr p = ip("203.0.113.7");
+    long long retry = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sg_admission_enter_user(a, "user-1", 1000, &retry), SG_ADMIT_OK);
+        sg_admission_leave(a);
+    }
+    assert_int_equal(sg_admission_enter_user(a, "user-1", 1000, &retry), SG_ADMIT_RATE_LIMITED);
+    assert_int_equal(retry, 1000);
+    assert_int_equal(sg_admission_enter_user(a, "user-2", 1000, &retry), SG_ADMIT_OK);
+    sg_admission_leave(a);
+    assert_int_equal(sg_admission_enter(a, &p, 1000, &retry), SG_ADMIT_OK); /* the address's */
+    sg_admission_leave(a);
+    assert_int_equal(sg_admission_enter_user(a, "user-1", 2000, &retry), SG_ADMIT_OK);
+    sg_admission_leave(a);
+    sg_admission_free(a);
+}
+
 static void rejects_bad_options(void **state)
 {
     (void)state;
@@ -143,6 +165,7 @@ int main(void)
         cmocka_unit_test(global_cap_refuses_as_overloaded_until_a_request_leaves),
         cmocka_unit_test(overload_does_not_spend_tokens),
         cmocka_unit_test(memory_is_bounded_and_idle_entries_forgotten),
+        cmocka_unit_test(a_user_has_a_bucket_of_their_own),
         cmocka_unit_test(rejects_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,7 +31,7 @@ static void allowed_origin_is_echoed_with_vary(void **state)
     assert_int_equal(sg_cors_request(c, "https://game.example.com", &h), SG_CORS_ALLOWED);
     assert_string_equal(header(&h, "Access-Control-Allow-Origin"), "https://game.example.com");
     assert_string_equal(header(&h, "Vary"), "Origin");
-    assert_string_equal(header(&h, "Access-Control-Expose-Headers"), "Retry-After");
+    assert_string_equal(header(&h, "Access-Control-Expose-Headers"), "Retry-After, WWW-Authenticate");
     assert_null(header(&h, "Access-Control-Allow-Credentials"));
     /* Case of scheme and host does not matter. */
     assert_int_equal(sg_cors_request(c, "HTTP://LOCALHOST:8000", &h), SG_CORS_ALLOWED);

@@ -3,13 +3,14 @@
 // over HTTPS (a test certificate made here with openssl, trusted by its SPKI hash through
 // --ignore-certificate-errors-spki-list), with the Edgegap simulator starting a server on
 // demand. The page shows progress, then where to connect; the same page from an origin the
-// matchmaker does not allow is refused by CORS and creates nothing. Screenshots go to OUT.
+// matchmaker does not allow is refused by CORS and creates nothing; with sign-in on, the page
+// sends the game's session token (and refreshes an expired one once). Screenshots go to OUT.
 //
 // node browser.mjs --matchmaker-bin B --sim-bin B --page examples/web/index.html --out DIR
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -246,5 +247,53 @@ test('rate limited: the page waits out Retry-After by itself, then gets a seat',
   await page.waitForSelector('#status[data-state="ready"]', { timeout: 20000 });
   assert.ok((await page.evaluate(() => window.seatgateAnswer)).token.length > 0);
   assert.equal((await first).status, 200);
+  await page.close();
+});
+
+test('a game that signs players in: the page sends the session token, refreshes an expired one once, and says "sign in" without one', async () => {
+  // Nakama-format session tokens, made here with node's HMAC (the raw key string).
+  const key = 'browser-nakama-session-key';
+  const b64u = (x) => Buffer.from(x).toString('base64url');
+  const mint = (claims) => {
+    const input = `${b64u(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64u(JSON.stringify(claims))}`;
+    return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const uid = randomUUID();
+  const stale = mint({ tid: randomUUID(), uid, usn: 'web', exp: now - 120, iat: now - 180 });
+  const fresh = mint({ tid: randomUUID(), uid, usn: 'web', exp: now + 60, iat: now });
+  const db = path.join(OUT, 'mm-auth.db');
+  const mm3 = start('matchmaker-auth', MM_BIN, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', path.join(OUT, 'mm3.url'), '--cors-origins', allowed,
+    '--store-url', `sqlite://${db}`, '--edgegap-url', simUrl,
+    '--edgegap-app', 'demo', '--edgegap-version', 'v1', '--port-name', 'gameport',
+    '--auth', 'nakama'],
+  { SEATGATE_EDGEGAP_API_KEY: API_KEY, SEATGATE_NETCODE_KEY: randomBytes(32).toString('hex'),
+    SEATGATE_AUTH_NAKAMA_KEY: key });
+  const mm3Url = await readyFile(path.join(OUT, 'mm3.url'), mm3, 'the matchmaker with sign-in');
+
+  // Without a session: the page says to sign in, and nothing is reserved.
+  const anon = await context.newPage();
+  await anon.goto(`${allowed}/?matchmaker=${encodeURIComponent(mm3Url)}`);
+  await anon.click('#play');
+  await anon.waitForSelector('#status[data-state="error"]', { timeout: 10000 });
+  assert.match(await anon.textContent('#status'), /Sign in to play\..*missing_token/s);
+  await anon.close();
+
+  // The game's script hands the page its session; the first one has expired.
+  const page = await context.newPage();
+  await page.addInitScript(([s, f]) => {
+    window.seatgateCalls = [];
+    window.seatgateToken = async ({ refresh }) => { window.seatgateCalls.push(refresh); return refresh ? f : s; };
+  }, [stale, fresh]);
+  await page.goto(`${allowed}/?matchmaker=${encodeURIComponent(mm3Url)}`);
+  await page.click('#play');
+  await page.waitForSelector('#status[data-state="ready"]', { timeout: 20000 });
+  assert.deepEqual(await page.evaluate(() => window.seatgateCalls), [false, true], 'asked again, once, with refresh');
+  const answer = await page.evaluate(() => window.seatgateAnswer);
+  const rec = JSON.parse(execFileSync('sqlite3', [db, `select value from sg_kv where bucket = 'seatgate_sessions' ` +
+    `and key = '${answer.session_id}' order by rev desc limit 1`], { encoding: 'utf8' }));
+  assert.equal(rec.user_id, uid, 'the seat is the signed-in player\'s');
+  await page.screenshot({ path: path.join(OUT, '6-signed-in.png') });
   await page.close();
 });

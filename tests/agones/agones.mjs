@@ -549,11 +549,13 @@ async function tcpStack(name, mmArgs = [], serverEnv = {}) {
   const jwk = JSON.parse(fs.readFileSync(keys, 'utf8')).keys[0];
   const mm = await startMatchmaker(`mm-${name}`, ['--agones-allocator-url', sim.alloc, '--seat-token-keys', keys, ...mmArgs], { db });
   const port = gs.ports[0].port;
-  procs.start(`${name}-server`, path.join(path.dirname(bins.server), 'seatgate-example-tcp-server'),
-    ['--listen', `127.0.0.1:${port}`], { AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
+  // (another process may play the same GameServer: serve(name, port) starts one)
+  const serve = (who, p) => procs.start(who, path.join(path.dirname(bins.server), 'seatgate-example-tcp-server'),
+    ['--listen', `127.0.0.1:${p}`], { AGONES_SDK_HTTP_PORT: String(gs.sdkPort), SEATGATE_STORE_URL: `sqlite://${db}`,
       SEATGATE_SEAT_TOKEN_KEYS: pubKeys, SEATGATE_AGONES_SEAT_SWEEP: '300ms', ...serverEnv });
+  serve(`${name}-server`, port);
   await eventually('Ready', async () => (await gsOf(sim, gs.name))?.state === 'Ready');
-  return { sim, gs, db, jwk, mm, port };
+  return { sim, gs, db, jwk, mm, port, serve };
 }
 
 const gsCases = {
@@ -718,12 +720,12 @@ const gsCases = {
   },
 
   async 'a TCP game server admits a seat token once and refuses every attack'() {
-    const { sim, gs, jwk, mm, port } = await tcpStack('tcp', ['--token-kind', 'jwt', '--seat-token-audience', 'demo'],
+    const { sim, gs, jwk, mm, port, serve } = await tcpStack('tcp', ['--token-kind', 'jwt', '--seat-token-audience', 'demo'],
       { SEATGATE_SEAT_TOKEN_AUDIENCE: 'demo' });
     const priv = crypto.createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, format: 'jwk' });
     // A player: one TCP connection, "SEAT <token>", one answer line.
-    const seat = (token, { localAddress = '127.0.0.1', line = `SEAT ${token}\n` } = {}) => new Promise((resolve, reject) => {
-      const sock = net.connect({ host: '127.0.0.1', port, localAddress }, () => sock.write(line));
+    const seat = (token, { localAddress = '127.0.0.1', line = `SEAT ${token}\n`, to = port } = {}) => new Promise((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port: to, localAddress }, () => sock.write(line));
       let buf = '';
       sock.setEncoding('utf8');
       sock.on('data', (d) => {
@@ -739,7 +741,7 @@ const gsCases = {
       const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(c))}`;
       return `${input}.${b64u(header.alg === 'none' ? Buffer.alloc(0) : crypto.sign(null, Buffer.from(input), priv))}`;
     };
-    const fresh = async () => (await request(`${mm.url}/connect-me`, { method: 'POST' })).json;
+    const fresh = async () => { const r = await request(`${mm.url}/connect-me`, { method: "POST" }); assert.equal(r.status, 200, r.text); return r.json; };
     const a = await fresh();
     assert.equal(a.host, '127.0.0.1');
     assert.equal(a.port, port);
@@ -757,6 +759,19 @@ const gsCases = {
     assert.equal(answers.filter((x) => x.startsWith('ACCEPTED')).length, 1, answers.join(' | '));
     assert.match(answers.find((x) => x.startsWith('DENIED')), /already_connected/);
     race.forEach((x) => x.sock.destroy());
+    // The same race across two server processes of this GameServer (one store): the seat's
+    // atomic claim lets exactly one of them admit the token.
+    const spare = await new Promise((r) => { const t = net.createServer().listen(0, '127.0.0.1', () => { const p = t.address().port; t.close(() => r(p)); }); });
+    const twin = serve('tcp-server-twin', spare);
+    await eventually('the twin listens', async () => /event=started|listening/.test(fs.readFileSync(path.join(out, 'tcp-server-twin.log'), 'utf8')), 8000);
+    const d = await fresh();
+    const across = await Promise.all([seat(d.seat_token), seat(d.seat_token, { to: spare })]);
+    const both = across.map((x) => x.answer).sort();
+    assert.equal(both.filter((x) => x.startsWith('ACCEPTED')).length, 1, both.join(' | '));
+    assert.match(both.find((x) => x.startsWith('DENIED')), /already_connected/);
+    across.forEach((x) => x.sock.destroy());
+    await eventually('that seat freed', async () => !(await gsOf(sim, gs.name)).lists.players.values.includes(d.session_id));
+    twin.kill('SIGKILL'); // (a clean stop would call Shutdown on the GameServer both play)
     // Attacks, each refused with its reason (tokens made here with node's crypto).
     const c = await fresh();
     const claims = JSON.parse(Buffer.from(c.seat_token.split('.')[1], 'base64url'));

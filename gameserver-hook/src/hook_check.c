@@ -19,6 +19,7 @@ static const char *const reason_names[SG_HOOK_REASON_COUNT] = {
     [SG_HOOK_REJECT_UNAVAILABLE] = "unavailable",
     [SG_HOOK_REJECT_RATE_LIMITED] = "rate_limited",
     [SG_HOOK_REJECT_IP_LIMIT] = "ip_limit",
+    [SG_HOOK_REJECT_SERVER_FULL] = "server_full",
     [SG_HOOK_REJECT_BAD_SEAT_TOKEN] = "bad_seat_token",
 };
 

@@ -49,6 +49,7 @@ typedef struct hook_identity {
     char request_id[128]; /* sizes as in records.h */
     char public_ip[46];
     char fqdn[254];
+    int capacity; /* players this server takes at most (0: no cap) */
 } hook_identity;
 
 /* The facts of an Edgegap session the checks need. Strings point into backend memory

@@ -77,6 +77,7 @@ static sg_status publish_server(hook_shared *sh, sg_event_kind kind, const char 
 
 sg_status hook_shared_register(hook_shared *sh, const char *context_json, size_t len)
 {
+    sh->id.capacity = sh->record.capacity;
     if (!sh->register_server) return SG_OK;
     sg_status st = sg_ledger_put_context(sh->ledger, sh->id.fqdn, context_json, len);
     if (st == SG_OK) st = sg_ledger_put_server(sh->ledger, &sh->record);
@@ -166,6 +167,8 @@ static sg_reject_reason reject_reason(int r)
         return SG_REJECT_UNAVAILABLE;
     case SG_HOOK_REJECT_IP_LIMIT:
         return SG_REJECT_IP_LIMIT;
+    case SG_HOOK_REJECT_SERVER_FULL:
+        return SG_REJECT_SERVER_FULL;
     default:
         return SG_REJECT_BAD_TOKEN; /* invalid input, session mismatch */
     }

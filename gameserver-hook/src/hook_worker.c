@@ -33,6 +33,17 @@ static hook_conn *conn_find(sg_hook *h, uint64_t client_id)
     return NULL;
 }
 
+/* The gameserver record's player count is rewritten soon after a player joins or leaves
+ * (not only at the next heartbeat), so placement sees servers as they are; changes within
+ * this window share one write. */
+#define PLAYERS_WRITE_DELAY_MS 200
+
+static void players_changed(sg_hook *h)
+{
+    long long soon = sg_clock_mono_ms() + PLAYERS_WRITE_DELAY_MS;
+    if (soon < h->next_heartbeat_ms) h->next_heartbeat_ms = soon;
+}
+
 static bool conn_add(sg_hook *h, const hook_job *j)
 {
     pthread_mutex_lock(&h->mu);
@@ -54,6 +65,7 @@ static bool conn_add(sg_hook *h, const hook_job *j)
     snprintf(c->user_id, sizeof c->user_id, "%s", j->user_id);
     c->since = (long long)time(NULL);
     pthread_mutex_unlock(&h->mu);
+    players_changed(h);
     return true;
 }
 
@@ -67,6 +79,7 @@ static bool conn_remove(sg_hook *h, uint64_t client_id, hook_conn *out)
         *c = h->conns[--h->conn_count];
     }
     pthread_mutex_unlock(&h->mu);
+    if (c) players_changed(h);
     return c != NULL;
 }
 
@@ -210,6 +223,14 @@ static void on_session(hook_job *j, sg_status st, const hook_session_view *s)
     if (here) {
         reject(h, j, SG_HOOK_REJECT_ALREADY_CONNECTED, "%s",
                "this client id is already connected to this server");
+        return;
+    }
+    pthread_mutex_lock(&h->mu);
+    size_t players = h->conn_count;
+    pthread_mutex_unlock(&h->mu);
+    if (h->self.capacity > 0 && players >= (size_t)h->self.capacity) {
+        reject(h, j, SG_HOOK_REJECT_SERVER_FULL, "this server holds its %d players (capacity)",
+               h->self.capacity);
         return;
     }
     if (h->claims_per_ip > 0 && from_ip >= h->claims_per_ip) {

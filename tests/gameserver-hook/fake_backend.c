@@ -88,6 +88,7 @@ static sg_status f_start(void *c, hook_identity *id, char **ctx_json)
     pthread_mutex_unlock(&f->w->mu);
     if (fail) return sg_fail(SG_E_UNAVAILABLE, "fake: context not available yet");
     *id = f->id;
+    id->capacity = f->w->capacity;
     *ctx_json = strdup("{\"request_id\":\"fake\"}");
     return SG_OK;
 }
@@ -95,9 +96,9 @@ static sg_status f_start(void *c, hook_identity *id, char **ctx_json)
 static sg_status f_heartbeat(void *c, uint32_t players)
 {
     fake_ctx *f = c;
-    (void)players;
     pthread_mutex_lock(&f->w->mu);
     f->w->heartbeats++;
+    f->w->last_players = (int)players;
     pthread_mutex_unlock(&f->w->mu);
     return SG_OK;
 }

@@ -41,6 +41,7 @@ typedef struct fake_world {
     sg_status claim_status;
     int delete_failures; /* the next N deletes fail (not queued either) */
     int start_failures;  /* the next N start attempts fail with SG_E_UNAVAILABLE */
+    int capacity;        /* the server's capacity, as its start learns it (0: no cap) */
     bool gate_closed;    /* lookup_client waits while closed */
     int gate_waiting;    /* workers waiting at the gate */
     /* observations */
@@ -49,6 +50,7 @@ typedef struct fake_world {
     int event_count;
     int deletes;
     int heartbeats;
+    int last_players; /* the player count of the latest heartbeat */
     int stops;
 } fake_world;
 

@@ -483,6 +483,43 @@ static void one_address_holds_a_bounded_number_of_seats(void **state)
     expect_reason(verify(f, 75, PLAYER_IP, NULL), SG_HOOK_ACCEPTED);
 }
 
+/* A server at its capacity refuses the next player as server_full (whatever their address),
+ * takes them once someone left, and its heartbeats carry the player count. */
+static void a_full_server_refuses_with_its_own_reason(void **state)
+{
+    (void)state;
+    fake_world w;
+    fake_world_init(&w);
+    w.capacity = 2;
+    sg_hook_options *o = test_options();
+    sg_hook *h = new_hook(&w, o, SERVER_ID, SERVER_IP);
+    sg_hook_options_free(o);
+    assert_int_equal(sg_hook_wait_started(h, 5000), SG_OK);
+    fixture f = {.h = h}; /* (verify reads only its hook) */
+    fake_add(&w, 81, "s81-S", "198.51.100.81", SERVER_IP, SERVER_ID);
+    fake_add(&w, 82, "s82-S", "198.51.100.82", SERVER_IP, SERVER_ID);
+    fake_add(&w, 83, "s83-S", "198.51.100.83", SERVER_IP, SERVER_ID);
+    expect_reason(verify(&f, 81, "198.51.100.81", NULL), SG_HOOK_ACCEPTED);
+    expect_reason(verify(&f, 82, "198.51.100.82", NULL), SG_HOOK_ACCEPTED);
+    sg_hook_verdict v = verify(&f, 83, "198.51.100.83", NULL);
+    expect_reason(v, SG_HOOK_REJECT_SERVER_FULL);
+    assert_non_null(strstr(v.message, "2 players (capacity)"));
+    assert_string_equal(sg_hook_reason_name(SG_HOOK_REJECT_SERVER_FULL), "server_full");
+    assert_int_equal(fake_find(&w, "s83-S")->claim, 0); /* refused before any claim */
+    for (int i = 0; i < 5000 && w.last_players != 2; i++) {
+        sg_hook_poll(h, 0);
+        sg_sleep_ms(1);
+    }
+    assert_int_equal(w.last_players, 2);
+    got g = {0};
+    assert_int_equal(sg_hook_disconnect(h, 81, SG_HOOK_DISCONNECT_GOODBYE, on_done, &g), SG_OK);
+    poll_until(h, &g.done_calls, 1);
+    expect_reason(verify(&f, 83, "198.51.100.83", NULL), SG_HOOK_ACCEPTED);
+    assert_int_equal(fake_count_events(&w, "verify_rejected"), 1);
+    sg_hook_free(h);
+    fake_world_destroy(&w);
+}
+
 static void stop_refuses_new_requests_and_deregisters(void **state)
 {
     fixture *f = *state;
@@ -770,6 +807,7 @@ int main(void)
         T(one_address_holds_a_bounded_number_of_seats),
         T(stop_refuses_new_requests_and_deregisters),
         T(heartbeats_run_on_their_own),
+        cmocka_unit_test(a_full_server_refuses_with_its_own_reason),
         cmocka_unit_test(verify_never_waits_for_the_worker),
         cmocka_unit_test(two_servers_racing_for_one_session),
         cmocka_unit_test(start_retries_and_waiting_verifies_follow),

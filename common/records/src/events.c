@@ -23,7 +23,7 @@ static const struct {
 static const char *const reject_names[SG_REJECT_REASON_COUNT] = {
     "unknown_client",    "session_not_ready", "ip_mismatch", "wrong_server",
     "already_connected", "unavailable",       "bad_token",   "session_gone",
-    "ip_limit",
+    "ip_limit",          "server_full",
 };
 
 const char *sg_event_kind_name(sg_event_kind k)

@@ -135,6 +135,7 @@ typedef enum sg_hook_reason {
     SG_HOOK_REJECT_IP_LIMIT,          /* this address holds claims-per-ip connections here */
     SG_HOOK_REJECT_BAD_SEAT_TOKEN,    /* a seat token that does not verify: signature, key,
                                        * algorithm, times or audience (the message says which) */
+    SG_HOOK_REJECT_SERVER_FULL,       /* this server holds as many players as its capacity */
     SG_HOOK_REASON_COUNT
 } sg_hook_reason;
 

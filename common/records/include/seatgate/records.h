@@ -304,6 +304,7 @@ typedef enum sg_reject_reason {
     SG_REJECT_BAD_TOKEN,          /* connect token invalid or expired */
     SG_REJECT_SESSION_GONE,       /* the Edgegap session no longer exists */
     SG_REJECT_IP_LIMIT,           /* the address holds as many connections as it may there */
+    SG_REJECT_SERVER_FULL,        /* the server holds as many players as its capacity */
     SG_REJECT_REASON_COUNT
 } sg_reject_reason;
 

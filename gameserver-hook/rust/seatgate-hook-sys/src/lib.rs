@@ -70,7 +70,8 @@ pub const SG_HOOK_REJECT_UNAVAILABLE: sg_hook_reason = 10;
 pub const SG_HOOK_REJECT_RATE_LIMITED: sg_hook_reason = 11;
 pub const SG_HOOK_REJECT_IP_LIMIT: sg_hook_reason = 12;
 pub const SG_HOOK_REJECT_BAD_SEAT_TOKEN: sg_hook_reason = 13;
-pub const SG_HOOK_REASON_COUNT: usize = 14;
+pub const SG_HOOK_REJECT_SERVER_FULL: sg_hook_reason = 14;
+pub const SG_HOOK_REASON_COUNT: usize = 15;
 
 /// `sg_hook_disconnect_reason`.
 pub type sg_hook_disconnect_reason = c_int;

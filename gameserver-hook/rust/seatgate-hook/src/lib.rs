@@ -331,6 +331,8 @@ pub enum Reason {
     IpLimit,
     /// A seat token (JWS) that does not verify: signature, key, times or audience.
     BadSeatToken,
+    /// This server holds as many players as its capacity.
+    ServerFull,
     /// A reason newer than this crate.
     Other(i32),
 }
@@ -352,6 +354,7 @@ impl Reason {
             sys::SG_HOOK_REJECT_RATE_LIMITED => Reason::RateLimited,
             sys::SG_HOOK_REJECT_IP_LIMIT => Reason::IpLimit,
             sys::SG_HOOK_REJECT_BAD_SEAT_TOKEN => Reason::BadSeatToken,
+            sys::SG_HOOK_REJECT_SERVER_FULL => Reason::ServerFull,
             other => Reason::Other(other),
         }
     }
@@ -373,6 +376,7 @@ impl Reason {
             Reason::RateLimited => sys::SG_HOOK_REJECT_RATE_LIMITED,
             Reason::IpLimit => sys::SG_HOOK_REJECT_IP_LIMIT,
             Reason::BadSeatToken => sys::SG_HOOK_REJECT_BAD_SEAT_TOKEN,
+            Reason::ServerFull => sys::SG_HOOK_REJECT_SERVER_FULL,
             Reason::Other(r) => r,
         }
     }

@@ -50,6 +50,7 @@ fn reasons_and_statuses_have_the_library_names() {
         "rate_limited",
         "ip_limit",
         "bad_seat_token",
+        "server_full",
     ];
     assert_eq!(expected.len(), seatgate_hook::sys::SG_HOOK_REASON_COUNT);
     let reasons = [
@@ -67,6 +68,7 @@ fn reasons_and_statuses_have_the_library_names() {
         Reason::RateLimited,
         Reason::IpLimit,
         Reason::BadSeatToken,
+        Reason::ServerFull,
     ];
     assert_eq!(reasons.len(), expected.len());
     for (i, (r, name)) in reasons.iter().zip(expected).enumerate() {

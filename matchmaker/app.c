@@ -13,6 +13,7 @@
 
 #include "admission.h"
 #include "auth.h"
+#include "fleet.h"
 #include "client_ip.h"
 #include "cors.h"
 #include "flow.h"
@@ -130,6 +131,20 @@ static const sg_setting app_settings[] = {
              "auth_unavailable) or accept on the offline check alone (open)"},
     {.name = "auth-check-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
      .help = "threads that wait for the online check (each holds one check at a time)"},
+    /* Placement */
+    {.name = "placement", .type = SG_SET_STRING, .def = "platform",
+     .choices = "platform|fill|nearest",
+     .help = "how a server is chosen: by the platform from the player's IP (platform), the "
+             "fullest live server within placement-budget (fill), or the closest (nearest); "
+             "fill and nearest need platform=edgegap"},
+    {.name = "placement-budget", .type = SG_SET_DURATION, .def = "80ms", .min = MS(1),
+     .max = MS(10000), .help = "the round trip a server may be from the player to be joined"},
+    {.name = "placement-stale", .type = SG_SET_DURATION, .def = "15s", .min = MS(1000),
+     .max = MS(600000),
+     .help = "a server whose heartbeat is older is never chosen (keep above 2x the hooks' "
+             "heartbeat)"},
+    {.name = "placement-refresh", .type = SG_SET_DURATION, .def = "1s", .min = MS(100),
+     .max = MS(60000), .help = "how often the live servers are read from the gameserver bucket"},
     /* The platform */
     {.name = "platform", .type = SG_SET_STRING, .def = "edgegap", .choices = "edgegap|agones",
      .help = "where seats come from: Edgegap sessions, or Agones GameServers' player lists"},
@@ -287,6 +302,7 @@ struct sg_app {
     sg_jws_keyset *seat_keys;
     sg_auth *auth;
     sg_workpool *auth_pool; /* online checks; NULL without one */
+    sg_fleet *fleet;        /* the live servers, for placement; NULL when it is off */
     sg_cidr *trusted;
     char **selectors;
     size_t selector_count;
@@ -753,6 +769,20 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "store-workers"), &app->pool));
     if (sg_auth_online(app->auth))
         TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "auth-check-workers"), &app->auth_pool));
+    sg_place_mode placement = SG_PLACE_PLATFORM;
+    sg_place_mode_parse(sg_config_str(cfg, "placement"), &placement);
+    if (placement != SG_PLACE_PLATFORM) {
+        if (on_agones) {
+            st = bad("placement", "fill and nearest need platform=edgegap (the Agones allocator "
+                                  "packs servers itself: its selectors fill Allocated servers "
+                                  "first)");
+            goto fail;
+        }
+        sg_fleet_options flo = {.ledger = app->ledger,
+                                .refresh_ms = sg_config_num(cfg, "placement-refresh"),
+                                .hold_ms = sg_config_num(cfg, "token-expire") * 1000};
+        TRY(sg_fleet_start(&flo, &app->fleet));
+    }
     sg_flow_options fo = {
         .loop = app->loop,
         .orch = &app->orch,
@@ -780,6 +810,10 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .seat_keys = app->seat_keys,
         .auth = app->auth,
         .auth_pool = app->auth_pool,
+        .fleet = app->fleet,
+        .placement = placement,
+        .placement_budget_ms = (double)sg_config_num(cfg, "placement-budget"),
+        .placement_stale_ms = sg_config_num(cfg, "placement-stale"),
         .seat_kid = seat_kid && *seat_kid ? seat_kid : NULL,
         .seat_audience = seat_aud && *seat_aud ? seat_aud : NULL,
         .exposure = on_agones ? sg_config_str(cfg, "agones-exposure") : "hostport",
@@ -917,6 +951,7 @@ void sg_app_stop(sg_app *app)
     sg_workpool_free(app->pool);
     sg_flow_free(app->flow);
     sg_loop_free(app->loop);
+    sg_fleet_stop(app->fleet);
     sg_ledger_close(app->ledger);
     sg_store_close(app->store);
     sg_admission_free(app->admission);

@@ -56,6 +56,31 @@ static sg_status parse_map(const sg_connect_body_options *o, const cJSON *v,
     return SG_OK;
 }
 
+/* The round trips the client measured: {"<location>": ms, ...}. */
+static sg_status parse_rtts(const cJSON *v, sg_connect_request *out, sg_reply_error *err)
+{
+    if (!cJSON_IsObject(v))
+        return field_error(err, "%s must be an object of location names to milliseconds", "rtts");
+    if (cJSON_GetArraySize(v) > SG_CONNECT_MAX_RTTS) {
+        sg_reply_error_set(err, 400, "bad_field", "rtts: at most %d locations", SG_CONNECT_MAX_RTTS);
+        return sg_fail(SG_E_INVALID, "connect-me body: %s", err->message);
+    }
+    const cJSON *item;
+    cJSON_ArrayForEach(item, v)
+    {
+        if (!item->string || !printable_text(item->string, SG_CONNECT_RTT_NAME_MAX))
+            return field_error(err, "%s names must be 1..32 printable characters", "rtts");
+        if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0 && item->valuedouble <= 10000))
+            return field_error(err, "%s values must be milliseconds from 0 to 10000", "rtts");
+        for (size_t i = 0; i < out->rtt_count; i++)
+            if (strcmp(out->rtts[i].name, item->string) == 0)
+                return field_error(err, "%s names a location twice", "rtts");
+        strcpy(out->rtts[out->rtt_count].name, item->string);
+        out->rtts[out->rtt_count++].ms = (float)item->valuedouble;
+    }
+    return SG_OK;
+}
+
 static sg_status parse_selectors(const sg_connect_body_options *o, const cJSON *v,
                                  sg_connect_request *out, sg_reply_error *err)
 {
@@ -131,7 +156,7 @@ sg_status sg_connect_request_parse(const sg_connect_body_options *o, const char 
         return sg_fail(SG_E_MALFORMED, "connect-me body: %s", err->message);
     }
     sg_status st = SG_OK;
-    bool seen_version = false, seen_selectors = false, seen_map = false;
+    bool seen_version = false, seen_selectors = false, seen_map = false, seen_rtts = false;
     const cJSON *f;
     cJSON_ArrayForEach(f, root)
     {
@@ -139,17 +164,21 @@ sg_status sg_connect_request_parse(const sg_connect_body_options *o, const char 
         bool is_version = strcmp(f->string, "client_version") == 0;
         bool is_selectors = strcmp(f->string, "selectors") == 0;
         bool is_map = strcmp(f->string, "mapKey") == 0;
-        if (!is_version && !is_selectors && !is_map) continue;
+        bool is_rtts = strcmp(f->string, "rtts") == 0;
+        if (!is_version && !is_selectors && !is_map && !is_rtts) continue;
         if ((is_version && seen_version) || (is_selectors && seen_selectors) ||
-            (is_map && seen_map)) {
+            (is_map && seen_map) || (is_rtts && seen_rtts)) {
             st = field_error(err, "%s appears twice", f->string);
             break;
         }
         seen_version |= is_version;
         seen_selectors |= is_selectors;
         seen_map |= is_map;
+        seen_rtts |= is_rtts;
         if (cJSON_IsNull(f)) continue;
-        if (is_map) {
+        if (is_rtts) {
+            if ((st = parse_rtts(f, out, err)) != SG_OK) break;
+        } else if (is_map) {
             if ((st = parse_map(o, f, out, err)) != SG_OK) break;
         } else if (is_version) {
             if (!cJSON_IsString(f) || !printable_text(f->valuestring, SG_CONNECT_TEXT_MAX)) {

@@ -13,6 +13,10 @@
  *   mapKey          string, 1..64 of [A-Za-z0-9._-]: the map the player asks for, carried in
  *                   the seat token; must be in the operator's allowed list (map-keys
  *                   setting), empty by default (field refused)
+ *   rtts            object of at most SG_CONNECT_MAX_RTTS entries: a location's name (1..32
+ *                   printable characters, e.g. a city or a ping beacon) -> the round trip
+ *                   the client measured to it, in milliseconds (a number 0..10000); used by
+ *                   placement (placement setting) to find a server near the player
  *
  * Errors fill an sg_reply_error: 413 body_too_large, 400 bad_content_type, malformed_json
  * (also for a body that is not an object), bad_field (a field of the wrong type or out of
@@ -34,6 +38,8 @@ extern "C" {
 
 #define SG_CONNECT_MAX_SELECTORS 8
 #define SG_CONNECT_TEXT_MAX 64
+#define SG_CONNECT_MAX_RTTS 8
+#define SG_CONNECT_RTT_NAME_MAX 32
 
 typedef struct sg_connect_body_options {
     size_t max_bytes;                     /* largest accepted body */
@@ -48,6 +54,11 @@ typedef struct sg_connect_request {
     size_t selector_count;
     char selectors[SG_CONNECT_MAX_SELECTORS][SG_CONNECT_TEXT_MAX + 1];
     char map_key[SG_CONNECT_TEXT_MAX + 1]; /* "" when absent */
+    size_t rtt_count;
+    struct {
+        char name[SG_CONNECT_RTT_NAME_MAX + 1];
+        float ms;
+    } rtts[SG_CONNECT_MAX_RTTS];
 } sg_connect_request;
 
 /* Whether a Content-Type value is application/json (case-insensitive, parameters allowed). */

@@ -57,6 +57,14 @@ typedef struct flight {
     char user_id[SG_REC_USER_MAX]; /* the authenticated player ("" anonymous); single flight
                                     * and the seat cap are theirs */
     char map_key[SG_CONNECT_TEXT_MAX + 1]; /* the first call's; joined calls share it */
+    struct {                               /* how the seat is chosen (placement) */
+        bool decided;
+        sg_place_kind kind;
+        sg_place_source source;
+        double rtt_ms;
+        char server_id[SG_REC_ID_MAX];
+        char location[SG_REC_NAME_MAX];
+    } place;
     sg_connect_call *calls;
     size_t ncalls;
     char marker[SG_INTENT_MARKER_LEN + 1]; /* this create's intent */
@@ -460,6 +468,15 @@ static void fill_record(const flight *f, sg_session_record *r, long long claim_d
     sg_copy_str(r->version, sizeof r->version, fl->version);
     sg_copy_str(r->matchmaker, sizeof r->matchmaker, fl->instance);
     sg_copy_str(r->user_id, sizeof r->user_id, f->user_id);
+    if (f->place.decided) {
+        sg_copy_str(r->placement, sizeof r->placement, sg_place_kind_name(f->place.kind));
+        sg_copy_str(r->placement_location, sizeof r->placement_location, f->place.location);
+        r->has_placement_rtt = f->place.kind == SG_PLACE_JOIN;
+        r->placement_rtt_ms = r->has_placement_rtt ? f->place.rtt_ms : 0;
+        if (r->has_placement_rtt)
+            sg_copy_str(r->placement_source, sizeof r->placement_source,
+                        sg_place_source_name(f->place.source));
+    }
 }
 
 static void on_recorded_loop(void *arg)
@@ -803,9 +820,16 @@ static void on_finished_loop(void *arg)
         end_flight(f, "abandoned");
     } else {
         const finish *fin = f->fin;
+        sg_flow_placement pl = {
+            .decision = sg_place_kind_name(f->place.kind),
+            .location = f->place.location,
+            .has_rtt = f->place.kind == SG_PLACE_JOIN,
+            .rtt_ms = f->place.rtt_ms,
+            .source = sg_place_source_name(f->place.source),
+        };
         char *json = sg_flow_answer_json(&fin->seat, fin->port, fin->token_b64, fin->client_id,
                                          fin->expires_at, e->digest[0] ? e->digest : NULL,
-                                         fin->seat_token);
+                                         fin->seat_token, f->place.decided ? &pl : NULL);
         SG_INFO("flow", "connect_ready",
                 "ip=%s session_id=%s server=%s port=%d waiters=%zu exposure=%s user=%s",
                 f->ip_text, f->link.seat_id, fin->seat.public_ip, fin->port->external, f->ncalls,
@@ -875,6 +899,38 @@ static void attach(flight *f, sg_connect_call *c)
 
 /* ---- the create intent, then the create ---- */
 
+/* Where the player should play, over the fleet view (placement.h): logged with what was
+ * considered, recorded with the seat and told to the player. */
+static void decide_placement(flight *f, const sg_connect_call *c)
+{
+    const sg_flow *fl = f->flow;
+    sg_place_rtt rtts[SG_CONNECT_MAX_RTTS];
+    size_t nr = c ? c->req.rtt_count : 0;
+    for (size_t i = 0; i < nr; i++)
+        rtts[i] = (sg_place_rtt){c->req.rtts[i].name, c->req.rtts[i].ms};
+    sg_place_player p = {.rtts = rtts, .rtt_count = nr};
+    sg_place_options o = {.mode = fl->o.placement,
+                          .budget_ms = fl->o.placement_budget_ms,
+                          .stale_ms = fl->o.placement_stale_ms};
+    sg_fleet_choice ch;
+    sg_fleet_place(fl->o.fleet, &o, &p, &ch);
+    f->place.decided = true;
+    f->place.kind = ch.d.kind;
+    f->place.source = ch.d.source;
+    f->place.rtt_ms = ch.d.rtt_ms;
+    sg_copy_str(f->place.server_id, sizeof f->place.server_id, ch.server_id);
+    sg_copy_str(f->place.location, sizeof f->place.location, ch.location);
+    char q[2 * SG_REC_NAME_MAX + 4];
+    SG_INFO("flow", "placement",
+            "ip=%s decision=%s server=%s location=%s rtt_ms=%.1f source=%s servers=%zu stale=%zu "
+            "full=%zu far=%zu unknown=%zu budget_ms=%.0f",
+            f->ip_text, sg_place_kind_name(ch.d.kind), ch.server_id[0] ? ch.server_id : "-",
+            sg_log_quote(ch.location[0] ? ch.location : "-", q, sizeof q),
+            ch.d.kind == SG_PLACE_JOIN ? ch.d.rtt_ms : -1.0,
+            sg_place_source_name(ch.d.kind == SG_PLACE_JOIN ? ch.d.source : SG_PLACE_NO_ESTIMATE),
+            ch.servers, ch.d.stale, ch.d.full, ch.d.far, ch.d.unknown, o.budget_ms);
+}
+
 /* Creates the seat for the flight's first call (the orchestrator copies the request). */
 static void create_seat_now(flight *f)
 {
@@ -891,6 +947,10 @@ static void create_seat_now(flight *f)
         .webhook_url = fl->webhook_url[0] ? fl->webhook_url : NULL,
         .marker = f->marker,
     };
+    if (fl->o.fleet && fl->o.placement != SG_PLACE_PLATFORM) {
+        decide_placement(f, c);
+        if (f->place.kind == SG_PLACE_JOIN) rq.server_id = f->place.server_id;
+    }
     set_state(f, F_CREATING);
     f->refs++;
     fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);

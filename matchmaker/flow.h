@@ -28,6 +28,7 @@
 
 #include "auth.h"
 #include "connect_call.h"
+#include "fleet.h"
 #include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
@@ -87,6 +88,12 @@ typedef struct sg_flow_options {
      * token for the online check are checked on auth_pool first. */
     sg_auth *auth;
     sg_workpool *auth_pool;
+    /* Placement: with a fleet view (borrowed; NULL: none) and a mode other than platform,
+     * each create first decides where the player should play (placement.h). */
+    sg_fleet *fleet;
+    sg_place_mode placement;
+    double placement_budget_ms;
+    long long placement_stale_ms;
     bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;
     int seats_per_player;       /* live seats one player (IP, IPv6 prefix) may hold (0: no cap);
@@ -119,10 +126,19 @@ size_t sg_flow_waiting(sg_flow *f);
 
 void sg_flow_free(sg_flow *f); /* after sg_flow_shutdown */
 
+/* How the seat was chosen, for the answer (NULL: placement is off). */
+typedef struct sg_flow_placement {
+    const char *decision; /* "joined", "new_server", "platform" */
+    const char *location; /* the joined server's city ("" unknown) */
+    bool has_rtt;
+    double rtt_ms;
+    const char *source; /* "measured", "geoip" */
+} sg_flow_placement;
+
 /* Builds the 200 answer body (schemas/http/connect_response.schema.json; flow_answer.c). */
 char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
                           uint64_t client_id, uint64_t expires_at, const char *cert_digest,
-                          const char *seat_token);
+                          const char *seat_token, const sg_flow_placement *placement);
 
 #ifdef __cplusplus
 }

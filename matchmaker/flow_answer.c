@@ -7,7 +7,7 @@
 
 char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const char *token_b64,
                           uint64_t client_id, uint64_t expires_at, const char *cert_digest,
-                          const char *seat_token)
+                          const char *seat_token, const sg_flow_placement *placement)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
@@ -42,6 +42,16 @@ char *sg_flow_answer_json(const sg_seat *seat, const sg_seat_port *port, const c
         cJSON_AddStringToObject(o, "route", seat->route);
     }
     if (seat->server_id[0]) cJSON_AddStringToObject(o, "server_id", seat->server_id);
+    if (placement) {
+        cJSON *p = cJSON_AddObjectToObject(o, "placement");
+        cJSON_AddStringToObject(p, "decision", placement->decision);
+        if (placement->location && *placement->location)
+            cJSON_AddStringToObject(p, "location", placement->location);
+        if (placement->has_rtt) {
+            cJSON_AddNumberToObject(p, "rtt_ms", placement->rtt_ms);
+            cJSON_AddStringToObject(p, "source", placement->source);
+        }
+    }
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;

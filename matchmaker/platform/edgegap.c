@@ -201,6 +201,10 @@ static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_
         .webhook_url = webhook,
         .selectors = nsel ? sel : NULL,
         .selector_count = nsel,
+        .deployment_request_id = req->server_id,
+        .has_position = req->has_position,
+        .latitude = req->latitude,
+        .longitude = req->longitude,
     };
     sg_edgegap_request *rq = NULL;
     call_ctx *c = ctx_new((void *)cb, user);

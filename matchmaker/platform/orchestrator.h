@@ -94,6 +94,12 @@ typedef struct sg_seat_request {
      * sg_seat.marker: a seat whose create answer was lost is then matched exactly. NULL:
      * none. */
     const char *marker;
+    /* Placement (flow.c): join this server (Edgegap: deployment_request_id; NULL: the
+     * platform picks), and the player's position when known (Edgegap: geo_ip_list).
+     * Backends that cannot honour them ignore them (Agones: the allocator's own packing). */
+    const char *server_id;
+    bool has_position;
+    double latitude, longitude;
 } sg_seat_request;
 
 typedef void (*sg_orch_created_fn)(const sg_orch_result *r, const char *seat_id, void *user);

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "seatgate/addr.h"
 #include "seatgate/status.h"
 
 #define SIM_NAME_MAX 65 /* app/version names: 1..64 chars */
@@ -79,12 +80,33 @@ typedef struct sim_version {
     sim_deploy_spec tmpl; /* template for autodeploy and POST /_sim/deployments */
     sim_deploy_spec *statics;
     size_t n_statics;
+    /* Where autodeploy may start a deployment: the template in each of these locations (the
+     * nearest to the player; none: the template's own location). */
+    sim_deploy_spec *regions;
+    size_t n_regions;
+    /* With the player's position known, a deployment farther than this (simulated RTT) is
+     * not linked; autodeploy starts one nearer instead (0: any distance). */
+    double link_within_ms;
 } sim_version;
+
+/* Where the players of an address range are (config "ip_locations"): for sessions that
+ * send an ip_list without coordinates. */
+typedef struct sim_ip_location {
+    sg_cidr cidr;
+    char name[49];
+    double latitude, longitude;
+} sim_ip_location;
 
 typedef struct sim_catalog {
     sim_version *versions;
     size_t n;
+    sim_ip_location *ip_locations;
+    size_t n_ip_locations;
 } sim_catalog;
+
+/* The simulated round trip between two points: 5 ms plus the great-circle path both ways at
+ * 200 km/ms, stretched 1.6 times (the figure /_sim/state reports per session). */
+double sim_rtt_ms(double lat1, double lon1, double lat2, double lon2);
 
 /* Built-in catalog: app "demo", version "v1" (Seat, 32 sockets, no autodeploy) and one
  * ready deployment on 127.0.0.1 with UDP port "game" 7777. */

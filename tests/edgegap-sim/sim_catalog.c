@@ -71,8 +71,11 @@ sg_status sim_catalog_default(sim_catalog *out)
 
 void sim_catalog_free(sim_catalog *c)
 {
-    for (size_t i = 0; i < c->n; i++)
+    for (size_t i = 0; i < c->n; i++) {
         free(c->versions[i].statics);
+        free(c->versions[i].regions);
+    }
+    free(c->ip_locations);
     free(c->versions);
     memset(c, 0, sizeof *c);
 }
@@ -326,6 +329,8 @@ static sg_status parse_version(const cJSON *obj, const char *path, const char *a
                                        "session_link_delay_ms",
                                        "template",
                                        "deployments",
+                                       "regions",
+                                       "link_within_ms",
                                        NULL};
     default_version(v, app, "");
     v->id = id;
@@ -346,10 +351,31 @@ static sg_status parse_version(const cJSON *obj, const char *path, const char *a
     n = 0;
     if ((st = get_int(obj, path, "session_link_delay_ms", 0, 86400000, &n))) return st;
     v->link_delay_ms = n;
+    n = 0;
+    if ((st = get_int(obj, path, "link_within_ms", 0, 100000, &n))) return st;
+    v->link_within_ms = (double)n;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(obj, "template");
     if (t) {
         path_fmt(sub, sizeof sub, "%s.template", path);
         if ((st = parse_spec(t, sub, false, &v->tmpl))) return st;
+    }
+    const cJSON *regions = cJSON_GetObjectItemCaseSensitive(obj, "regions");
+    if (regions) {
+        /* [{"location": {...}, ...template fields}]: the template, moved there */
+        if (!cJSON_IsArray(regions) || cJSON_GetArraySize(regions) > 64)
+            return sg_fail(SG_E_INVALID, "%s.regions must be an array (at most 64)", path);
+        int nr = cJSON_GetArraySize(regions);
+        if (!(v->regions = calloc((size_t)nr + 1, sizeof *v->regions))) return SG_E_NOMEM;
+        for (int i = 0; i < nr; i++) {
+            path_fmt(sub, sizeof sub, "%s.regions[%d]", path, i);
+            const cJSON *r = cJSON_GetArrayItem(regions, i);
+            if (!cJSON_GetObjectItemCaseSensitive(r, "location"))
+                return sg_fail(SG_E_INVALID, "%s.location is required", sub);
+            sim_deploy_spec *d = &v->regions[i];
+            *d = v->tmpl;
+            v->n_regions++;
+            if ((st = parse_spec(r, sub, false, d))) return st;
+        }
     }
     const cJSON *deps = cJSON_GetObjectItemCaseSensitive(obj, "deployments");
     if (!deps) return SG_OK;
@@ -374,7 +400,7 @@ sg_status sim_catalog_parse(const char *text, size_t len, sim_catalog *out)
     memset(out, 0, sizeof *out);
     cJSON *root = cJSON_ParseWithLength(text, len);
     if (!root) return sg_fail(SG_E_MALFORMED, "the config is not valid JSON");
-    static const char *const rkeys[] = {"apps", NULL};
+    static const char *const rkeys[] = {"apps", "ip_locations", NULL};
     static const char *const akeys[] = {"name", "is_active", "versions", NULL};
     sg_status st = only_keys(root, "config", rkeys);
     const cJSON *apps = cJSON_GetObjectItemCaseSensitive(root, "apps");
@@ -422,6 +448,40 @@ sg_status sim_catalog_parse(const char *text, size_t len, sim_catalog *out)
                 if (st) break;
             }
             if (st) break;
+        }
+    }
+    const cJSON *ipl = st ? NULL : cJSON_GetObjectItemCaseSensitive(root, "ip_locations");
+    if (ipl) {
+        /* [{"cidr": "203.0.113.0/24", "name": "Montreal", "latitude": .., "longitude": ..}] */
+        if (!cJSON_IsArray(ipl) || cJSON_GetArraySize(ipl) > 1000)
+            st = sg_fail(SG_E_INVALID, "config.ip_locations must be an array (at most 1000)");
+        else if (!(out->ip_locations = calloc((size_t)cJSON_GetArraySize(ipl) + 1,
+                                              sizeof *out->ip_locations)))
+            st = SG_E_NOMEM;
+        static const char *const lkeys[] = {"cidr", "name", "latitude", "longitude", NULL};
+        int li = 0;
+        const cJSON *l;
+        const cJSON *list = st ? NULL : ipl;
+        cJSON_ArrayForEach(l, list)
+        {
+            char path[96], cidr[64] = "";
+            path_fmt(path, sizeof path, "ip_locations[%d]", li++);
+            sim_ip_location *e = &out->ip_locations[out->n_ip_locations];
+            if ((st = only_keys(l, path, lkeys))) break;
+            if ((st = get_str(l, path, "cidr", cidr, sizeof cidr, true))) break;
+            if (sg_cidr_parse(cidr, &e->cidr) != SG_OK) {
+                st = sg_fail(SG_E_INVALID, "%s.cidr: %s", path, sg_last_error());
+                break;
+            }
+            if ((st = get_str(l, path, "name", e->name, sizeof e->name, false))) break;
+            if ((st = get_double(l, path, "latitude", 90, &e->latitude))) break;
+            if ((st = get_double(l, path, "longitude", 180, &e->longitude))) break;
+            if (!cJSON_GetObjectItemCaseSensitive(l, "latitude") ||
+                !cJSON_GetObjectItemCaseSensitive(l, "longitude")) {
+                st = sg_fail(SG_E_INVALID, "%s: latitude and longitude are required", path);
+                break;
+            }
+            out->n_ip_locations++;
         }
     }
     /* Static request ids must be unique across the catalog. */

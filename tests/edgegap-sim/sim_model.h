@@ -46,6 +46,8 @@ typedef struct sim_session {
     char *webhook_url;
     char *selectors_json;
     char requested_rid[SIM_RID_LEN + 1];
+    bool has_pos; /* where the player is: geo_ip_list, else the ip_locations table */
+    double latitude, longitude;
     char error[160];
     long long created_ms;
     struct timespec created_wall;

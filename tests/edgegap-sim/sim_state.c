@@ -360,15 +360,69 @@ static bool has_room(const sim_deployment *d, int seats)
     return d->sockets - d->used >= seats;
 }
 
-static sim_deployment *pick_deployment(sim_state *st, const sim_version *v, int seats)
+/* A deployment with room for the session: with the player's position, the nearest one
+ * (Edgegap links by the players' location); without, a ready one before a starting one. */
+static sim_deployment *pick_deployment(sim_state *st, const sim_version *v, int seats,
+                                       const sim_session *s)
 {
-    sim_deployment *starting = NULL;
+    sim_deployment *starting = NULL, *nearest = NULL;
+    double best = 0;
     for (sim_deployment *d = st->deps; d; d = d->next) {
-        if (d->ver != v || !has_room(d, seats)) continue;
+        if (d->ver != v || !has_room(d, seats) || d->state == DEP_STOPPED) continue;
+        if (s->has_pos) {
+            double ms = sim_rtt_ms(s->latitude, s->longitude, d->location.latitude,
+                                   d->location.longitude);
+            if (v->link_within_ms > 0 && ms > v->link_within_ms) continue;
+            if (!nearest || ms < best) {
+                nearest = d;
+                best = ms;
+            }
+            continue;
+        }
         if (d->state == DEP_READY) return d;
         if (!starting) starting = d;
     }
-    return starting;
+    return s->has_pos ? nearest : starting;
+}
+
+/* Where autodeploy starts a deployment for this player: the nearest region, else the
+ * template's own location. */
+static const sim_deploy_spec *autodeploy_spec(const sim_version *v, const sim_session *s)
+{
+    const sim_deploy_spec *best = &v->tmpl;
+    double best_ms = 0;
+    for (size_t i = 0; s->has_pos && i < v->n_regions; i++) {
+        const sim_location *l = &v->regions[i].location;
+        double ms = sim_rtt_ms(s->latitude, s->longitude, l->latitude, l->longitude);
+        if (best == &v->tmpl || ms < best_ms) {
+            best = &v->regions[i];
+            best_ms = ms;
+        }
+    }
+    return best;
+}
+
+/* The player's position: the first geo_ip_list entry's, else the ip_locations table's. */
+static void locate_player(const sim_state *st, sim_session *s)
+{
+    for (size_t i = 0; i < s->n_ips; i++)
+        if (s->ips[i].has_geo) {
+            s->has_pos = true;
+            s->latitude = s->ips[i].latitude;
+            s->longitude = s->ips[i].longitude;
+            return;
+        }
+    sg_addr a;
+    for (size_t i = 0; i < s->n_ips; i++) {
+        if (sg_addr_parse(s->ips[i].ip, SG_PORT_FORBIDDEN, &a) != SG_OK) continue;
+        for (size_t k = 0; k < st->cat->n_ip_locations; k++)
+            if (sg_cidr_contains(&st->cat->ip_locations[k].cidr, &a)) {
+                s->has_pos = true;
+                s->latitude = st->cat->ip_locations[k].latitude;
+                s->longitude = st->cat->ip_locations[k].longitude;
+                return;
+            }
+    }
 }
 
 static void link_session(sim_state *st, sim_session *s, sim_deployment *d, int seats)
@@ -466,6 +520,7 @@ int sim_state_create_session(sim_state *st, const sim_session_req *req, cJSON **
     s->ver = v;
     memcpy(s->ips, req->ips, req->n_ips * sizeof *req->ips);
     s->n_ips = req->n_ips;
+    locate_player(st, s);
     s->webhook_url = req->webhook_url ? strdup(req->webhook_url) : NULL;
     s->selectors_json = req->selectors_json ? strdup(req->selectors_json) : NULL;
     snprintf(s->requested_rid, sizeof s->requested_rid, "%s", req->deployment_request_id);
@@ -479,9 +534,9 @@ int sim_state_create_session(sim_state *st, const sim_session_req *req, cJSON **
     } else if (target) {
         d = has_room(target, seats) ? target : NULL;
     } else {
-        d = pick_deployment(st, v, seats);
+        d = pick_deployment(st, v, seats, s);
         if (!d && v->autodeploy) {
-            d = start_deployment(st, v, &v->tmpl, false, v->tmpl.start_delay_ms);
+            d = start_deployment(st, v, autodeploy_spec(v, s), false, v->tmpl.start_delay_ms);
             if (d) {
                 d->autodeployed = true;
                 st->autodeploys++;
@@ -857,6 +912,13 @@ cJSON *sim_state_snapshot(sim_state *st)
         else
             cJSON_AddNullToObject(e, "deployment");
         cJSON_AddNumberToObject(e, "seats", s->seats);
+        /* the simulated round trip from the player to the deployment (null: unknown) */
+        if (s->dep && s->has_pos)
+            cJSON_AddNumberToObject(e, "rtt_ms",
+                                    sim_rtt_ms(s->latitude, s->longitude, s->dep->location.latitude,
+                                               s->dep->location.longitude));
+        else
+            cJSON_AddNullToObject(e, "rtt_ms");
         cJSON *ips = cJSON_AddArrayToObject(e, "ips");
         for (size_t i = 0; i < s->n_ips; i++)
             cJSON_AddItemToArray(ips, cJSON_CreateString(s->ips[i].ip));

@@ -1,4 +1,5 @@
 /* Small helpers shared by the simulator's modules. */
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -56,4 +57,14 @@ bool sim_secret_equal(const char *given, const char *expected)
     sim_secret_digest(given, a);
     sim_secret_digest(expected, b);
     return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+double sim_rtt_ms(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = M_PI / 180.0;
+    double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
+    double h = sin(dlat / 2) * sin(dlat / 2) +
+               cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
+    double km = 2 * 6371.0 * asin(sqrt(h < 1 ? h : 1));
+    return 5.0 + 2.0 * km * 1.6 / 200.0;
 }

@@ -98,6 +98,11 @@ static void session_examples(sg_session_record s[3])
     s[1].deployment.location.longitude = -73.6;
     strcpy(s[1].matchmaker, "mm-7f3a");
     strcpy(s[1].user_id, "0d3c6f2a-9b1e-4c7d-8a2f-5e6b7c8d9e0f");
+    strcpy(s[1].placement, "joined");
+    strcpy(s[1].placement_location, "Montreal");
+    s[1].has_placement_rtt = true;
+    s[1].placement_rtt_ms = 23.5;
+    strcpy(s[1].placement_source, "measured");
 
     s[2] = s[1];
     strcpy(s[2].session_id, "dd44ee55ff66-S");

@@ -144,6 +144,43 @@ static void map_keys_only_from_the_allowed_list(void **state)
     assert_string_equal(parse(&with_maps, "application/json", long_key, &r, NULL), "bad_field");
 }
 
+static void rtts_the_client_measured(void **state)
+{
+    (void)state;
+    const sg_connect_body_options big = {.max_bytes = 4096};
+    sg_connect_request r;
+    assert_string_equal(parse(&big, "application/json",
+                              "{\"rtts\":{\"Montreal\":23.5,\"Frankfurt\":98,\"Tokyo\":0}}", &r, NULL),
+                        "ok");
+    assert_int_equal(r.rtt_count, 3);
+    assert_string_equal(r.rtts[0].name, "Montreal");
+    assert_true(r.rtts[0].ms == 23.5f);
+    assert_string_equal(r.rtts[1].name, "Frankfurt");
+    assert_true(r.rtts[1].ms == 98.0f);
+    assert_true(r.rtts[2].ms == 0.0f);
+    assert_string_equal(parse(&big, "application/json", "{\"rtts\":null}", &r, NULL), "ok");
+    assert_int_equal(r.rtt_count, 0);
+    const char *bad[] = {
+        "{\"rtts\":[1,2]}",
+        "{\"rtts\":{\"Montreal\":\"fast\"}}",
+        "{\"rtts\":{\"Montreal\":-1}}",
+        "{\"rtts\":{\"Montreal\":10001}}",
+        "{\"rtts\":{\"\":5}}",
+        "{\"rtts\":{\"a\\u0001b\":5}}",
+        "{\"rtts\":{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\":5}}", /* 33 characters */
+        "{\"rtts\":{\"a\":1,\"a\":2}}",
+        "{\"rtts\":{\"a\":1,\"b\":1,\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1}}",
+        "{\"rtts\":{},\"rtts\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = 0;
+        if (strcmp(parse(&big, "application/json", bad[i], &r, &status), "bad_field") != 0)
+            fail_msg("%s: not bad_field", bad[i]);
+        assert_int_equal(status, 400);
+        assert_int_equal(r.rtt_count, 0); /* nothing half-filled */
+    }
+}
+
 static void too_large_is_413(void **state)
 {
     (void)state;
@@ -167,6 +204,7 @@ int main(void)
         cmocka_unit_test(malformed_json_and_wrong_types_are_400),
         cmocka_unit_test(selectors_only_from_the_allowed_list),
         cmocka_unit_test(map_keys_only_from_the_allowed_list),
+        cmocka_unit_test(rtts_the_client_measured),
         cmocka_unit_test(too_large_is_413),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

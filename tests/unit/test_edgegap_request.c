@@ -115,8 +115,29 @@ static void builds_the_create_body(void **state)
     assert_null(cJSON_GetObjectItem(b, "webhook_url"));
     assert_null(cJSON_GetObjectItem(b, "deployment_request_id"));
     assert_null(cJSON_GetObjectItem(b, "selectors"));
+    assert_null(cJSON_GetObjectItem(b, "geo_ip_list"));
     cJSON_Delete(b);
     sg_edgegap_request_free(r);
+
+    /* with the player's position: geo_ip_list entries instead of ip_list */
+    sg_edgegap_create_params geo = min;
+    geo.has_position = true;
+    geo.latitude = 50.11;
+    geo.longitude = 8.68;
+    assert_int_equal(sg_edgegap_request_create_session(&geo, &r), SG_OK);
+    b = cJSON_Parse(sg_edgegap_request_body(r));
+    assert_null(cJSON_GetObjectItem(b, "ip_list"));
+    cJSON *g = cJSON_GetObjectItem(b, "geo_ip_list");
+    assert_int_equal(cJSON_GetArraySize(g), 1);
+    cJSON *g0 = cJSON_GetArrayItem(g, 0);
+    assert_string_equal(cJSON_GetObjectItem(g0, "ip")->valuestring, "203.0.113.7");
+    assert_true(cJSON_GetObjectItem(g0, "latitude")->valuedouble == 50.11);
+    assert_true(cJSON_GetObjectItem(g0, "longitude")->valuedouble == 8.68);
+    cJSON_Delete(b);
+    sg_edgegap_request_free(r);
+    geo.latitude = 91;
+    assert_int_equal(sg_edgegap_request_create_session(&geo, &r), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "position"));
 }
 
 static void rejects_bad_create_parameters(void **state)

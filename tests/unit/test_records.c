@@ -50,6 +50,24 @@ static void session_round_trips(void **state)
     assert_memory_equal(&s, &back, sizeof s);
     free(json);
 
+    /* How the seat was chosen travels with it. */
+    strcpy(s.placement, "joined");
+    strcpy(s.placement_location, "Montreal");
+    s.has_placement_rtt = true;
+    s.placement_rtt_ms = 23.5;
+    strcpy(s.placement_source, "measured");
+    assert_int_equal(sg_session_to_json(&s, &json), SG_OK);
+    assert_non_null(strstr(json, "\"placement\":{\"decision\":\"joined\",\"location\":\"Montreal\","
+                                 "\"rtt_ms\":23.5,\"source\":\"measured\"}"));
+    assert_int_equal(sg_session_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&s, &back, sizeof s);
+    free(json);
+    memset(s.placement, 0, sizeof s.placement);
+    memset(s.placement_location, 0, sizeof s.placement_location);
+    memset(s.placement_source, 0, sizeof s.placement_source);
+    s.has_placement_rtt = false;
+    s.placement_rtt_ms = 0;
+
     /* The minimal record: only the required fields. */
     memset(&s, 0, sizeof s);
     strcpy(s.session_id, "abc-S");
@@ -116,6 +134,12 @@ static void malformed_session_text_names_the_field(void **state)
         {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
          "\"user_id\":\"a/b\"}",
          "user_id"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
+         "\"placement\":{\"decision\":\"teleported\"}}",
+         "decision"},
+        {"{\"session_id\":\"a\",\"state\":\"unclaimed\",\"created_at\":1,\"claim_deadline\":1,"
+         "\"placement\":{\"decision\":\"joined\",\"rtt_ms\":-3}}",
+         "rtt_ms"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sg_session_record s;

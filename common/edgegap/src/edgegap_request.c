@@ -208,7 +208,9 @@ static sg_status build_create_body(const sg_edgegap_create_params *p, char **out
     if (!cJSON_AddStringToObject(o, "app_name", p->app_name) ||
         !cJSON_AddStringToObject(o, "version_name", p->version_name))
         goto nomem;
-    if (!(ips = cJSON_AddArrayToObject(o, "ip_list"))) goto nomem;
+    /* With a position, every IP goes into geo_ip_list with it (Edgegap then places the
+     * session by those coordinates rather than by its own lookup of the IPs). */
+    if (!(ips = cJSON_AddArrayToObject(o, p->has_position ? "geo_ip_list" : "ip_list"))) goto nomem;
     for (size_t i = 0; i < p->ip_count; i++) {
         sg_addr a;
         char buf[64];
@@ -216,7 +218,18 @@ static sg_status build_create_body(const sg_edgegap_create_params *p, char **out
             cJSON_Delete(o);
             return sg_fail(SG_E_INVALID, "ip_list[%zu] is not an IP address", i);
         }
-        cJSON *s = cJSON_CreateString(sg_addr_format(&a, false, buf, sizeof buf));
+        cJSON *s = NULL;
+        if (p->has_position) {
+            s = cJSON_CreateObject();
+            if (s && (!cJSON_AddStringToObject(s, "ip", sg_addr_format(&a, false, buf, sizeof buf)) ||
+                      !cJSON_AddNumberToObject(s, "latitude", p->latitude) ||
+                      !cJSON_AddNumberToObject(s, "longitude", p->longitude))) {
+                cJSON_Delete(s);
+                s = NULL;
+            }
+        } else {
+            s = cJSON_CreateString(sg_addr_format(&a, false, buf, sizeof buf));
+        }
         if (!s || !cJSON_AddItemToArray(ips, s)) goto nomem;
     }
     if (p->webhook_url && *p->webhook_url &&
@@ -264,6 +277,9 @@ sg_status sg_edgegap_request_create_session(const sg_edgegap_create_params *p,
         if ((st = check_text("selector tag", p->selectors[i].tag, 128, true)) != SG_OK) return st;
     for (size_t i = 0; i < p->ip_count; i++)
         if (!p->ip_list[i]) return sg_fail(SG_E_INVALID, "ip_list[%zu] is NULL", i);
+    if (p->has_position && !(p->latitude >= -90 && p->latitude <= 90 && p->longitude >= -180 &&
+                             p->longitude <= 180))
+        return sg_fail(SG_E_INVALID, "the players' position is not a latitude and longitude");
 
     sg_edgegap_request *r = request_new(SG_EDGEGAP_CREATE_SESSION, SG_EG_POST);
     if (!r) return sg_fail(SG_E_NOMEM, "out of memory building an Edgegap request");

@@ -292,6 +292,35 @@ sg_status sg_ledger_put_server(sg_ledger *l, const sg_gameserver_record *r)
     return st;
 }
 
+typedef struct each_server {
+    sg_ledger_server_fn fn;
+    void *arg;
+    size_t skipped;
+    sg_gameserver_record r;
+} each_server;
+
+static sg_status one_server(void *arg, const sg_kv_entry *e)
+{
+    each_server *w = arg;
+    if (sg_gameserver_from_json(e->value, e->len, &w->r) == SG_OK)
+        w->fn(w->arg, &w->r);
+    else
+        w->skipped++;
+    return SG_OK;
+}
+
+sg_status sg_ledger_each_server(sg_ledger *l, sg_ledger_server_fn fn, void *arg, size_t *skipped)
+{
+    each_server *w = calloc(1, sizeof *w);
+    if (!w) return sg_fail(SG_E_NOMEM, "out of memory");
+    w->fn = fn;
+    w->arg = arg;
+    sg_status st = sg_kv_each(l->gameserver, one_server, w);
+    if (skipped) *skipped = w->skipped;
+    free(w);
+    return st;
+}
+
 sg_status sg_ledger_remove_server(sg_ledger *l, const char *fqdn)
 {
     return sg_kv_delete(l->gameserver, fqdn);

@@ -71,6 +71,17 @@ sg_status sg_session_from_json(const char *json, size_t len, sg_session_record *
     }
     jr_str(&r, o, "matchmaker", false, JR_TEXT, out->matchmaker, sizeof out->matchmaker);
     jr_str(&r, o, "user_id", false, JR_USER, out->user_id, sizeof out->user_id);
+    const cJSON *pl = jr_obj(&r, o, "placement", false);
+    if (pl) {
+        static const char *const decisions[] = {"joined", "new_server", "platform"};
+        int k = jr_enum(&r, pl, "decision", decisions, 3);
+        if (k >= 0) snprintf(out->placement, sizeof out->placement, "%s", decisions[k]);
+        jr_str(&r, pl, "location", false, JR_TEXT, out->placement_location,
+               sizeof out->placement_location);
+        jr_double(&r, pl, "rtt_ms", 0, 100000, &out->placement_rtt_ms, &out->has_placement_rtt);
+        jr_str(&r, pl, "source", false, JR_CODE, out->placement_source,
+               sizeof out->placement_source);
+    }
     if (r.st == SG_OK && out->state == SG_SESSION_CLAIMED && (!cb || !out->claimed_at))
         jr_fail(&r, "claimed_by/claimed_at", "are required when state is claimed");
     if (r.st == SG_OK && out->state == SG_SESSION_RELEASED && !out->released_at)
@@ -116,6 +127,15 @@ sg_status sg_session_to_json(const sg_session_record *s, char **out)
     }
     JW_STR(o, "matchmaker", s->matchmaker, &ok);
     JW_STR(o, "user_id", s->user_id, &ok);
+    if (s->placement[0]) {
+        cJSON *pl = jw_obj(o, "placement", &ok);
+        if (pl) {
+            JW_STR(pl, "decision", s->placement, &ok);
+            JW_STR(pl, "location", s->placement_location, &ok);
+            if (s->has_placement_rtt) jw_num(pl, "rtt_ms", s->placement_rtt_ms, &ok);
+            JW_STR(pl, "source", s->placement_source, &ok);
+        }
+    }
     sg_session_record scratch;
     return jw_finish(o, ok, "session record", check_session, &scratch, out);
 }

@@ -257,6 +257,10 @@ typedef struct sg_edgegap_create_params {
     const char *deployment_request_id; /* optional: link to this deployment */
     const sg_edgegap_selector *selectors;
     size_t selector_count;
+    /* The players' position (sent as geo_ip_list instead of ip_list): latitude -90..90,
+     * longitude -180..180. */
+    bool has_position;
+    double latitude, longitude;
 } sg_edgegap_create_params;
 
 /* Constructors: SG_OK, SG_E_INVALID (message names the bad input) or SG_E_NOMEM. */

@@ -130,6 +130,11 @@ sg_status sg_ledger_cert_digest(sg_ledger *l, const char *fqdn, char out[SG_REC_
  * it has no (readable) record. Errors: SG_E_UNAVAILABLE, SG_E_TIMEOUT, SG_E_IO. */
 sg_status sg_ledger_server_heartbeat(sg_ledger *l, const char *fqdn, long long *heartbeat_ms);
 
+/* Calls fn with every readable game server record, in one pass over the bucket (records that
+ * do not parse are skipped and counted in *skipped, which may be NULL). */
+typedef void (*sg_ledger_server_fn)(void *arg, const sg_gameserver_record *r);
+sg_status sg_ledger_each_server(sg_ledger *l, sg_ledger_server_fn fn, void *arg, size_t *skipped);
+
 /* Queues a durable delete of a platform session (the matchmaker's delete worker runs it). */
 sg_status sg_ledger_enqueue_delete(sg_ledger *l, const char *session_id, const char *reason,
                                    const char *requested_by);

@@ -133,6 +133,15 @@ typedef struct sg_session_record {
     sg_deployment_ref deployment;
     char matchmaker[SG_REC_FQDN_MAX]; /* instance id of the matchmaker that created it */
     char user_id[SG_REC_USER_MAX];    /* the authenticated player ("" = anonymous) */
+    /* How the seat was chosen (placement setting): "" none recorded, "joined" (a server
+     * with room near the player), "new_server" (the platform asked for one near them),
+     * "platform" (the platform's own choice); the chosen server's location and the RTT
+     * estimate, with where it came from ("measured", "geoip"). */
+    char placement[16];
+    char placement_location[SG_REC_NAME_MAX];
+    bool has_placement_rtt;
+    double placement_rtt_ms;
+    char placement_source[16];
 } sg_session_record;
 
 /* Whether s is a usable user id: 1..64 characters of A-Z a-z 0-9 and . _ : @ | + -

@@ -1,0 +1,185 @@
+// Placement, end to end on the Edgegap simulator: two game servers in Montreal, one in
+// Toronto and one in Frankfurt (each a real example server: its hook writes the gameserver
+// record the matchmaker places by), autodeploy regions in Montreal, Frankfurt and Tokyo, and
+// players from each region sending the round trips their client measured. With
+// placement=fill the matchmaker joins the fullest server with room within the budget, starts
+// a new one near the player only when none fits, never overfills, and skips a server whose
+// heartbeat stopped. The simulator scores each placement (its own RTT model, /_sim/state).
+// Usage: node placement.mjs --sim BIN --matchmaker BIN --token BIN --server BIN --out DIR
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Procs, arg, sleep } from '../support/procs.mjs';
+
+const out = arg('out');
+const bins = { sim: arg('sim'), mm: arg('matchmaker'), token: arg('token'), server: arg('server') };
+fs.rmSync(out, { recursive: true, force: true });
+fs.mkdirSync(out, { recursive: true });
+const procs = new Procs(out);
+const API_KEY = 'placement-api-key';
+
+const freePort = () => new Promise((r) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); });
+});
+async function eventually(what, fn, ms = 15000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
+}
+const sql = (db, q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
+
+const where = {
+  Montreal: { city: 'Montreal', country: 'Canada', continent: 'North America', latitude: 45.5, longitude: -73.6 },
+  Toronto: { city: 'Toronto', country: 'Canada', continent: 'North America', latitude: 43.65, longitude: -79.38 },
+  Frankfurt: { city: 'Frankfurt', country: 'Germany', continent: 'Europe', latitude: 50.11, longitude: 8.68 },
+  Tokyo: { city: 'Tokyo', country: 'Japan', continent: 'Asia', latitude: 35.68, longitude: 139.69 },
+};
+const servers = [
+  ['a0a0a0a0a001', 'Montreal', 41001], ['a0a0a0a0a002', 'Montreal', 41002],
+  ['a0a0a0a0a003', 'Toronto', 41003], ['a0a0a0a0a004', 'Frankfurt', 41004],
+];
+// What each region's clients measure to each location (ms), as a page pinging beacons would.
+const measured = {
+  mtl: { Montreal: 8, Toronto: 15, Frankfurt: 95, Tokyo: 170 },
+  fra: { Frankfurt: 9, Montreal: 95, Toronto: 100, Tokyo: 230 },
+  tyo: { Tokyo: 6, Montreal: 170, Toronto: 165, Frankfurt: 230 },
+};
+const regionIp = { mtl: (i) => `198.51.100.${i}`, fra: (i) => `203.0.113.${i}`, tyo: (i) => `192.0.2.${i}` };
+
+let failed = 0;
+try {
+  const simPort = await freePort();
+  const cfg = path.join(out, 'sim.json');
+  fs.writeFileSync(cfg, JSON.stringify({
+    ip_locations: [
+      { cidr: '198.51.100.0/24', name: 'Montreal', latitude: 45.5, longitude: -73.6 },
+      { cidr: '203.0.113.0/24', name: 'Frankfurt', latitude: 50.11, longitude: 8.68 },
+      { cidr: '192.0.2.0/24', name: 'Tokyo', latitude: 35.68, longitude: 139.69 },
+    ],
+    apps: [{ name: 'demo', versions: [{
+      name: 'v1', session_config: { kind: 'Seat', sockets: 2, autodeploy: true },
+      deployment_start_delay_ms: 300, link_within_ms: 80,
+      template: { public_ip: '127.0.0.1', ports: [{ name: 'game', internal: 7000, protocol: 'UDP' }], location: where.Montreal },
+      regions: ['Montreal', 'Frankfurt', 'Tokyo'].map((c) => ({ location: where[c] })),
+      deployments: servers.map(([rid, city, port]) => ({ request_id: rid, public_ip: '127.0.0.1',
+        ports: [{ name: 'game', internal: port, external: port, protocol: 'UDP' }], location: where[city] })),
+    }] }],
+  }));
+  const sim = procs.start('sim', bins.sim, ['--config', cfg, '--listen-address', '127.0.0.1', '--listen-port', String(simPort),
+    '--ready-file', path.join(out, 'sim.url')], { SEATGATE_SIM_API_KEY: API_KEY });
+  const simUrl = await procs.readyFile(path.join(out, 'sim.url'), sim, 'the simulator');
+  const state = async () => (await fetch(`${simUrl}/_sim/state`)).json();
+
+  const db = path.join(out, 'store.db');
+  const key = path.join(out, 'netcode.key');
+  const keyText = execFileSync(bins.token, ['keygen'], { encoding: 'utf8' });
+  fs.writeFileSync(key, `${keyText.split('\n').find((l) => /hex/.test(l)).trim().split(/\s+/).pop()}\n`, { mode: 0o600 });
+  const game = {};
+  for (const [rid, city, port] of servers) {
+    const env = Object.fromEntries(execFileSync(bins.sim, ['--config', cfg, '--listen-port', String(simPort), '--print-env', rid],
+      { encoding: 'utf8', env: { ...process.env, SEATGATE_SIM_API_KEY: API_KEY } }).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    game[rid] = procs.start(`server-${city}-${rid}`, bins.server, ['--listen', `127.0.0.1:${port}`],
+      { ...env, SEATGATE_STORE_URL: `sqlite://${db}`, SEATGATE_NETCODE_KEY_FILE: key, SEATGATE_HEARTBEAT: '500ms' });
+  }
+  await eventually('every game server registered', () => Number(sql(db, "select count(distinct key) from sg_kv where bucket = 'seatgate_gameserver'")) >= 4);
+
+  const mmReady = path.join(out, 'mm.url');
+  const mm = procs.start('matchmaker', bins.mm, ['--listen-address', '127.0.0.1', '--listen-port', '0', '--ready-file', mmReady,
+    '--store-url', `sqlite://${db}`, '--netcode-key-file', key, '--edgegap-url', simUrl, '--edgegap-app', 'demo',
+    '--edgegap-version', 'v1', '--port-name', 'game', '--trusted-proxies', '127.0.0.1/32', '--ip-rate', '0',
+    '--seats-per-player', '0', '--placement', 'fill', '--placement-budget', '80ms', '--placement-refresh', '200ms',
+    '--placement-stale', '2s'], { SEATGATE_EDGEGAP_API_KEY: API_KEY });
+  const mmUrl = await procs.readyFile(mmReady, mm, 'the matchmaker');
+  const mmLog = () => fs.readFileSync(path.join(out, 'matchmaker.log'), 'utf8');
+  await sleep(500); // a read of the gameserver bucket after every server registered
+
+  const play = async (region, i, rtts = measured[region]) => {
+    const r = await fetch(`${mmUrl}/connect-me`, { method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': regionIp[region](i) },
+      body: JSON.stringify({ rtts }) });
+    const body = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(body));
+    return body;
+  };
+  const seatOf = (st, sid) => st.sessions.find((s) => s.session_id === sid);
+
+  // Montreal: the first two share one Montreal server (fill), the next two the other; the
+  // fifth finds both full and joins Toronto (within the budget).
+  const m = [];
+  for (let i = 1; i <= 5; i++) m.push(await play('mtl', i));
+  for (const a of m) assert.equal(a.placement.decision, 'joined', JSON.stringify(a.placement));
+  assert.equal(m[0].server_id, m[1].server_id, 'the second player joins the first one\'s server');
+  assert.notEqual(m[2].server_id, m[0].server_id, 'a full server is skipped');
+  assert.equal(m[2].server_id, m[3].server_id);
+  assert.deepEqual([m[0], m[2]].map((a) => a.placement.location), ['Montreal', 'Montreal']);
+  assert.equal(m[4].server_id, 'a0a0a0a0a003');
+  assert.equal(m[4].placement.location, 'Toronto');
+  assert.equal(m[4].placement.rtt_ms, 15);
+  assert.equal(m[4].placement.source, 'measured');
+  assert.deepEqual(Object.keys(m[4].placement).sort(), ['decision', 'location', 'rtt_ms', 'source']);
+  // A stale server is never chosen: Toronto's game server dies (its heartbeat stops) while it
+  // still has a seat free; the next Montreal player, who would join it, gets a new seat
+  // near them instead (where the platform links it is the platform's choice: it does not
+  // know the game server died).
+  game.a0a0a0a0a003.kill('SIGKILL');
+  await sleep(2600); // past placement-stale (2 s) and a read
+  const m6 = await play('mtl', 6);
+  assert.equal(m6.placement.decision, 'new_server');
+  assert.match(mmLog(), /event=placement ip=198\.51\.100\.6 decision=new_server server=- .* stale=1 full=2 far=1/);
+
+  // Frankfurt: two on the Frankfurt server, the third a new one near them (autodeployed in
+  // the Frankfurt region).
+  const f = [await play('fra', 1), await play('fra', 2), await play('fra', 3)];
+  assert.deepEqual(f.map((a) => a.placement.decision), ['joined', 'joined', 'new_server']);
+  assert.equal(f[0].server_id, 'a0a0a0a0a004');
+  assert.equal(f[1].server_id, 'a0a0a0a0a004');
+  // Tokyo: every server is far: a new one in Tokyo.
+  const t = await play('tyo', 1);
+  assert.equal(t.placement.decision, 'new_server');
+
+  let st = await state();
+  const dep = (rid) => st.deployments.find((d) => d.request_id === rid);
+  assert.equal(dep(f[2].server_id).location.city, 'Frankfurt', 'the platform started it near the player');
+  assert.equal(dep(t.server_id).location.city, 'Tokyo');
+  assert.ok(['Montreal', 'Toronto'].includes(dep(m6.server_id).location.city), dep(m6.server_id).location.city);
+  // Scored by the simulator: every player within the budget of their server.
+  for (const a of [...m, m6, ...f, t]) {
+    const s = seatOf(st, a.session_id);
+    assert.ok(s.rtt_ms !== null && s.rtt_ms <= 80, `${a.session_id}: ${s.rtt_ms} ms`);
+  }
+  // Never past capacity: no session was refused by a full deployment, none holds more.
+  assert.equal(st.counters.sessions_unprocessable, 0);
+  for (const d of st.deployments) assert.ok(d.sockets_usage <= d.sockets, JSON.stringify(d));
+
+  // The record says how its seat was chosen; the log line what was considered.
+  const rec = JSON.parse(sql(db, `select value from sg_kv where bucket = 'seatgate_sessions' and key = '${m[4].session_id}' order by rev desc limit 1`));
+  assert.deepEqual(rec.placement, { decision: 'joined', location: 'Toronto', rtt_ms: 15, source: 'measured' });
+  assert.match(mmLog(), /event=placement ip=198\.51\.100\.5 decision=joined server=a0a0a0a0a003 location=Toronto rtt_ms=15\.0 source=measured servers=4 stale=0 full=2 far=1/);
+
+  // Nothing known of the player (no rtts, no position the matchmaker can read): the
+  // platform decides, and the answer says so.
+  const plain = await fetch(`${mmUrl}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': '198.51.100.8' } });
+  const pj = await plain.json();
+  assert.equal(plain.status, 200, JSON.stringify(pj));
+  assert.equal(pj.placement.decision, 'platform');
+  // Bad measurements are refused before anything is reserved.
+  const before = (await state()).counters.sessions_created;
+  const bad = await fetch(`${mmUrl}/connect-me`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.9' },
+    body: JSON.stringify({ rtts: { Montreal: -4 } }) });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, 'bad_field');
+  st = await state();
+  assert.equal(st.counters.sessions_created, before);
+  console.log('ok   placement=fill on three locations');
+} catch (e) {
+  failed = 1;
+  console.log(`FAIL placement=fill on three locations\n     ${e.stack.split('\n').slice(0, 8).join('\n     ')}`);
+}
+await procs.stop();
+process.exit(failed);

@@ -143,6 +143,11 @@ static const sg_setting app_settings[] = {
      .max = MS(600000),
      .help = "a server whose heartbeat is older is never chosen (keep above 2x the hooks' "
              "heartbeat)"},
+    {.name = "geoip-db", .type = SG_SET_STRING, .def = "",
+     .help = "a MaxMind DB file (GeoLite2-City, DB-IP City Lite...) placement estimates "
+             "players' positions from, reopened when it changes (empty: none)"},
+    {.name = "geoip-check", .type = SG_SET_DURATION, .def = "10s", .min = MS(100),
+     .max = MS(3600000), .help = "how often geoip-db is looked at for a new file"},
     {.name = "placement-refresh", .type = SG_SET_DURATION, .def = "1s", .min = MS(100),
      .max = MS(60000), .help = "how often the live servers are read from the gameserver bucket"},
     /* The platform */
@@ -303,6 +308,7 @@ struct sg_app {
     sg_auth *auth;
     sg_workpool *auth_pool; /* online checks; NULL without one */
     sg_fleet *fleet;        /* the live servers, for placement; NULL when it is off */
+    sg_geoip *geoip;        /* players' positions; NULL without geoip-db */
     sg_cidr *trusted;
     char **selectors;
     size_t selector_count;
@@ -783,6 +789,17 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
                                 .hold_ms = sg_config_num(cfg, "token-expire") * 1000};
         TRY(sg_fleet_start(&flo, &app->fleet));
     }
+    const char *geoip_db = sg_config_str(cfg, "geoip-db");
+    if (geoip_db && *geoip_db) {
+        if (placement == SG_PLACE_PLATFORM) {
+            st = bad("geoip-db", "is read by placement=fill or nearest only");
+            goto fail;
+        }
+        if (sg_geoip_open(geoip_db, sg_config_num(cfg, "geoip-check"), &app->geoip) != SG_OK) {
+            st = sg_fail(SG_E_INVALID, "--%s", sg_last_error());
+            goto fail;
+        }
+    }
     sg_flow_options fo = {
         .loop = app->loop,
         .orch = &app->orch,
@@ -811,6 +828,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .auth = app->auth,
         .auth_pool = app->auth_pool,
         .fleet = app->fleet,
+        .geoip = app->geoip,
         .placement = placement,
         .placement_budget_ms = (double)sg_config_num(cfg, "placement-budget"),
         .placement_stale_ms = sg_config_num(cfg, "placement-stale"),
@@ -952,6 +970,7 @@ void sg_app_stop(sg_app *app)
     sg_flow_free(app->flow);
     sg_loop_free(app->loop);
     sg_fleet_stop(app->fleet);
+    sg_geoip_close(app->geoip);
     sg_ledger_close(app->ledger);
     sg_store_close(app->store);
     sg_admission_free(app->admission);

@@ -16,6 +16,7 @@ typedef struct entry {
 typedef struct held {
     char server[SG_REC_ID_MAX];
     long long until; /* unix ms */
+    bool full;       /* the platform refused a seat there: full until then */
 } held;
 
 struct sg_fleet {
@@ -50,9 +51,16 @@ static void expire_held(sg_fleet *f, long long now)
 static void count_held(sg_fleet *f)
 {
     for (size_t i = 0; i < f->n; i++) {
-        f->table[i].handed = 0;
-        for (size_t k = 0; k < f->held_n; k++)
-            f->table[i].handed += strcmp(f->held[k].server, f->table[i].r.request_id) == 0;
+        entry *e = &f->table[i];
+        e->handed = 0;
+        for (size_t k = 0; k < f->held_n; k++) {
+            if (strcmp(f->held[k].server, e->r.request_id) != 0) continue;
+            if (f->held[k].full) {
+                e->handed = e->r.capacity > e->r.players ? e->r.capacity - e->r.players : 0;
+                break;
+            }
+            e->handed++;
+        }
     }
 }
 
@@ -88,6 +96,30 @@ static sg_status read_once(sg_fleet *f)
     count_held(f);
     pthread_mutex_unlock(&f->mu);
     return SG_OK;
+}
+
+/* Appends a held seat (locked); dropped when out of memory (the server looks emptier). */
+static void hold(sg_fleet *f, const char *server, long long now, bool full)
+{
+    if (f->held_n == f->held_cap) {
+        size_t cap = f->held_cap ? f->held_cap * 2 : 64;
+        held *h = realloc(f->held, cap * sizeof *h);
+        if (!h) return;
+        f->held = h;
+        f->held_cap = cap;
+    }
+    held *h = &f->held[f->held_n++];
+    snprintf(h->server, sizeof h->server, "%s", server);
+    h->until = now + f->o.hold_ms;
+    h->full = full;
+}
+
+void sg_fleet_refused(sg_fleet *f, const char *server_id)
+{
+    pthread_mutex_lock(&f->mu);
+    hold(f, server_id, sg_clock_wall_ms(), true);
+    count_held(f);
+    pthread_mutex_unlock(&f->mu);
 }
 
 static void *reader(void *arg)
@@ -186,19 +218,7 @@ void sg_fleet_place(sg_fleet *f, const sg_place_options *o, const sg_place_playe
     if (out->d.kind == SG_PLACE_JOIN) {
         entry *e = &f->table[out->d.server];
         e->handed++;
-        if (f->held_n == f->held_cap) {
-            size_t cap = f->held_cap ? f->held_cap * 2 : 64;
-            held *h = realloc(f->held, cap * sizeof *h);
-            if (h) {
-                f->held = h;
-                f->held_cap = cap;
-            }
-        }
-        if (f->held_n < f->held_cap) {
-            held *h = &f->held[f->held_n++];
-            snprintf(h->server, sizeof h->server, "%s", e->r.request_id);
-            h->until = opt.now_ms + f->o.hold_ms;
-        }
+        hold(f, e->r.request_id, opt.now_ms, false);
         snprintf(out->server_id, sizeof out->server_id, "%s", e->r.request_id);
         snprintf(out->location, sizeof out->location, "%s",
                  e->r.has_location ? e->r.location.city : "");

@@ -47,6 +47,10 @@ typedef struct sg_fleet_choice {
 void sg_fleet_place(sg_fleet *f, const sg_place_options *o, const sg_place_player *p,
                     sg_fleet_choice *out);
 
+/* The platform refused a seat on this server (full: another replica filled it, or players
+ * the table does not show yet): it counts as full for hold_ms. */
+void sg_fleet_refused(sg_fleet *f, const char *server_id);
+
 #ifdef __cplusplus
 }
 #endif

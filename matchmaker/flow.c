@@ -64,6 +64,9 @@ typedef struct flight {
         double rtt_ms;
         char server_id[SG_REC_ID_MAX];
         char location[SG_REC_NAME_MAX];
+        bool has_pos; /* the player's GeoIP position */
+        double latitude, longitude;
+        bool refused; /* the joined server refused the seat once: decided again */
     } place;
     sg_connect_call *calls;
     size_t ncalls;
@@ -76,7 +79,8 @@ typedef struct flight {
     long long created_wall_ms;
     int refs; /* outstanding callbacks + 1 while not done */
     bool poll_pending;
-    sg_seat *ready_seat;     /* RECORDING: Ready arrived before the record was written */
+    sg_seat *ready_seat;     /* RECORDING: the seat as seen (Ready, or refusing a placement) before
+                              * the record was written */
     long long poll_delay_ms; /* before the next poll: sg_backoff_ms over polls_sent */
     int polls_sent;
     sg_timer poll_timer, deadline_timer;
@@ -355,7 +359,7 @@ static void post_or_die(sg_flow *fl, sg_loop_fn fn, flow_ev *e)
 
 static void handle_seat(flight *f, const sg_seat *seat);
 static void start_finish(flight *f, const sg_seat *seat);
-static void forget_held(flight *f);
+static void forget_seat(flight *f, const char *reason);
 
 static void on_polled_loop(void *arg)
 {
@@ -367,7 +371,7 @@ static void on_polled_loop(void *arg)
         const sg_orch_result *r = &e->r;
         if (f->reusing && ((r->status == SG_OK && e->seat && e->seat->state == SG_SEAT_FAILED) ||
                            r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE)) {
-            forget_held(f); /* the held seat's server went away: make a new one */
+            forget_seat(f, "vanished"); /* the held seat's server went away: make a new one */
         } else if (r->status == SG_OK && e->seat) {
             handle_seat(f, e->seat);
         } else if (r->status == SG_E_NOT_FOUND || r->status == SG_E_GONE) {
@@ -441,6 +445,29 @@ static void handle_seat(flight *f, const sg_seat *seat)
         start_finish(f, seat);
         return;
     case SG_SEAT_FAILED:
+        if (f->place.kind == SG_PLACE_JOIN && !f->place.refused && !f->reusing) {
+            /* The server placement chose is full after all (another replica filled it, or
+             * players the table does not show yet): once, forget this seat and decide again
+             * without that server (after its record is written, if that is under way). */
+            if (f->state == F_RECORDING) {
+                sg_loop_timer_stop(fl->o.loop, &f->poll_timer);
+                if (!f->ready_seat && (f->ready_seat = malloc(sizeof *seat))) *f->ready_seat = *seat;
+                if (!f->ready_seat)
+                    fail_flight(f, 500, "internal", 0, "internal_error", "out of memory");
+                return;
+            }
+            SG_INFO("flow", "placement_refused", "ip=%s session_id=%s server=%s status=%s",
+                    f->ip_text, f->link.seat_id, f->place.server_id, seat->status);
+            f->place.refused = true;
+            sg_fleet_refused(fl->o.fleet, f->place.server_id);
+            uint8_t m[SG_INTENT_MARKER_LEN / 2];
+            randombytes_buf(m, sizeof m); /* the next create is another intent */
+            sodium_bin2hex(f->marker, sizeof f->marker, m, sizeof m);
+            sg_flight_map_remove(&fl->map, &f->link); /* out of the seat index... */
+            sg_flight_map_add_ip(&fl->map, &f->link); /* ...still a flight of this player */
+            forget_seat(f, "placement_refused");
+            return;
+        }
         fail_flight(f, 502, "no_server", 0, "session_failed",
                     "%s could not place a server for this player (%s%s%s)",
                     platform_title(f->flow), seat->status,
@@ -452,6 +479,7 @@ static void handle_seat(flight *f, const sg_seat *seat)
         return;
     }
 }
+
 
 /* ---- the unclaimed record ---- */
 
@@ -492,7 +520,7 @@ static void on_recorded_loop(void *arg)
             set_state(f, F_WAITING);
             sg_seat *seat = f->ready_seat;
             f->ready_seat = NULL;
-            if (seat) start_finish(f, seat); /* Ready came while the record was written */
+            if (seat) handle_seat(f, seat); /* it was seen while the record was written */
             free(seat);
         }
     }
@@ -909,6 +937,11 @@ static void decide_placement(flight *f, const sg_connect_call *c)
     for (size_t i = 0; i < nr; i++)
         rtts[i] = (sg_place_rtt){c->req.rtts[i].name, c->req.rtts[i].ms};
     sg_place_player p = {.rtts = rtts, .rtt_count = nr};
+    if (c && fl->o.geoip)
+        p.has_coords = sg_geoip_locate(fl->o.geoip, &c->player_ip, &p.latitude, &p.longitude);
+    f->place.has_pos = p.has_coords;
+    f->place.latitude = p.latitude;
+    f->place.longitude = p.longitude;
     sg_place_options o = {.mode = fl->o.placement,
                           .budget_ms = fl->o.placement_budget_ms,
                           .stale_ms = fl->o.placement_stale_ms};
@@ -923,12 +956,13 @@ static void decide_placement(flight *f, const sg_connect_call *c)
     char q[2 * SG_REC_NAME_MAX + 4];
     SG_INFO("flow", "placement",
             "ip=%s decision=%s server=%s location=%s rtt_ms=%.1f source=%s servers=%zu stale=%zu "
-            "full=%zu far=%zu unknown=%zu budget_ms=%.0f",
+            "full=%zu far=%zu unknown=%zu budget_ms=%.0f geoip=%s",
             f->ip_text, sg_place_kind_name(ch.d.kind), ch.server_id[0] ? ch.server_id : "-",
             sg_log_quote(ch.location[0] ? ch.location : "-", q, sizeof q),
             ch.d.kind == SG_PLACE_JOIN ? ch.d.rtt_ms : -1.0,
             sg_place_source_name(ch.d.kind == SG_PLACE_JOIN ? ch.d.source : SG_PLACE_NO_ESTIMATE),
-            ch.servers, ch.d.stale, ch.d.full, ch.d.far, ch.d.unknown, o.budget_ms);
+            ch.servers, ch.d.stale, ch.d.full, ch.d.far, ch.d.unknown, o.budget_ms,
+            !fl->o.geoip ? "off" : p.has_coords ? "found" : "unknown");
 }
 
 /* Creates the seat for the flight's first call (the orchestrator copies the request). */
@@ -950,6 +984,11 @@ static void create_seat_now(flight *f)
     if (fl->o.fleet && fl->o.placement != SG_PLACE_PLATFORM) {
         decide_placement(f, c);
         if (f->place.kind == SG_PLACE_JOIN) rq.server_id = f->place.server_id;
+        if (f->place.kind == SG_PLACE_NEW_SERVER && f->place.has_pos) {
+            rq.has_position = true; /* the platform places by it */
+            rq.latitude = f->place.latitude;
+            rq.longitude = f->place.longitude;
+        }
     }
     set_state(f, F_CREATING);
     f->refs++;
@@ -1084,6 +1123,7 @@ static void start_reuse(flight *f, const sg_session_record *held, uint64_t rev)
 typedef struct forget_req {
     flight *f;
     char seat_id[SG_SEAT_ID_MAX];
+    const char *reason; /* of the delete queued (static) */
 } forget_req;
 
 static void on_forgotten_loop(void *arg)
@@ -1098,26 +1138,28 @@ static void on_forgotten_loop(void *arg)
     unref(f);
 }
 
-/* The held seat is gone at the platform: its record is removed (so no request finds it
- * again), a delete is queued in case it is not quite gone, then a new seat is made. */
+/* The seat is gone at the platform (or refused the player): its record is removed (so no
+ * request finds it again), a delete is queued in case it is not quite gone, then a new seat
+ * is made. */
 static void forget_job(void *arg)
 {
     forget_req *q = arg;
     sg_flow *fl = q->f->flow;
     sg_ledger_delete_session(fl->o.ledger, q->seat_id);
-    sg_ledger_enqueue_delete(fl->o.ledger, q->seat_id, "vanished", fl->instance);
+    sg_ledger_enqueue_delete(fl->o.ledger, q->seat_id, q->reason, fl->instance);
     if (sg_loop_post(fl->o.loop, on_forgotten_loop, q) != SG_OK) {
         SG_ERROR("flow", "post_failed", "error=nomem");
         abort();
     }
 }
 
-static void forget_held(flight *f)
+static void forget_seat(flight *f, const char *reason)
 {
     forget_req *q = calloc(1, sizeof *q);
     if (q) {
         q->f = f;
         sg_copy_str(q->seat_id, sizeof q->seat_id, f->link.seat_id);
+        q->reason = reason;
     }
     f->reusing = false;
     f->link.seat_id[0] = '\0';

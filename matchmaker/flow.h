@@ -29,6 +29,7 @@
 #include "auth.h"
 #include "connect_call.h"
 #include "fleet.h"
+#include "geoip.h"
 #include "seatgate/ledger.h"
 #include "loop.h"
 #include "metrics.h"
@@ -91,6 +92,7 @@ typedef struct sg_flow_options {
     /* Placement: with a fleet view (borrowed; NULL: none) and a mode other than platform,
      * each create first decides where the player should play (placement.h). */
     sg_fleet *fleet;
+    sg_geoip *geoip; /* borrowed; NULL: players' positions are unknown */
     sg_place_mode placement;
     double placement_budget_ms;
     long long placement_stale_ms;

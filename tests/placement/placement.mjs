@@ -176,6 +176,69 @@ try {
   assert.equal((await bad.json()).error.code, 'bad_field');
   st = await state();
   assert.equal(st.counters.sessions_created, before);
+
+  // GeoIP: a second matchmaker on the same store reads players' positions from a MaxMind DB
+  // written here by Debian's MaxMind::DB::Writer. It has not seen the first one's players:
+  // it joins the Frankfurt server by distance (5 ms: the same place), the platform refuses
+  // (that deployment is full), and it decides again without that server: a new seat near
+  // the player, whose position goes to the platform.
+  const mmdb = path.join(out, 'cities.mmdb');
+  const writeDb = (...nets) => execFileSync('perl', [path.join(path.dirname(new URL(import.meta.url).pathname), 'make-mmdb.pl'), mmdb, ...nets]);
+  writeDb('203.0.113.0/24=50.11,8.68,Frankfurt', '198.51.100.0/24=45.5,-73.6,Montreal', '192.0.2.0/24=35.68,139.69,Tokyo');
+  const mm2Ready = path.join(out, 'mm2.url');
+  const mm2 = procs.start('matchmaker-geoip', bins.mm, ['--listen-address', '127.0.0.1', '--listen-port', '0', '--ready-file', mm2Ready,
+    '--store-url', `sqlite://${db}`, '--netcode-key-file', key, '--edgegap-url', simUrl, '--edgegap-app', 'demo',
+    '--edgegap-version', 'v1', '--port-name', 'game', '--trusted-proxies', '127.0.0.1/32', '--ip-rate', '0',
+    '--seats-per-player', '0', '--placement', 'fill', '--placement-refresh', '200ms', '--placement-stale', '2s',
+    '--geoip-db', mmdb, '--geoip-check', '300ms'], { SEATGATE_EDGEGAP_API_KEY: API_KEY });
+  const mm2Url = await procs.readyFile(mm2Ready, mm2, 'the second matchmaker');
+  const mm2Log = () => fs.readFileSync(path.join(out, 'matchmaker-geoip.log'), 'utf8');
+  assert.match(mm2Log(), /comp=geoip event=opened path=\S+cities\.mmdb type=seatgate-test-City/);
+  await sleep(400);
+  const unprocessable = (await state()).counters.sessions_unprocessable;
+  const geo = async (ip) => {
+    const r = await fetch(`${mm2Url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': ip } });
+    const body = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(body));
+    return body;
+  };
+  const g1 = await geo('203.0.113.4');
+  assert.equal(g1.placement.decision, 'new_server', JSON.stringify(g1.placement));
+  const log2 = mm2Log();
+  assert.match(log2, /event=placement ip=203\.0\.113\.4 decision=joined server=a0a0a0a0a004 location=Frankfurt rtt_ms=5\.0 source=geoip .* geoip=found/);
+  assert.match(log2, /event=placement_refused ip=203\.0\.113\.4 session_id=\S+ server=a0a0a0a0a004 status=Unprocessable/);
+  assert.match(log2, /event=placement ip=203\.0\.113\.4 decision=new_server server=- .* full=\d+ .* geoip=found/);
+  st = await state();
+  assert.equal(st.counters.sessions_unprocessable, unprocessable + 1, 'one refusal, then a seat');
+  assert.equal(dep(g1.server_id) ? dep(g1.server_id).location.city : st.deployments.find((d) => d.request_id === g1.server_id).location.city, 'Frankfurt');
+  assert.ok(seatOf(st, g1.session_id).rtt_ms <= 80);
+  // An address the database does not know: no position, no estimate: the platform decides.
+  const g2 = await geo('100.64.0.9');
+  assert.equal(g2.placement.decision, 'platform');
+  assert.match(mm2Log(), /event=placement ip=100\.64\.0\.9 decision=platform .* geoip=unknown/);
+  // The database is replaced in place: it is reopened without a restart (203.0.113.0/24 is
+  // now in Tokyo); a broken replacement is refused and the last good one stays in use.
+  writeDb('203.0.113.0/24=35.68,139.69,Tokyo');
+  await eventually('the new database opened', async () => {
+    await geo('203.0.113.20');
+    return /comp=geoip event=reloaded/.test(mm2Log());
+  });
+  await geo('203.0.113.21');
+  assert.match(mm2Log(), /event=placement ip=203\.0\.113\.21 decision=new_server .* far=\d+ .* geoip=found/);
+  fs.writeFileSync(`${mmdb}.tmp`, 'not a database');
+  fs.renameSync(`${mmdb}.tmp`, mmdb);
+  await eventually('the broken one refused', async () => {
+    await geo('203.0.113.22');
+    return /comp=geoip event=reload_failed/.test(mm2Log());
+  });
+  await geo('203.0.113.23');
+  assert.match(mm2Log(), /event=placement ip=203\.0\.113\.23 \S+ .* geoip=found/, 'the last good database answers');
+  // GeoIP without placement is a mistake named at start.
+  const lone = procs.start('matchmaker-lone', bins.mm, ['--listen-port', '0', '--store-url', `sqlite://${path.join(out, 'lone.db')}`,
+    '--netcode-key-file', key, '--edgegap-url', simUrl, '--edgegap-app', 'demo', '--edgegap-version', 'v1',
+    '--geoip-db', mmdb], { SEATGATE_EDGEGAP_API_KEY: API_KEY });
+  assert.equal(await new Promise((r) => lone.on('exit', r)), 2);
+  assert.match(fs.readFileSync(path.join(out, 'matchmaker-lone.log'), 'utf8'), /--geoip-db: is read by placement=fill or nearest only/);
   console.log('ok   placement=fill on three locations');
 } catch (e) {
   failed = 1;

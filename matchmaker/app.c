@@ -139,6 +139,10 @@ static const sg_setting app_settings[] = {
              "fill and nearest need platform=edgegap"},
     {.name = "placement-budget", .type = SG_SET_DURATION, .def = "80ms", .min = MS(1),
      .max = MS(10000), .help = "the round trip a server may be from the player to be joined"},
+    {.name = "placement-fill-slack", .type = SG_SET_DURATION, .def = "15ms", .min = 0,
+     .max = MS(10000),
+     .help = "fill: how much farther than the closest server with room a fuller one may be "
+             "(0: any within the budget)"},
     {.name = "placement-stale", .type = SG_SET_DURATION, .def = "15s", .min = MS(1000),
      .max = MS(600000),
      .help = "a server whose heartbeat is older is never chosen (keep above 2x the hooks' "
@@ -831,6 +835,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .geoip = app->geoip,
         .placement = placement,
         .placement_budget_ms = (double)sg_config_num(cfg, "placement-budget"),
+        .placement_fill_slack_ms = (double)sg_config_num(cfg, "placement-fill-slack"),
         .placement_stale_ms = sg_config_num(cfg, "placement-stale"),
         .seat_kid = seat_kid && *seat_kid ? seat_kid : NULL,
         .seat_audience = seat_aud && *seat_aud ? seat_aud : NULL,

@@ -944,6 +944,7 @@ static void decide_placement(flight *f, const sg_connect_call *c)
     f->place.longitude = p.longitude;
     sg_place_options o = {.mode = fl->o.placement,
                           .budget_ms = fl->o.placement_budget_ms,
+                          .fill_slack_ms = fl->o.placement_fill_slack_ms,
                           .stale_ms = fl->o.placement_stale_ms};
     sg_fleet_choice ch;
     sg_fleet_place(fl->o.fleet, &o, &p, &ch);

@@ -95,6 +95,7 @@ typedef struct sg_flow_options {
     sg_geoip *geoip; /* borrowed; NULL: players' positions are unknown */
     sg_place_mode placement;
     double placement_budget_ms;
+    double placement_fill_slack_ms;
     long long placement_stale_ms;
     bool legacy_error_codes;      /* platform errors as edgegap_* (the older names) */
     bool single_flight;

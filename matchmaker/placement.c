@@ -91,6 +91,24 @@ void sg_place_decide(const sg_place_options *o, const sg_place_player *p,
     out->kind = SG_PLACE_ASK_PLATFORM;
     if (o->mode == SG_PLACE_PLATFORM) return;
     bool any_estimate = false, found = false;
+    /* fill: first the closest candidate, which bounds how far a fuller one may be */
+    double limit_ms = o->budget_ms;
+    if (o->mode == SG_PLACE_FILL && o->fill_slack_ms > 0) {
+        bool any = false;
+        double best = 0;
+        for (size_t i = 0; i < n; i++) {
+            const sg_place_server *s = &servers[i];
+            double ms;
+            sg_place_source src;
+            if (o->now_ms - s->heartbeat_at > o->stale_ms || s->capacity <= 0 ||
+                s->players >= s->capacity || !sg_place_estimate(p, s, &ms, &src) ||
+                ms > o->budget_ms)
+                continue;
+            if (!any || ms < best) best = ms;
+            any = true;
+        }
+        if (any && best + o->fill_slack_ms < limit_ms) limit_ms = best + o->fill_slack_ms;
+    }
     for (size_t i = 0; i < n; i++) {
         const sg_place_server *s = &servers[i];
         out->considered++;
@@ -113,6 +131,7 @@ void sg_place_decide(const sg_place_options *o, const sg_place_player *p,
             out->far++;
             continue;
         }
+        if (ms > limit_ms) continue; /* fill: a closer candidate is not much emptier */
         if (!found || better(o->mode, s, ms, &servers[out->server], out->rtt_ms)) {
             found = true;
             out->server = i;

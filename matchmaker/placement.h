@@ -9,8 +9,10 @@
  *      (sg_place_rtt_from_km), else none.
  *   2. Candidates: servers whose heartbeat is fresh (stale ones are never chosen), with a
  *      known capacity and a free seat (players < capacity), within the latency budget.
- *   3. Choice: `fill` takes the candidate with the most players (ties: lower RTT), so
- *      servers with people on them fill before empty ones; `nearest` takes the lowest RTT.
+ *   3. Choice: `fill` takes the candidate with the most players (ties: lower RTT) among
+ *      those within fill_slack_ms of the closest candidate, so servers with people on them
+ *      fill before empty ones without trading much latency for it; `nearest` takes the
+ *      lowest RTT.
  *      With no candidate the platform is asked for a new seat near the player; with no
  *      estimate at all (or `platform`), the platform decides alone, as before.
  */
@@ -66,6 +68,8 @@ const char *sg_place_source_name(sg_place_source s);
 typedef struct sg_place_options {
     sg_place_mode mode;
     double budget_ms;  /* candidates' estimate at most this */
+    double fill_slack_ms; /* fill: how much farther than the closest candidate a fuller one
+                           * may be (<= 0: any, within the budget) */
     long long stale_ms; /* a heartbeat older than this is a stale server */
     long long now_ms;   /* unix ms */
 } sg_place_options;

@@ -97,6 +97,29 @@ static void fill_takes_the_fullest_within_budget_nearest_the_closest(void **stat
     assert_true(d.rtt_ms == 15);
 }
 
+/* fill trades at most fill_slack_ms of latency for a fuller server */
+static void fill_slack_bounds_the_latency_traded(void **state)
+{
+    (void)state;
+    const sg_place_server two[] = {
+        {"near", "Paris", true, 48.86, 2.35, 1, 8, FRESH},
+        {"full", "Madrid", true, 40.42, -3.70, 5, 8, FRESH},
+    };
+    const sg_place_rtt r[] = {{"Paris", 10}, {"Madrid", 50}};
+    sg_place_player p = {.rtts = r, .rtt_count = 2};
+    sg_place_options o = opts(SG_PLACE_FILL);
+    sg_place_decision d;
+    sg_place_decide(&o, &p, two, 2, &d); /* no slack: the fullest within the budget */
+    assert_string_equal(two[d.server].id, "full");
+    o.fill_slack_ms = 20; /* 50 > 10 + 20: the nearer one */
+    sg_place_decide(&o, &p, two, 2, &d);
+    assert_string_equal(two[d.server].id, "near");
+    o.fill_slack_ms = 40; /* 50 <= 10 + 40: the fuller one */
+    sg_place_decide(&o, &p, two, 2, &d);
+    assert_string_equal(two[d.server].id, "full");
+    assert_int_equal(d.far, 0);
+}
+
 static void ties_break_toward_lower_latency(void **state)
 {
     (void)state;
@@ -187,6 +210,7 @@ int main(void)
         cmocka_unit_test(distances_and_the_rtt_model),
         cmocka_unit_test(measured_beats_geoip_and_names_match_without_case),
         cmocka_unit_test(fill_takes_the_fullest_within_budget_nearest_the_closest),
+        cmocka_unit_test(fill_slack_bounds_the_latency_traded),
         cmocka_unit_test(ties_break_toward_lower_latency),
         cmocka_unit_test(geoip_alone_places_by_distance),
         cmocka_unit_test(nothing_fits_a_new_server_no_estimate_the_platform),

@@ -32,6 +32,10 @@ struct sg_connect_call {
                    * the HTTP layer wipes and frees it) */
     int fd; /* the client's socket, watched for hang-ups while waiting; -1 when unknown */
     sg_connect_done_fn done;
+    /* Progress for a streamed answer (the client sent Accept: text/event-stream): an event
+     * name and its JSON data (copied), from the handler's thread, any number of times
+     * before done(); NULL when the answer is not streamed. */
+    void (*progress)(sg_connect_call *call, const char *event, const char *data_json);
     void *http; /* the HTTP layer's own state */
 
     /* Output, set by the handler before done(). */

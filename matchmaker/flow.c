@@ -360,6 +360,7 @@ static void post_or_die(sg_flow *fl, sg_loop_fn fn, flow_ev *e)
 static void handle_seat(flight *f, const sg_seat *seat);
 static void start_finish(flight *f, const sg_seat *seat);
 static void forget_seat(flight *f, const char *reason);
+static void progress_starting(flight *f, const sg_seat *seat);
 
 static void on_polled_loop(void *arg)
 {
@@ -474,6 +475,7 @@ static void handle_seat(flight *f, const sg_seat *seat)
                     seat->error[0] ? ": " : "", seat->error);
         return;
     case SG_SEAT_PENDING:
+        progress_starting(f, seat);
         if (!f->poll_pending && !sg_timer_armed(&f->poll_timer))
             sg_loop_timer_start(fl->o.loop, &f->poll_timer, f->poll_delay_ms);
         return;
@@ -927,6 +929,51 @@ static void attach(flight *f, sg_connect_call *c)
 
 /* ---- the create intent, then the create ---- */
 
+/* Tells every call of the flight that streams its answer (Accept: text/event-stream). */
+static void progress(flight *f, const char *event, cJSON *data)
+{
+    char *json = data ? cJSON_PrintUnformatted(data) : NULL;
+    cJSON_Delete(data);
+    if (!json) return;
+    for (sg_connect_call *c = f->calls; c; c = c->next)
+        if (c->progress) c->progress(c, event, json);
+    free(json);
+}
+
+static bool any_stream(const flight *f)
+{
+    for (const sg_connect_call *c = f->calls; c; c = c->next)
+        if (c->progress) return true;
+    return false;
+}
+
+/* "placing": how the seat is being chosen (and where, when placement joined a server). */
+static void progress_placing(flight *f)
+{
+    if (!any_stream(f)) return;
+    cJSON *d = cJSON_CreateObject();
+    if (!d) return;
+    cJSON_AddStringToObject(d, "decision", f->place.decided ? sg_place_kind_name(f->place.kind)
+                                                            : "platform");
+    if (f->place.decided && f->place.location[0])
+        cJSON_AddStringToObject(d, "location", f->place.location);
+    if (f->place.decided && f->place.kind == SG_PLACE_JOIN)
+        cJSON_AddNumberToObject(d, "rtt_ms", f->place.rtt_ms);
+    progress(f, "placing", d);
+}
+
+/* "starting": the seat is not ready yet (a server booting), with the seconds waited. */
+static void progress_starting(flight *f, const sg_seat *seat)
+{
+    if (!any_stream(f)) return;
+    cJSON *d = cJSON_CreateObject();
+    if (!d) return;
+    cJSON_AddNumberToObject(d, "elapsed_s",
+                            (double)((sg_clock_wall_ms() - f->created_wall_ms) / 100) / 10.0);
+    if (seat->status[0]) cJSON_AddStringToObject(d, "status", seat->status);
+    progress(f, "starting", d);
+}
+
 /* Where the player should play, over the fleet view (placement.h): logged with what was
  * considered, recorded with the seat and told to the player. */
 static void decide_placement(flight *f, const sg_connect_call *c)
@@ -991,6 +1038,7 @@ static void create_seat_now(flight *f)
             rq.longitude = f->place.longitude;
         }
     }
+    progress_placing(f);
     set_state(f, F_CREATING);
     f->refs++;
     fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -12,6 +13,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "conn_guard.h"
 #include "reply.h"
@@ -56,8 +60,25 @@ typedef struct http_req {
     const char *challenge_code; /* a 401's code: sent with WWW-Authenticate (static string) */
     sg_connect_call call;
     sg_cors_headers *cors; /* only for requests with an Origin (kept small for waiters) */
+    struct stream *stream; /* only for a streamed answer (Accept: text/event-stream) */
     struct sg_server *server;
 } http_req;
+
+/* A streamed answer: Server-Sent Events written as the flow reports progress. The request
+ * is shared by the HTTP side (until libmicrohttpd completes the connection) and the flow
+ * (until done); whichever lets go last frees it. The connection is suspended whenever there
+ * is nothing to send, so the flow's hang-up watch (on a duplicate of the socket, which stays
+ * valid whatever libmicrohttpd does with its own) sees a player who leaves. */
+typedef struct stream {
+    pthread_mutex_t mu;
+    char *buf;
+    size_t len, off, cap;
+    bool done;      /* the last event is in buf */
+    bool suspended; /* by the reader, waiting for events */
+    bool closed;    /* libmicrohttpd completed the connection */
+    int refs;
+    int watch_fd;
+} stream;
 
 struct sg_server {
     struct MHD_Daemon *d;
@@ -237,6 +258,144 @@ static void log_origin_refused(const char *origin, const char *what)
 
 /* ---- /connect-me ---- */
 
+/* ---- streamed answers (Server-Sent Events) ---- */
+
+static void free_req(http_req *r);
+
+/* Appends one event (locked). False when out of memory. */
+static bool stream_append(stream *st, const char *event, const char *data)
+{
+    size_t need = strlen(event) + strlen(data) + 16;
+    if (st->len + need + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 512;
+        while (cap < st->len + need + 1)
+            cap *= 2;
+        char *n = realloc(st->buf, cap);
+        if (!n) return false;
+        st->buf = n;
+        st->cap = cap;
+    }
+    st->len += (size_t)snprintf(st->buf + st->len, st->cap - st->len, "event: %s\ndata: %s\n\n",
+                                event, data);
+    return true;
+}
+
+/* Wakes the connection so libmicrohttpd asks the reader for what was appended (locked). */
+static void stream_wake(http_req *r)
+{
+    if (r->stream->suspended && !r->stream->closed) {
+        r->stream->suspended = false;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+static void stream_progress(sg_connect_call *call, const char *event, const char *data_json)
+{
+    http_req *r = call->http;
+    pthread_mutex_lock(&r->stream->mu);
+    if (!r->stream->done && stream_append(r->stream, event, data_json)) stream_wake(r);
+    pthread_mutex_unlock(&r->stream->mu);
+}
+
+/* The last event: ready with the answer, or error with its status, Retry-After and body. */
+static void stream_done(sg_connect_call *call)
+{
+    http_req *r = call->http;
+    sg_server *s = r->server;
+    sg_gauge_add(s->waiting, -1);
+    sg_histogram_observe(s->connect_seconds, (double)(sg_clock_mono_ms() - r->start_ms) / 1000.0);
+    count_outcome(s, call->outcome);
+    int status = call->status ? call->status : 500;
+    char *data = NULL;
+    if (status == 200 && call->body) {
+        data = call->body;
+        call->body = NULL;
+    } else {
+        cJSON *o = call->body ? cJSON_Parse(call->body) : NULL;
+        if (!o) o = cJSON_CreateObject();
+        if (o) {
+            cJSON_AddNumberToObject(o, "status", status);
+            if (call->retry_after_ms > 0)
+                cJSON_AddNumberToObject(o, "retry_after",
+                                        (double)sg_reply_retry_after_s(call->retry_after_ms));
+            data = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+        }
+    }
+    pthread_mutex_lock(&r->stream->mu);
+    if (!stream_append(r->stream, status == 200 ? "ready" : "error",
+                       data ? data : "{\"status\":500}"))
+        r->stream->len = r->stream->off; /* out of memory: the stream just ends */
+    r->stream->done = true;
+    stream_wake(r);
+    bool last = --r->stream->refs == 0;
+    pthread_mutex_unlock(&r->stream->mu);
+    free(data);
+    if (last) free_req(r);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    http_req *r = cls;
+    stream *st = r->stream;
+    pthread_mutex_lock(&st->mu);
+    ssize_t n;
+    if (st->off < st->len) {
+        size_t k = st->len - st->off < max ? st->len - st->off : max;
+        memcpy(buf, st->buf + st->off, k);
+        st->off += k;
+        if (st->off == st->len) st->off = st->len = 0;
+        n = (ssize_t)k;
+    } else if (st->done) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        /* Nothing yet: park the connection until the next event (see stream_wake). */
+        st->suspended = true;
+        MHD_suspend_connection(r->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+/* Answers 200 text/event-stream at once and hands the call to the flow, which reports
+ * progress through it. */
+static enum MHD_Result stream_begin(http_req *r, int fd)
+{
+    sg_server *s = r->server;
+    stream *st = calloc(1, sizeof *st);
+    if (!st) return MHD_NO;
+    pthread_mutex_init(&st->mu, NULL);
+    st->refs = 2;
+    st->watch_fd = fd >= 0 ? dup(fd) : -1;
+    r->stream = st;
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stream_read, r, NULL);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    for (size_t i = 0; r->cors && i < r->cors->count; i++)
+        MHD_add_response_header(resp, r->cors->h[i].name, r->cors->h[i].value);
+    enum MHD_Result ret = MHD_queue_response(r->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    count_request(s, r->rt, 200);
+    r->call.fd = st->watch_fd;
+    r->call.done = stream_done;
+    r->call.progress = stream_progress;
+    r->call.http = r;
+    r->state = REQ_WAITING;
+    s->o.handler.start(s->o.handler.user, &r->call);
+    return ret;
+}
+
+/* Whether the client asked for Server-Sent Events. */
+static bool wants_stream(struct MHD_Connection *c)
+{
+    const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    return accept && strstr(accept, "text/event-stream") != NULL;
+}
+
 static void call_done(sg_connect_call *call)
 {
     http_req *r = call->http;
@@ -361,6 +520,7 @@ static enum MHD_Result connect_begin(http_req *r)
 
     const union MHD_ConnectionInfo *fdi =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (wants_stream(c)) return stream_begin(r, fdi ? fdi->connect_fd : -1);
     r->call.fd = fdi ? fdi->connect_fd : -1;
     r->call.done = call_done;
     r->call.http = r;
@@ -669,9 +829,29 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     sg_conn_guard_phase(s->guard, track_of(conn), SG_CONN_IDLE);
     http_req *r = *req_cls;
     if (!r) return;
+    *req_cls = NULL;
     if (r->admitted) {
         sg_admission_leave(s->o.admission);
         sg_gauge_add(s->in_flight, -1);
+    }
+    if (r->stream) {
+        /* The flow may still hold the call: the last of the two frees the request. */
+        pthread_mutex_lock(&r->stream->mu);
+        r->stream->closed = true;
+        bool last = --r->stream->refs == 0;
+        pthread_mutex_unlock(&r->stream->mu);
+        if (!last) return;
+    }
+    free_req(r);
+}
+
+static void free_req(http_req *r)
+{
+    if (r->stream) {
+        if (r->stream->watch_fd >= 0) close(r->stream->watch_fd);
+        free(r->stream->buf);
+        pthread_mutex_destroy(&r->stream->mu);
+        free(r->stream);
     }
     free(r->call.body);
     if (r->call.bearer) {
@@ -681,7 +861,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     free(r->body);
     free(r->cors);
     free(r);
-    *req_cls = NULL;
 }
 
 static void log_mhd(void *cls, const char *fmt, va_list ap)

@@ -50,7 +50,8 @@ const measured = {
   fra: { Frankfurt: 9, Montreal: 95, Toronto: 100, Tokyo: 230 },
   tyo: { Tokyo: 6, Montreal: 170, Toronto: 165, Frankfurt: 230 },
 };
-const regionIp = { mtl: (i) => `198.51.100.${i}`, fra: (i) => `203.0.113.${i}`, tyo: (i) => `192.0.2.${i}` };
+const regionIp = { mtl: (i) => `198.51.100.${i}`, fra: (i) => `203.0.113.${i}`, tyo: (i) => `192.0.2.${i}`,
+  syd: (i) => `198.18.0.${i}` };
 
 let failed = 0;
 try {
@@ -61,6 +62,7 @@ try {
       { cidr: '198.51.100.0/24', name: 'Montreal', latitude: 45.5, longitude: -73.6 },
       { cidr: '203.0.113.0/24', name: 'Frankfurt', latitude: 50.11, longitude: 8.68 },
       { cidr: '192.0.2.0/24', name: 'Tokyo', latitude: 35.68, longitude: 139.69 },
+      { cidr: '198.18.0.0/15', name: 'Sydney', latitude: -33.87, longitude: 151.21 },
     ],
     apps: [{ name: 'demo', versions: [{
       name: 'v1', session_config: { kind: 'Seat', sockets: 2, autodeploy: true },
@@ -176,6 +178,39 @@ try {
   assert.equal((await bad.json()).error.code, 'bad_field');
   st = await state();
   assert.equal(st.counters.sessions_created, before);
+
+  // The wait, streamed: with Accept: text/event-stream the answer is Server-Sent Events,
+  // placing (how), starting (while a server boots: a Sydney player, for whom the platform
+  // starts one in the nearest region), then ready with the usual body.
+  const sse = await fetch(`${mmUrl}/connect-me`, { method: 'POST', headers: { 'content-type': 'application/json',
+    accept: 'text/event-stream', 'x-forwarded-for': regionIp.syd(2) },
+    body: JSON.stringify({ rtts: { Tokyo: 120, Montreal: 210, Toronto: 215, Frankfurt: 290 } }) });
+  assert.equal(sse.status, 200);
+  assert.match(sse.headers.get('content-type'), /^text\/event-stream/);
+  const events = (await sse.text()).trim().split('\n\n').map((block) => {
+    const ev = {};
+    for (const line of block.split('\n')) {
+      const i = line.indexOf(': ');
+      ev[line.slice(0, i)] = line.slice(i + 2);
+    }
+    return { event: ev.event, data: JSON.parse(ev.data) };
+  });
+  const names = events.map((e) => e.event);
+  assert.equal(names[0], 'placing', names.join(' '));
+  assert.equal(events[0].data.decision, 'new_server');
+  assert.equal(names[names.length - 1], 'ready', names.join(' '));
+  assert.ok(names.length >= 3 && names.slice(1, -1).every((n) => n === 'starting'), names.join(' '));
+  assert.ok(events[1].data.elapsed_s >= 0 && events[1].data.elapsed_s < 10, JSON.stringify(events[1].data));
+  console.log(`     streamed: ${names.join(' ')}`);
+  const ready = events[names.length - 1].data;
+  assert.match(ready.session_id, /-S$/);
+  assert.equal(ready.placement.decision, 'new_server');
+  assert.ok(seatOf(await state(), ready.session_id), 'a real seat');
+  // A refusal before the wait is a plain answer; one during it is an error event.
+  const early = await fetch(`${mmUrl}/connect-me`, { method: 'POST', headers: { 'content-type': 'application/json',
+    accept: 'text/event-stream' }, body: '{"rtts": 7}' });
+  assert.equal(early.status, 400);
+  assert.equal((await early.json()).error.code, 'bad_field');
 
   // GeoIP: a second matchmaker on the same store reads players' positions from a MaxMind DB
   // written here by Debian's MaxMind::DB::Writer. It has not seen the first one's players:

@@ -131,7 +131,10 @@ test('Play from the allowed origin: progress, then where to connect', async () =
   // A server is starting: the page shows progress and the button waits.
   await page.waitForSelector('#status[data-state="waiting"]', { timeout: 5000 });
   assert.equal(await page.isDisabled('#play'), true);
-  await page.waitForTimeout(600); // let the progress count up for the screenshot
+  // The matchmaker streams what it is doing (Server-Sent Events): a server is booting.
+  await page.waitForFunction(() => /Starting a server near you/.test(document.querySelector('#doing')?.textContent || ''),
+    null, { timeout: 5000 });
+  await page.waitForTimeout(300); // let the progress count up for the screenshot
   await page.screenshot({ path: path.join(OUT, '2-waiting.png') });
   await page.waitForSelector('#status[data-state="ready"]', { timeout: 20000 });
   await page.screenshot({ path: path.join(OUT, '3-ready.png') });

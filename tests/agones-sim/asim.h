@@ -24,6 +24,7 @@ typedef struct asim asim;
 typedef struct asim_answer {
     int status;
     cJSON *json;
+    long long delay_ms; /* a latency fault: the HTTP layer waits this long before answering */
 } asim_answer;
 
 /* Starts and stops a GameServer's sidecar (asim_http.c): the state calls these, with its

@@ -160,6 +160,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else {
         asim_sdk(g_sim, l->gs, method, url, c->body, c->len, c->has_body, &a);
     }
+    /* The latency faults wait here, on this connection's own thread, not in the state. */
+    for (long long left = a.delay_ms < 600000 ? a.delay_ms : 600000; left > 0; left -= 1000)
+        usleep((useconds_t)((left < 1000 ? left : 1000) * 1000));
     return send_answer(conn, &a);
 }
 

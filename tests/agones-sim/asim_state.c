@@ -866,10 +866,9 @@ void asim_allocate(asim *s, const char *body, size_t len, asim_answer *a)
     s->alloc_total++;
     count_call(s, "POST /gameserverallocation");
     allocate_locked(s, req, a);
-    long long delay = s->fault_delay_ms;
+    a->delay_ms = s->fault_delay_ms;
     pthread_mutex_unlock(&s->mu);
     cJSON_Delete(req);
-    if (delay > 0) usleep((useconds_t)(delay * 1000));
 }
 
 /* ---- the SDK sidecar --------------------------------------------------------------------- */
@@ -1010,7 +1009,7 @@ void asim_sdk(asim *s, const char *gsname, const char *method, const char *url, 
         sdk_locked(s, g, method, url, req, has_body, body, len, a);
     pthread_mutex_unlock(&s->mu);
     cJSON_Delete(req);
-    if (delay > 0) usleep((useconds_t)(delay * 1000));
+    a->delay_ms = delay;
 }
 
 /* ---- admin ------------------------------------------------------------------------------ */

@@ -262,19 +262,24 @@ static void log_origin_refused(const char *origin, const char *what)
 
 static void free_req(http_req *r);
 
+/* Grows *buf (holding len bytes, *cap allocated) to take more bytes and a NUL. */
+static bool reserve_buf(char **buf, size_t *cap, size_t len, size_t more)
+{
+    if (len + more + 1 <= *cap) return true;
+    size_t n = *cap ? *cap : 1024;
+    while (n < len + more + 1)
+        n *= 2;
+    char *b = realloc(*buf, n);
+    if (!b) return false;
+    *buf = b;
+    *cap = n;
+    return true;
+}
+
 /* Appends one event (locked). False when out of memory. */
 static bool stream_append(stream *st, const char *event, const char *data)
 {
-    size_t need = strlen(event) + strlen(data) + 16;
-    if (st->len + need + 1 > st->cap) {
-        size_t cap = st->cap ? st->cap : 512;
-        while (cap < st->len + need + 1)
-            cap *= 2;
-        char *n = realloc(st->buf, cap);
-        if (!n) return false;
-        st->buf = n;
-        st->cap = cap;
-    }
+    if (!reserve_buf(&st->buf, &st->cap, st->len, strlen(event) + strlen(data) + 16)) return false;
     st->len += (size_t)snprintf(st->buf + st->len, st->cap - st->len, "event: %s\ndata: %s\n\n",
                                 event, data);
     return true;
@@ -627,15 +632,7 @@ static bool append_body(http_req *r, const char *data, size_t n)
         r->len = r->cap = 0;
         return true;
     }
-    if (r->len + n + 1 > r->cap) {
-        size_t cap = r->cap ? r->cap : 1024;
-        while (cap < r->len + n + 1)
-            cap *= 2;
-        char *b = realloc(r->body, cap);
-        if (!b) return false;
-        r->body = b;
-        r->cap = cap;
-    }
+    if (!reserve_buf(&r->body, &r->cap, r->len, n)) return false;
     memcpy(r->body + r->len, data, n);
     r->len += n;
     r->body[r->len] = '\0';

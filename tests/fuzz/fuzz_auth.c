@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "seatgate/jws.h"
@@ -21,19 +23,17 @@ static void setup(void)
     const char *key = "fuzz-session-key";
     sg_auth_options n = {.mode = SG_AUTH_NAKAMA, .nakama_key = key, .leeway_s = 5};
     if (sg_auth_new(&n, &nakama) != SG_OK) abort();
-    char path[] = "/tmp/sg-fuzz-auth-XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) abort();
-    /* "fuzz-session-key" in base64url, as an HS256 key of a JWK Set */
-    fputs("{\"keys\":[{\"kty\":\"oct\",\"alg\":\"HS256\",\"kid\":\"nakama\","
-          "\"k\":\"ZnV6ei1zZXNzaW9uLWtleQ\"}]}",
-          f);
-    fclose(f);
+    /* The key set file, in memory: "fuzz-session-key" in base64url as an HS256 key */
+    static const char set[] = "{\"keys\":[{\"kty\":\"oct\",\"alg\":\"HS256\",\"kid\":"
+                              "\"nakama\",\"k\":\"ZnV6ei1zZXNzaW9uLWtleQ\"}]}";
+    int fd = memfd_create("sg-fuzz-auth-keys", 0);
+    if (fd < 0 || write(fd, set, sizeof set - 1) != (ssize_t)(sizeof set - 1)) abort();
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     sg_auth_options g = {.mode = SG_AUTH_JWT, .keys_path = path, .issuer = "https://id.example",
                          .audience = "game", .user_claim = "sub"};
     if (sg_auth_new(&g, &generic) != SG_OK) abort();
-    remove(path);
+    close(fd);
     if (sg_jws_keyset_from_secret("nakama", key, strlen(key), &signer) != SG_OK) abort();
 }
 

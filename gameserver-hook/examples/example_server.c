@@ -8,11 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "ex_server.h"
 #include "example_proto.h"
+#include "seatgate/clock.h"
 #include "seatgate/config.h"
 #include "seatgate/keys.h"
 #include "seatgate/log.h"
@@ -40,6 +42,21 @@ static bool edgegap_public_addr(const char *port_name, sg_addr *out)
     if (ok) out->port = (uint16_t)ext->valueint;
     cJSON_Delete(root);
     return ok;
+}
+
+/* The health file: written whole under a temporary name, then renamed over the old one, so
+ * a healthcheck never reads half of it. Only once the hook's start sequence has succeeded. */
+static void write_health(const char *path, sg_hook *hook)
+{
+    sg_hook_stats st;
+    sg_hook_get_stats(hook, &st);
+    if (!st.started || st.stopped) return;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return;
+    FILE *f = fopen(tmp, "w");
+    if (!f) return;
+    fprintf(f, "players=%u pending=%u\n", (unsigned)st.players, (unsigned)st.pending);
+    if (fclose(f) == 0) rename(tmp, path);
 }
 
 int main(int argc, char **argv)
@@ -75,6 +92,11 @@ int main(int argc, char **argv)
          .def = "info",
          .choices = SG_LOG_LEVEL_CHOICES,
          .help = "lines below this level are not written"},
+        {.name = "health-file",
+         .type = SG_SET_STRING,
+         .help = "rewritten every second while the game loop runs and the hook has started "
+                 "(players and pending verifications in it): a container healthcheck tests "
+                 "its age (unset: none)"},
     };
     sg_config cfg = {.program = "seatgate-example-server",
                      .summary = "Example UDP game server admitting players through the hook",
@@ -132,8 +154,16 @@ int main(int argc, char **argv)
     /* Tell a supervising script (and the tests) where we listen. */
     printf("listening %u\n", (unsigned)ex_server_port(server));
     fflush(stdout);
-    while (!stop_requested)
+    const char *health = sg_config_str(&cfg, "health-file");
+    long long health_at = 0;
+    while (!stop_requested) {
         ex_server_tick(server, 20);
+        if (health && sg_clock_mono_ms() - health_at >= 1000) {
+            health_at = sg_clock_mono_ms();
+            write_health(health, hook);
+        }
+    }
+    if (health) unlink(health);
     ex_server_free(server);
     server = NULL;
     rc = sg_hook_stop(hook, -1 /* the hook's stop-timeout */) == SG_OK ? 0 : 1;

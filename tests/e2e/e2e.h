@@ -4,7 +4,9 @@
  * the Edgegap simulator with two configured deployments; one example game server per
  * deployment; the matchmaker; a second matchmaker replica when a scenario asks). External
  * mode (docker-compose) is handed the service URLs by settings and starts nothing; the
- * scenarios that kill processes are skipped there.
+ * scenarios that kill or restart a service ask the script outside the stack to do it, through
+ * a folder both see (--control-dir: a request file per action, answered by a reply file), and
+ * are skipped only when no such folder is given.
  *
  * A scenario looks at every component: the matchmaker's HTTP answers (e2e_player), the
  * example client's UDP outcome, the store's buckets and queue (e2e_session_get...), the
@@ -39,10 +41,13 @@ typedef struct e2e_deployment {
      * none) and the form /connect-me must hand out (64 lower-case hex digits). */
     char cert_digest_given[100], cert_digest_want[65];
     sg_proc proc;  /* local mode */
+    bool killed;   /* killed by a scenario: no heartbeat expected from it */
 } e2e_deployment;
 
 typedef struct e2e_stack {
     bool external;
+    char control_dir[256]; /* external: the controller's mailbox ("" = none) */
+    char port_name[32];    /* external: the game port's name at the simulator */
     /* The platform: Edgegap (the simulator of its session API) or Agones (seatgate-agones-sim:
      * sim_url is then its admin API, alloc_url its allocator; deployments are GameServers). */
     bool agones;
@@ -82,9 +87,16 @@ extern e2e_stack E;
 /* ---- stack (e2e_stack.c) ---- */
 bool e2e_stack_start(void);
 void e2e_stack_stop(void);
-bool e2e_matchmaker_start(int i); /* local: (re)start replica i (same port when restarted) */
+/* Process control: local mode acts on its own children; external mode asks the controller
+ * (false when there is none, or it reports a failure). */
+bool e2e_can_control(void);
+bool e2e_matchmaker_start(int i); /* (re)start replica i (same URL), then wait for /readyz */
+bool e2e_matchmaker_kill(int i);  /* SIGKILL */
+bool e2e_matchmaker_stop(int i);  /* SIGTERM, waited for */
 bool e2e_server_start(int i);
-bool e2e_nats_restart(void);                  /* local single node: SIGTERM, then start again */
+bool e2e_server_kill(int i);
+bool e2e_nats_stop(void);                     /* single node: SIGTERM */
+bool e2e_nats_start(void);                    /* and again, waited until JetStream answers */
 int e2e_nats_kill_leader(const char *stream); /* cluster: SIGKILL the stream's leader */
 /* The port mapping (e2e_relay.c): external port -> internal port of every deployment. */
 bool e2e_relay_start(void);

@@ -4,6 +4,7 @@
 #include <nats/nats.h>
 #include <sodium.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,11 +183,72 @@ static void describe_matchmaker(int i)
     snprintf(E.mm_url[i], sizeof E.mm_url[i], "http://127.0.0.1:%d", E.mm_port[i]);
 }
 
+/* ---- process control ---- */
+
+/* External mode: one action asked of the controller. The request is written whole under a
+ * temporary name and renamed to request.N; the controller answers in reply.N with "ok" or
+ * "error <why>". Waits up to 3 minutes (a container restart waits for its healthcheck). */
+static bool control(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool control(const char *fmt, ...)
+{
+    static int seq;
+    if (!E.control_dir[0]) return false;
+    char action[256], tmp[400], req[400], rep[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(action, sizeof action, fmt, ap);
+    va_end(ap);
+    seq++;
+    snprintf(tmp, sizeof tmp, "%s/.request.%d", E.control_dir, seq);
+    snprintf(req, sizeof req, "%s/request.%d", E.control_dir, seq);
+    snprintf(rep, sizeof rep, "%s/reply.%d", E.control_dir, seq);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%s\n", action) < 0 || fclose(f) != 0 || rename(tmp, req) != 0) {
+        fprintf(stderr, "   control: cannot write %s\n", req);
+        return false;
+    }
+    fprintf(stderr, "   control: %s\n", action);
+    char line[256] = "";
+    long long deadline = sg_test_now_ms() + 180000;
+    while (!read_line(rep, line, sizeof line) && sg_test_now_ms() < deadline)
+        sg_test_sleep_ms(100);
+    if (strcmp(line, "ok") != 0) {
+        fprintf(stderr, "   control: '%s' failed: %s\n", action, line[0] ? line : "no reply");
+        return false;
+    }
+    return true;
+}
+
+bool e2e_can_control(void)
+{
+    return !E.external || E.control_dir[0];
+}
+
+static bool matchmaker_ready(int i, long timeout_ms)
+{
+    char url[300];
+    snprintf(url, sizeof url, "%s/readyz", E.mm_url[i]);
+    return E2E_WAIT_UNTIL(e2e_http_get_status(url) == 200, timeout_ms);
+}
+
 bool e2e_matchmaker_start(int i)
 {
-    if (E.external) return false;
+    if (E.external) return E.mm_url[i][0] && control("start matchmaker %d", i) && matchmaker_ready(i, 60000);
     if (E.mm[i].argc == 0) describe_matchmaker(i);
     return sg_proc_start(&E.mm[i], 15000);
+}
+
+bool e2e_matchmaker_kill(int i)
+{
+    if (E.external) return control("kill matchmaker %d", i);
+    sg_proc_kill(&E.mm[i]);
+    return true;
+}
+
+bool e2e_matchmaker_stop(int i)
+{
+    if (E.external) return control("stop matchmaker %d", i);
+    return sg_proc_stop(&E.mm[i], 10000) == 0;
 }
 
 static void describe_server(int i)
@@ -225,33 +287,61 @@ static void describe_server(int i)
 
 bool e2e_server_start(int i)
 {
-    if (E.external) return false;
+    if (E.external) return false; /* the stack's own servers are started with it */
     if (E.dep[i].proc.argc == 0) describe_server(i);
     return sg_proc_start(&E.dep[i].proc, 15000);
 }
 
-bool e2e_nats_restart(void)
+bool e2e_server_kill(int i)
 {
-    if (E.external || E.nats_nodes != 1) return false;
+    bool ok = true;
+    if (E.external)
+        ok = control("kill server %s", E.dep[i].request_id);
+    else
+        sg_proc_kill(&E.dep[i].proc);
+    if (ok) E.dep[i].killed = true;
+    return ok;
+}
+
+bool e2e_nats_stop(void)
+{
+    if (E.nats_nodes != 1) return false;
+    if (E.external) return control("stop nats");
     sg_test_nats_stop(&E.nats);
-    return sg_test_nats_restart(&E.nats) == 0 &&
-           sg_test_nats_wait_jetstream(E.nats.url, 20000) == 0;
+    return true;
+}
+
+bool e2e_nats_start(void)
+{
+    if (E.nats_nodes != 1) return false;
+    if (E.external ? !control("start nats") : sg_test_nats_restart(&E.nats) != 0) return false;
+    return sg_test_nats_wait_jetstream(E.external ? E.nats_url : E.nats.url, 30000) == 0;
 }
 
 int e2e_nats_kill_leader(const char *stream)
 {
-    if (E.external || E.nats_nodes < 2) return -1;
+    if (E.nats_nodes < 2) return -1;
     natsConnection *nc = NULL;
     jsCtx *js = NULL;
     jsStreamInfo *si = NULL;
     int victim = -1;
-    if (natsConnection_ConnectTo(&nc, E.cluster.urls) == NATS_OK &&
+    char leader[128] = "";
+    if (natsConnection_ConnectTo(&nc, E.external ? E.nats_url : E.cluster.urls) == NATS_OK &&
         natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
-        js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Cluster)
-        victim = sg_test_nats_cluster_find(&E.cluster, si->Cluster->Leader);
+        js_GetStreamInfo(&si, js, stream, NULL, NULL) == NATS_OK && si->Cluster &&
+        si->Cluster->Leader)
+        snprintf(leader, sizeof leader, "%s", si->Cluster->Leader);
     jsStreamInfo_Destroy(si);
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
+    if (!leader[0]) return -1;
+    if (E.external) {
+        /* The controller knows the node by its server name. */
+        if (!control("kill nats-node %s", leader)) return -1;
+        const char *digit = leader + strcspn(leader, "0123456789");
+        return *digit ? atoi(digit) - 1 : 0;
+    }
+    victim = sg_test_nats_cluster_find(&E.cluster, leader);
     if (victim >= 0) sg_test_nats_cluster_kill(&E.cluster, victim);
     return victim;
 }
@@ -358,7 +448,7 @@ static bool discover_deployments(void)
             snprintf(E.dep[n].fqdn, sizeof E.dep[n].fqdn, "%s", fqdn->valuestring);
         const cJSON *ip = cJSON_GetObjectItemCaseSensitive(d, "public_ip");
         const cJSON *ports = cJSON_GetObjectItemCaseSensitive(d, "ports");
-        const cJSON *game = cJSON_GetObjectItemCaseSensitive(ports, "gameport");
+        const cJSON *game = cJSON_GetObjectItemCaseSensitive(ports, E.port_name);
         const cJSON *ext = cJSON_GetObjectItemCaseSensitive(game, "external");
         if (!cJSON_IsString(rid) || !cJSON_IsString(ip) || !cJSON_IsNumber(ext)) continue;
         snprintf(E.dep[n].request_id, sizeof E.dep[n].request_id, "%s", rid->valuestring);

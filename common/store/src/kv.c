@@ -230,6 +230,7 @@ void sg_store_options_init(sg_store_options *o)
     o->timeout_ms = 2000;
     o->max_reconnects = -1;
     o->reconnect_wait_ms = 2000;
+    o->ping_interval_ms = 5000;
     o->replicas = 1;
 }
 

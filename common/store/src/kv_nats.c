@@ -178,6 +178,8 @@ static sg_status nats_open_store(sg_store *s)
         n = natsOptions_SetMaxReconnect(no, o->max_reconnects < 0 ? -1 : o->max_reconnects);
     if (n == NATS_OK && o->reconnect_wait_ms > 0)
         n = natsOptions_SetReconnectWait(no, o->reconnect_wait_ms);
+    if (n == NATS_OK && o->ping_interval_ms > 0) n = natsOptions_SetPingInterval(no, o->ping_interval_ms);
+    if (n == NATS_OK) n = natsOptions_SetMaxPingsOut(no, 2);
     if (n == NATS_OK) n = natsOptions_SetFailRequestsOnDisconnect(no, true);
     /* Every call waits for its answer: its publishes go out at once from the calling thread
      * instead of waking the connection's flusher thread to send them. */

@@ -23,6 +23,7 @@ const sg_setting sg_store_settings[] = {
     {.name = "nats-name", .type = SG_SET_STRING, .help = "connection name shown in NATS monitoring"},
     {.name = "nats-max-reconnects", .type = SG_SET_INT, .def = "-1", .min = -1, .max = 1000000, .help = "reconnect attempts before giving up (-1 = forever)"},
     {.name = "nats-reconnect-wait", .type = SG_SET_DURATION, .def = "2s", .min = MS(10), .max = MS(600000), .help = "pause between reconnect attempts"},
+    {.name = "nats-ping-interval", .type = SG_SET_DURATION, .def = "5s", .min = MS(100), .max = MS(600000), .help = "how often the connection to NATS is pinged; two pings unanswered and another server is tried"},
     {.name = "kv-replicas", .type = SG_SET_INT, .def = "1", .min = 1, .max = 5, .help = "replicas of new NATS buckets, queues and streams"},
     {.name = "nats-event-history", .type = SG_SET_BOOL, .def = "false", .help = "also keep events in the JetStream stream <app>_events"},
     {.name = "nats-event-max-age", .type = SG_SET_DURATION, .def = "168h", .min = MS(1000), .max = 365 * DAY, .help = "age limit of the <app>_events stream"},
@@ -51,6 +52,7 @@ sg_status sg_store_options_from_config(const sg_config *cfg, sg_store_options *o
     o->name = sg_config_str(cfg, "nats-name");
     o->max_reconnects = (int)sg_config_num(cfg, "nats-max-reconnects");
     o->reconnect_wait_ms = sg_config_num(cfg, "nats-reconnect-wait");
+    o->ping_interval_ms = sg_config_num(cfg, "nats-ping-interval");
     o->replicas = (int)sg_config_num(cfg, "kv-replicas");
     o->event_history = sg_config_bool(cfg, "nats-event-history");
     o->event_history_max_age_ms = sg_config_num(cfg, "nats-event-max-age");

@@ -83,6 +83,9 @@ typedef struct sg_store_options {
     const char *name;                   /* connection name shown in the server's monitoring */
     int max_reconnects;                 /* -1 = forever (default), 0 = never */
     long long reconnect_wait_ms;        /* pause between reconnect attempts to one server */
+    /* NATS: how often the client pings its server; two pings unanswered and the connection
+     * is dropped and another server tried (a server whose host vanished sends no reset). */
+    long long ping_interval_ms;
     int replicas;                       /* default replicas of new buckets, queues and streams */
     bool event_history;                 /* keep events in a JetStream stream "<app>_events" */
     long long event_history_max_age_ms; /* age limit of that stream (0 = 7 days) */

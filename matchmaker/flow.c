@@ -361,6 +361,9 @@ static void handle_seat(flight *f, const sg_seat *seat);
 static void start_finish(flight *f, const sg_seat *seat);
 static void forget_seat(flight *f, const char *reason);
 static void progress_starting(flight *f, const sg_seat *seat);
+static void progress_queued(flight *f);
+/* A wait in line shorter than this is not worth telling the player about. */
+#define SG_FLOW_QUEUED_MIN_MS 250
 
 static void on_polled_loop(void *arg)
 {
@@ -962,6 +965,24 @@ static void progress_placing(flight *f)
     progress(f, "placing", d);
 }
 
+/* "queued": the create waits in line for the platform's pace (Edgegap's rate limit, as
+ * configured, or its Retry-After): the calls ahead of it and the wait, once, before the
+ * create is sent. Nothing when it goes at once. */
+static void progress_queued(flight *f)
+{
+    const sg_orchestrator *orch = f->flow->o.orch;
+    if (!any_stream(f) || orch->ops->version < 3 || !orch->ops->queue) return;
+    long long wait_ms = 0;
+    int ahead = 0;
+    orch->ops->queue(orch->self, &wait_ms, &ahead);
+    if (wait_ms < SG_FLOW_QUEUED_MIN_MS) return;
+    cJSON *d = cJSON_CreateObject();
+    if (!d) return;
+    cJSON_AddNumberToObject(d, "position", ahead + 1);
+    cJSON_AddNumberToObject(d, "wait_ms", (double)wait_ms);
+    progress(f, "queued", d);
+}
+
 /* "starting": the seat is not ready yet (a server booting), with the seconds waited. */
 static void progress_starting(flight *f, const sg_seat *seat)
 {
@@ -1039,6 +1060,7 @@ static void create_seat_now(flight *f)
         }
     }
     progress_placing(f);
+    progress_queued(f);
     set_state(f, F_CREATING);
     f->refs++;
     fl->o.orch->ops->create_seat(fl->o.orch->self, &rq, on_created, f);

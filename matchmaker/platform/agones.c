@@ -636,7 +636,7 @@ static void destroy(void *self)
 }
 
 static const sg_orchestrator_ops agones_ops = {
-    .version = 2,
+    .version = 3, /* no queue: the allocator has no pace of ours */
     .name = "agones",
     .create_seat = create_seat,
     .poll_seat = poll_seat,

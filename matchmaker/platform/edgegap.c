@@ -408,8 +408,13 @@ static void destroy(void *self)
     free(o);
 }
 
+static void queue(void *self, long long *wait_ms, int *ahead)
+{
+    sg_edgegap_client_queue(((edgegap_orch *)self)->client, wait_ms, ahead);
+}
+
 static const sg_orchestrator_ops edgegap_ops = {
-    .version = 2,
+    .version = 3,
     .name = "edgegap",
     .create_seat = create_seat,
     .poll_seat = poll_seat,
@@ -419,6 +424,7 @@ static const sg_orchestrator_ops edgegap_ops = {
     .check = check,
     .parse_notification = parse_notification,
     .destroy = destroy,
+    .queue = queue,
 };
 
 sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orchestrator *out)

@@ -110,7 +110,7 @@ typedef void (*sg_orch_listed_fn)(const sg_orch_result *r, const char *const *id
                                   bool has_next, void *user);
 
 typedef struct sg_orchestrator_ops {
-    int version; /* 2: inspect_seat added */
+    int version; /* 2: inspect_seat added; 3: queue added */
     const char *name;
     /* Reserves a seat; seat_id is set when r->status is SG_OK. */
     void (*create_seat)(void *self, const sg_seat_request *req, sg_orch_created_fn cb, void *user);
@@ -132,6 +132,9 @@ typedef struct sg_orchestrator_ops {
     sg_status (*parse_notification)(void *self, const char *body, size_t len, sg_seat *out);
     /* Requests still pending complete with SG_E_UNAVAILABLE before this returns. */
     void (*destroy)(void *self);
+    /* How long a create submitted now would wait in line for the backend's own pace (ms),
+     * and the calls ahead of it; synchronous, any thread. May be NULL (no pace). */
+    void (*queue)(void *self, long long *wait_ms, int *ahead);
 } sg_orchestrator_ops;
 
 typedef struct sg_orchestrator {

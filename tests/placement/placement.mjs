@@ -274,6 +274,34 @@ try {
     '--geoip-db', mmdb], { SEATGATE_EDGEGAP_API_KEY: API_KEY });
   assert.equal(await new Promise((r) => lone.on('exit', r)), 2);
   assert.match(fs.readFileSync(path.join(out, 'matchmaker-lone.log'), 'utf8'), /--geoip-db: is read by placement=fill or nearest only/);
+
+  // In line: a matchmaker whose Edgegap pace lets one call a second through. Three plain
+  // requests take the next seconds of it; a streamed one is then told it is queued, with
+  // its position and the wait that position stands for (1 s per call ahead), then ready.
+  const pacedReady = path.join(out, 'paced.url');
+  const paced = procs.start('matchmaker-paced', bins.mm, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', pacedReady, '--store-url', `sqlite://${path.join(out, 'paced.db')}`, '--netcode-key-file', key,
+    '--edgegap-url', simUrl, '--edgegap-app', 'demo', '--edgegap-version', 'v1', '--port-name', 'game',
+    '--trusted-proxies', '127.0.0.1/32', '--ip-rate', '0', '--seats-per-player', '0',
+    '--edgegap-rate', '1', '--edgegap-burst', '1', '--edgegap-delete-share', '0'], { SEATGATE_EDGEGAP_API_KEY: API_KEY });
+  const pacedUrl = await procs.readyFile(pacedReady, paced, 'the paced matchmaker');
+  const ahead = [1, 2, 3].map((i) => fetch(`${pacedUrl}/connect-me`, { method: 'POST',
+    headers: { 'x-forwarded-for': regionIp.mtl(60 + i) } }));
+  await sleep(300); // their creates have taken their places in line
+  const inLine = await fetch(`${pacedUrl}/connect-me`, { method: 'POST', headers: { accept: 'text/event-stream',
+    'x-forwarded-for': regionIp.mtl(70) } });
+  const lineEvents = (await inLine.text()).trim().split('\n\n').map((block) => {
+    const ev = Object.fromEntries(block.split('\n').map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+    return { event: ev.event, data: JSON.parse(ev.data) };
+  });
+  const lineNames = lineEvents.map((e) => e.event);
+  assert.deepEqual(lineNames.slice(0, 2), ['placing', 'queued'], lineNames.join(' '));
+  assert.equal(lineNames[lineNames.length - 1], 'ready', lineNames.join(' '));
+  const q = lineEvents[1].data;
+  assert.ok(Number.isInteger(q.position) && q.position >= 2, JSON.stringify(q));
+  assert.ok(Math.abs(q.wait_ms - (q.position - 1) * 1000) <= 1000, JSON.stringify(q));
+  for (const r of await Promise.all(ahead)) assert.equal(r.status, 200);
+  console.log(`     in line: ${lineNames.join(' ')} (position ${q.position}, ${q.wait_ms} ms)`);
   console.log('ok   placement=fill on three locations');
 } catch (e) {
   failed = 1;

@@ -343,6 +343,11 @@ static void paces_with_a_token_bucket(void **state)
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 100000);
+    /* a look at the line changes nothing: the next would go 200 ms later, at 10/s */
+    double rate = 0;
+    assert_int_equal(sg_eg_pace_peek_lane(p, SG_EG_LANE_PLAYERS, t0, &rate), t0 + 200000);
+    assert_true(rate > 9.999 && rate < 10.001);
+    assert_int_equal(sg_eg_pace_peek_lane(p, SG_EG_LANE_PLAYERS, t0 + 50000, &rate), t0 + 200000);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 200000);
     /* after a quiet second the bucket is full again */
     long long t1 = t0 + 2000000;
@@ -353,13 +358,17 @@ static void paces_with_a_token_bucket(void **state)
     /* a hold (server said Retry-After) delays everyone */
     long long t2 = t1 + 5000000;
     sg_eg_pace_hold(p, t2 + 700000);
+    assert_int_equal(sg_eg_pace_peek_lane(p, SG_EG_LANE_PLAYERS, t2, &rate), t2 + 700000);
     assert_int_equal(sg_eg_pace_reserve(p, t2), t2 + 700000);
     sg_edgegap_pace_free(p);
     /* unpaced: always now, but holds still apply */
     assert_int_equal(sg_edgegap_pace_new(0, 1, 0, &p), SG_OK);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0);
+    assert_int_equal(sg_eg_pace_peek_lane(p, SG_EG_LANE_PLAYERS, t0, &rate), t0);
+    assert_true(rate == 0);
     sg_eg_pace_hold(p, t0 + 5);
+    assert_int_equal(sg_eg_pace_peek_lane(p, SG_EG_LANE_PLAYERS, t0, &rate), t0 + 5);
     assert_int_equal(sg_eg_pace_reserve(p, t0), t0 + 5);
     sg_edgegap_pace_free(p);
 }

@@ -876,3 +876,14 @@ sg_edgegap_pace *sg_eg_client_pace(sg_edgegap_client *c)
 {
     return c->pace;
 }
+
+void sg_edgegap_client_queue(sg_edgegap_client *c, long long *wait_ms, int *ahead)
+{
+    double rate;
+    long long now = sg_edgegap_clock_us();
+    long long at = sg_eg_pace_peek_lane(c->pace, SG_EG_LANE_PLAYERS, now, &rate);
+    long long wait_us = at > now ? at - now : 0;
+    *wait_ms = (wait_us + 999) / 1000;
+    double calls = (double)wait_us * rate / 1e6;
+    *ahead = calls > 0 ? (int)calls + ((double)(int)calls < calls) : 0;
+}

@@ -47,6 +47,10 @@ long long sg_eg_pace_reserve(sg_edgegap_pace *p, long long now_us);
 typedef enum sg_eg_lane { SG_EG_LANE_PLAYERS = 0, SG_EG_LANE_DELETES, SG_EG_LANES } sg_eg_lane;
 long long sg_eg_pace_reserve_lane(sg_edgegap_pace *p, sg_eg_lane lane, long long now_us);
 void sg_eg_pace_get_lane(sg_edgegap_pace *p, sg_eg_lane lane, double *rate, int *burst);
+/* When a request reserved now would be sent, without reserving (>= now_us); *rate is the
+ * lane's rate (0: unpaced). */
+long long sg_eg_pace_peek_lane(sg_edgegap_pace *p, sg_eg_lane lane, long long now_us,
+                               double *rate);
 /* Holds every request of this pace until `until_us`. */
 void sg_eg_pace_hold(sg_edgegap_pace *p, long long until_us);
 /* Its settings (tests). */

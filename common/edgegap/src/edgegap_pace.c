@@ -117,6 +117,23 @@ long long sg_eg_pace_reserve_lane(sg_edgegap_pace *p, sg_eg_lane which, long lon
     return (double)r < s ? r + 1 : r;
 }
 
+long long sg_eg_pace_peek_lane(sg_edgegap_pace *p, sg_eg_lane which, long long now_us,
+                               double *rate)
+{
+    double s;
+    pthread_mutex_lock(&p->mu);
+    const lane *l = &p->lanes[p->delete_share > 0 ? which : SG_EG_LANE_PLAYERS];
+    *rate = p->rate > 0 ? l->rate : 0;
+    if (p->rate <= 0) {
+        s = (double)(now_us > p->hold_until ? now_us : p->hold_until);
+    } else {
+        s = l->tat - (l->burst - 1) * (1e6 / l->rate);
+        if (s < (double)now_us) s = (double)now_us;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return (long long)s;
+}
+
 long long sg_eg_pace_reserve(sg_edgegap_pace *p, long long now_us)
 {
     return sg_eg_pace_reserve_lane(p, SG_EG_LANE_PLAYERS, now_us);

@@ -436,6 +436,10 @@ sg_status sg_edgegap_pace_new(double rate, int burst, double delete_share, sg_ed
 sg_edgegap_pace *sg_edgegap_pace_ref(sg_edgegap_pace *p);
 /* Drops one reference; the last frees it. NULL is ignored. */
 void sg_edgegap_pace_free(sg_edgegap_pace *p);
+/* How long a player's call (a create or a poll) submitted now would wait for the client's
+ * pace (ms, 0 when it would go at once, also while Edgegap's Retry-After holds it), and how
+ * many calls that wait stands for (the calls ahead in line, rounded up). Any thread. */
+void sg_edgegap_client_queue(sg_edgegap_client *c, long long *wait_ms, int *ahead);
 
 /* ------------------------------------------------------------------------------------------
  * Settings fragment for programs: add sg_edgegap_settings to a program's configuration

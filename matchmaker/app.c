@@ -135,8 +135,7 @@ static const sg_setting app_settings[] = {
     {.name = "placement", .type = SG_SET_STRING, .def = "platform",
      .choices = "platform|fill|nearest",
      .help = "how a server is chosen: by the platform from the player's IP (platform), the "
-             "fullest live server within placement-budget (fill), or the closest (nearest); "
-             "fill and nearest need platform=edgegap"},
+             "fullest live server within placement-budget (fill), or the closest (nearest)"},
     {.name = "placement-budget", .type = SG_SET_DURATION, .def = "80ms", .min = MS(1),
      .max = MS(10000), .help = "the round trip a server may be from the player to be joined"},
     {.name = "placement-fill-slack", .type = SG_SET_DURATION, .def = "15ms", .min = 0,
@@ -782,12 +781,6 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     sg_place_mode placement = SG_PLACE_PLATFORM;
     sg_place_mode_parse(sg_config_str(cfg, "placement"), &placement);
     if (placement != SG_PLACE_PLATFORM) {
-        if (on_agones) {
-            st = bad("placement", "fill and nearest need platform=edgegap (the Agones allocator "
-                                  "packs servers itself: its selectors fill Allocated servers "
-                                  "first)");
-            goto fail;
-        }
         sg_fleet_options flo = {.ledger = app->ledger,
                                 .refresh_ms = sg_config_num(cfg, "placement-refresh"),
                                 .hold_ms = sg_config_num(cfg, "token-expire") * 1000};

@@ -362,6 +362,7 @@ static void start_finish(flight *f, const sg_seat *seat);
 static void forget_seat(flight *f, const char *reason);
 static void progress_starting(flight *f, const sg_seat *seat);
 static void progress_queued(flight *f);
+static void prepare_create(flight *f);
 /* A wait in line shorter than this is not worth telling the player about. */
 #define SG_FLOW_QUEUED_MIN_MS 250
 
@@ -616,7 +617,19 @@ static void on_created_loop(void *arg)
             ack_intent(f); /* nothing was created */
             drop_reservation(f);
         }
-        if (f->state != F_DONE) {
+        if (f->state != F_DONE && r->status == SG_E_FULL && !r->ambiguous &&
+            f->place.kind == SG_PLACE_JOIN && !f->place.refused && !f->reusing) {
+            /* The server placement named had no room after all (Agones: no GameServer of
+             * that name with a free seat): once, decide again without it. */
+            SG_INFO("flow", "placement_refused", "ip=%s server=%s status=%s", f->ip_text,
+                    f->place.server_id, sg_status_name(r->status));
+            f->place.refused = true;
+            sg_fleet_refused(fl->o.fleet, f->place.server_id);
+            uint8_t m[SG_INTENT_MARKER_LEN / 2];
+            randombytes_buf(m, sizeof m); /* the next create is another intent */
+            sodium_bin2hex(f->marker, sizeof f->marker, m, sizeof m);
+            prepare_create(f);
+        } else if (f->state != F_DONE) {
             switch (r->status) {
             case SG_E_RATE_LIMITED:
                 fail_flight(f, 503, platform_code(fl, "busy"),

@@ -500,11 +500,22 @@ static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_
     char ip_note[64];
     snprintf(ip_note, sizeof ip_note, "%s", req->player_ip ? req->player_ip : "");
     sg_agones_pair ann[1] = {{"seatgate.dev/player-ip", ip_note}};
+    /* Placement chose a GameServer: only that one (its hook labels it with its name). */
+    sg_agones_pair *sels = malloc((g->o.match_label_count + 1) * sizeof *sels);
+    if (!sels) {
+        job_free(j);
+        return fail_now_created(cb, user, SG_E_NOMEM, "out of memory");
+    }
+    size_t nsel = 0;
+    for (size_t i = 0; i < g->o.match_label_count; i++)
+        sels[nsel++] = g->labels[i];
+    if (req->server_id && *req->server_id)
+        sels[nsel++] = (sg_agones_pair){SG_AGONES_NAME_LABEL, req->server_id};
     sg_agones_alloc_params p = {
         .namespace_ = g->ns,
         .fleet = g->fleet,
-        .match_labels = g->labels,
-        .match_label_count = g->o.match_label_count,
+        .match_labels = sels,
+        .match_label_count = nsel,
         .scheduling = g->sched,
         .list = g->list,
         .value = j->seat_id,
@@ -515,6 +526,7 @@ static void create_seat(void *self, const sg_seat_request *req, sg_orch_created_
         .ready_only = g->o.one_per_server,
     };
     sg_status st = sg_agones_allocation_body(&p, &j->body);
+    free(sels);
     if (st != SG_OK) {
         job_free(j);
         return fail_now_created(cb, user, st, sg_last_error());

@@ -37,6 +37,7 @@ typedef struct node {
     char name[64];
     char types[MAX_ADDRS][16], addrs[MAX_ADDRS][64];
     int naddr;
+    kvset annotations; /* given to the GameServers scheduled here (a Fleet per location) */
 } node;
 
 typedef struct port_spec {
@@ -76,7 +77,7 @@ struct asim {
     long long period_s, threshold, initial_s;
     char list[64];
     long long list_capacity;
-    kvset tmpl_labels;
+    kvset tmpl_labels, tmpl_annotations;
     bool auto_ready;
     long long ready_delay_ms;
     int unallocated_status;
@@ -283,6 +284,10 @@ static gs *make_gs(asim *s)
     }
     g->labels = s->tmpl_labels;
     kv_set(&g->labels, "agones.dev/fleet", s->fleet);
+    g->annotations = s->tmpl_annotations;
+    const kvset *na = &s->nodes[best].annotations;
+    for (int i = 0; i < na->n; i++)
+        kv_set(&g->annotations, na->e[i].k, na->e[i].v);
     g->capacity = s->list_capacity;
     g->created_ms = g->last_ping_ms = now_ms();
     g->generation = 0;
@@ -509,6 +514,11 @@ static sg_status load_config(asim *s, const char *text)
             snprintf(nd->addrs[nd->naddr], sizeof nd->addrs[0], "%s", jstr(a, "address", ""));
             nd->naddr++;
         }
+        const cJSON *na;
+        cJSON_ArrayForEach(na, cJSON_GetObjectItemCaseSensitive(n, "annotations"))
+        {
+            if (cJSON_IsString(na)) kv_set(&nd->annotations, na->string, na->valuestring);
+        }
     }
     if (st == SG_OK && s->nnodes == 0) st = sg_fail(SG_E_INVALID, "config: no nodes");
     const cJSON *p;
@@ -541,6 +551,10 @@ static sg_status load_config(asim *s, const char *text)
     cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(c, "labels"))
     {
         if (cJSON_IsString(l)) kv_set(&s->tmpl_labels, l->string, l->valuestring);
+    }
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(c, "annotations"))
+    {
+        if (cJSON_IsString(l)) kv_set(&s->tmpl_annotations, l->string, l->valuestring);
     }
     cJSON_Delete(c);
     return st;

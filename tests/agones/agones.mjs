@@ -559,6 +559,52 @@ async function tcpStack(name, mmArgs = [], serverEnv = {}) {
 }
 
 const gsCases = {
+  async 'placement: the allocation names the GameServer placement chose; a refused one is decided again'() {
+    // Two GameServers, one per location (node annotations stand for a Fleet per location).
+    // Two Montreal players first: the allocator alone would now prefer the Montreal server
+    // (Allocated, least room), so a Frankfurt player on the Frankfurt one shows the name.
+    const loc = (city, lat, lon) => ({ 'seatgate.dev/city': city, 'seatgate.dev/latitude': String(lat),
+      'seatgate.dev/longitude': String(lon) });
+    const nodes = [
+      { name: 'node-mtl', addresses: [{ type: 'ExternalIP', address: '127.0.0.1' }], annotations: loc('Montreal', 45.5, -73.6) },
+      { name: 'node-fra', addresses: [{ type: 'ExternalIP', address: '127.0.0.1' }], annotations: loc('Frankfurt', 50.11, 8.68) },
+    ];
+    const { sim, mm, servers } = await stack({ replicas: 2, nodes },
+      ['--placement', 'fill', '--placement-refresh', '200ms', '--placement-stale', '5s', '--seats-per-player', '0'],
+      { SEATGATE_AGONES_ORPHAN_GRACE: '120s' });
+    const byCity = {};
+    for (const g of (await sim.state()).gameservers) {
+      byCity[g.annotations['seatgate.dev/city']] = g.name;
+      assert.equal(g.labels['agones.dev/sdk-seatgate-gameserver'], g.name, 'the hook labels its GameServer');
+    }
+    await sleep(600); // the matchmaker has read both servers' records
+    const rtts = { mtl: { Montreal: 8, Frankfurt: 95 }, fra: { Frankfurt: 9, Montreal: 95 } };
+    const ask = (ip, r) => request(`${mm.url}/connect-me`, { method: 'POST', headers: { 'x-forwarded-for': ip },
+      body: { rtts: r } });
+    const seatOn = async (sid) => (await sim.state()).gameservers.find((g) => g.lists.players.values.includes(sid))?.name;
+    for (const ip of ['198.51.100.1', '198.51.100.2']) {
+      const r = await ask(ip, rtts.mtl);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(await seatOn(r.json.session_id), byCity.Montreal);
+    }
+    const fra = await ask('203.0.113.1', rtts.fra);
+    assert.equal(fra.status, 200, fra.text);
+    assert.equal(fra.json.placement.decision, 'joined');
+    assert.equal(fra.json.placement.location, 'Frankfurt');
+    assert.equal(await seatOn(fra.json.session_id), byCity.Frankfurt, 'on the GameServer placement named');
+    // Frankfurt filled behind the matchmaker's back (seats it has no record of): the name
+    // finds no GameServer with room, the matchmaker decides again without it, and with
+    // Montreal beyond the budget the allocator chooses (a new_server decision).
+    const sdk = `http://127.0.0.1:${servers.find((x) => x.gs.name === byCity.Frankfurt).gs.sdkPort}`;
+    for (const v of ['s-other-1', 's-other-2', 's-other-3'])
+      assert.equal((await request(`${sdk}/v1beta1/lists/players:addValue`, { method: 'POST', body: { value: v } })).status, 200);
+    const again = await ask('203.0.113.2', rtts.fra);
+    assert.equal(again.status, 200, again.text);
+    assert.match(mm.log(), /event=placement_refused ip=203\.0\.113\.2 server=\S+ status=/);
+    assert.equal(again.json.placement.decision, 'new_server');
+    assert.equal(await seatOn(again.json.session_id), byCity.Montreal, 'the only GameServer with room');
+  },
+
   async 'the hook readies its GameServer, pings Health, admits a seated player and frees the seat on leave'() {
     const { sim, mm, servers } = await stack();
     const name = servers[0].gs.name;

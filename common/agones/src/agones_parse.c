@@ -226,6 +226,28 @@ static bool read_list_values(const cJSON *values, sg_agones_gameserver *gs)
     return true;
 }
 
+/* The location annotations, leniently: an unreadable one is ignored. */
+static void read_location(const cJSON *meta, sg_agones_gameserver *gs)
+{
+    const cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+    if (!cJSON_IsObject(ann)) return;
+    bool ok = true;
+    if (!get_str(ann, SG_AGONES_CITY_ANNOTATION, gs->city, sizeof gs->city)) gs->city[0] = '\0';
+    if (!get_str(ann, SG_AGONES_COUNTRY_ANNOTATION, gs->country, sizeof gs->country))
+        gs->country[0] = '\0';
+    const cJSON *lat = cJSON_GetObjectItemCaseSensitive(ann, SG_AGONES_LATITUDE_ANNOTATION);
+    const cJSON *lon = cJSON_GetObjectItemCaseSensitive(ann, SG_AGONES_LONGITUDE_ANNOTATION);
+    if (!cJSON_IsString(lat) || !cJSON_IsString(lon)) return;
+    char *end1, *end2;
+    double la = strtod(lat->valuestring, &end1), lo = strtod(lon->valuestring, &end2);
+    ok = end1 != lat->valuestring && !*end1 && end2 != lon->valuestring && !*end2 &&
+         la >= -90 && la <= 90 && lo >= -180 && lo <= 180;
+    if (!ok) return;
+    gs->has_coords = true;
+    gs->latitude = la;
+    gs->longitude = lo;
+}
+
 sg_status sg_agones_parse_gameserver(const char *body, size_t len, const char *list,
                                      sg_agones_gameserver **out)
 {
@@ -251,6 +273,7 @@ sg_status sg_agones_parse_gameserver(const char *body, size_t len, const char *l
         ok = get_str(meta, "name", gs->name, sizeof gs->name) &&
              get_str(meta, "namespace", gs->namespace_, sizeof gs->namespace_) &&
              get_str(meta, "uid", gs->uid, sizeof gs->uid);
+    if (ok && meta) read_location(meta, gs);
     if (ok && health)
         ok = get_bool(health, "disabled", &gs->health_disabled) &&
              get_int(health, "period_seconds", -1, &gs->health_period_s) &&

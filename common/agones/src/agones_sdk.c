@@ -195,6 +195,17 @@ static sg_status list_call(sg_agones_sdk *s, const char *list, const char *value
     return st;
 }
 
+/* A label key and value: the label characters Agones and Kubernetes allow, at most 63
+ * each (Agones prefixes the key with "agones.dev/sdk-"). */
+sg_status sg_agones_sdk_set_label(sg_agones_sdk *s, const char *key, const char *value)
+{
+    if (!plain(key) || !plain(value) || strlen(key) > 63 || strlen(value) > 63)
+        return sg_fail(SG_E_INVALID, "Agones SDK: label key and value must be 1..63 of [A-Za-z0-9._-]");
+    char body[200];
+    snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", key, value);
+    return sg_agones_sdk_call(s, "PUT", "/metadata/label", body, NULL, NULL);
+}
+
 sg_status sg_agones_sdk_list_add(sg_agones_sdk *s, const char *list, const char *value)
 {
     return list_call(s, list, value, "addValue");

@@ -156,6 +156,22 @@ static sg_status a_start(void *ctx, hook_identity *id, char **context)
         snprintf(p->protocol, sizeof p->protocol, "UDP");
     }
     r->capacity = b->capacity > 0 ? b->capacity : gs->list_capacity > 0 ? (int)gs->list_capacity : 0;
+    if (gs->city[0] || gs->country[0] || gs->has_coords) { /* the Fleet's annotations */
+        r->has_location = true;
+        snprintf(r->location.city, sizeof r->location.city, "%s", gs->city);
+        snprintf(r->location.country, sizeof r->location.country, "%s", gs->country);
+        r->location.has_coords = gs->has_coords;
+        r->location.latitude = gs->latitude;
+        r->location.longitude = gs->longitude;
+    }
+    /* Its name as a label, so placement can allocate this GameServer by name (a name too
+     * long for a label value cannot be: an allocation naming it finds nothing, and the
+     * matchmaker decides again without it). */
+    if (strlen(gs->name) > 63)
+        SG_WARN(COMP, "agones_name_too_long", "gameserver=%s hint=\"placement cannot name it: "
+                "label values are at most 63 characters\"", gs->name);
+    else if (sg_agones_sdk_set_label(b->sdk, SG_AGONES_NAME_LABEL_KEY, gs->name) != SG_OK)
+        SG_WARN(COMP, "agones_label_failed", "gameserver=%s error=\"%s\"", gs->name, sg_last_error());
     snprintf(r->cert_digest, sizeof r->cert_digest, "%s", b->cert_digest);
     r->started_at = r->heartbeat_at = sg_clock_wall_ms();
     memcpy(b->addrs, gs->addresses, sizeof b->addrs);

@@ -111,11 +111,28 @@ typedef struct sg_agones_gameserver {
     size_t address_count;
     bool health_disabled;
     long long health_period_s, health_failure_threshold, health_initial_delay_s; /* -1: absent */
+    /* Where it runs, from the annotations seatgate.dev/city, seatgate.dev/country,
+     * seatgate.dev/latitude and seatgate.dev/longitude (set in the Fleet's template):
+     * "" / false when absent or unreadable (never an error: they are the operator's). */
+    char city[64], country[64];
+    bool has_coords;
+    double latitude, longitude;
     /* The list named when parsing (-1 / 0 when absent); values malloc()ed with the struct. */
     long long list_capacity;
     char **list_values;
     size_t list_count;
 } sg_agones_gameserver;
+
+/* The label a game server's hook gives its own GameServer (SDK SetLabel of
+ * SG_AGONES_NAME_LABEL_KEY, which Agones prefixes with "agones.dev/sdk-"): its name, so that
+ * an allocation can ask for that one GameServer by label. */
+#define SG_AGONES_NAME_LABEL_KEY "seatgate-gameserver"
+#define SG_AGONES_NAME_LABEL "agones.dev/sdk-" SG_AGONES_NAME_LABEL_KEY
+/* The annotations placement reads a GameServer's location from. */
+#define SG_AGONES_CITY_ANNOTATION "seatgate.dev/city"
+#define SG_AGONES_COUNTRY_ANNOTATION "seatgate.dev/country"
+#define SG_AGONES_LATITUDE_ANNOTATION "seatgate.dev/latitude"
+#define SG_AGONES_LONGITUDE_ANNOTATION "seatgate.dev/longitude"
 
 /* Parses a GameServer as GET /gameserver answers it, or one line of /watch/gameserver
  * ({"result": GameServer}). SG_E_MALFORMED, SG_E_NOMEM. */
@@ -148,6 +165,8 @@ sg_status sg_agones_sdk_call(sg_agones_sdk *s, const char *method, const char *p
 sg_status sg_agones_sdk_ready(sg_agones_sdk *s);
 sg_status sg_agones_sdk_health(sg_agones_sdk *s);
 sg_status sg_agones_sdk_shutdown(sg_agones_sdk *s);
+/* PUT /metadata/label: the GameServer's label "agones.dev/sdk-<key>" = value. */
+sg_status sg_agones_sdk_set_label(sg_agones_sdk *s, const char *key, const char *value);
 sg_status sg_agones_sdk_get_gameserver(sg_agones_sdk *s, const char *list,
                                        sg_agones_gameserver **out);
 /* POST /v1beta1/lists/{list}:addValue / :removeValue. A removeValue of a value not in the

@@ -1029,6 +1029,68 @@ static void events_are_read_back_in_order(void **state)
     sg_store_close(s);
 }
 
+/* The kept history, from a position: every event in order with a growing position, and a
+ * second reader from a position it was given resumes right after it. */
+static void event_history_is_read_from_a_position(void **state)
+{
+    (void)state;
+    char app[32];
+    snprintf(app, sizeof app, "hist%d_%d", (int)getpid(), ++g_seq);
+    sg_store_options o;
+    sg_store_options_init(&o);
+    o.url = g_url;
+    o.app = app;
+    sg_store *plain = NULL;
+    assert_int_equal(sg_store_open(&o, &plain), SG_OK);
+    sg_event_sub *sub = NULL;
+    if (is_nats()) { /* no stream yet: nothing to read from */
+        assert_int_equal(sg_event_subscribe_from(plain, 0, &sub), SG_E_NOT_FOUND);
+        assert_non_null(strstr(sg_last_error(), "events stream"));
+        assert_null(sub);
+    }
+    o.event_history = true;
+    sg_store *s = NULL;
+    assert_int_equal(sg_store_open(&o, &s), SG_OK);
+    const char *bodies[] = {"{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}", "{\"n\":5}"};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sg_event_publish_json(s, i == 2 ? "score" : "server_up", bodies[i], 7),
+                         SG_OK);
+    assert_int_equal(sg_event_subscribe_from(s, 0, &sub), SG_OK);
+    uint64_t pos[5] = {0};
+    for (int i = 0; i < 5; i++) {
+        char *kind = NULL, *json = NULL;
+        assert_int_equal(sg_event_next_at(sub, 5000, &pos[i], &kind, &json), SG_OK);
+        assert_string_equal(json, bodies[i]);
+        assert_string_equal(kind, i == 2 ? "score" : "server_up");
+        assert_true(pos[i] > (i ? pos[i - 1] : 0));
+        free(kind);
+        free(json);
+    }
+    sg_event_sub *resumed = NULL;
+    assert_int_equal(sg_event_subscribe_from(s, pos[2], &resumed), SG_OK);
+    for (int i = 3; i < 5; i++) {
+        char *json = NULL;
+        uint64_t p = 0;
+        assert_int_equal(sg_event_next_at(resumed, 5000, &p, NULL, &json), SG_OK);
+        assert_string_equal(json, bodies[i]);
+        assert_int_equal(p, pos[i]);
+        free(json);
+    }
+    char *json = NULL;
+    uint64_t p = 0;
+    assert_int_equal(sg_event_next_at(resumed, 100, &p, NULL, &json), SG_E_TIMEOUT);
+    /* a publisher without event history (a plain NATS publish) is kept in the stream too */
+    assert_int_equal(sg_event_publish_json(plain, "score", "{\"n\":6}", 7), SG_OK);
+    assert_int_equal(sg_event_next_at(resumed, 5000, &p, NULL, &json), SG_OK);
+    assert_string_equal(json, "{\"n\":6}");
+    assert_true(p > pos[4]);
+    free(json);
+    sg_event_sub_free(resumed);
+    sg_event_sub_free(sub);
+    sg_store_close(s);
+    sg_store_close(plain);
+}
+
 /* ---- backend specific ------------------------------------------------------------------- */
 
 static void nats_restart_fails_fast_then_resumes(void **state)
@@ -1355,6 +1417,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(queue_is_shared_by_two_handles),
         cmocka_unit_test(queue_takes_from_threads_at_once),
         cmocka_unit_test(events_are_read_back_in_order),
+        cmocka_unit_test(event_history_is_read_from_a_position),
     };
     const struct CMUnitTest nats_only[] = {
         cmocka_unit_test(nats_unreachable_server_is_a_clear_error),

@@ -811,18 +811,44 @@ sg_status sg_event_subscribe(sg_store *s, const char *kind, sg_event_sub **out)
     return SG_OK;
 }
 
-sg_status sg_event_next(sg_event_sub *sub, long long timeout_ms, char **kind_out, char **json_out)
+sg_status sg_event_subscribe_from(sg_store *s, uint64_t after, sg_event_sub **out)
+{
+    *out = NULL;
+    sg_event_sub *sub = calloc(1, sizeof *sub);
+    if (!sub) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    sub->store = s;
+    sub->from = true;
+    sub->after = after;
+    sg_status st = s->be->subscribe(sub);
+    if (st) {
+        free(sub);
+        return st;
+    }
+    *out = sub;
+    return SG_OK;
+}
+
+sg_status sg_event_next_at(sg_event_sub *sub, long long timeout_ms, uint64_t *pos,
+                           char **kind_out, char **json_out)
 {
     if (kind_out) *kind_out = NULL;
+    if (pos) *pos = 0;
     *json_out = NULL;
     char *kind = NULL;
+    sub->pos = 0;
     sg_status st =
         sub->store->be->event_next(sub, timeout_ms < 0 ? 0 : timeout_ms, &kind, json_out);
+    if (st == SG_OK && pos) *pos = sub->pos;
     if (kind_out)
         *kind_out = kind;
     else
         free(kind);
     return st;
+}
+
+sg_status sg_event_next(sg_event_sub *sub, long long timeout_ms, char **kind_out, char **json_out)
+{
+    return sg_event_next_at(sub, timeout_ms, NULL, kind_out, json_out);
 }
 
 void sg_event_sub_free(sg_event_sub *sub)

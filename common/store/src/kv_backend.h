@@ -53,6 +53,9 @@ struct sg_job {
 struct sg_event_sub {
     sg_store *store;
     char *kind; /* NULL = all kinds */
+    bool from;      /* sg_event_subscribe_from: the history after position `after` */
+    uint64_t after;
+    uint64_t pos; /* event_next: the position of the event it returned (from only) */
     void *impl;
 };
 

@@ -948,6 +948,39 @@ static sg_status nats_publish(sg_store *s, const char *kind, const char *json, s
     return n == NATS_OK ? SG_OK : nfail(s, n, jerr, "publish event");
 }
 
+/* The "<app>_events" stream in order from after+1: an ordered consumer (nats.c recreates it
+ * past a gap, so nothing is skipped or repeated); the stream's sequence is the position. */
+static sg_status nats_subscribe_history(sg_event_sub *sub)
+{
+    sg_store *s = sub->store;
+    char stream[SG_KV_APP_MAX + 16], subj[SG_KV_APP_MAX + 16];
+    snprintf(stream, sizeof stream, "%s_events", s->opts.app);
+    snprintf(subj, sizeof subj, "%s.events.>", s->opts.app);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus n = js_GetStreamInfo(&si, NS(s)->js, stream, NULL, &jerr);
+    jsStreamInfo_Destroy(si);
+    if (n == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr)
+        return sg_fail(SG_E_NOT_FOUND,
+                       "store: no events stream %s (a store opened with event history makes it)",
+                       stream);
+    if (n != NATS_OK) return nfail(s, n, jerr, "events stream");
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = sub->after + 1;
+    natsSubscription *ns = NULL;
+    n = js_SubscribeSync(&ns, NS(s)->js, subj, NULL, &so, &jerr);
+    if (n != NATS_OK) {
+        natsSubscription_Destroy(ns);
+        return nfail(s, n, jerr, "read the events stream");
+    }
+    sub->impl = ns;
+    return SG_OK;
+}
+
 static sg_status nats_subscribe(sg_event_sub *sub)
 {
     sg_store *s = sub->store;
@@ -956,6 +989,7 @@ static sg_status nats_subscribe(sg_event_sub *sub)
     char subj[SG_KV_APP_MAX + SG_KV_NAME_MAX + 16];
     snprintf(subj, sizeof subj, "%s.events.%s", s->opts.app, sub->kind ? sub->kind : "*");
     natsSubscription *ns = NULL;
+    if (sub->from) return nats_subscribe_history(sub);
     natsStatus n = natsConnection_SubscribeSync(&ns, NS(s)->nc, subj);
     /* Make sure the server knows the subscription before the caller publishes. */
     if (n == NATS_OK) n = natsConnection_FlushTimeout(NS(s)->nc, s->opts.timeout_ms);
@@ -974,6 +1008,15 @@ static sg_status nats_event_next(sg_event_sub *sub, long long timeout_ms, char *
     if (n == NATS_TIMEOUT)
         return sg_fail(SG_E_TIMEOUT, "store: no event within %lld ms", timeout_ms);
     if (n != NATS_OK) return nfail(sub->store, n, 0, "read event");
+    if (sub->from) {
+        jsMsgMetaData *md = NULL;
+        if (natsMsg_GetMetaData(&md, m) == NATS_OK) sub->pos = md->Sequence.Stream;
+        jsMsgMetaData_Destroy(md);
+        if (!sub->pos) {
+            natsMsg_Destroy(m);
+            return sg_fail(SG_E_IO, "store: an event without its stream sequence");
+        }
+    }
     const char *subj = natsMsg_GetSubject(m);
     const char *dot = strrchr(subj, '.');
     *kind = strdup(dot ? dot + 1 : subj);

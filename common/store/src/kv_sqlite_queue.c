@@ -291,6 +291,11 @@ sg_status sq_subscribe(sg_event_sub *sub)
     sqlite_store *ss = SS(sub->store);
     sq_sub *q = calloc(1, sizeof *q);
     if (!q) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    if (sub->from) { /* the history after a position: no need to ask where it ends */
+        q->last_id = (sqlite3_int64)sub->after;
+        sub->impl = q;
+        return SG_OK;
+    }
     pthread_mutex_lock(&ss->mu);
     sqlite3_stmt *st = sq_stmt(ss, Q_EVENT_MAX);
     sg_status res = SG_OK;
@@ -337,6 +342,7 @@ static sg_status poll_event(sg_event_sub *sub, char **kind, char **json)
                 res = sg_fail(SG_E_NOMEM, "store: out of memory");
             } else {
                 q->last_id = sqlite3_column_int64(st, 0);
+                sub->pos = (uint64_t)q->last_id;
             }
         } else if (rc != SQLITE_DONE) {
             res = sq_fail(ss, rc, "read events");

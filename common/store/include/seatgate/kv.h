@@ -296,6 +296,20 @@ sg_status sg_event_subscribe(sg_store *s, const char *kind, sg_event_sub **out);
 sg_status sg_event_next(sg_event_sub *sub, long long timeout_ms, char **kind_out, char **json_out);
 void sg_event_sub_free(sg_event_sub *sub);
 
+/* Reads the kept history of events of every kind, in order, from the one after position
+ * `after` (0: from the oldest kept), then what comes next. Each event comes with its
+ * position (sg_event_next_at), which only grows, so a reader that stores the position of
+ * the last event it handled resumes right after it with a new subscription.
+ * NATS: an ordered consumer on the "<app>_events" stream (made by a store opened with
+ * event_history; SG_E_NOT_FOUND when there is none); positions are its sequence numbers.
+ * SQLite: the events table; positions are its row ids. Events past the retention are gone:
+ * the next kept one comes (positions have gaps). */
+sg_status sg_event_subscribe_from(sg_store *s, uint64_t after, sg_event_sub **out);
+/* sg_event_next, and the event's position (*pos; 0 on a subscription not made with
+ * sg_event_subscribe_from). */
+sg_status sg_event_next_at(sg_event_sub *sub, long long timeout_ms, uint64_t *pos,
+                           char **kind_out, char **json_out);
+
 /* ---- Configuration -------------------------------------------------------------------- */
 
 /* The store's settings (store-url, app, store-timeout, nats-*, kv-replicas, ...), a fragment

@@ -19,16 +19,6 @@ static void raise_fd_limit(void)
     }
 }
 
-static int write_ready_file(const char *path, const char *url)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return -1;
-    fprintf(f, "%s\n", url);
-    if (fclose(f) != 0) return -1;
-    return rename(tmp, path);
-}
 
 /* The last line a failed start prints: the reason, on its own, plainly. */
 static void fatal(const char *why)
@@ -83,7 +73,7 @@ int main(int argc, char **argv)
     printf("listening url=%s\n", sg_app_url(app));
     fflush(stdout);
     const char *ready = sg_config_str(&cfg, "ready-file");
-    if (ready && *ready && write_ready_file(ready, sg_app_url(app)) != 0)
+    if (ready && *ready && sg_file_write_whole(ready, sg_app_url(app)) != 0)
         SG_WARN("matchmaker", "ready_file_failed", "path=%s", ready);
 
     int sig = 0;

@@ -100,6 +100,15 @@ ex_outcome ex_client_connect(const uint8_t *token, size_t len, const ex_client_o
             snprintf(out->reason, sizeof out->reason, "accepted");
             snprintf(out->message, sizeof out->message, "connected");
             leave_at = sg_clock_mono_ms() + o->stay_ms;
+            for (const char *k = o->kills; k && *k;) { /* the kills, each a SCORE */
+                size_t kl = strcspn(k, ",");
+                ex_packet sc = {.type = EX_SCORE, .client_id = out->client_id,
+                                .sequence = ++send_seq, .code = EX_SCORE_KILL};
+                snprintf(sc.message, sizeof sc.message, "%.*s", (int)(kl < 24 ? kl : 24), k);
+                uint8_t b[EX_MAX_PACKET];
+                send_to(fd, &ss, sl, b, ex_packet_write(&sc, pub.client_to_server_key, b));
+                k += kl + (k[kl] == ',');
+            }
         } else if (!connected && p.type == EX_DENY) {
             out->outcome = EX_DENIED;
             out->code = p.code;

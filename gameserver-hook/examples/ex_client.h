@@ -21,6 +21,8 @@ typedef struct ex_client_options {
     int stay_ms;         /* once accepted, stay connected this long (keep-alives); 0: leave */
     bool goodbye;        /* say goodbye when leaving (else just go silent) */
     sg_token_dialect dialect; /* as the matchmaker writes tokens */
+    const char *kills;        /* once accepted: a kill of each of these client ids (comma-
+                               * separated), one SCORE packet each; NULL: none */
 } ex_client_options;
 
 typedef struct ex_client_result {

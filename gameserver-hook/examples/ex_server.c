@@ -355,6 +355,13 @@ static void on_packet(ex_server *s, const uint8_t *buf, size_t len, const sg_add
     s->slots[i].recv_seq = p.sequence;
     if (p.type == EX_KEEPALIVE) {
         s->slots[i].last_recv_ms = sg_clock_mono_ms();
+    } else if (p.type == EX_SCORE && p.code == EX_SCORE_KILL) {
+        char *end = NULL;
+        unsigned long long target = strtoull(p.message, &end, 10);
+        if (!p.message[0] || *end) return;
+        sg_status st = sg_hook_publish_score(s->hook, p.client_id, "kill", 1, target, NULL, NULL);
+        SG_INFO(COMP, "kill", "client_id=%" PRIu64 " target=%llu status=%s", p.client_id, target,
+                sg_status_name(st));
     } else if (p.type == EX_GOODBYE) {
         SG_INFO(COMP, "goodbye", "client_id=%" PRIu64, p.client_id);
         sg_hook_disconnect(s->hook, p.client_id, SG_HOOK_DISCONNECT_GOODBYE, NULL, NULL);

@@ -128,6 +128,9 @@ int main(int argc, char **argv)
          .min = 0,
          .max = 86400000,
          .help = "once accepted, stay connected this long (keep-alives)"},
+        {.name = "kill",
+         .type = SG_SET_STRING,
+         .help = "once accepted, score a kill of each of these client ids (comma-separated)"},
         {.name = "goodbye",
          .type = SG_SET_BOOL,
          .def = "true",
@@ -160,7 +163,8 @@ int main(int argc, char **argv)
     ex_client_options o = {.bind_ip = sg_config_str(&cfg, "bind"),
                            .timeout_ms = (int)sg_config_num(&cfg, "timeout"),
                            .stay_ms = (int)sg_config_num(&cfg, "stay"),
-                           .goodbye = sg_config_bool(&cfg, "goodbye")};
+                           .goodbye = sg_config_bool(&cfg, "goodbye"),
+                           .kills = sg_config_str(&cfg, "kill")};
     int rc = 1;
     char *text = NULL;
     size_t len = 0;

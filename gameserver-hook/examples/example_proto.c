@@ -76,6 +76,7 @@ bool ex_packet_parse(const uint8_t *buf, size_t len, const uint8_t *key, ex_pack
         if (len != body + EX_TAG_BYTES) return false;
         break;
     case EX_DENY:
+    case EX_SCORE:
         if (len < 19 + EX_TAG_BYTES || buf[18] > EX_MAX_MESSAGE) return false;
         body = 19 + (size_t)buf[18];
         if (len != body + EX_TAG_BYTES) return false;
@@ -86,7 +87,7 @@ bool ex_packet_parse(const uint8_t *buf, size_t len, const uint8_t *key, ex_pack
     out->client_id = get_u64(buf + 1);
     out->sequence = get_u64(buf + 9);
     if (!key || !tag_ok(buf, body, out->sequence, key)) return false;
-    if (buf[0] == EX_DENY) {
+    if (buf[0] == EX_DENY || buf[0] == EX_SCORE) {
         out->code = buf[17];
         copy_message(buf + 19, buf[18], out->message);
     }
@@ -107,7 +108,7 @@ size_t ex_packet_write(const ex_packet *p, const uint8_t *key, uint8_t *buf)
     put_u64(buf + 1, p->client_id);
     put_u64(buf + 9, p->sequence);
     size_t body = 17;
-    if (p->type == EX_DENY) {
+    if (p->type == EX_DENY || p->type == EX_SCORE) {
         buf[17] = p->code;
         buf[18] = (uint8_t)n;
         memcpy(buf + 19, p->message, n);

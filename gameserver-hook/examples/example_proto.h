@@ -16,11 +16,14 @@
  *   both ways         KEEPALIVE  0x12  client_id u64, sequence u64, tag            33 bytes
  *   both ways         GOODBYE    0x13  client_id u64, sequence u64, tag            33 bytes
  *   server -> client  PLAIN DENY 0x14  code u8, len u8, message                     3+len
+ *   client -> server  SCORE      0x15  client_id u64, sequence u64, kind u8 (0 kill), len u8,
+ *                                      target client id (len bytes, decimal), tag    35+len
  *
  * A PLAIN DENY is the answer to a request whose token the server cannot open (so it has no
  * key): bad_token and token_expired only; a client ignores one with any other code.
  * DENY codes 0..63 are the hook's sg_hook_reason values; 64 and above are the example
- * server's own checks (below). A packet that does not parse is ignored.
+ * server's own checks (below). A packet that does not parse is ignored. A SCORE from an
+ * accepted player is published as a score event (kind "kill", value 1, the target).
  */
 #ifndef SG_EXAMPLE_PROTO_H
 #define SG_EXAMPLE_PROTO_H
@@ -34,6 +37,8 @@
 #define EX_KEEPALIVE 0x12
 #define EX_GOODBYE 0x13
 #define EX_PLAIN_DENY 0x14
+#define EX_SCORE 0x15
+#define EX_SCORE_KILL 0
 
 enum {
     EX_DENY_BAD_TOKEN = 64,  /* does not decrypt, wrong protocol id or version, malformed */
@@ -53,7 +58,7 @@ typedef struct ex_packet {
     uint8_t type;
     uint64_t client_id; /* all but PLAIN DENY */
     uint64_t sequence;  /* all but PLAIN DENY */
-    uint8_t code;       /* DENY, PLAIN DENY */
+    uint8_t code;       /* DENY, PLAIN DENY; SCORE: the kind */
     char message[EX_MAX_MESSAGE + 1];
 } ex_packet;
 

@@ -51,12 +51,9 @@ static void write_health(const char *path, sg_hook *hook)
     sg_hook_stats st;
     sg_hook_get_stats(hook, &st);
     if (!st.started || st.stopped) return;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return;
-    FILE *f = fopen(tmp, "w");
-    if (!f) return;
-    fprintf(f, "players=%u pending=%u\n", (unsigned)st.players, (unsigned)st.pending);
-    if (fclose(f) == 0) rename(tmp, path);
+    char text[64];
+    snprintf(text, sizeof text, "players=%u pending=%u", (unsigned)st.players, (unsigned)st.pending);
+    sg_file_write_whole(path, text);
 }
 
 int main(int argc, char **argv)

@@ -94,6 +94,8 @@ typedef struct hook_event {
     const char *score_kind; /* score */
     int64_t value;
     uint64_t target_client_id;
+    const char *target_session_id; /* score: the target's, when connected here ("" else) */
+    const char *target_user_id;
 } hook_event;
 
 /* ---- the backend interface ------------------------------------------------------------ */

@@ -221,6 +221,10 @@ sg_status hook_shared_publish(void *ctx, const hook_event *ev)
         e.u.score.value = ev->value;
         e.u.score.target_client_id = ev->target_client_id;
         snprintf(e.u.score.user_id, sizeof e.u.score.user_id, "%s", ev->user_id ? ev->user_id : "");
+        snprintf(e.u.score.target_session_id, sizeof e.u.score.target_session_id, "%s",
+                 ev->target_session_id ? ev->target_session_id : "");
+        snprintf(e.u.score.target_user_id, sizeof e.u.score.target_user_id, "%s",
+                 ev->target_user_id ? ev->target_user_id : "");
         break;
     }
     return sg_event_publish(sh->store, &e);

@@ -498,6 +498,9 @@ static void score_start(sg_hook *h, hook_job *j)
         hook_complete(h, j);
         return;
     }
+    /* The target's identity, when it plays here too: the leaderboard rates it by that. */
+    hook_conn t;
+    bool target_here = j->target && conn_get(h, j->target, &t);
     hook_event ev = {.kind = HOOK_EV_SCORE,
                      .client_id = c.client_id,
                      .session_id = c.session_id,
@@ -505,7 +508,9 @@ static void score_start(sg_hook *h, hook_job *j)
                      .user_id = c.user_id,
                      .score_kind = j->name,
                      .value = j->value,
-                     .target_client_id = j->target};
+                     .target_client_id = j->target,
+                     .target_session_id = target_here ? t.session_id : "",
+                     .target_user_id = target_here ? t.user_id : ""};
     j->status = publish(h, &ev);
     hook_complete(h, j);
 }

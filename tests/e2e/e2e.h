@@ -64,6 +64,9 @@ typedef struct e2e_stack {
     bool port_mapping;
     char client_bin[512];
     char mm_bin[512], sim_bin[512], server_bin[512];
+    char lb_bin[512]; /* local: seatgate-leaderboard ("" = none) */
+    sg_proc lb;
+    char lb_url[256];
     int nats_nodes; /* local: 1 or 3 */
     sg_test_nats nats;
     sg_test_nats_cluster cluster;
@@ -129,6 +132,10 @@ void e2e_connect_me_all(e2e_player *ps, int n, const char *mm_url);
 /* Starts seatgate-example-client with the player's token, from `bind` (NULL: p->ip), staying
  * stay_ms once accepted, then leaving (goodbye or silently). */
 bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye);
+/* The same, scoring a kill of each client id in kills (comma-separated) once accepted. */
+bool e2e_play_kills(e2e_player *p, long stay_ms, const char *kills);
+/* GET url and its JSON answer (NULL when none); *status the HTTP status. */
+cJSON *e2e_http_get_json(const char *url, long *status);
 /* Waits for the client to exit; its line and exit code into p. */
 void e2e_play_wait(e2e_player *p, long timeout_ms);
 /* Runs the client to the end with a token file; returns exit code and line. */

@@ -761,6 +761,81 @@ static void cluster_node_killed_suite_passes(void **state)
 
 /* ---- settings and main ---- */
 
+/* Kills scored on a game server reach the leaderboard: two players on one server, one kills
+ * the other twice (SCORE packets; the server's hook publishes the score events, naming the
+ * target, who plays there too). GET /leaderboard ranks the killer first with 2, and GET
+ * /players shows both ratings as worked out by hand: K 32 from 1500, 1516 after the first
+ * win, then E = 1 / (1 + 10^(-32/400)) = 0.545922 and 1516 + 32 * 0.454078 = 1530.530 (the
+ * victim 1484, then 1469.470). */
+static void kills_show_on_the_leaderboard(void **state)
+{
+    (void)state;
+    SCENARIO("leaderboard");
+    if (!E.lb_url[0]) fail_msg("this stack has no leaderboard (--leaderboard-bin)");
+    e2e_player p[3];
+    for (int i = 0; i < 3; i++) {
+        new_player(&p[i]);
+        e2e_connect_me(&p[i], E.mm_url[0], NULL);
+        assert_int_equal(p[i].status, 200);
+    }
+    int a = -1, b = -1; /* two of three share one of the two servers */
+    for (int i = 0; i < 3 && a < 0; i++)
+        for (int j = i + 1; j < 3 && a < 0; j++)
+            if (e2e_player_deployment(&p[i]) == e2e_player_deployment(&p[j])) a = i, b = j;
+    assert_true(a >= 0);
+    assert_true(e2e_play(&p[b], NULL, 5000, true));
+    sg_session_record r;
+    if (!E2E_WAIT_UNTIL(e2e_session_get(p[b].session_id, &r) && r.state == SG_SESSION_CLAIMED,
+                        8000))
+        fail_msg("the victim %s never got in", p[b].client_id);
+    char kills[80];
+    snprintf(kills, sizeof kills, "%s,%s", p[b].client_id, p[b].client_id);
+    assert_true(e2e_play_kills(&p[a], 1500, kills));
+    e2e_play_wait(&p[a], 15000);
+    e2e_play_wait(&p[b], 15000);
+    assert_int_equal(p[a].exit_code, 0);
+    assert_int_equal(p[b].exit_code, 0);
+
+    char url[512];
+    snprintf(url, sizeof url, "%s/players/anon-%s", E.lb_url, p[a].session_id);
+    cJSON *killer = NULL;
+    long status = 0;
+    long long deadline = sg_test_now_ms() + 15000;
+    for (;;) {
+        cJSON_Delete(killer);
+        killer = e2e_http_get_json(url, &status);
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(killer, "totals"), "kill");
+        if (status == 200 && cJSON_IsNumber(k) && k->valuedouble == 2) break;
+        if (sg_test_now_ms() > deadline)
+            fail_msg("GET %s: %ld, no 2 kills within 15 s", url, status);
+        sg_test_sleep_ms(100);
+    }
+    const cJSON *rating = cJSON_GetObjectItemCaseSensitive(killer, "rating");
+    assert_true(cJSON_IsNumber(rating));
+    assert_float_equal(rating->valuedouble, 1530.530, 1e-3);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(killer, "sessions")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(killer, "ranks"), "kill")->valueint,
+                     1);
+    cJSON_Delete(killer);
+    snprintf(url, sizeof url, "%s/players/anon-%s", E.lb_url, p[b].session_id);
+    cJSON *victim = e2e_http_get_json(url, &status);
+    assert_int_equal(status, 200);
+    assert_float_equal(cJSON_GetObjectItemCaseSensitive(victim, "rating")->valuedouble, 1469.470,
+                       1e-3);
+    cJSON_Delete(victim);
+    snprintf(url, sizeof url, "%s/leaderboard?kind=kill&limit=10", E.lb_url);
+    cJSON *top = e2e_http_get_json(url, &status);
+    assert_int_equal(status, 200);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(top, "players"), 0);
+    char want[160];
+    snprintf(want, sizeof want, "anon-%s", p[a].session_id);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(first, "id")->valuestring, want);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(first, "value")->valueint, 2);
+    cJSON_Delete(top);
+}
+
 int main(int argc, char **argv)
 {
     sg_setting settings[] = {
@@ -806,6 +881,10 @@ int main(int argc, char **argv)
                  "GameServers whose hooks talk to their SDK sidecars)"},
         {.name = "agones-sim-bin", .type = SG_SET_STRING, .help = "local: seatgate-agones-sim"},
         {.name = "server-bin", .type = SG_SET_STRING, .help = "local: seatgate-example-server"},
+        {.name = "leaderboard-bin",
+         .type = SG_SET_STRING,
+         .help = "local: seatgate-leaderboard, run on the stack's store (the leaderboard "
+                 "scenario needs it)"},
         {.name = "nats-nodes",
          .type = SG_SET_INT,
          .def = "1",
@@ -906,6 +985,8 @@ int main(int argc, char **argv)
         snprintf(E.mm_bin, sizeof E.mm_bin, "%s", sg_config_str(&cfg, "matchmaker-bin"));
         snprintf(E.sim_bin, sizeof E.sim_bin, "%s", sg_config_str(&cfg, "sim-bin"));
         snprintf(E.server_bin, sizeof E.server_bin, "%s", sg_config_str(&cfg, "server-bin"));
+        const char *lb = sg_config_str(&cfg, "leaderboard-bin");
+        snprintf(E.lb_bin, sizeof E.lb_bin, "%s", lb ? lb : "");
         E.agones = strcmp(sg_config_str(&cfg, "platform"), "agones") == 0;
         if (E.agones && !sg_config_str(&cfg, "agones-sim-bin")) {
             fprintf(stderr, "seatgate-e2e: --agones-sim-bin is required with --platform agones\n");
@@ -929,6 +1010,7 @@ int main(int argc, char **argv)
             cmocka_unit_test(replica_killed_other_finishes),
             cmocka_unit_test(cluster_node_killed_suite_passes),
             cmocka_unit_test(server_killed_sessions_end),
+            cmocka_unit_test(kills_show_on_the_leaderboard),
         };
         failed = cmocka_run_group_tests_name("e2e", tests, NULL, NULL);
         if (failed) {

@@ -125,7 +125,7 @@ void e2e_connect_me_all(e2e_player *ps, int n, const char *mm_url)
 /* The example client's arguments for a saved token; stay (NULL: none) and goodbye only when
  * staying. argv needs 16 places. */
 static void client_argv(const char **argv, const char *token_file, const char *bind,
-                        const char *stay, bool goodbye)
+                        const char *stay, bool goodbye, const char *kills)
 {
     int a = 0;
     argv[a++] = E.client_bin;
@@ -144,6 +144,10 @@ static void client_argv(const char **argv, const char *token_file, const char *b
         argv[a++] = "--bind";
         argv[a++] = bind;
     }
+    if (kills) {
+        argv[a++] = "--kill";
+        argv[a++] = kills;
+    }
     argv[a] = NULL;
 }
 
@@ -152,7 +156,19 @@ bool e2e_play(e2e_player *p, const char *bind, long stay_ms, bool goodbye)
     char stay[32];
     snprintf(stay, sizeof stay, "%ldms", stay_ms);
     const char *argv[16];
-    client_argv(argv, p->token_file, bind ? bind : p->ip, stay, goodbye);
+    client_argv(argv, p->token_file, bind ? bind : p->ip, stay, goodbye, NULL);
+    if (!sg_run_start(argv, &p->pid, &p->out_fd)) return false;
+    p->line[0] = '\0';
+    p->exit_code = -2;
+    return true;
+}
+
+bool e2e_play_kills(e2e_player *p, long stay_ms, const char *kills)
+{
+    char stay[32];
+    snprintf(stay, sizeof stay, "%ldms", stay_ms);
+    const char *argv[20];
+    client_argv(argv, p->token_file, p->ip, stay, true, kills);
     if (!sg_run_start(argv, &p->pid, &p->out_fd)) return false;
     p->line[0] = '\0';
     p->exit_code = -2;
@@ -169,7 +185,7 @@ void e2e_play_wait(e2e_player *p, long timeout_ms)
 int e2e_play_token(const char *token_file, const char *bind, char *line, size_t size)
 {
     const char *argv[16];
-    client_argv(argv, token_file, bind, NULL, false);
+    client_argv(argv, token_file, bind, NULL, false, NULL);
     return sg_run(argv, 15000, line, size);
 }
 
@@ -247,6 +263,23 @@ bool e2e_open_token(const char *path, sg_token_opened *out)
     ok = ok && sg_token_open(&op, token, len, (uint64_t)time(NULL), out) == SG_OK;
     sg_key_free(key);
     return ok;
+}
+
+cJSON *e2e_http_get_json(const char *url, long *status)
+{
+    CURL *c = curl_easy_init();
+    sg_test_buf b = {0};
+    *status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sg_test_buf_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    cJSON *j = b.p ? cJSON_Parse(b.p) : NULL;
+    free(b.p);
+    return j;
 }
 
 long e2e_http_get_status(const char *url)

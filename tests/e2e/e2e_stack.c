@@ -87,6 +87,24 @@ static bool start_sim(void)
     return sg_proc_start(p, 15000) && read_line(ready, E.sim_url, sizeof E.sim_url);
 }
 
+/* The leaderboard on the stack's store, started before the game servers: it keeps the
+ * events stream their score events go into. */
+static bool start_leaderboard(void)
+{
+    char ready[600];
+    snprintf(ready, sizeof ready, "%s/leaderboard.url", E.dir);
+    sg_proc *p = &E.lb;
+    sg_proc_init(p, "leaderboard", E.dir, E.lb_bin);
+    sg_proc_args(p, "--listen-address", "127.0.0.1");
+    sg_proc_args(p, "--listen-port", "0");
+    sg_proc_args(p, "--ready-file", ready);
+    sg_proc_args(p, "--store-url", E.nats_url);
+    sg_proc_args(p, "--app", E.app);
+    if (E.nats_nodes > 1) sg_proc_args(p, "--kv-replicas", "3");
+    snprintf(p->ready_file, sizeof p->ready_file, "%s", ready);
+    return sg_proc_start(p, 15000) && read_line(ready, E.lb_url, sizeof E.lb_url);
+}
+
 /* Agones: a fleet of two GameServers on one node at 127.0.0.1, Passthrough port "gameport",
  * a players List smaller than the crowd (so it spreads over both), health checked every
  * second (a killed game server goes Unhealthy within seconds). */
@@ -411,6 +429,7 @@ static bool start_local(void)
     if (E.agones ? !start_agones_sim() : !start_sim()) return false;
     /* The matchmaker first: it creates the buckets with its settings. */
     if (!e2e_matchmaker_start(0)) return false;
+    if (E.lb_bin[0] && !start_leaderboard()) return false;
     for (int i = 0; i < E2E_DEPLOYMENTS; i++)
         if (!e2e_server_start(i)) return false;
     /* Agones allocates only Ready GameServers: each becomes Ready once its hook started. */
@@ -525,6 +544,8 @@ void e2e_stack_stop(void)
     }
     if (E.sim.pid > 0) sg_proc_stop(&E.sim, 5000);
     sg_proc_free(&E.sim);
+    if (E.lb.pid > 0) sg_proc_stop(&E.lb, 5000);
+    sg_proc_free(&E.lb);
     e2e_relay_stop();
     if (E.nats_nodes > 1)
         sg_test_nats_cluster_free(&E.cluster);

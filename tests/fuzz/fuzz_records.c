@@ -33,6 +33,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ROUND_TRIP(sg_create_intent, sg_create_intent_from_json, sg_create_intent_to_json);
     ROUND_TRIP(sg_player_seats, sg_player_seats_from_json, sg_player_seats_to_json);
     ROUND_TRIP(sg_event, sg_event_from_json, sg_event_to_json);
+    ROUND_TRIP(sg_lb_player, sg_lb_player_from_json, sg_lb_player_to_json);
+    ROUND_TRIP(sg_lb_state, sg_lb_state_from_json, sg_lb_state_to_json);
+    ROUND_TRIP(sg_lb_lease, sg_lb_lease_from_json, sg_lb_lease_to_json);
+    sg_lb_journal j;
+    if (sg_lb_journal_from_json((const char *)data, size, &j) == SG_OK) {
+        char *json = NULL, *again = NULL;
+        sg_lb_journal k;
+        if (sg_lb_journal_to_json(&j, &json) == SG_OK) {
+            if (sg_lb_journal_from_json(json, strlen(json), &k) != SG_OK) abort();
+            if (sg_lb_journal_to_json(&k, &again) != SG_OK || strcmp(json, again) != 0) abort();
+            free(k.players);
+        }
+        free(json);
+        free(again);
+        free(j.players);
+    }
     sg_context_info info;
     sg_context_check((const char *)data, size, &info);
     char sid[SG_REC_ID_MAX];

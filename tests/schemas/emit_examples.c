@@ -58,6 +58,51 @@ static void emit(const char *schema, const char *origin, const char *text, size_
 
 /* ---- examples built by the code ----------------------------------------------------------- */
 
+/* The leaderboard's records: a signed-in and an anonymous player, the state, a journal
+ * holding both, the lease (texts[5], each malloc()ed). */
+static const char *const lb_schemas[5] = {
+    "urn:seatgate:schema:leaderboard_player", "urn:seatgate:schema:leaderboard_player",
+    "urn:seatgate:schema:leaderboard_state", "urn:seatgate:schema:leaderboard_journal",
+    "urn:seatgate:schema:leaderboard_lease"};
+static const char *const lb_keys[5] = {"p_00000000000000000000000000000001",
+                                       "p_00000000000000000000000000000002", "applied", "journal",
+                                       "lease"};
+
+static sg_status lb_examples(char *texts[5])
+{
+    sg_lb_player lp[2];
+    memset(lp, 0, sizeof lp);
+    strcpy(lp[0].id, "auth0|5f7c8ec7c33c6c004bbafe82");
+    lp[0].nkinds = 2;
+    strcpy(lp[0].totals[0].kind, "kill");
+    lp[0].totals[0].sum = 12;
+    strcpy(lp[0].totals[1].kind, "score");
+    lp[0].totals[1].sum = -40;
+    lp[0].sessions = 3;
+    lp[0].last_seen = 1763700004000LL;
+    lp[0].rating = 1531.25;
+    lp[0].rated = 12;
+    lp[0].pos = 9001;
+    lp[0].updated_at = 1763700005000LL;
+    strcpy(lp[1].id, "anon-950dd2eaff09-S");
+    lp[1].anonymous = true;
+    lp[1].rating = 1500;
+    lp[1].updated_at = 1763700005000LL;
+    sg_lb_state ls = {.pos = 9001, .applied = 8000, .malformed = 3, .unknown_kind = 4,
+                      .oversize = 1, .unrated = 7, .updated_at = 1763700005000LL};
+    sg_lb_journal lj = {.from = 8900, .state = ls, .count = 2, .players = lp};
+    sg_lb_lease ll = {.holder = "leaderboard-7f3a", .until = 1763700015000LL};
+    memset(texts, 0, 5 * sizeof *texts);
+    sg_status st = sg_lb_player_to_json(&lp[0], &texts[0]);
+    if (!st) st = sg_lb_player_to_json(&lp[1], &texts[1]);
+    if (!st) st = sg_lb_state_to_json(&ls, &texts[2]);
+    if (!st) st = sg_lb_journal_to_json(&lj, &texts[3]);
+    if (!st) st = sg_lb_lease_to_json(&ll, &texts[4]);
+    if (st)
+        for (int k = 0; k < 5; k++) free(texts[k]);
+    return st;
+}
+
 static const char CONTEXT[] =
     "{\"request_id\":\"9f511e17a1b2\",\"public_ip\":\"198.51.100.4\",\"fqdn\":"
     "\"9f511e17.pr.edgegap.net\",\"ports\":{\"game\":{\"external\":31500,\"internal\":7000,"
@@ -223,6 +268,8 @@ static void event_example(sg_event *e, sg_event_kind kind, bool full)
         e->u.score.value = 1;
         if (full) e->u.score.target_client_id = 67890;
         if (full) strcpy(e->u.score.user_id, "auth0|5f7c8ec7c33c6c004bbafe82");
+        if (full) strcpy(e->u.score.target_session_id, "aa11bb22cc33-S");
+        if (full) strcpy(e->u.score.target_user_id, "google-oauth2|1043");
         break;
     default:
         break;
@@ -272,6 +319,12 @@ static void emit_code_examples(void)
         CHECK(sg_player_seats_to_json(&ps, &json));
         emit("urn:seatgate:schema:player_seats", "code", json, strlen(json), false);
         free(json);
+    }
+    char *lb[5];
+    CHECK(lb_examples(lb));
+    for (int k = 0; k < 5; k++) {
+        emit(lb_schemas[k], "code", lb[k], strlen(lb[k]), false);
+        free(lb[k]);
     }
     /* Every reason the code knows must be one the schema allows. */
     for (int r = 0; r < SG_DISCONNECT_REASON_COUNT; r++) {
@@ -376,6 +429,18 @@ static void emit_store_examples(const char *url, const char *origin)
     if (r) goto fail;
     emit("urn:seatgate:schema:player_seats", origin, e->value, e->len, false);
     sg_kv_entry_free(e);
+    char *lb[5];
+    if ((r = lb_examples(lb))) goto fail;
+    for (int k = 0; k < 5 && !r; k++) {
+        r = put_and_read(st, k < 2 ? SG_BUCKET_LB_PLAYERS : SG_BUCKET_LB_STATE, 0, lb_keys[k],
+                         lb[k], &e);
+        if (!r) {
+            emit(lb_schemas[k], origin, e->value, e->len, false);
+            sg_kv_entry_free(e);
+        }
+    }
+    for (int k = 0; k < 5; k++) free(lb[k]);
+    if (r) goto fail;
 
     sg_queue *q = NULL;
     sg_delete_job j;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "seatgate/log.h"
 
@@ -649,4 +650,21 @@ long long sg_config_num(const sg_config *cfg, const char *name)
 bool sg_config_bool(const sg_config *cfg, const char *name)
 {
     return sg_config_get(cfg, name)->num != 0;
+}
+
+int sg_file_write_whole(const char *path, const char *text)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) return -1;
+    bool ok = fprintf(f, "%s\n", text) >= 0;
+    if (fclose(f) != 0 || !ok) {
+        unlink(tmp);
+        return -1;
+    }
+    return rename(tmp, path);
 }

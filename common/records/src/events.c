@@ -121,6 +121,10 @@ sg_status sg_event_from_json(const char *json, size_t len, sg_event *out)
         jr_int(&r, o, "value", true, -JR_MAX_SAFE_INT, JR_MAX_SAFE_INT, &v->value);
         jr_client_id(&r, o, "target_client_id", false, &v->target_client_id);
         jr_str(&r, o, "user_id", false, JR_USER, v->user_id, sizeof v->user_id);
+        jr_str(&r, o, "target_session_id", false, JR_KEY, v->target_session_id,
+               sizeof v->target_session_id);
+        jr_str(&r, o, "target_user_id", false, JR_USER, v->target_user_id,
+               sizeof v->target_user_id);
         break;
     }
     default:
@@ -184,6 +188,8 @@ sg_status sg_event_to_json(const sg_event *e, char **out)
         jw_num(o, "value", (double)e->u.score.value, &ok);
         jw_client_id(o, "target_client_id", e->u.score.target_client_id, &ok);
         JW_STR(o, "user_id", e->u.score.user_id, &ok);
+        JW_STR(o, "target_session_id", e->u.score.target_session_id, &ok);
+        JW_STR(o, "target_user_id", e->u.score.target_user_id, &ok);
         break;
     default:
         break;

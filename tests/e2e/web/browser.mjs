@@ -21,6 +21,8 @@ import { arg, sleep, Procs } from '../../support/procs.mjs';
 const MM_BIN = arg('matchmaker-bin');
 const SIM_BIN = arg('sim-bin');
 const PAGE = arg('page');
+const LB_BIN = arg('leaderboard-bin');
+const FEED_BIN = arg('feed-bin');
 const OUT = path.resolve(arg('out'));
 const API_KEY = 'browser-api-key-0123';
 const procs = new Procs(OUT);
@@ -163,6 +165,53 @@ test('Play from the allowed origin: progress, then where to connect', async () =
   const dep = state.deployments.find((d) => d.request_id === s.deployment);
   assert.equal(dep.autodeployed, true);
   assert.equal(dep.ports.gameport.external, answer.port);
+  await page.close();
+});
+
+test('after a game: the top 10 from the leaderboard, the player\'s row marked, refreshed when the game says it is over', async () => {
+  // A game's events (lb_feed publishes them through the store), read by a real leaderboard.
+  const db = `sqlite://${path.join(OUT, 'lb.db')}`;
+  const feed = (n, seed) => execFileSync(FEED_BIN, [db, 'seatgate', String(n), String(seed), path.join(OUT, `feed-${seed}.jsonl`)]);
+  feed(400, 1);
+  const lb = start('leaderboard', LB_BIN, ['--listen-address', '127.0.0.1', '--listen-port', '0',
+    '--ready-file', path.join(OUT, 'lb.url'), '--store-url', db, '--cors-origins', allowed]);
+  const lbUrl = await readyFile(path.join(OUT, 'lb.url'), lb, 'the leaderboard');
+  const topNow = async (applied) => {
+    for (let i = 0; i < 100; i++) {
+      const m = (await (await fetch(`${lbUrl}/metrics`)).text()).match(/^seatgate_leaderboard_position (\d+)$/m);
+      if (m && Number(m[1]) >= applied) break;
+      await sleep(100);
+    }
+    await sleep(300); // the index follows the written records
+    return (await (await fetch(`${lbUrl}/leaderboard?kind=kill&limit=10`)).json()).players;
+  };
+  let want = await topNow(400);
+  assert.equal(want.length, 10);
+  const page = await context.newPage();
+  const mine = want[2].id; // the game says who its signed-in player is
+  await page.addInitScript((id) => { window.seatgatePlayerId = id; }, mine);
+  await page.goto(`${allowed}/?matchmaker=${encodeURIComponent(mmUrl)}&leaderboard=${encodeURIComponent(lbUrl)}`);
+  await page.waitForFunction(() => document.querySelectorAll('#top li').length === 10, null, { timeout: 5000 });
+  const rows = () => page.$$eval('#top li', (li) => li.map((l) => [l.dataset.id, l.querySelector('b').textContent, l.className]));
+  let got = await rows();
+  assert.deepEqual(got.map((r) => [r[0], Number(r[1])]), want.map((p) => [p.id, p.value]));
+  assert.deepEqual(got.filter((r) => r[2] === 'me').map((r) => r[0]), [mine]);
+  await page.screenshot({ path: path.join(OUT, '8-leaderboard.png') });
+  // More kills, then the game ends: the page reads the top 10 again.
+  feed(400, 2);
+  want = await topNow(800);
+  await page.evaluate(() => window.seatgateGameOver());
+  await page.waitForFunction((first) => document.querySelector('#top li b')?.textContent === String(first),
+    want[0].value, { timeout: 5000 });
+  got = await rows();
+  assert.deepEqual(got.map((r) => [r[0], Number(r[1])]), want.map((p) => [p.id, p.value]));
+  // The leaderboard gone: the page says so instead of a stale list.
+  lb.kill('SIGTERM');
+  await new Promise((r) => lb.on('exit', r));
+  await page.evaluate(() => window.seatgateGameOver());
+  await page.waitForFunction(() => /cannot be reached/.test(document.querySelector('#top')?.textContent || ''),
+    null, { timeout: 5000 });
+  await page.screenshot({ path: path.join(OUT, '9-leaderboard-down.png') });
   await page.close();
 });
 

@@ -118,6 +118,11 @@ const char *sg_config_env_name(const sg_config *cfg, const char *name, char *buf
 
 void sg_config_free(sg_config *cfg);
 
+/* Writes text and a newline to path whole: under path.tmp first, then renamed over path, so a
+ * reader (a ready file's waiter, a healthcheck) never sees half of it. 0 on success, -1
+ * (errno set) on failure. */
+int sg_file_write_whole(const char *path, const char *text);
+
 /* This build's version ("0.2.0"). */
 const char *sg_version(void);
 

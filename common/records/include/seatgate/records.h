@@ -282,6 +282,69 @@ sg_status sg_player_seats_from_json(const char *json, size_t len, sg_player_seat
  * digest of the id). */
 const char *sg_player_seats_key(const char *player, char *buf, size_t size);
 
+/* ---- the leaderboard (seatgate-leaderboard) ------------------------------------------------ */
+
+/* Bucket leaderboard_players: one sg_lb_player per player, key sg_lb_player_key(id).
+ * Bucket leaderboard_state: key "applied" (sg_lb_state: how far the event history has been
+ * applied), key "journal" (sg_lb_journal: a batch about to be written, redone after a crash)
+ * and key "lease" (sg_lb_lease: which replica applies events now). */
+#define SG_BUCKET_LB_PLAYERS "leaderboard_players"
+#define SG_BUCKET_LB_STATE "leaderboard_state"
+#define SG_LB_ID_MAX 160   /* a user id, or "anon-" and a session id (with NUL) */
+#define SG_LB_KINDS_MAX 16 /* score kinds a player has totals of */
+#define SG_LB_JOURNAL_MAX 256 /* players in one journal */
+
+typedef struct sg_lb_total {
+    char kind[SG_REC_NAME_MAX]; /* a score kind ("kill", "death", "score"...) */
+    long long sum;              /* the sum of its values */
+} sg_lb_total;
+
+typedef struct sg_lb_player {
+    char id[SG_LB_ID_MAX]; /* required: the authenticated user id, or "anon-<session id>" */
+    bool anonymous;
+    size_t nkinds;
+    sg_lb_total totals[SG_LB_KINDS_MAX];
+    long long sessions;  /* player_connect events: sessions played */
+    long long last_seen; /* unix ms of the newest event applied to the player */
+    double rating;       /* ELO */
+    long long rated;     /* outcomes that changed the rating */
+    uint64_t pos;        /* the event history position of the last event applied */
+    long long updated_at; /* required, unix ms */
+} sg_lb_player;
+
+typedef struct sg_lb_state {
+    uint64_t pos;       /* every event up to this position is applied */
+    long long applied;  /* events applied */
+    long long malformed, unknown_kind, oversize, unrated; /* events skipped, by why */
+    long long updated_at; /* required, unix ms */
+} sg_lb_state;
+
+typedef struct sg_lb_journal {
+    uint64_t from;     /* the position the batch starts after (the stored state's then) */
+    sg_lb_state state; /* the state once the batch is written (its pos: the batch's last) */
+    size_t count;
+    sg_lb_player *players; /* count records (to_json reads them; from_json allocates: free()) */
+} sg_lb_journal;
+
+typedef struct sg_lb_lease {
+    char holder[SG_REC_FQDN_MAX]; /* required: the replica's instance id */
+    long long until;              /* required, unix ms */
+} sg_lb_lease;
+
+sg_status sg_lb_player_to_json(const sg_lb_player *p, char **out);
+sg_status sg_lb_player_from_json(const char *json, size_t len, sg_lb_player *out);
+sg_status sg_lb_state_to_json(const sg_lb_state *s, char **out);
+sg_status sg_lb_state_from_json(const char *json, size_t len, sg_lb_state *out);
+sg_status sg_lb_journal_to_json(const sg_lb_journal *j, char **out);
+sg_status sg_lb_journal_from_json(const char *json, size_t len, sg_lb_journal *out);
+sg_status sg_lb_lease_to_json(const sg_lb_lease *l, char **out);
+sg_status sg_lb_lease_from_json(const char *json, size_t len, sg_lb_lease *out);
+/* The store key of a player id: "p_" and 32 hex digits of a BLAKE2b digest of the id (ids
+ * hold characters a key cannot). */
+const char *sg_lb_player_key(const char *id, char *buf, size_t size);
+/* A player's total of one kind (0 when none). */
+long long sg_lb_player_total(const sg_lb_player *p, const char *kind);
+
 /* ---- events ------------------------------------------------------------------------------- */
 
 typedef enum sg_event_kind {
@@ -355,6 +418,10 @@ typedef struct sg_event {
             long long value;                  /* |value| <= 2^53 */
             uint64_t target_client_id;        /* optional (0 = none): who was hit */
             char user_id[SG_REC_USER_MAX];    /* optional: the authenticated player */
+            /* optional: the target's session and authenticated id, when the target is
+             * connected to the publishing server (the leaderboard's identity of it) */
+            char target_session_id[SG_REC_ID_MAX];
+            char target_user_id[SG_REC_USER_MAX];
         } score;
     } u;
 } sg_event;

@@ -128,6 +128,7 @@ sg_status sg_lb_batch_add(sg_lb_batch *b, uint64_t pos, const char *json, size_t
                           long long now_ms)
 {
     const sg_lb_rules *r = b->rules;
+    if (pos <= b->state.pos) return SG_OK; /* applied already: an event given again is a no-op */
     sg_lb_state next = b->state;
     next.pos = pos;
     next.updated_at = now_ms;

@@ -67,7 +67,8 @@ void sg_lb_batch_init(sg_lb_batch *b, const sg_lb_rules *rules, const sg_lb_stat
 /* True when another event may not fit (each event touches at most two players). */
 bool sg_lb_batch_full(const sg_lb_batch *b);
 
-/* Applies the event at position pos (json of len bytes, as published). Events that cannot
+/* Applies the event at position pos (json of len bytes, as published); an event at or before
+ * the batch's position is applied already and changes nothing. Events that cannot
  * count are skipped and counted in the state (malformed, unknown kind, oversize; a rated
  * event whose target is unknown counts its totals but is counted unrated). SG_OK for every
  * event read (applied or skipped); another status only when reading a player failed (the

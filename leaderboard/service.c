@@ -261,10 +261,6 @@ static void apply_while_leader(sg_lb_service *s, long long until)
                 break;
             }
             if (rc != SG_OK) break;
-            if (pos <= b->state.pos) { /* already applied (cannot be: read from after it) */
-                free(json);
-                continue;
-            }
             rc = sg_lb_batch_add(b, pos, json, strlen(json), sg_clock_wall_ms());
             free(json);
             if (rc != SG_OK) break;

@@ -227,6 +227,18 @@ static void batch_applies_and_skips(void **state)
     assert_int_equal(b->state.unrated, 1);
     assert_int_equal(b->from.pos, 10);
 
+    /* The same events given again (a redelivery, a reader started from an older position):
+     * nothing changes. */
+    sg_lb_batch *again = malloc(sizeof *again);
+    memcpy(again, b, sizeof *again);
+    assert_int_equal(add(b, 11, KILL("s-a", ",\"user_id\":\"alice\"", ",\"target_session_id\":\"s-bob\"",
+                                     "")),
+                     SG_OK);
+    assert_int_equal(add(b, 18, KILL("s-a", ",\"user_id\":\"alice\"", "", "")), SG_OK);
+    assert_int_equal(add(b, 4, "{not json"), SG_OK);
+    assert_memory_equal(b, again, sizeof *b);
+    free(again);
+
     /* A player that cannot be read: the event is refused (the caller drops the batch). */
     sg_lb_batch_init(b, &r, &from, load, &w);
     w.fail_loads = 1;

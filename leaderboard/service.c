@@ -304,6 +304,13 @@ static void *applier_main(void *arg)
             apply_while_leader(s, until);
             if (!stopping(s)) nap(s, 500);
         } else {
+            /* Another replica applies: show how far it got (metrics, /readyz). */
+            sg_kv_entry *e = NULL;
+            sg_lb_state st;
+            if (sg_kv_get(s->lbs.state, "applied", &e) == SG_OK &&
+                sg_lb_state_from_json(e->value, e->len, &st) == SG_OK)
+                publish_state(s, &st);
+            sg_kv_entry_free(e);
             nap(s, s->lease_ms / 3);
         }
     }
@@ -560,7 +567,9 @@ static sg_status setup_metrics(sg_lb_service *s)
     s->commit_failed = sg_metrics_counter(m, "seatgate_leaderboard_commit_failures_total",
                                           "batches the store refused (applied again)", NULL);
     s->g_pos = sg_metrics_gauge(m, "seatgate_leaderboard_position",
-                                "event history position applied up to (as written)", NULL);
+                                "event history position applied up to, as written (a replica "
+                                "that does not apply reads it every third of the lease)",
+                                NULL);
     s->g_applied = sg_metrics_gauge(m, "seatgate_leaderboard_events_applied",
                                     "events applied, as written", NULL);
     static const char *const why[4] = {"malformed", "unknown_kind", "oversize", "unrated"};

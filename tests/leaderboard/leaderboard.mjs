@@ -303,6 +303,7 @@ try {
       const reader = await startLb(`${backend}-lb-r3`, store('r'), app);
       assert.equal(await applying(reader), false);
       await check(reader.url, ref, 'a reading replica');
+      await caughtUp(reader.url, lines.length + more.length, 'a reading replica'); // its metrics too
       await stopLb(other);
       await stopLb(reader);
     });

@@ -16,7 +16,7 @@ import http from 'node:http';
 import net from 'node:net';
 import https from 'node:https';
 import path from 'node:path';
-import { Procs, arg, sleep } from '../support/procs.mjs';
+import { Procs, arg, eventually, sleep } from '../support/procs.mjs';
 
 const group = arg('group');
 const out = arg('out');
@@ -53,18 +53,6 @@ function request(url, { method = 'GET', body, headers = {}, tls } = {}) {
   });
 }
 
-async function eventually(what, fn, ms = 10000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
-}
 
 let seq = 0;
 async function startSim(config, extra = []) {

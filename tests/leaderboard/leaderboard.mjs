@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Procs, arg, sleep } from '../support/procs.mjs';
+import { Procs, arg, eventually, freePort, sleep } from '../support/procs.mjs';
 
 const out = arg('out');
 const bins = { lb: arg('lb'), feed: arg('feed') };
@@ -25,18 +25,6 @@ const K = 32;
 const INITIAL = 1500;
 const MAX_EVENT = 4096;
 
-const freePort = () => new Promise((r) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); });
-});
-async function eventually(what, fn, ms = 20000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
-}
 const get = async (url, opts = {}) => {
   const r = await fetch(url, opts);
   const text = await r.text();

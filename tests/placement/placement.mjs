@@ -9,9 +9,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { Procs, arg, sleep } from '../support/procs.mjs';
+import { Procs, arg, eventually, freePort, sleep } from '../support/procs.mjs';
 
 const out = arg('out');
 const bins = { sim: arg('sim'), mm: arg('matchmaker'), token: arg('token'), server: arg('server') };
@@ -20,18 +19,6 @@ fs.mkdirSync(out, { recursive: true });
 const procs = new Procs(out);
 const API_KEY = 'placement-api-key';
 
-const freePort = () => new Promise((r) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); });
-});
-async function eventually(what, fn, ms = 15000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
-    await sleep(100);
-  }
-  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
-}
 const sql = (db, q) => execFileSync('sqlite3', [db, q], { encoding: 'utf8' }).trim();
 
 const where = {

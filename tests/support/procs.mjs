@@ -3,9 +3,27 @@
 // process whatever way it ends.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// A TCP port free on 127.0.0.1 now.
+export const freePort = () => new Promise((r) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); });
+});
+
+// Polls fn every 100 ms until it returns something true (returned), or fails after ms with
+// what and the last error fn threw.
+export async function eventually(what, fn, ms = 15000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try { const v = await fn(); if (v) return v; } catch (e) { last = e; }
+    await sleep(100);
+  }
+  throw new Error(`${what}: not within ${ms} ms${last ? ` (${last.message})` : ''}`);
+}
 
 // The value after --name on the command line (required).
 export function arg(name) {

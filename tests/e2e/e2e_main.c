@@ -893,6 +893,9 @@ int main(int argc, char **argv)
          .help = "1 nats-server, or a 3-node JetStream cluster with 3 replicas (external: "
                  "the controller knows its nodes by their server names)"},
         {.name = "matchmaker-url", .type = SG_SET_STRING, .help = "external: the matchmaker"},
+        {.name = "leaderboard-url",
+         .type = SG_SET_STRING,
+         .help = "external: the leaderboard (the leaderboard scenario needs it)"},
         {.name = "sim-url", .type = SG_SET_STRING, .help = "external: the Edgegap simulator"},
         {.name = "nats-url", .type = SG_SET_STRING, .help = "external: NATS"},
         {.name = "replica-url",
@@ -967,6 +970,8 @@ int main(int argc, char **argv)
         snprintf(E.mm_url[0], sizeof E.mm_url[0], "%s", sg_config_str(&cfg, "matchmaker-url"));
         snprintf(E.sim_url, sizeof E.sim_url, "%s", sg_config_str(&cfg, "sim-url"));
         snprintf(E.nats_url, sizeof E.nats_url, "%s", sg_config_str(&cfg, "nats-url"));
+        const char *lbu = sg_config_str(&cfg, "leaderboard-url");
+        snprintf(E.lb_url, sizeof E.lb_url, "%s", lbu ? lbu : "");
         const char *replica = sg_config_str(&cfg, "replica-url");
         snprintf(E.mm_url[1], sizeof E.mm_url[1], "%s", replica ? replica : "");
         const char *control = sg_config_str(&cfg, "control-dir");

@@ -3,9 +3,7 @@
  * HTTP reads from it. */
 #include "service.h"
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include "metrics.h"
 #include "rank.h"
 #include "reply.h"
+#include "seatgate/addr.h"
 #include "seatgate/clock.h"
 #include "seatgate/kv.h"
 #include "seatgate/log.h"
@@ -650,24 +649,15 @@ sg_status sg_lb_start(const sg_config *cfg, sg_lb_service **out)
     if (st == SG_OK) {
         const char *addr = sg_config_str(cfg, "listen-address");
         int port = (int)sg_config_num(cfg, "listen-port");
+        sg_addr la;
         struct sockaddr_storage ss;
-        memset(&ss, 0, sizeof ss);
-        socklen_t sl = 0;
-        bool v6 = strchr(addr, ':') != NULL;
-        if (v6) {
-            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-            a->sin6_family = AF_INET6;
-            a->sin6_port = htons((uint16_t)port);
-            if (inet_pton(AF_INET6, addr, &a->sin6_addr) != 1) st = bad("listen-address", "not an address");
-            sl = sizeof *a;
+        if (sg_addr_parse(addr, SG_PORT_FORBIDDEN, &la) != SG_OK) {
+            st = bad("listen-address", "not an address");
         } else {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            a->sin_family = AF_INET;
-            a->sin_port = htons((uint16_t)port);
-            if (inet_pton(AF_INET, addr, &a->sin_addr) != 1) st = bad("listen-address", "not an address");
-            sl = sizeof *a;
+            la.port = (uint16_t)port;
+            sg_addr_to_sockaddr(&la, &ss);
         }
-        (void)sl;
+        bool v6 = st == SG_OK && la.family == AF_INET6;
         if (st == SG_OK) {
             unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                              (v6 ? MHD_USE_IPv6 : 0u);

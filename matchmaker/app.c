@@ -244,8 +244,13 @@ static const sg_setting app_settings[] = {
              "the server's bind address (0.0.0.0:<internal port>, which lightyear 0.29 checks); "
              "auto: both when the internal port differs from the external one"},
     /* Background work */
+    {.name = "store-calls", .type = SG_SET_STRING, .def = "auto", .choices = "auto|loop|pool",
+     .help = "where the connect flow's store calls run: on its loop thread (no hand-off; for a "
+             "local store), or on the store-workers threads (a store across the network); "
+             "auto: loop on SQLite, pool on NATS"},
     {.name = "store-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
-     .help = "threads running store calls for the connect flow"},
+     .help = "threads running store calls for the connect flow (store-calls=pool) and the "
+             "delete queue's writes"},
     {.name = "delete-workers", .type = SG_SET_INT, .def = "2", .min = 0, .max = 64,
      .help = "threads deleting sessions from the durable queue (0: none here)"},
     {.name = "reap-interval", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = HOUR,
@@ -778,6 +783,12 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
     TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "store-workers"), &app->pool));
     if (sg_auth_online(app->auth))
         TRY(sg_workpool_new((unsigned)sg_config_num(cfg, "auth-check-workers"), &app->auth_pool));
+    const char *store_calls = sg_config_str(cfg, "store-calls");
+    bool store_on_loop = strcmp(store_calls, "pool") != 0 && sg_store_batches(app->store);
+    if (strcmp(store_calls, "loop") == 0 && !store_on_loop) {
+        st = bad("store-calls", "loop needs a store with batches (SQLite); NATS calls use the pool");
+        goto fail;
+    }
     sg_place_mode placement = SG_PLACE_PLATFORM;
     sg_place_mode_parse(sg_config_str(cfg, "placement"), &placement);
     if (placement != SG_PLACE_PLATFORM) {
@@ -801,6 +812,7 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         .loop = app->loop,
         .orch = &app->orch,
         .pool = app->pool,
+        .store_on_loop = store_on_loop,
         .ledger = app->ledger,
         .metrics = app->metrics,
         .key = app->key,
@@ -923,8 +935,9 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
              sg_server_tls(app->server) ? "https" : "http",
              v6 && strcmp(host, "127.0.0.1") != 0 ? "[" : "", host,
              v6 && strcmp(host, "127.0.0.1") != 0 ? "]" : "", sg_server_port(app->server));
-    SG_INFO("matchmaker", "listening", "url=%s instance=%s store=%s webhook=%s", app->url,
-            app->instance, sg_store_backend(app->store), fo.webhook_url ? "on" : "off");
+    SG_INFO("matchmaker", "listening", "url=%s instance=%s store=%s store_calls=%s webhook=%s",
+            app->url, app->instance, sg_store_backend(app->store),
+            fo.store_on_loop ? "loop" : "pool", fo.webhook_url ? "on" : "off");
     *out = app;
     return SG_OK;
 

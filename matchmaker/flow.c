@@ -111,6 +111,8 @@ struct sg_flow {
     pthread_mutex_t mu; /* shutdown handshake */
     pthread_cond_t cv;
     size_t live; /* flights allocated (loop thread; read under mu at shutdown) */
+    struct store_job *batch_head, *batch_tail; /* store calls for the next batch (loop) */
+    bool batch_posted;
     sg_counter *created, *create_failed, *create_ambiguous, *polls, *webhooks_matched,
         *webhooks_unmatched, *webhooks_early, *delete_queued, *delete_direct, *handed_out;
 };
@@ -222,16 +224,109 @@ typedef struct ack_req {
     char marker[SG_INTENT_MARKER_LEN + 1];
 } ack_req;
 
+/* ---- store calls ----
+ *
+ * A store call is a job (run: the ledger calls, leaving their status in *st) and what to do
+ * with its result on the loop (done; NULL: nothing). On the pool, run happens on a pool
+ * thread and done is posted back. On the loop (store_on_loop), calls queue up and run
+ * together at the next turn as one store batch: one transaction, one commit for all of them,
+ * and no thread hand-off; done runs only once the batch is committed (a failed commit fails
+ * every call in it). */
+
+typedef struct store_job {
+    sg_flow *fl;
+    sg_work_fn run;
+    sg_loop_fn done;
+    void *arg;
+    sg_status *st;
+    struct store_job *next;
+} store_job;
+
+static void post_done(sg_flow *fl, sg_loop_fn done, void *arg)
+{
+    /* Posting only fails when out of memory; nothing sensible is left to do. */
+    if (done && sg_loop_post(fl->o.loop, done, arg) != SG_OK) {
+        SG_ERROR("flow", "post_failed", "error=nomem");
+        abort();
+    }
+}
+
+static void pool_job(void *arg)
+{
+    store_job *j = arg;
+    j->run(j->arg);
+    post_done(j->fl, j->done, j->arg);
+    free(j);
+}
+
+/* The loop's batch: every call queued since the last one, in order. */
+static void run_batch(void *arg)
+{
+    sg_flow *fl = arg;
+    store_job *list = fl->batch_head;
+    fl->batch_head = fl->batch_tail = NULL;
+    fl->batch_posted = false;
+    sg_store *store = sg_ledger_store(fl->o.ledger);
+    sg_status st = sg_store_batch_begin(store);
+    bool began = st == SG_OK, open = began;
+    size_t n = 0;
+    for (store_job *j = list; j; j = j->next, n++) {
+        if (!open) continue; /* failed below, not made */
+        j->run(j->arg);
+        if (sg_store_batch_step(store, &open) != SG_OK) st = SG_E_IO;
+    }
+    if (began) {
+        sg_status c = sg_store_batch_commit(store); /* also ends a batch SQLite undid */
+        if (st == SG_OK) st = c;
+    }
+    if (st != SG_OK) {
+        SG_WARN("flow", "store_batch_failed", "calls=%zu error=%s", n, sg_status_name(st));
+        for (store_job *j = list; j; j = j->next)
+            if (j->st) *j->st = st;
+    }
+    while (list) {
+        store_job *j = list;
+        list = j->next;
+        if (j->done) j->done(j->arg);
+        free(j);
+    }
+}
+
+/* Makes a store call (see above). Errors: SG_E_NOMEM; then neither run nor done happens. */
+static sg_status store_call(sg_flow *fl, sg_work_fn run, sg_loop_fn done, void *arg, sg_status *st)
+{
+    store_job *j = malloc(sizeof *j);
+    if (!j) return SG_E_NOMEM;
+    *j = (store_job){fl, run, done, arg, st, NULL};
+    if (!fl->o.store_on_loop) {
+        sg_status r = sg_workpool_submit(fl->o.pool, pool_job, j);
+        if (r != SG_OK) free(j);
+        return r;
+    }
+    if (!fl->batch_posted) {
+        if (sg_loop_post(fl->o.loop, run_batch, fl) != SG_OK) {
+            free(j);
+            return SG_E_NOMEM;
+        }
+        fl->batch_posted = true;
+    }
+    if (fl->batch_tail)
+        fl->batch_tail->next = j;
+    else
+        fl->batch_head = j;
+    fl->batch_tail = j;
+    return SG_OK;
+}
+
 static void ack_job(void *arg)
 {
     ack_req *a = arg;
     sg_status st = sg_ledger_ack_intent(a->fl->o.ledger, a->marker);
     if (st != SG_OK) /* harmless: the reconciler finds the session recorded and drops it */
         SG_DEBUG("flow", "intent_ack_failed", "intent=%s error=%s", a->marker, sg_status_name(st));
-    free(a);
 }
 
-/* Acknowledges the flight's create intent (once), off the loop thread. */
+/* Acknowledges the flight's create intent (once), as a store call. */
 static void ack_intent(flight *f)
 {
     if (!f->intent_open) return;
@@ -240,7 +335,7 @@ static void ack_intent(flight *f)
     if (!a) return;
     a->fl = f->flow;
     sg_copy_str(a->marker, sizeof a->marker, f->marker);
-    if (sg_workpool_submit(f->flow->o.pool, ack_job, a) != SG_OK) free(a);
+    if (store_call(f->flow, ack_job, free, a, NULL) != SG_OK) free(a);
 }
 
 /* ---- the player's seat reservation ---- */
@@ -257,7 +352,6 @@ static void drop_job(void *arg)
     sg_status st = sg_ledger_seat_drop(d->fl->o.ledger, d->player, d->marker);
     if (st != SG_OK) /* harmless: it stops counting at its `until` */
         SG_DEBUG("flow", "seat_drop_failed", "player=%s error=%s", d->player, sg_status_name(st));
-    free(d);
 }
 
 /* The reservation is over: no session came of it, or its session is being deleted. */
@@ -270,7 +364,7 @@ static void drop_reservation(flight *f)
     d->fl = f->flow;
     sg_copy_str(d->player, sizeof d->player, f->player);
     sg_copy_str(d->marker, sizeof d->marker, f->marker);
-    if (sg_workpool_submit(f->flow->o.pool, drop_job, d) != SG_OK) free(d);
+    if (store_call(f->flow, drop_job, free, d, NULL) != SG_OK) free(d);
 }
 
 /* ---- ending a flight ---- */
@@ -534,7 +628,7 @@ static void on_recorded_loop(void *arg)
     unref(f);
 }
 
-/* Runs on a pool thread: only fields fixed before submission are read. */
+/* A store call (store_call): only fields fixed before it was called are read. */
 static void record_job(void *arg)
 {
     flow_ev *e = arg;
@@ -553,7 +647,6 @@ static void record_job(void *arg)
     if (e->st == SG_OK && f->reserved && seat.result != SG_OK)
         SG_DEBUG("flow", "seat_update_failed", "ip=%s session_id=%s error=%s", f->ip_text,
                  f->link.seat_id, sg_status_name(seat.result));
-    post_or_die(f->flow, on_recorded_loop, e);
 }
 
 /* ---- creating the seat ---- */
@@ -580,7 +673,7 @@ static void on_created_loop(void *arg)
             if (re) {
                 if (f->intent_open) sg_copy_str(re->marker, sizeof re->marker, f->marker);
                 f->refs++;
-                if (sg_workpool_submit(fl->o.pool, record_job, re) != SG_OK) {
+                if (store_call(fl, record_job, on_recorded_loop, re, &re->st) != SG_OK) {
                     f->refs--;
                     free(re);
                     re = NULL;
@@ -678,7 +771,7 @@ static void on_created(const sg_orch_result *r, const char *seat_id, void *user)
 static void on_finished_loop(void *arg);
 static void prepare_create(flight *f);
 
-/* Runs on a pool thread: reads only what start_finish fixed before submitting. */
+/* A store call (store_call): reads only what start_finish fixed before calling it. */
 static void finish_job(void *arg)
 {
     flow_ev *e = arg;
@@ -725,7 +818,6 @@ static void finish_job(void *arg)
         st = sg_ledger_put_token_and_session(fl->o.ledger, fin->client_id, &rec);
     }
     e->st = st;
-    post_or_die(f->flow, on_finished_loop, e);
 }
 
 /* The seat token (JWS): who (the authenticated player, else an anonymous id), where
@@ -832,7 +924,7 @@ static void start_finish(flight *f, const sg_seat *seat)
     flow_ev *e = ev_new(f);
     if (e) {
         f->refs++;
-        if (sg_workpool_submit(fl->o.pool, finish_job, e) == SG_OK) {
+        if (store_call(fl, finish_job, on_finished_loop, e, &e->st) == SG_OK) {
             set_state(f, F_FINISHING);
             sg_loop_timer_stop(fl->o.loop, &f->deadline_timer);
             return;
@@ -1113,7 +1205,7 @@ static void on_intent_loop(void *arg)
     unref(f);
 }
 
-/* Runs on a pool thread: only fields fixed before submission are read. The player's seat
+/* A store call (store_call): only fields fixed before it was called are read. The player's seat
  * cap (a seat they hold and have not used comes back instead of a new one) and the durable
  * intent of the create, written in one batch. */
 static void intent_job(void *arg)
@@ -1135,7 +1227,6 @@ static void intent_job(void *arg)
     sg_copy_str(in.matchmaker, sizeof in.matchmaker, fl->instance);
     if (fl->o.seats_per_player <= 0) {
         e->st = sg_ledger_put_intent(fl->o.ledger, &in);
-        post_or_die(f->flow, on_intent_loop, e);
         return;
     }
     sg_seats_request rq = {
@@ -1162,7 +1253,6 @@ static void intent_job(void *arg)
             e->st = SG_E_NOMEM;
     }
     e->reserved = e->st == SG_OK && e->seats == SG_SEATS_RESERVED;
-    post_or_die(f->flow, on_intent_loop, e);
 }
 
 /* Submits the intent job (the seat cap, then the intent) for a flight about to create. */
@@ -1172,7 +1262,7 @@ static void prepare_create(flight *f)
     flow_ev *e = ev_new(f);
     if (e) {
         f->refs++;
-        if (sg_workpool_submit(fl->o.pool, intent_job, e) == SG_OK) {
+        if (store_call(fl, intent_job, on_intent_loop, e, &e->st) == SG_OK) {
             set_state(f, F_RESERVING);
             return;
         }
@@ -1231,10 +1321,6 @@ static void forget_job(void *arg)
     sg_flow *fl = q->f->flow;
     sg_ledger_delete_session(fl->o.ledger, q->seat_id);
     sg_ledger_enqueue_delete(fl->o.ledger, q->seat_id, q->reason, fl->instance);
-    if (sg_loop_post(fl->o.loop, on_forgotten_loop, q) != SG_OK) {
-        SG_ERROR("flow", "post_failed", "error=nomem");
-        abort();
-    }
 }
 
 static void forget_seat(flight *f, const char *reason)
@@ -1249,7 +1335,7 @@ static void forget_seat(flight *f, const char *reason)
     f->link.seat_id[0] = '\0';
     sg_loop_timer_stop(f->flow->o.loop, &f->poll_timer);
     f->refs++;
-    if (!q || sg_workpool_submit(f->flow->o.pool, forget_job, q) != SG_OK) {
+    if (!q || store_call(f->flow, forget_job, on_forgotten_loop, q, NULL) != SG_OK) {
         free(q);
         f->refs--;
         fail_flight(f, 503, "store_unavailable", 1000, NULL, "out of memory; try again");
@@ -1558,6 +1644,12 @@ void sg_flow_free(sg_flow *fl)
         free(f->ready_seat);
         free(f->fin);
         free(f);
+    }
+    while (fl->batch_head) { /* a batch the stopped loop never ran: its events went with it */
+        store_job *j = fl->batch_head;
+        fl->batch_head = j->next;
+        if (j->done == free) free(j->arg);
+        free(j);
     }
     pthread_mutex_destroy(&fl->mu);
     pthread_cond_destroy(&fl->cv);

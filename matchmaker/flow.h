@@ -57,6 +57,10 @@ typedef struct sg_flow_options {
     sg_loop *loop;         /* borrowed; started by the caller */
     sg_orchestrator *orch; /* borrowed */
     sg_workpool *pool;     /* borrowed: runs store calls */
+    /* Store calls made on the loop thread itself instead of the pool, those queued during
+     * one loop turn together in one store batch (sg_store_batch_begin: one transaction and
+     * one commit, no thread hand-off). Only for a store that has batches (SQLite). */
+    bool store_on_loop;
     sg_ledger *ledger;     /* borrowed */
     sg_metrics *metrics;   /* borrowed */
 

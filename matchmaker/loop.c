@@ -99,7 +99,8 @@ sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg)
         l->qcap = cap;
     }
     l->queue[l->qlen++] = (posted){fn, arg};
-    bool need_wake = !l->woken;
+    /* The loop thread itself looks at the queue before it waits again: no wake-up needed. */
+    bool need_wake = !l->woken && !sg_loop_on_thread(l);
     l->woken = true;
     pthread_mutex_unlock(&l->mu);
     if (need_wake) wake(l);
@@ -160,11 +161,22 @@ void sg_loop_io_remove(sg_loop *l, sg_loop_io *io)
 
 /* ---- the thread ---- */
 
-static void run_posted(sg_loop *l)
+/* Whether work is posted and not yet run (woken stays set from a post until the run). */
+static bool posted_waiting(sg_loop *l)
 {
-    uint64_t v;
-    ssize_t r = read(l->evfd, &v, sizeof v);
-    (void)r;
+    pthread_mutex_lock(&l->mu);
+    bool w = l->woken;
+    pthread_mutex_unlock(&l->mu);
+    return w;
+}
+
+static void run_posted(sg_loop *l, bool evfd_ready)
+{
+    if (evfd_ready) {
+        uint64_t v;
+        ssize_t r = read(l->evfd, &v, sizeof v);
+        (void)r;
+    }
     pthread_mutex_lock(&l->mu);
     posted *q = l->queue;
     size_t n = l->qlen;
@@ -195,7 +207,10 @@ static void *loop_main(void *arg)
     l->owner = pthread_self();
     while (!l->stop) {
         int timeout = -1;
-        if (sg_heap_top(&l->timers)) {
+        bool self_posted = posted_waiting(l);
+        if (self_posted) {
+            timeout = 0;
+        } else if (sg_heap_top(&l->timers)) {
             long long d = sg_heap_top(&l->timers)->due - sg_clock_mono_ms();
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
         }
@@ -218,7 +233,7 @@ static void *loop_main(void *arg)
             io->fn(io, l->batch[i].events, io->arg);
         }
         l->batch_len = 0;
-        if (posted_ready) run_posted(l);
+        if (posted_ready || self_posted) run_posted(l, posted_ready);
         run_timers(l);
     }
     return NULL;

@@ -121,6 +121,15 @@ if wait_file "$tmp/mm6.url" 400; then
   metrics=$(curl -s --max-time 10 "$(cat "$tmp/mm6.url")/metrics")
   grep -q '^seatgate_build_info{.*store="nats"} 1$' <<<"$metrics" ||
     fail "the matchmaker that waited for NATS does not report the nats store"
+  # NATS: the flow's store calls go to the pool; asking for the loop is refused, naming it
+  grep -q 'event=listening .* store=nats store_calls=pool ' "$tmp/mm6.log" ||
+    fail "the NATS matchmaker does not say its store calls use the pool"
+  rc=0
+  "$mm" "${common[@]}" --listen-port 0 --store-url "nats://$na:$np" --store-calls loop \
+    2>"$tmp/mm6b.log" >/dev/null || rc=$?
+  [ "$rc" = 2 ] || fail "--store-calls loop on NATS exited $rc, not 2"
+  grep -q -- '--store-calls: loop needs a store with batches (SQLite)' "$tmp/mm6b.log" ||
+    fail "--store-calls loop on NATS: no clear reason: $(tail -n 1 "$tmp/mm6b.log")"
 else
   fail "the matchmaker did not start once NATS came up: $(tail -n 2 "$tmp/mm6.log"); nats-server: $(tail -n 3 "$tmp/nats.log")"
 fi
@@ -137,5 +146,7 @@ else
   fail "the matchmaker with a low open-file limit did not start: $(tail -n 2 "$tmp/mm7.log")"
 fi
 grep -q open_file_limit_low "$tmp/mm1.log" && fail "the default settings warn of the open-file limit"
+grep -q 'event=listening .* store=sqlite store_calls=loop ' "$tmp/mm1.log" ||
+  fail "the SQLite matchmaker does not say its store calls run on the loop"
 
 [ "$fails" -eq 0 ] && echo "matchmaker startup: ok" || { echo "matchmaker startup: $fails failure(s)"; exit 1; }

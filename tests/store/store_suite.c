@@ -1366,6 +1366,122 @@ static void sqlite_wal_is_checkpointed_in_the_background(void **state)
     sg_store_close(s);
 }
 
+/* ---- batches (SQLite) --------------------------------------------------------------------- */
+
+/* Rows of the bucket's key in the file, read with SQLite itself on a connection of its own
+ * (not through the store), as another process would see them. */
+static int rows_in_file(const char *bucket, const char *key)
+{
+    char db[300];
+    snprintf(db, sizeof db, "%s/state.db", g_dir);
+    sqlite3 *c = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(c,
+                                        "SELECT count(*) FROM sg_kv WHERE bucket LIKE '%' || ?1 "
+                                        "AND key = ?2 AND op = 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(c);
+    return n;
+}
+
+typedef struct batch_writer {
+    sg_bucket *b;
+    sg_status st;
+    uint64_t rev;
+    _Atomic bool done;
+} batch_writer;
+
+static void *put_from_thread(void *arg)
+{
+    batch_writer *w = arg;
+    w->st = sg_kv_put(w->b, "other", "o", 1, &w->rev);
+    w->done = true;
+    return NULL;
+}
+
+static void sqlite_batch_commits_its_calls_together(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    char name[64];
+    sg_bucket *b = new_bucket(s, 0, name);
+    uint64_t r3 = 0;
+    assert_int_equal(sg_kv_put(b, "k3", "v3", 2, &r3), SG_OK);
+    assert_true(sg_store_batches(s));
+
+    assert_int_equal(sg_store_batch_begin(s), SG_OK);
+    uint64_t r1 = 0, r2 = 0, r4 = 0, bad = 0;
+    bool open = false;
+    assert_int_equal(sg_kv_put(b, "k1", "v1", 2, &r1), SG_OK);
+    assert_int_equal(sg_store_batch_step(s, &open), SG_OK);
+    assert_true(open);
+    assert_int_equal(sg_kv_create(b, "k2", "v2", 2, &r2), SG_OK);
+    /* a call that fails on its own (a stale revision) changes nothing, and the batch goes on */
+    assert_int_equal(sg_kv_update(b, "k3", "no", 2, r3 + 100, &bad), SG_E_CONFLICT);
+    assert_int_equal(sg_store_batch_step(s, &open), SG_OK);
+    assert_true(open);
+    assert_int_equal(sg_kv_create(b, "k1", "again", 5, &bad), SG_E_EXISTS); /* sees k1 */
+    assert_int_equal(sg_kv_put(b, "k4", "v4", 2, &r4), SG_OK);
+    assert_true(r1 < r2 && r2 < r4);
+
+    /* another thread's call waits for the commit; another connection sees nothing yet */
+    batch_writer w = {.b = b};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, put_from_thread, &w), 0);
+    assert_int_equal(rows_in_file(name, "k1"), 0);
+    assert_int_equal(rows_in_file(name, "k4"), 0);
+    assert_false(w.done);
+
+    assert_int_equal(sg_store_batch_commit(s), SG_OK);
+    pthread_join(t, NULL);
+    assert_int_equal(w.st, SG_OK);
+    assert_true(w.rev > r4); /* it ran after the batch */
+    assert_int_equal(rows_in_file(name, "k1"), 1);
+    assert_int_equal(rows_in_file(name, "k2"), 1);
+    assert_int_equal(rows_in_file(name, "k4"), 1);
+    sg_kv_entry *e = NULL;
+    assert_int_equal(sg_kv_get(b, "k3", &e), SG_OK);
+    assert_int_equal(e->len, 2);
+    assert_memory_equal(e->value, "v3", 2);
+    assert_int_equal(e->revision, r3);
+    sg_kv_entry_free(e);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+static void sqlite_batch_misuse_is_refused(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    assert_int_equal(sg_store_batch_commit(s), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "no batch"));
+    assert_int_equal(sg_store_batch_begin(s), SG_OK);
+    assert_int_equal(sg_store_batch_begin(s), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "already open"));
+    assert_int_equal(sg_store_batch_commit(s), SG_OK); /* the first one is still whole */
+    sg_store_close(s);
+}
+
+static void nats_has_no_batches(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    assert_false(sg_store_batches(s));
+    assert_int_equal(sg_store_batch_begin(s), SG_E_INVALID);
+    assert_non_null(strstr(sg_last_error(), "no batches"));
+    bool open = true;
+    assert_int_equal(sg_store_batch_step(s, &open), SG_E_INVALID);
+    assert_false(open);
+    sg_store_close(s);
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -1425,12 +1541,15 @@ int main(int argc, char **argv)
         cmocka_unit_test(nats_event_history_keeps_events_in_a_stream),
         cmocka_unit_test(nats_restart_fails_fast_then_resumes),
         cmocka_unit_test(nats_queue_opened_with_another_lease_binds),
+        cmocka_unit_test(nats_has_no_batches),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),
         cmocka_unit_test(sqlite_sweep_removes_expired_rows),
         cmocka_unit_test(sqlite_sweep_removes_old_rows_in_steps),
         cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
+        cmocka_unit_test(sqlite_batch_commits_its_calls_together),
+        cmocka_unit_test(sqlite_batch_misuse_is_refused),
     };
     char name[64];
     snprintf(name, sizeof name, "store (%s)", g_backend);

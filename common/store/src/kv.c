@@ -413,6 +413,30 @@ sg_status sg_store_sweep(sg_store *s)
     return s->be->sweep(s);
 }
 
+bool sg_store_batches(const sg_store *s)
+{
+    return s->be->batch_begin != NULL;
+}
+
+sg_status sg_store_batch_begin(sg_store *s)
+{
+    if (!s->be->batch_begin) return sg_fail(SG_E_INVALID, "store: %s has no batches", s->be->name);
+    return s->be->batch_begin(s);
+}
+
+sg_status sg_store_batch_step(sg_store *s, bool *still_open)
+{
+    *still_open = false;
+    if (!s->be->batch_step) return sg_fail(SG_E_INVALID, "store: %s has no batches", s->be->name);
+    return s->be->batch_step(s, still_open);
+}
+
+sg_status sg_store_batch_commit(sg_store *s)
+{
+    if (!s->be->batch_commit) return sg_fail(SG_E_INVALID, "store: %s has no batches", s->be->name);
+    return s->be->batch_commit(s);
+}
+
 /* ---- buckets ------------------------------------------------------------------------------ */
 
 void sg_bucket_options_init(sg_bucket_options *o)

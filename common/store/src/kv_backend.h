@@ -100,6 +100,11 @@ typedef struct sg_kv_backend {
 
     /* Checked by kv.c (keys, values, modes, one store); results preset to SG_OK. */
     sg_status (*write_many)(sg_kv_write *w, size_t n);
+
+    /* A batch (sg_store_batch_begin): NULL when the backend has none. */
+    sg_status (*batch_begin)(sg_store *s);
+    sg_status (*batch_step)(sg_store *s, bool *still_open);
+    sg_status (*batch_commit)(sg_store *s);
 } sg_kv_backend;
 
 extern const sg_kv_backend sg_kv_nats_backend;

@@ -74,6 +74,9 @@ static const char *const SQL[Q_COUNT] = {
     [Q_BEGIN_WRITE] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT sg_call",
+    [Q_RELEASE] = "RELEASE sg_call",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO sg_call",
     [Q_SWEEP_BUCKET] = "SELECT name, ttl_ms FROM sg_buckets WHERE name > ?1 ORDER BY name LIMIT 1",
     [Q_SWEEP_ROWS] = "SELECT rev, key, op, created_ms FROM sg_kv WHERE bucket = ?1 AND rev > ?2 "
                      "ORDER BY rev LIMIT ?3",
@@ -137,21 +140,72 @@ static sg_status exec1(sqlite_store *ss, sql_id id, const char *what)
     return rc == SQLITE_DONE ? SG_OK : sq_fail(ss, rc, what);
 }
 
+/* Inside a batch, a transaction is a savepoint of the batch's own: its COMMIT makes it
+ * durable, and undoing one call leaves the others' writes in place. */
 sg_status sq_begin(sqlite_store *ss, bool write)
 {
+    if (ss->in_batch)
+        return sqlite3_get_autocommit(ss->db)
+                   ? sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite")
+                   : exec1(ss, Q_SAVEPOINT, "savepoint");
     return exec1(ss, write ? Q_BEGIN_WRITE : Q_BEGIN, "begin");
 }
 
 sg_status sq_commit(sqlite_store *ss)
 {
-    sg_status st = exec1(ss, Q_COMMIT, "commit");
+    sg_status st = exec1(ss, ss->in_batch ? Q_RELEASE : Q_COMMIT, "commit");
     if (st) sq_rollback(ss);
     return st;
 }
 
 void sq_rollback(sqlite_store *ss)
 {
-    if (!sqlite3_get_autocommit(ss->db)) exec1(ss, Q_ROLLBACK, "rollback");
+    if (sqlite3_get_autocommit(ss->db)) return; /* SQLite already undid the whole batch */
+    if (!ss->in_batch) {
+        exec1(ss, Q_ROLLBACK, "rollback");
+    } else if (exec1(ss, Q_ROLLBACK_TO, "rollback") == SG_OK) {
+        exec1(ss, Q_RELEASE, "rollback");
+    }
+}
+
+/* ---- batches ------------------------------------------------------------------------------ */
+
+/* Holds mu until sq_batch_commit, so no other thread's call lands inside the batch. */
+static sg_status sq_batch_begin(sg_store *s)
+{
+    sqlite_store *ss = s->impl;
+    pthread_mutex_lock(&ss->mu);
+    sg_status st = ss->in_batch ? sg_fail(SG_E_INVALID, "store: a batch is already open")
+                                : exec1(ss, Q_BEGIN_WRITE, "begin");
+    if (st) {
+        pthread_mutex_unlock(&ss->mu);
+        return st;
+    }
+    ss->in_batch = true;
+    return SG_OK;
+}
+
+/* Whether the batch survived the last call: an I/O error or a full disk makes SQLite undo the
+ * whole transaction, and what follows would then run outside it. */
+static sg_status sq_batch_step(sg_store *s, bool *still_open)
+{
+    sqlite_store *ss = s->impl;
+    *still_open = ss->in_batch && !sqlite3_get_autocommit(ss->db);
+    return *still_open ? SG_OK
+                       : sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite");
+}
+
+static sg_status sq_batch_commit(sg_store *s)
+{
+    sqlite_store *ss = s->impl;
+    if (!ss->in_batch) return sg_fail(SG_E_INVALID, "store: no batch is open");
+    ss->in_batch = false;
+    sg_status st = sqlite3_get_autocommit(ss->db)
+                       ? sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite")
+                       : sq_commit(ss);
+    if (!st) sq_maybe_sweep(s);
+    pthread_mutex_unlock(&ss->mu);
+    return st;
 }
 
 static sqlite_store *SS(sg_store *s)
@@ -259,7 +313,11 @@ static sg_status sqlite_open(sg_store *s)
 {
     sqlite_store *ss = calloc(1, sizeof *ss);
     if (!ss) return sg_fail(SG_E_NOMEM, "store: out of memory");
-    pthread_mutex_init(&ss->mu, NULL);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&ss->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_mutex_init(&ss->gmu, NULL);
     pthread_cond_init(&ss->gcv, NULL);
     pthread_mutex_init(&ss->cmu, NULL);
@@ -685,7 +743,7 @@ static void run_batch(sqlite_store *ss, sg_store *store, sq_write *batch)
             memcpy(w->err, err, sizeof err);
         }
     }
-    sq_maybe_sweep(store);
+    if (!ss->in_batch) sq_maybe_sweep(store); /* a batch sweeps once it is committed */
     pthread_mutex_unlock(&ss->mu);
 }
 
@@ -693,6 +751,23 @@ static void run_batch(sqlite_store *ss, sg_store *store, sq_write *batch)
  * are done: the first failure, with its message, or SG_OK. */
 static sg_status commit_writes(sqlite_store *ss, sg_store *store, sq_write *w, size_t n)
 {
+    if (pthread_mutex_trylock(&ss->mu) == 0) {
+        /* Inside this thread's batch (a batch holds mu, so only its owner gets here with
+         * in_batch set): these writes alone, in a savepoint; nobody else's. */
+        bool in = ss->in_batch;
+        if (in) {
+            for (size_t i = 0; i + 1 < n; i++)
+                w[i].next = &w[i + 1];
+            w[n - 1].next = NULL;
+            run_batch(ss, store, w);
+        }
+        pthread_mutex_unlock(&ss->mu);
+        if (in) {
+            for (size_t i = 0; i < n; i++)
+                if (w[i].st) return sg_fail(w[i].st, "%s", w[i].err);
+            return SG_OK;
+        }
+    }
     pthread_mutex_lock(&ss->gmu);
     for (size_t i = 0; i < n; i++) {
         if (ss->gtail)
@@ -1026,6 +1101,9 @@ const sg_kv_backend sg_kv_sqlite_backend = {
     .update = sqlite_update,
     .del = sqlite_del,
     .write_many = sqlite_write_many,
+    .batch_begin = sq_batch_begin,
+    .batch_step = sq_batch_step,
+    .batch_commit = sq_batch_commit,
     .each = sqlite_each,
     .watch = sqlite_watch,
     .watch_next = sqlite_watch_next,

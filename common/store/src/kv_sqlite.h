@@ -34,6 +34,9 @@ typedef enum sql_id {
     Q_BEGIN_WRITE,
     Q_COMMIT,
     Q_ROLLBACK,
+    Q_SAVEPOINT,
+    Q_RELEASE,
+    Q_ROLLBACK_TO,
     Q_SWEEP_BUCKET,
     Q_SWEEP_ROWS,
     Q_SWEEP_LATER,
@@ -45,7 +48,11 @@ typedef struct sq_write sq_write;
 
 typedef struct sqlite_store {
     sqlite3 *db;
-    pthread_mutex_t mu; /* one connection, one caller at a time */
+    pthread_mutex_t mu; /* one connection, one caller at a time (recursive: a batch holds it
+                         * while the calls inside it take it again) */
+    /* A batch is open (sq_batch_begin, under mu): transactions inside it are savepoints, and
+     * bucket writes skip the group commit (the batch's COMMIT is theirs). */
+    bool in_batch;
     sqlite3_stmt *stmt[Q_COUNT];
     long long last_sweep_ms;
     /* A sweep pass under way: the bucket it is in, the last revision it looked at. */

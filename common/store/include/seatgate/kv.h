@@ -117,6 +117,20 @@ const char *sg_store_app(const sg_store *s);
 sg_store_state sg_store_get_state(sg_store *s);
 const char *sg_store_state_name(sg_store_state st);
 
+/* Batches (SQLite only; sg_store_batches says whether the store has them). Between
+ * sg_store_batch_begin and sg_store_batch_commit, every call this thread makes on the store
+ * is part of one transaction: each call's writes still succeed or fail on their own (a
+ * savepoint), but none is durable, or seen by others, before the commit, and a failed commit
+ * loses them all. Other threads' calls wait until the commit. sg_store_batch_step, after each
+ * call, says whether the batch is still open (SQLite undoes the whole transaction on an I/O
+ * error or a full disk: the calls left must then not be made).
+ * Errors: SG_E_INVALID (no batches here, begin inside a batch, commit outside one), SG_E_IO
+ * and the store's own on begin and commit. */
+bool sg_store_batches(const sg_store *s);
+sg_status sg_store_batch_begin(sg_store *s);
+sg_status sg_store_batch_step(sg_store *s, bool *still_open);
+sg_status sg_store_batch_commit(sg_store *s);
+
 /* SQLite: removes expired keys, old delete markers and old events now (writers also do it
  * every sweep interval). NATS: nothing to do (the server expires by itself). */
 sg_status sg_store_sweep(sg_store *s);

@@ -306,6 +306,7 @@ struct sg_app {
     sg_ledger *ledger;
     sg_orchestrator orch;
     bool orch_ok;
+    bool orch_attached; /* the flow loop drives the platform's transfers */
     sg_flow *flow;
     sg_janitor *janitor;
     sg_admission *admission;
@@ -385,6 +386,12 @@ static void checked(const sg_orch_result *r, void *user)
     e->app = user;
     e->r = *r;
     if (sg_loop_post(e->app->loop, checked_on_loop, e) != SG_OK) free(e);
+}
+
+static void orch_step(void *arg, int epfd, int timeout_ms)
+{
+    const sg_orchestrator *o = arg;
+    o->ops->step(o->self, epfd, timeout_ms);
 }
 
 static void check_version(void *arg)
@@ -859,6 +866,13 @@ sg_status sg_app_start(const sg_config *cfg, sg_app **out)
         goto fail;
     }
     TRY(sg_flow_new(&fo, &app->flow));
+    /* The platform's transfers move on the flow loop's own thread: no hand-off to a thread of
+     * the platform's and back for each create and poll. */
+    if (app->orch.ops->version >= 4 && app->orch.ops->attach &&
+        app->orch.ops->attach(app->orch.self) == SG_OK) {
+        sg_loop_set_waiter(app->loop, orch_step, &app->orch);
+        app->orch_attached = true;
+    }
     TRY(sg_loop_start(app->loop));
     sg_timer_init(&app->check_timer, check_version, app);
     check_version(app);
@@ -974,6 +988,11 @@ void sg_app_stop(sg_app *app)
     sg_server_stop(app->server);
     sg_janitor_stop(app->janitor);
     if (app->loop && sg_loop_on_thread(app->loop)) abort();
+    if (app->orch_attached) {
+        sg_loop_clear_waiter(app->loop);
+        app->orch.ops->detach(app->orch.self);
+        app->orch_attached = false;
+    }
     /* The orchestrator's last callbacks post to the loop: destroy it while the loop runs. */
     if (app->orch_ok) app->orch.ops->destroy(app->orch.self);
     if (app->loop) sg_loop_stop(app->loop);

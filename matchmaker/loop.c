@@ -36,6 +36,10 @@ struct sg_loop {
 
     struct epoll_event batch[BATCH];
     int batch_len;
+
+    sg_loop_wait_fn waiter; /* loop thread, or before start */
+    void *waiter_arg;
+    pthread_cond_t cleared; /* under mu: the waiter is gone */
 };
 
 static sg_loop_io wake_marker; /* epoll data for the eventfd */
@@ -57,6 +61,7 @@ sg_status sg_loop_new(sg_loop **out)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_marker};
     epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev);
     pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cleared, NULL);
     *out = l;
     return SG_OK;
 }
@@ -68,6 +73,7 @@ void sg_loop_free(sg_loop *l)
     close(l->epfd);
     close(l->evfd);
     pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cleared);
     free(l->queue);
     sg_heap_free(&l->timers);
     free(l);
@@ -105,6 +111,34 @@ sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg)
     pthread_mutex_unlock(&l->mu);
     if (need_wake) wake(l);
     return SG_OK;
+}
+
+void sg_loop_set_waiter(sg_loop *l, sg_loop_wait_fn wait, void *arg)
+{
+    l->waiter = wait;
+    l->waiter_arg = arg;
+}
+
+static void clear_now(void *arg)
+{
+    sg_loop *l = arg;
+    pthread_mutex_lock(&l->mu);
+    l->waiter = NULL;
+    pthread_cond_broadcast(&l->cleared);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void sg_loop_clear_waiter(sg_loop *l)
+{
+    if (!l->running) {
+        l->waiter = NULL;
+        return;
+    }
+    if (sg_loop_post(l, clear_now, l) != SG_OK) abort(); /* out of memory: nothing is left */
+    pthread_mutex_lock(&l->mu);
+    while (l->waiter)
+        pthread_cond_wait(&l->cleared, &l->mu);
+    pthread_mutex_unlock(&l->mu);
 }
 
 /* ---- timers (seatgate/clock.h's heap, by due time) ---- */
@@ -213,6 +247,10 @@ static void *loop_main(void *arg)
         } else if (sg_heap_top(&l->timers)) {
             long long d = sg_heap_top(&l->timers)->due - sg_clock_mono_ms();
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
+        }
+        if (l->waiter) {
+            l->waiter(l->waiter_arg, l->epfd, timeout < 0 ? 60000 : timeout);
+            timeout = 0;
         }
         int n = epoll_wait(l->epfd, l->batch, BATCH, timeout);
         if (n < 0) {

@@ -57,6 +57,16 @@ bool sg_loop_on_thread(const sg_loop *l);
 sg_status sg_loop_post(sg_loop *l, sg_loop_fn fn, void *arg);
 
 
+/* Replaces the loop's wait: each turn, instead of blocking in epoll_wait, the loop calls
+ * wait(arg, epfd, timeout_ms) (timeout_ms >= 0), which may do work of its own on the loop
+ * thread (a libcurl multi handle's, say) and returns within timeout_ms, or sooner once epfd
+ * is readable; the loop then collects its events without blocking. Set before sg_loop_start;
+ * sg_loop_clear_waiter, from another thread, takes it away again. */
+typedef void (*sg_loop_wait_fn)(void *arg, int epfd, int timeout_ms);
+void sg_loop_set_waiter(sg_loop *l, sg_loop_wait_fn wait, void *arg);
+/* Any thread but the loop's: returns once the loop has stopped calling the waiter. */
+void sg_loop_clear_waiter(sg_loop *l);
+
 void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg);
 /* Arms (or re-arms) t to fire once after delay_ms (<= 0: next turn). */
 sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms);

@@ -2,6 +2,7 @@
 #include "agones.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +53,11 @@ typedef struct agones_orch {
     sg_agones_pair *labels;
     CURLM *multi;
     pthread_t thread;
+    bool thread_running; /* false once attached to the caller's loop */
     atomic_bool stop;
+    /* The thread driving the multi handle (the address of its tl_me): its own submissions
+     * need no wake-up, since it starts the queue before it waits again. */
+    atomic_uintptr_t driver;
     pthread_mutex_t mu;
     job *queue;  /* submitted, not yet in the multi handle */
     job *later;  /* waiting for a retry (owned by the thread) */
@@ -60,6 +65,8 @@ typedef struct agones_orch {
     cached *cache;
     size_t cache_next;
 } agones_orch;
+
+static _Thread_local char tl_me;
 
 static void active_add(agones_orch *g, job *j)
 {
@@ -301,7 +308,7 @@ static void submit(agones_orch *g, job *j)
     j->next = g->queue;
     g->queue = j;
     pthread_mutex_unlock(&g->mu);
-    curl_multi_wakeup(g->multi);
+    if (atomic_load(&g->driver) != (uintptr_t)&tl_me) curl_multi_wakeup(g->multi);
 }
 
 static bool tls_error(CURLcode rc)
@@ -407,56 +414,91 @@ static void start_job(agones_orch *g, job *j)
     complete(g, j, &r, &none);
 }
 
+/* One turn: starts what was submitted and what is due again, moves transfers along, and
+ * waits at most max_wait_ms for a socket, a submission or fd (-1: none). */
+static void step_once(agones_orch *g, int fd, int max_wait_ms)
+{
+    atomic_store(&g->driver, (uintptr_t)&tl_me);
+    pthread_mutex_lock(&g->mu);
+    job *q = g->queue;
+    g->queue = NULL;
+    pthread_mutex_unlock(&g->mu);
+    while (q) {
+        job *n = q->next;
+        start_job(g, q);
+        q = n;
+    }
+    long long now = sg_clock_mono_ms(), next_retry = -1;
+    for (job **pp = &g->later; *pp;) {
+        job *j = *pp;
+        if (j->not_before_ms <= now) {
+            *pp = j->next;
+            start_job(g, j);
+        } else {
+            if (next_retry < 0 || j->not_before_ms < next_retry) next_retry = j->not_before_ms;
+            pp = &j->next;
+        }
+    }
+    int still = 0;
+    curl_multi_perform(g->multi, &still);
+    CURLMsg *m;
+    int left, done = 0;
+    while ((m = curl_multi_info_read(g->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        job *j = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        CURLcode rc = m->data.result;
+        curl_multi_remove_handle(g->multi, m->easy_handle);
+        active_remove(g, j);
+        done++;
+        if (finished(g, j, rc)) {
+            j->next = g->later;
+            g->later = j;
+            if (next_retry < 0 || j->not_before_ms < next_retry) next_retry = j->not_before_ms;
+        }
+    }
+    int wait = done > 0 ? 0 : max_wait_ms;
+    if (next_retry >= 0) {
+        long long d = next_retry - sg_clock_mono_ms();
+        wait = d < 0 ? 0 : d < wait ? (int)d : wait;
+    }
+    pthread_mutex_lock(&g->mu);
+    if (g->queue) wait = 0; /* submitted by a callback just run */
+    pthread_mutex_unlock(&g->mu);
+    struct curl_waitfd w = {.fd = fd, .events = CURL_WAIT_POLLIN};
+    curl_multi_poll(g->multi, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, wait, NULL);
+    curl_multi_perform(g->multi, &still);
+}
+
 static void *drive(void *arg)
 {
     agones_orch *g = arg;
     pthread_setname_np(pthread_self(), "sg-agones");
-    while (!atomic_load(&g->stop)) {
-        pthread_mutex_lock(&g->mu);
-        job *q = g->queue;
-        g->queue = NULL;
-        pthread_mutex_unlock(&g->mu);
-        while (q) {
-            job *n = q->next;
-            start_job(g, q);
-            q = n;
-        }
-        long long now = sg_clock_mono_ms(), next_retry = -1;
-        for (job **pp = &g->later; *pp;) {
-            job *j = *pp;
-            if (j->not_before_ms <= now) {
-                *pp = j->next;
-                start_job(g, j);
-            } else {
-                if (next_retry < 0 || j->not_before_ms < next_retry) next_retry = j->not_before_ms;
-                pp = &j->next;
-            }
-        }
-        int still = 0;
-        curl_multi_perform(g->multi, &still);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(g->multi, &left))) {
-            if (m->msg != CURLMSG_DONE) continue;
-            job *j = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
-            CURLcode rc = m->data.result;
-            curl_multi_remove_handle(g->multi, m->easy_handle);
-            active_remove(g, j);
-            if (finished(g, j, rc)) {
-                j->next = g->later;
-                g->later = j;
-                if (next_retry < 0 || j->not_before_ms < next_retry) next_retry = j->not_before_ms;
-            }
-        }
-        int wait = 1000;
-        if (next_retry >= 0) {
-            long long d = next_retry - sg_clock_mono_ms();
-            wait = d < 0 ? 0 : d < wait ? (int)d : wait;
-        }
-        curl_multi_poll(g->multi, NULL, 0, wait, NULL);
-    }
+    while (!atomic_load(&g->stop))
+        step_once(g, -1, 1000);
+    atomic_store(&g->driver, 0);
     return NULL;
+}
+
+static sg_status attach(void *self)
+{
+    agones_orch *g = self;
+    if (!g->thread_running) return sg_fail(SG_E_INVALID, "agones: already attached");
+    atomic_store(&g->stop, true);
+    curl_multi_wakeup(g->multi);
+    pthread_join(g->thread, NULL);
+    g->thread_running = false;
+    return SG_OK;
+}
+
+static void step(void *self, int fd, int timeout_ms)
+{
+    step_once(self, fd, timeout_ms);
+}
+
+static void detach(void *self)
+{
+    atomic_store(&((agones_orch *)self)->driver, 0);
 }
 
 static job *job_new(job_kind kind, void *cb, void *user)
@@ -624,9 +666,11 @@ static void destroy(void *self)
 {
     agones_orch *g = self;
     if (!g) return;
-    atomic_store(&g->stop, true);
-    curl_multi_wakeup(g->multi);
-    pthread_join(g->thread, NULL);
+    if (g->thread_running) {
+        atomic_store(&g->stop, true);
+        curl_multi_wakeup(g->multi);
+        pthread_join(g->thread, NULL);
+    }
     /* Whatever is still pending completes as unavailable. */
     sg_orch_result r;
     result_init(&r, SG_E_UNAVAILABLE);
@@ -648,7 +692,7 @@ static void destroy(void *self)
 }
 
 static const sg_orchestrator_ops agones_ops = {
-    .version = 3, /* no queue: the allocator has no pace of ours */
+    .version = 4, /* no queue: the allocator has no pace of ours */
     .name = "agones",
     .create_seat = create_seat,
     .poll_seat = poll_seat,
@@ -658,6 +702,9 @@ static const sg_orchestrator_ops agones_ops = {
     .check = check,
     .parse_notification = NULL,
     .destroy = destroy,
+    .attach = attach,
+    .step = step,
+    .detach = detach,
 };
 
 static char *dup_or_null(const char *s)
@@ -741,6 +788,7 @@ sg_status sg_orchestrator_agones_new(const sg_agones_orch_options *opt, sg_orche
         free_fields(g);
         return sg_fail(SG_E_IO, "agones: cannot start its thread");
     }
+    g->thread_running = true;
     out->ops = &agones_ops;
     out->self = g;
     return SG_OK;

@@ -1,6 +1,7 @@
 /* The Edgegap platform: sessions as seats. */
 #include "edgegap.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@ typedef struct edgegap_orch {
     char *app, *version;
     char port_name[64];
     pthread_t thread;
+    bool thread_running; /* false once attached to the caller's loop */
     atomic_bool stop;
     /* Edgegap's numeric id of the configured app version, learned from the sessions this
      * matchmaker created (-1 until one was polled): tells other games' sessions apart. */
@@ -147,7 +149,32 @@ static void *drive(void *arg)
             SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s",
                      sg_status_name(SG_E_INTERNAL));
     }
+    sg_edgegap_driver_gone(o->client);
     return NULL;
+}
+
+static sg_status attach(void *self)
+{
+    edgegap_orch *o = self;
+    if (!o->thread_running) return sg_fail(SG_E_INVALID, "edgegap orchestrator: already attached");
+    atomic_store(&o->stop, true);
+    sg_edgegap_wakeup(o->client);
+    pthread_join(o->thread, NULL);
+    o->thread_running = false;
+    return SG_OK;
+}
+
+static void step(void *self, int fd, int timeout_ms)
+{
+    edgegap_orch *o = self;
+    sg_edgegap_waitfd w = {.fd = fd, .events = POLLIN};
+    if (sg_edgegap_run(o->client, timeout_ms, fd >= 0 ? &w : NULL, fd >= 0 ? 1 : 0, NULL) != SG_OK)
+        SG_ERROR("orchestrator", "edgegap_run_failed", "error=%s", sg_status_name(SG_E_INTERNAL));
+}
+
+static void detach(void *self)
+{
+    sg_edgegap_driver_gone(((edgegap_orch *)self)->client);
 }
 
 static call_ctx *ctx_new(void *cb, void *user)
@@ -399,9 +426,11 @@ static void destroy(void *self)
 {
     edgegap_orch *o = self;
     if (!o) return;
-    atomic_store(&o->stop, true);
-    sg_edgegap_wakeup(o->client);
-    pthread_join(o->thread, NULL);
+    if (o->thread_running) {
+        atomic_store(&o->stop, true);
+        sg_edgegap_wakeup(o->client);
+        pthread_join(o->thread, NULL);
+    }
     sg_edgegap_client_free(o->client); /* pending callbacks run here with SG_E_UNAVAILABLE */
     free(o->app);
     free(o->version);
@@ -414,7 +443,7 @@ static void queue(void *self, long long *wait_ms, int *ahead)
 }
 
 static const sg_orchestrator_ops edgegap_ops = {
-    .version = 3,
+    .version = 4,
     .name = "edgegap",
     .create_seat = create_seat,
     .poll_seat = poll_seat,
@@ -425,6 +454,9 @@ static const sg_orchestrator_ops edgegap_ops = {
     .parse_notification = parse_notification,
     .destroy = destroy,
     .queue = queue,
+    .attach = attach,
+    .step = step,
+    .detach = detach,
 };
 
 sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orchestrator *out)
@@ -453,6 +485,7 @@ sg_status sg_orchestrator_edgegap_new(const sg_edgegap_orch_options *opt, sg_orc
         free(o);
         return sg_fail(SG_E_IO, "edgegap orchestrator: cannot start its thread");
     }
+    o->thread_running = true;
     out->ops = &edgegap_ops;
     out->self = o;
     return SG_OK;

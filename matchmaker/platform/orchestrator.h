@@ -110,7 +110,7 @@ typedef void (*sg_orch_listed_fn)(const sg_orch_result *r, const char *const *id
                                   bool has_next, void *user);
 
 typedef struct sg_orchestrator_ops {
-    int version; /* 2: inspect_seat added; 3: queue added */
+    int version; /* 2: inspect_seat added; 3: queue added; 4: attach, step, detach */
     const char *name;
     /* Reserves a seat; seat_id is set when r->status is SG_OK. */
     void (*create_seat)(void *self, const sg_seat_request *req, sg_orch_created_fn cb, void *user);
@@ -135,6 +135,17 @@ typedef struct sg_orchestrator_ops {
     /* How long a create submitted now would wait in line for the backend's own pace (ms),
      * and the calls ahead of it; synchronous, any thread. May be NULL (no pace). */
     void (*queue)(void *self, long long *wait_ms, int *ahead);
+    /* Driving the backend from the caller's own loop (version 4; all three NULL: the backend
+     * keeps its own thread). attach: the backend's thread stops (calls in flight go on) and
+     * from then on the caller calls step, again and again, on one thread: it moves the
+     * backend's transfers along, runs due retries and completion callbacks (on that
+     * thread), and waits at most timeout_ms for the backend's sockets or for fd (the
+     * caller's own, an epoll fd for instance; -1: none) to become readable. Calls submitted
+     * from that thread wake nothing: they start at its next step. detach: the caller will
+     * not call step again; destroy may follow, and completes what is pending itself. */
+    sg_status (*attach)(void *self);
+    void (*step)(void *self, int fd, int timeout_ms);
+    void (*detach)(void *self);
 } sg_orchestrator_ops;
 
 typedef struct sg_orchestrator {

@@ -65,7 +65,12 @@ struct sg_edgegap_client {
     pthread_mutex_t bmu;
     CURL *beasy;
     atomic_uint_fast64_t calls, attempts, retries, by_status[SG_STATUS_COUNT];
+    /* The thread that last called sg_edgegap_run (the address of its tl_me): a submission
+     * from it needs no wake-up, since it drains the queue before it waits again. */
+    atomic_uintptr_t driver;
 };
+
+static _Thread_local char tl_me;
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static bool global_ok;
@@ -750,7 +755,7 @@ sg_status sg_edgegap_submit(sg_edgegap_client *c, sg_edgegap_request *req, sg_ed
         c->q_head = x;
     c->q_tail = x;
     pthread_mutex_unlock(&c->qmu);
-    curl_multi_wakeup(c->multi);
+    if (atomic_load(&c->driver) != (uintptr_t)&tl_me) curl_multi_wakeup(c->multi);
     return SG_OK;
 }
 
@@ -759,6 +764,7 @@ sg_status sg_edgegap_run(sg_edgegap_client *c, int timeout_ms, sg_edgegap_waitfd
 {
     int done = 0, running = 0;
     if (ncompleted) *ncompleted = 0;
+    atomic_store(&c->driver, (uintptr_t)&tl_me);
     drain_queue(c, &done);
     fire_timers(c, &done);
     if (curl_multi_perform(c->multi, &running) != CURLM_OK)
@@ -805,6 +811,11 @@ sg_status sg_edgegap_run(sg_edgegap_client *c, int timeout_ms, sg_edgegap_waitfd
 void sg_edgegap_wakeup(sg_edgegap_client *c)
 {
     if (c) curl_multi_wakeup(c->multi);
+}
+
+void sg_edgegap_driver_gone(sg_edgegap_client *c)
+{
+    if (c) atomic_store(&c->driver, 0);
 }
 
 size_t sg_edgegap_pending(sg_edgegap_client *c)

@@ -396,6 +396,10 @@ typedef struct sg_edgegap_waitfd {
  * Returns SG_OK, or SG_E_INTERNAL when libcurl fails. */
 sg_status sg_edgegap_run(sg_edgegap_client *c, int timeout_ms, sg_edgegap_waitfd *extra,
                          unsigned nextra, int *ncompleted);
+/* The thread that called sg_edgegap_run last is remembered: its own submissions wake
+ * nothing (it drains the queue when it runs again). Call this when that thread will not run
+ * the client again (another thread takes over, or it ends). */
+void sg_edgegap_driver_gone(sg_edgegap_client *c);
 
 /* Makes a sleeping or the next sg_edgegap_run return promptly. Any thread. */
 void sg_edgegap_wakeup(sg_edgegap_client *c);

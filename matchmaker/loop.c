@@ -39,7 +39,7 @@ struct sg_loop {
 
     sg_loop_wait_fn waiter; /* loop thread, or before start */
     void *waiter_arg;
-    pthread_cond_t cleared; /* under mu: the waiter is gone */
+    pthread_cond_t called; /* under mu: a sg_loop_call has run */
 };
 
 static sg_loop_io wake_marker; /* epoll data for the eventfd */
@@ -61,7 +61,7 @@ sg_status sg_loop_new(sg_loop **out)
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_marker};
     epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->evfd, &ev);
     pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cleared, NULL);
+    pthread_cond_init(&l->called, NULL);
     *out = l;
     return SG_OK;
 }
@@ -73,7 +73,7 @@ void sg_loop_free(sg_loop *l)
     close(l->epfd);
     close(l->evfd);
     pthread_mutex_destroy(&l->mu);
-    pthread_cond_destroy(&l->cleared);
+    pthread_cond_destroy(&l->called);
     free(l->queue);
     sg_heap_free(&l->timers);
     free(l);
@@ -119,26 +119,45 @@ void sg_loop_set_waiter(sg_loop *l, sg_loop_wait_fn wait, void *arg)
     l->waiter_arg = arg;
 }
 
+typedef struct sync_call {
+    sg_loop *l;
+    sg_loop_fn fn;
+    void *arg;
+    bool done;
+} sync_call;
+
+static void run_sync(void *arg)
+{
+    sync_call *c = arg;
+    c->fn(c->arg);
+    pthread_mutex_lock(&c->l->mu);
+    c->done = true;
+    pthread_cond_broadcast(&c->l->called);
+    pthread_mutex_unlock(&c->l->mu);
+}
+
+void sg_loop_call(sg_loop *l, sg_loop_fn fn, void *arg)
+{
+    if (!l->running) {
+        fn(arg);
+        return;
+    }
+    sync_call c = {l, fn, arg, false};
+    if (sg_loop_post(l, run_sync, &c) != SG_OK) abort(); /* out of memory: nothing is left */
+    pthread_mutex_lock(&l->mu);
+    while (!c.done)
+        pthread_cond_wait(&l->called, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+}
+
 static void clear_now(void *arg)
 {
-    sg_loop *l = arg;
-    pthread_mutex_lock(&l->mu);
-    l->waiter = NULL;
-    pthread_cond_broadcast(&l->cleared);
-    pthread_mutex_unlock(&l->mu);
+    ((sg_loop *)arg)->waiter = NULL;
 }
 
 void sg_loop_clear_waiter(sg_loop *l)
 {
-    if (!l->running) {
-        l->waiter = NULL;
-        return;
-    }
-    if (sg_loop_post(l, clear_now, l) != SG_OK) abort(); /* out of memory: nothing is left */
-    pthread_mutex_lock(&l->mu);
-    while (l->waiter)
-        pthread_cond_wait(&l->cleared, &l->mu);
-    pthread_mutex_unlock(&l->mu);
+    sg_loop_call(l, clear_now, l);
 }
 
 /* ---- timers (seatgate/clock.h's heap, by due time) ---- */

@@ -67,6 +67,10 @@ void sg_loop_set_waiter(sg_loop *l, sg_loop_wait_fn wait, void *arg);
 /* Any thread but the loop's: returns once the loop has stopped calling the waiter. */
 void sg_loop_clear_waiter(sg_loop *l);
 
+/* Runs fn(arg) on the loop thread and returns once it has run (at once, on this thread, when
+ * the loop is not running). Any thread but the loop's. */
+void sg_loop_call(sg_loop *l, sg_loop_fn fn, void *arg);
+
 void sg_timer_init(sg_timer *t, sg_loop_fn fn, void *arg);
 /* Arms (or re-arms) t to fire once after delay_ms (<= 0: next turn). */
 sg_status sg_loop_timer_start(sg_loop *l, sg_timer *t, long long delay_ms);

@@ -74,6 +74,8 @@ typedef struct flight {
     bool intent_open;                      /* written and not yet acknowledged */
     char player[SG_PLAYER_KEY_MAX];        /* who the seat cap counts (IP or IPv6 prefix) */
     bool reserved;                         /* a seat is reserved for the player under marker */
+    sg_player_seats *seats_known; /* the player's record as the reservation wrote it, and its */
+    uint64_t seats_rev;           /* revision, until the record points it at the session */
     bool reusing;                          /* handing the player's held seat again */
     int reuse_tries;
     long long created_wall_ms;
@@ -168,6 +170,7 @@ static void flight_free(flight *f)
         fl->all = f->all_next;
     if (f->all_next) f->all_next->all_prev = f->all_prev;
     free(f->ready_seat);
+    free(f->seats_known);
     if (f->fin) {
         sodium_memzero(f->fin->token_b64, sizeof f->fin->token_b64);
         sodium_memzero(f->fin->seat_token, sizeof f->fin->seat_token);
@@ -431,6 +434,8 @@ typedef struct flow_ev {
     uint64_t held_rev;
     long long seats_retry_ms; /* ... SG_SEATS_FULL */
     bool reserved;            /* ... a seat was reserved (dropped if nothing comes of it) */
+    sg_player_seats *seats_written; /* ... the player's record as written, and its revision */
+    uint64_t seats_rev;
 } flow_ev;
 
 static flow_ev *ev_new(flight *f)
@@ -612,6 +617,8 @@ static void on_recorded_loop(void *arg)
     flow_ev *e = arg;
     flight *f = e->f;
     if (e->st == SG_OK && e->marker[0]) f->intent_open = false; /* removed with the record */
+    free(f->seats_known); /* written over now: a later change reads it */
+    f->seats_known = NULL;
     if (f->state == F_RECORDING) {
         if (e->st != SG_OK) {
             fail_flight(f, 503, "store_unavailable", 1000, "store_unavailable",
@@ -641,7 +648,11 @@ static void record_job(void *arg)
     /* The record protects the session from now on: the intent's removal goes in the same
      * batch, and so does the player's reservation, which now names its session (so it can
      * be handed again). */
-    sg_seat_update seat = {.player = f->player, .marker = f->marker, .until = deadline};
+    sg_seat_update seat = {.player = f->player,
+                           .marker = f->marker,
+                           .until = deadline,
+                           .known = f->seats_known,
+                           .known_rev = f->seats_rev};
     e->st = sg_ledger_record_session(fl->o.ledger, &rec, e->marker[0] ? e->marker : NULL,
                                      f->reserved ? &seat : NULL);
     if (e->st == SG_OK && f->reserved && seat.result != SG_OK)
@@ -1180,6 +1191,13 @@ static void on_intent_loop(void *arg)
     sg_flow *fl = f->flow;
     if (e->reserved) f->reserved = true;
     if (e->st == SG_OK && e->seats == SG_SEATS_RESERVED) f->intent_open = true;
+    if (e->st == SG_OK && e->reserved && e->seats_rev) { /* for the record's seat update */
+        free(f->seats_known);
+        f->seats_known = e->seats_written;
+        f->seats_rev = e->seats_rev;
+        e->seats_written = NULL;
+    }
+    free(e->seats_written);
     if (f->state == F_DONE) {
         ack_intent(f); /* everybody left before the create: nothing to protect */
         drop_reservation(f);
@@ -1241,6 +1259,8 @@ static void intent_job(void *arg)
         .reuse_margin_ms = 1000,
         .player_ip = f->ip_text,
         .intent = &in, /* written with the reservation, in one batch */
+        .written = e->seats_written = malloc(sizeof *e->seats_written),
+        .written_rev = &e->seats_rev,
     };
     sg_session_record held;
     e->st = sg_ledger_reserve_seat(fl->o.ledger, &rq, &e->seats, &held, &e->held_rev,
@@ -1642,6 +1662,7 @@ void sg_flow_free(sg_flow *fl)
         flight *f = fl->all;
         fl->all = f->all_next;
         free(f->ready_seat);
+        free(f->seats_known);
         free(f->fin);
         free(f);
     }

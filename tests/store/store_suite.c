@@ -252,6 +252,18 @@ static void write_many_creates_and_updates_each_on_their_own(void **state)
     assert_int_equal(w[3].result, SG_E_CONFLICT);
     assert_int_equal(w[4].result, SG_OK); /* a deleted key can be created again */
     assert_int_equal(w[5].result, SG_OK);
+    /* Each write that went in says the revision it wrote, as a read of the key shows it; a
+     * refused one says none. */
+    const int wrote[] = {0, 2, 4, 5};
+    for (size_t i = 0; i < sizeof wrote / sizeof wrote[0]; i++) {
+        sg_kv_entry *e = NULL;
+        assert_int_equal(sg_kv_get(a, w[wrote[i]].key, &e), SG_OK);
+        assert_true(w[wrote[i]].rev > 0);
+        assert_int_equal(w[wrote[i]].rev, e->revision);
+        sg_kv_entry_free(e);
+    }
+    assert_int_equal(w[1].rev, 0);
+    assert_int_equal(w[3].rev, 0);
     expect_kv(a, "new", "n1", 0);
     expect_kv(a, "held", "h3", 0);
     expect_kv(a, "moved", "m2", 0);

@@ -351,6 +351,87 @@ static void seat_and_intent_are_written_together(void **state)
     sg_ledger_close(mm);
 }
 
+/* The record's seat update made over the player's record as the reservation wrote it: right
+ * when nothing changed since, and still right (read again) when something did. */
+static void seat_update_over_the_record_as_written(void **state)
+{
+    fixture *f = *state;
+    sg_ledger *mm = NULL;
+    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
+    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    sg_create_intent in1, in2;
+    make_intent(&in1, 'c');
+    make_intent(&in2, 'd');
+    sg_player_seats written, written2;
+    uint64_t rev = 0, rev2 = 0;
+    sg_seats_request rq = {.player = "198.51.100.9",
+                           .marker = in1.marker,
+                           .until = 99999999999999,
+                           .cap = 2,
+                           .reuse_margin_ms = 1000,
+                           .intent = &in1,
+                           .written = &written,
+                           .written_rev = &rev};
+    sg_seats_result res = SG_SEATS_FULL;
+    sg_session_record held;
+    uint64_t held_rev = 0;
+    long long retry = 0;
+    assert_int_equal(sg_ledger_reserve_seat(mm, &rq, &res, &held, &held_rev, &retry), SG_OK);
+    assert_int_equal(res, SG_SEATS_RESERVED);
+    assert_true(rev > 0);
+    assert_int_equal(written.count, 1);
+    assert_string_equal(written.seats[0].marker, in1.marker);
+    char key[128];
+    sg_player_seats_key("198.51.100.9", key, sizeof key);
+
+    /* nothing changed since: the update over the known record lands */
+    put_unclaimed(f, "s-k1", NULL);
+    sg_session_record r;
+    assert_int_equal(sg_ledger_get_session(mm, "s-k1", &r, NULL), SG_OK);
+    sg_seat_update su = {.player = "198.51.100.9",
+                         .marker = in1.marker,
+                         .until = 99999999999990,
+                         .known = &written,
+                         .known_rev = rev};
+    assert_int_equal(sg_ledger_record_session(mm, &r, in1.marker, &su), SG_OK);
+    assert_int_equal(su.result, SG_OK);
+    cJSON *j = get_raw_in(f, SG_BUCKET_PLAYER_SEATS, key);
+    const cJSON *seats = cJSON_GetObjectItemCaseSensitive(j, "seats");
+    assert_int_equal(cJSON_GetArraySize(seats), 1);
+    assert_string_equal(str_at(cJSON_GetArrayItem(seats, 0), "session_id", NULL), "s-k1");
+    cJSON_Delete(j);
+
+    /* a second reservation, then a stale known record (from before the first update): the
+     * update is refused by revision, read again and made over what is there, keeping both */
+    rq.marker = in2.marker;
+    rq.intent = &in2;
+    rq.written = &written2;
+    rq.written_rev = &rev2;
+    assert_int_equal(sg_ledger_reserve_seat(mm, &rq, &res, &held, &held_rev, &retry), SG_OK);
+    assert_int_equal(res, SG_SEATS_RESERVED);
+    assert_int_equal(written2.count, 2);
+    sg_ledger_seat_session(mm, "198.51.100.9", in1.marker, "s-k1", 99999999999991); /* moves it */
+    put_unclaimed(f, "s-k2", NULL);
+    assert_int_equal(sg_ledger_get_session(mm, "s-k2", &r, NULL), SG_OK);
+    sg_seat_update su2 = {.player = "198.51.100.9",
+                          .marker = in2.marker,
+                          .until = 99999999999992,
+                          .known = &written2,
+                          .known_rev = rev2};
+    assert_int_equal(sg_ledger_record_session(mm, &r, in2.marker, &su2), SG_OK);
+    assert_int_equal(su2.result, SG_OK);
+    j = get_raw_in(f, SG_BUCKET_PLAYER_SEATS, key);
+    seats = cJSON_GetObjectItemCaseSensitive(j, "seats");
+    assert_int_equal(cJSON_GetArraySize(seats), 2);
+    const cJSON *a = cJSON_GetArrayItem(seats, 0), *b = cJSON_GetArrayItem(seats, 1);
+    assert_string_equal(str_at(a, "session_id", NULL), "s-k1");
+    assert_true(cJSON_GetObjectItemCaseSensitive(a, "until")->valuedouble == 99999999999991.0);
+    assert_string_equal(str_at(b, "session_id", NULL), "s-k2");
+    assert_true(cJSON_GetObjectItemCaseSensitive(b, "until")->valuedouble == 99999999999992.0);
+    cJSON_Delete(j);
+    sg_ledger_close(mm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_records_get_one_error, setup, teardown),
         cmocka_unit_test_setup_teardown(roles_open_their_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(seat_and_intent_are_written_together, setup, teardown),
+        cmocka_unit_test_setup_teardown(seat_update_over_the_record_as_written, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

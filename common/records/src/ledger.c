@@ -155,6 +155,8 @@ static sg_status seats_prepare(sg_ledger *l, const char *player,
 static sg_status seats_change(sg_ledger *l, const char *player,
                               bool (*fn)(sg_player_seats *ps, void *arg), void *arg);
 static bool set_session(sg_player_seats *ps, void *arg);
+static sg_status seats_write(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev,
+                             char **json, sg_kv_write *w);
 typedef struct seat_set {
     const char *marker, *session_id;
     long long until;
@@ -174,7 +176,20 @@ sg_status sg_ledger_record_session(sg_ledger *l, const sg_session_record *r, con
         .bucket = l->sessions, .key = r->session_id, .value = json, .len = strlen(json)};
     if (ack) w[n++] = (sg_kv_write){.bucket = l->intents, .key = ack_marker};
     seat_set a = {seat ? seat->marker : NULL, r->session_id, seat ? seat->until : 0};
-    if (seat) {
+    if (seat && seat->known && seat->known_rev && l->seats) {
+        /* over the record as this request wrote it: no read (a conflict reads it below) */
+        sg_player_seats *ps = malloc(sizeof *ps);
+        seat->result = ps ? SG_OK : SG_E_NOMEM;
+        if (ps) {
+            *ps = *seat->known;
+            sg_player_seats_key(seat->player, seats_key, sizeof seats_key);
+            seat->result = set_session(ps, &a) ? seats_write(l, seats_key, ps, seat->known_rev,
+                                                             &seats_json, &w[n])
+                                               : SG_E_NOT_FOUND;
+            free(ps);
+        }
+        if (seat->result == SG_OK) n++;
+    } else if (seat) {
         seat->result = seats_prepare(l, seat->player, set_session, &a, seats_key, sizeof seats_key,
                                      &seats_json, &w[n]);
         if (seat->result == SG_OK) n++;
@@ -494,13 +509,16 @@ static sg_status seats_write(sg_ledger *l, const char *key, sg_player_seats *ps,
     return SG_OK;
 }
 
-/* Writes the record if nobody changed it since rev (SG_E_CONFLICT otherwise). */
-static sg_status seats_put(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev)
+/* Writes the record if nobody changed it since rev (SG_E_CONFLICT otherwise); *new_rev (may
+ * be NULL) gets the revision written. */
+static sg_status seats_put(sg_ledger *l, const char *key, sg_player_seats *ps, uint64_t rev,
+                           uint64_t *new_rev)
 {
     char *json = NULL;
     sg_kv_write w;
     sg_status st = seats_write(l, key, ps, rev, &json, &w);
     if (st == SG_OK) st = sg_kv_write_many(&w, 1);
+    if (st == SG_OK && new_rev) *new_rev = w.rev;
     free(json);
     return st == SG_E_EXISTS ? SG_E_CONFLICT : st;
 }
@@ -517,7 +535,7 @@ static void seats_remove(sg_player_seats *ps, size_t i)
  * again, so a seat no create will use does not count against the player. */
 static sg_status put_seats_and_intent(sg_ledger *l, const char *key, sg_player_seats *ps,
                                       uint64_t rev, const sg_create_intent *in,
-                                      bool *intent_written)
+                                      bool *intent_written, uint64_t *new_rev)
 {
     char *json = NULL, *ijson = NULL;
     sg_kv_write w[2];
@@ -529,6 +547,7 @@ static sg_status put_seats_and_intent(sg_ledger *l, const char *key, sg_player_s
         sg_kv_write_many(w, 2);
         if (w[1].result == SG_OK) *intent_written = true;
         st = w[0].result == SG_E_EXISTS ? SG_E_CONFLICT : w[0].result;
+        if (st == SG_OK) *new_rev = w[0].rev;
         if (st == SG_OK && w[1].result != SG_OK) {
             st = w[1].result;
             char why[256];
@@ -588,7 +607,7 @@ static sg_status reserve(sg_ledger *l, const sg_seats_request *rq, sg_seats_resu
             for (size_t i = 1; i < ps.count; i++)
                 if (ps.seats[i].until < first) first = ps.seats[i].until;
             *retry_after_ms = first - now > 1000 ? first - now : 1000;
-            if (changed && seats_put(l, key, &ps, rev) == SG_E_CONFLICT) continue;
+            if (changed && seats_put(l, key, &ps, rev, NULL) == SG_E_CONFLICT) continue;
             *res = SG_SEATS_FULL;
             return SG_OK;
         }
@@ -596,11 +615,17 @@ static sg_status reserve(sg_ledger *l, const sg_seats_request *rq, sg_seats_resu
         memset(n, 0, sizeof *n);
         snprintf(n->marker, sizeof n->marker, "%s", rq->marker);
         n->until = rq->until;
-        st = rq->intent ? put_seats_and_intent(l, key, &ps, rev, rq->intent, intent_written)
-                        : seats_put(l, key, &ps, rev);
+        uint64_t new_rev = 0;
+        st = rq->intent
+                 ? put_seats_and_intent(l, key, &ps, rev, rq->intent, intent_written, &new_rev)
+                 : seats_put(l, key, &ps, rev, &new_rev);
         if (st == SG_E_CONFLICT) continue; /* another request for this player came first */
         if (st != SG_OK) return st;
         *res = SG_SEATS_RESERVED;
+        if (rq->written && rq->written_rev && new_rev) { /* (a backend without: read later) */
+            *rq->written = ps;
+            *rq->written_rev = new_rev;
+        }
         return SG_OK;
     }
     return sg_fail(SG_E_CONFLICT, "player seats: the record kept changing");

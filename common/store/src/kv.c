@@ -574,8 +574,10 @@ sg_status sg_kv_write_many(sg_kv_write *w, size_t n)
             st = sg_fail(SG_E_INVALID, "store: unknown write mode %d", (int)w[i].mode);
         if (st) return st;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         w[i].result = SG_OK;
+        w[i].rev = 0;
+    }
     return w[0].bucket->store->be->write_many(w, n);
 }
 

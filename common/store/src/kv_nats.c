@@ -537,6 +537,17 @@ static void keep(char *out, size_t size, sg_status st)
 
 /* One write's outcome and, for a failure, its message (kept: later calls overwrite the
  * thread's last error). */
+/* The stream sequence in a JetStream publish acknowledgement (0 when there is none). */
+static uint64_t ack_seq(const char *data, int len)
+{
+    const char *p = memmem(data, (size_t)len, "\"seq\":", 6);
+    if (!p) return 0;
+    unsigned long long v = 0;
+    for (p += 6; p < data + len && *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (unsigned long long)(*p - '0');
+    return v;
+}
+
 static void set_result(sg_kv_write *w, char err[PENDING_ERR], sg_status st)
 {
     w->result = st;
@@ -627,6 +638,8 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
             set_result(&w[i], pd[i].err,
                        sg_fail(SG_E_IO, "store: NATS write refused: %.*s",
                                data && len > 0 ? (len > 160 ? 160 : len) : 0, data ? data : ""));
+        else if (w[i].value)
+            w[i].rev = ack_seq(data, len); /* {"stream":"KV_...","seq":N}: the revision */
         natsMsg_Destroy(r);
     }
     for (size_t i = 0; i < sent; i++) {
@@ -634,10 +647,12 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
         if (!pd[i].acked)
             set_result(&w[i], pd[i].err, sg_fail(wait_st, "%s", wait_err));
         else if (pd[i].again && w[i].mode == SG_KV_WRITE_CREATE)
-            set_result(&w[i], pd[i].err, nats_create(b, w[i].key, w[i].value, w[i].len, NULL));
+            set_result(&w[i], pd[i].err,
+                       nats_create(b, w[i].key, w[i].value, w[i].len, &w[i].rev));
         else if (pd[i].again)
             set_result(&w[i], pd[i].err,
-                       nats_update(b, w[i].key, w[i].value, w[i].len, w[i].last, NULL));
+                       nats_update(b, w[i].key, w[i].value, w[i].len, w[i].last, &w[i].rev));
+        if (w[i].result != SG_OK) w[i].rev = 0;
     }
     /* The first failure, with its message. */
     for (size_t i = 0; i < n; i++) {

@@ -830,8 +830,10 @@ static sg_status sqlite_write_many(sg_kv_write *in, size_t n)
     }
     sg_store *store = in[0].bucket->store;
     sg_status st = commit_writes(SS(store), store, w, n);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         in[i].result = w[i].st;
+        in[i].rev = w[i].st == SG_OK && in[i].value ? w[i].rev : 0;
+    }
     if (w != stack) free(w);
     return st;
 }

@@ -69,6 +69,10 @@ sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size
 typedef struct sg_seat_update {
     const char *player, *marker; /* the player and their reservation (sg_seats_request) */
     long long until;             /* it counts until then (unix ms) */
+    /* The player's record as this request last wrote it, and its revision (NULL: read it):
+     * the update is made over it, and only read again if it changed meanwhile. */
+    const sg_player_seats *known;
+    uint64_t known_rev;
     sg_status result; /* out: SG_OK, SG_E_NOT_FOUND (no such reservation), store trouble */
 } sg_seat_update;
 
@@ -173,6 +177,10 @@ typedef struct sg_seats_request {
     /* Written with the reservation, in one batch, when a seat is reserved (NULL: none). It is
      * removed again when the answer is not SG_SEATS_RESERVED. */
     const sg_create_intent *intent;
+    /* Out, when not NULL and the answer is SG_SEATS_RESERVED: the player's record as written
+     * and its revision, for a later sg_seat_update.known (no read of it then). */
+    sg_player_seats *written;
+    uint64_t *written_rev;
 } sg_seats_request;
 
 /* Decides, with compare-and-set on the player's record (so replicas agree), whether a new

@@ -212,6 +212,7 @@ typedef struct sg_kv_write {
     sg_kv_write_mode mode;
     uint64_t last;    /* SG_KV_WRITE_UPDATE: the revision the key must be at */
     sg_status result; /* out: this write's own outcome */
+    uint64_t rev;     /* out: the revision it wrote (0 when it failed, or for a delete) */
 } sg_kv_write;
 
 /* Applies n writes in order, in buckets of one store, sets each one's result and returns the

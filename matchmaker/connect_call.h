@@ -26,7 +26,9 @@ struct sg_connect_call {
     /* Input, set by the HTTP layer. */
     sg_addr player_ip;
     char player_ip_text[SG_ADDR_STRLEN];
-    sg_connect_request req;
+    /* The body's fields; never NULL (an empty body: a shared empty request, so a waiting
+     * player without a body costs no room for it). */
+    const sg_connect_request *req;
     char user_id[SG_REC_USER_MAX]; /* the authenticated player; "" when anonymous */
     char *bearer; /* the token, kept only when an online check must see it (malloc()ed;
                    * the HTTP layer wipes and frees it) */

@@ -1117,9 +1117,9 @@ static void decide_placement(flight *f, const sg_connect_call *c)
 {
     const sg_flow *fl = f->flow;
     sg_place_rtt rtts[SG_CONNECT_MAX_RTTS];
-    size_t nr = c ? c->req.rtt_count : 0;
+    size_t nr = c ? c->req->rtt_count : 0;
     for (size_t i = 0; i < nr; i++)
-        rtts[i] = (sg_place_rtt){c->req.rtts[i].name, c->req.rtts[i].ms};
+        rtts[i] = (sg_place_rtt){c->req->rtts[i].name, c->req->rtts[i].ms};
     sg_place_player p = {.rtts = rtts, .rtt_count = nr};
     if (c && fl->o.geoip)
         p.has_coords = sg_geoip_locate(fl->o.geoip, &c->player_ip, &p.latitude, &p.longitude);
@@ -1156,9 +1156,9 @@ static void create_seat_now(flight *f)
     sg_flow *fl = f->flow;
     const sg_connect_call *c = f->calls;
     const char *sels[SG_CONNECT_MAX_SELECTORS];
-    size_t nsel = c ? c->req.selector_count : 0;
+    size_t nsel = c ? c->req->selector_count : 0;
     for (size_t i = 0; i < nsel; i++)
-        sels[i] = c->req.selectors[i];
+        sels[i] = c->req->selectors[i];
     sg_seat_request rq = {
         .player_ip = f->ip_text,
         .selectors = sels,
@@ -1424,7 +1424,7 @@ static void start_on_loop(void *arg)
     memcpy(f->link.ipkey, key, sizeof key);
     sg_copy_str(f->ip_text, sizeof f->ip_text, c->player_ip_text);
     sg_copy_str(f->user_id, sizeof f->user_id, c->user_id);
-    sg_copy_str(f->map_key, sizeof f->map_key, c->req.map_key);
+    sg_copy_str(f->map_key, sizeof f->map_key, c->req->map_key);
     f->created_wall_ms = sg_clock_wall_ms();
     f->all_next = fl->all;
     if (fl->all) fl->all->all_prev = f;
@@ -1435,10 +1435,10 @@ static void start_on_loop(void *arg)
     sg_loop_timer_start(fl->o.loop, &f->deadline_timer, fl->o.wait_timeout_ms);
     attach(f, c);
 
-    if (c->req.client_version[0]) {
-        char q[2 * sizeof c->req.client_version + 4]; /* the client's text: always quoted */
+    if (c->req->client_version[0]) {
+        char q[2 * sizeof c->req->client_version + 4]; /* the client's text: always quoted */
         SG_DEBUG("flow", "client_version", "ip=%s version=%s", f->ip_text,
-                 sg_log_quote(c->req.client_version, q, sizeof q));
+                 sg_log_quote(c->req->client_version, q, sizeof q));
     }
     player_of(fl, c, f->player, sizeof f->player);
     /* First the seat cap and the durable intent, then the create (create_seat_now). */

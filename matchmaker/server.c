@@ -59,6 +59,7 @@ typedef struct http_req {
     const char *allow; /* for 405 */
     const char *challenge_code; /* a 401's code: sent with WWW-Authenticate (static string) */
     sg_connect_call call;
+    sg_connect_request *owned_req; /* call.req when the body said something */
     sg_cors_headers *cors; /* only for requests with an Origin (kept small for waiters) */
     struct stream *stream; /* only for a streamed answer (Accept: text/event-stream) */
     struct sg_server *server;
@@ -96,6 +97,8 @@ struct sg_server {
     bool starting;         /* inside sg_server_start: libmicrohttpd's messages are kept */
     char start_error[256]; /* its first message while starting */
 };
+
+static const sg_connect_request empty_request;
 
 /* ---- answers ---- */
 
@@ -475,8 +478,23 @@ static enum MHD_Result connect_begin(http_req *r)
         r->challenge_code = err.code;
         return send_error(r, &err);
     }
-    if (sg_connect_request_parse(&s->o.body, ct, r->body, r->len, &r->call.req, &err) != SG_OK)
+    sg_connect_request q;
+    if (sg_connect_request_parse(&s->o.body, ct, r->body, r->len, &q, &err) != SG_OK)
         return send_error(r, &err);
+    /* A waiting player keeps what the body said, not the body, and nothing for an empty one. */
+    r->call.req = &empty_request;
+    if (q.client_version[0] || q.selector_count || q.map_key[0] || q.rtt_count) {
+        r->owned_req = malloc(sizeof *r->owned_req);
+        if (!r->owned_req) {
+            sg_reply_error_set(&err, 503, "overloaded", "out of memory; try again");
+            return send_error(r, &err);
+        }
+        *r->owned_req = q;
+        r->call.req = r->owned_req;
+    }
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
 
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -856,6 +874,7 @@ static void free_req(http_req *r)
         free(r->call.bearer);
     }
     free(r->body);
+    free(r->owned_req);
     free(r->cors);
     free(r);
 }

@@ -41,7 +41,8 @@ typedef struct sim_session {
     sim_deployment *dep; /* linked deployment, or NULL */
     ses_status status;
     int seats; /* seats held on dep */
-    sim_ip ips[SIM_MAX_IPS];
+    sim_ip *ips; /* n_ips of them (malloc()ed: most sessions have one, and 100,000 held
+                  * sessions must stay small) */
     size_t n_ips;
     char *webhook_url;
     char *selectors_json;

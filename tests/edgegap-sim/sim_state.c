@@ -281,6 +281,7 @@ void sim_state_set_public_url(sim_state *st, const char *url)
 
 static void free_session(sim_session *s)
 {
+    free(s->ips);
     free(s->webhook_url);
     free(s->selectors_json);
     free(s);
@@ -518,7 +519,14 @@ int sim_state_create_session(sim_state *st, const sim_session_req *req, cJSON **
         strcat(s->id, "-S");
     } while (find_session(st, s->id));
     s->ver = v;
-    memcpy(s->ips, req->ips, req->n_ips * sizeof *req->ips);
+    s->ips = req->n_ips ? malloc(req->n_ips * sizeof *req->ips) : NULL;
+    if (req->n_ips && !s->ips) {
+        free(s);
+        rc = fail(out, 500, "Out of memory");
+        pthread_mutex_unlock(&st->mu);
+        return rc;
+    }
+    if (req->n_ips) memcpy(s->ips, req->ips, req->n_ips * sizeof *req->ips);
     s->n_ips = req->n_ips;
     locate_player(st, s);
     s->webhook_url = req->webhook_url ? strdup(req->webhook_url) : NULL;

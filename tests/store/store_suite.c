@@ -1380,25 +1380,16 @@ static void sqlite_wal_is_checkpointed_in_the_background(void **state)
 
 /* ---- batches (SQLite) --------------------------------------------------------------------- */
 
-/* Rows of the bucket's key in the file, read with SQLite itself on a connection of its own
- * (not through the store), as another process would see them. */
+/* The key's rows in the file, counted on a connection of the test's own (raw_rows), as
+ * another process would see them. */
 static int rows_in_file(const char *bucket, const char *key)
 {
-    char db[300];
+    char db[300], full[128];
     snprintf(db, sizeof db, "%s/state.db", g_dir);
+    snprintf(full, sizeof full, "t_%s", bucket);
     sqlite3 *c = NULL;
     assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(c,
-                                        "SELECT count(*) FROM sg_kv WHERE bucket LIKE '%' || ?1 "
-                                        "AND key = ?2 AND op = 1",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int n = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
+    int n = raw_rows(c, full, key);
     sqlite3_close(c);
     return n;
 }

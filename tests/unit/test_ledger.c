@@ -59,6 +59,15 @@ static int teardown(void **state)
 }
 
 /* The test's own writer of a session record. */
+/* A ledger as the matchmaker opens it, on the fixture's store. */
+static sg_ledger *open_matchmaker(fixture *f)
+{
+    sg_ledger *mm = NULL;
+    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
+    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    return mm;
+}
+
 static void put_raw(fixture *f, const char *id, const char *json)
 {
     assert_int_equal(sg_kv_put(f->sessions, id, json, strlen(json), NULL), SG_OK);
@@ -233,9 +242,7 @@ static void roles_open_their_buckets(void **state)
     assert_int_equal(sg_ledger_put_context(f->ledger, "gs-a", "{}", 2), SG_OK);
     assert_int_equal(sg_ledger_enqueue_delete(f->ledger, "s-1", "player_left", "gs-a"), SG_OK);
 
-    sg_ledger *mm = NULL;
-    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
-    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    sg_ledger *mm = open_matchmaker(f);
     assert_int_equal(sg_ledger_put_context(mm, "gs-a", "{}", 2), SG_E_INVALID);
     /* the job the game server queued is the one the matchmaker takes */
     sg_job *job = NULL;
@@ -287,9 +294,7 @@ static void make_intent(sg_create_intent *in, char fill)
 static void seat_and_intent_are_written_together(void **state)
 {
     fixture *f = *state;
-    sg_ledger *mm = NULL;
-    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
-    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    sg_ledger *mm = open_matchmaker(f);
     sg_create_intent in1, in2;
     make_intent(&in1, 'a');
     make_intent(&in2, 'b');
@@ -356,9 +361,7 @@ static void seat_and_intent_are_written_together(void **state)
 static void seat_update_over_the_record_as_written(void **state)
 {
     fixture *f = *state;
-    sg_ledger *mm = NULL;
-    sg_ledger_options lo = {.role = SG_LEDGER_MATCHMAKER};
-    assert_int_equal(sg_ledger_open(f->store, &lo, &mm), SG_OK);
+    sg_ledger *mm = open_matchmaker(f);
     sg_create_intent in1, in2;
     make_intent(&in1, 'c');
     make_intent(&in2, 'd');

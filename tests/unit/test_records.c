@@ -37,6 +37,47 @@ static void claimed_session(sg_session_record *s)
     strcpy(s->matchmaker, "mm-1");
 }
 
+/* Whole numbers are written as plain JSON integers, every digit of them (times in ms, up to
+ * 2^53, which a double holds exactly), and fractions as before. */
+static void numbers_are_written_exactly(void **state)
+{
+    (void)state;
+    sg_session_record s, back;
+    claimed_session(&s);
+    s.created_at = 9007199254740991LL; /* 2^53 - 1 */
+    s.claim_deadline = 1000000000000000LL;
+    s.has_placement_rtt = true;
+    strcpy(s.placement, "joined");
+    s.placement_rtt_ms = 0.1;
+    char *json = NULL;
+    assert_int_equal(sg_session_to_json(&s, &json), SG_OK);
+    assert_non_null(strstr(json, "\"created_at\":9007199254740991,"));
+    assert_non_null(strstr(json, "\"claim_deadline\":1000000000000000,"));
+    assert_non_null(strstr(json, "\"claimed_at\":1763700005000,"));
+    assert_non_null(strstr(json, "\"port\":31500"));
+    assert_non_null(strstr(json, "\"rtt_ms\":0.1"));
+    assert_int_equal(sg_session_from_json(json, strlen(json), &back), SG_OK);
+    assert_memory_equal(&s, &back, sizeof s);
+    free(json);
+
+    sg_event e = {.kind = SG_EV_SCORE, .ts = 1763700000123LL};
+    strcpy(e.app, "mygame");
+    strcpy(e.source, "gs-1");
+    strcpy(e.u.score.session_id, "950dd2eaff09-S");
+    e.u.score.client_id = 42;
+    strcpy(e.u.score.score_kind, "kill");
+    e.u.score.value = -4503599627370496LL; /* -2^52 */
+    assert_int_equal(sg_event_to_json(&e, &json), SG_OK);
+    assert_non_null(strstr(json, "\"ts\":1763700000123"));
+    assert_non_null(strstr(json, "\"value\":-4503599627370496"));
+    free(json);
+    e.u.score.value = 0;
+    assert_int_equal(sg_event_to_json(&e, &json), SG_OK);
+    assert_non_null(strstr(json, "\"value\":0"));
+    assert_null(strstr(json, "-0"));
+    free(json);
+}
+
 static void session_round_trips(void **state)
 {
     (void)state;
@@ -445,6 +486,7 @@ int main(void)
         cmocka_unit_test(certificate_digests_are_normalised),
         cmocka_unit_test(user_ids_and_their_keys),
         cmocka_unit_test(session_round_trips),
+        cmocka_unit_test(numbers_are_written_exactly),
         cmocka_unit_test(invalid_session_is_not_written),
         cmocka_unit_test(malformed_session_text_names_the_field),
         cmocka_unit_test(gameserver_round_trips),

@@ -179,8 +179,24 @@ void jw_str(cJSON *o, const char *field, const char *v, size_t size, bool *ok)
     if (strnlen(v, size) == size || !cJSON_AddStringToObject(o, field, v)) *ok = false;
 }
 
+/* Whole numbers (times in ms, counts, ports) are written as integers here: cJSON prints a
+ * double beyond int's range with "%1.15g" and reads it back with sscanf to check it, which
+ * made number printing the larger part of writing a record. Readers get the same value
+ * (10^15 and up are written out in full rather than as 1e+15). */
 void jw_num(cJSON *o, const char *field, double v, bool *ok)
 {
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) { /* 2^53: every integer exact */
+        char buf[24], *p = buf + sizeof buf;
+        unsigned long long u = v < 0 ? (unsigned long long)-v : (unsigned long long)v;
+        *--p = '\0';
+        do {
+            *--p = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0) *--p = '-';
+        if (!cJSON_AddRawToObject(o, field, p)) *ok = false;
+        return;
+    }
     if (!cJSON_AddNumberToObject(o, field, v)) *ok = false;
 }
 

@@ -1454,6 +1454,89 @@ static void sqlite_batch_commits_its_calls_together(void **state)
     sg_store_close(s);
 }
 
+/* The revision counter of sg_buckets, read by the test's own connection. */
+static long long raw_seq(sqlite3 *db, const char *full)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM sg_buckets WHERE name = ?1", -1,
+                                        &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    long long seq = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return seq;
+}
+
+/* One transaction writing to more buckets than it keeps counters for: every bucket's
+ * revisions go on from where they were, the counters in the file end at the last revision
+ * written, and a second connection (another process) goes on from there. */
+static void sqlite_revisions_go_on_across_transactions(void **state)
+{
+    (void)state;
+    enum { N = 11 };
+    sg_store *s = open_store();
+    sg_bucket *b[N];
+    char names[N][64];
+    uint64_t first[N], ra[N], rb[N];
+    for (int i = 0; i < N; i++) {
+        b[i] = new_bucket(s, 0, names[i]);
+        for (int k = 0; k <= i % 3; k++)
+            assert_int_equal(sg_kv_put(b[i], "before", "x", 1, &first[i]), SG_OK);
+    }
+    assert_int_equal(sg_store_batch_begin(s), SG_OK);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(sg_kv_put(b[i], "a", "1", 1, &ra[i]), SG_OK);
+        sg_kv_write w[2] = {{.bucket = b[i], .key = "b", .value = "2", .len = 1},
+                            {.bucket = b[(i + 1) % N], .key = "c", .value = "3", .len = 1}};
+        assert_int_equal(sg_kv_write_many(w, 2), SG_OK);
+        rb[i] = w[0].rev;
+        assert_int_equal(ra[i], first[i] + (i > 0 ? 2 : 1)); /* after the c of bucket i-1 */
+        assert_true(rb[i] > ra[i]);
+    }
+    assert_int_equal(sg_store_batch_commit(s), SG_OK);
+
+    char db[300];
+    snprintf(db, sizeof db, "%s/state.db", g_dir);
+    sqlite3 *c = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    for (int i = 0; i < N; i++) {
+        char full[128];
+        snprintf(full, sizeof full, "t_%.63s", names[i]);
+        /* "before" written 1 to 3 times, then a, b, and the c another bucket's call wrote */
+        assert_int_equal(raw_seq(c, full), (long long)(i % 3 + 1) + 3);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(c,
+                                            "SELECT count(*), count(DISTINCT rev), max(rev) "
+                                            "FROM sg_kv WHERE bucket = ?1",
+                                            -1, &st, NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_int_equal(sqlite3_column_int(st, 0), sqlite3_column_int(st, 1));
+        assert_int_equal(sqlite3_column_int64(st, 2), raw_seq(c, full));
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(c);
+
+    /* a second connection's write (outside any batch) takes the next revision */
+    sg_store *s2 = open_store();
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.max_value_size = 1024;
+    sg_bucket *other = NULL;
+    assert_int_equal(sg_bucket_open(s2, names[0], &bo, &other), SG_OK);
+    uint64_t next = 0;
+    assert_int_equal(sg_kv_put(other, "d", "4", 1, &next), SG_OK);
+    assert_int_equal(next, (uint64_t)(0 % 3 + 1) + 4);
+    expect_kv(b[0], "d", "4", next);
+    sg_bucket_close(other);
+    sg_store_close(s2);
+    for (int i = 0; i < N; i++)
+        sg_bucket_close(b[i]);
+    sg_store_close(s);
+}
+
 static void sqlite_batch_misuse_is_refused(void **state)
 {
     (void)state;
@@ -1547,6 +1630,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sqlite_sweep_removes_old_rows_in_steps),
         cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
         cmocka_unit_test(sqlite_batch_commits_its_calls_together),
+        cmocka_unit_test(sqlite_revisions_go_on_across_transactions),
         cmocka_unit_test(sqlite_batch_misuse_is_refused),
     };
     char name[64];

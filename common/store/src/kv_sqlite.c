@@ -39,6 +39,7 @@ static const char *const SQL[Q_COUNT] = {
     [Q_BUCKET_ADD] = "INSERT OR IGNORE INTO sg_buckets(name, ttl_ms, history, max_value, seq) "
                      "VALUES (?1, ?2, ?3, ?4, 0)",
     [Q_SEQ_NEXT] = "UPDATE sg_buckets SET seq = seq + 1 WHERE name = ?1 RETURNING seq",
+    [Q_SEQ_SET] = "UPDATE sg_buckets SET seq = ?2 WHERE name = ?1",
     [Q_LATEST] = "SELECT rev, op, value, created_ms FROM sg_kv INDEXED BY sg_kv_by_key "
                  "WHERE bucket = ?1 AND key = ?2 "
                  "ORDER BY rev DESC LIMIT 1",
@@ -148,18 +149,37 @@ sg_status sq_begin(sqlite_store *ss, bool write)
         return sqlite3_get_autocommit(ss->db)
                    ? sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite")
                    : exec1(ss, Q_SAVEPOINT, "savepoint");
+    ss->nseqs = 0;
     return exec1(ss, write ? Q_BEGIN_WRITE : Q_BEGIN, "begin");
+}
+
+/* Writes the revision counters kept in memory back to sg_buckets (before the COMMIT). */
+static sg_status seqs_flush(sqlite_store *ss)
+{
+    for (int i = 0; i < ss->nseqs; i++) {
+        sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_SET);
+        if (!st) return SG_E_IO;
+        sqlite3_bind_text(st, 1, ss->seqs[i].bucket, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, ss->seqs[i].seq);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) return sq_fail(ss, rc, "revision counter");
+    }
+    return SG_OK;
 }
 
 sg_status sq_commit(sqlite_store *ss)
 {
-    sg_status st = exec1(ss, ss->in_batch ? Q_RELEASE : Q_COMMIT, "commit");
+    sg_status st = ss->in_batch ? SG_OK : seqs_flush(ss);
+    if (!st) st = exec1(ss, ss->in_batch ? Q_RELEASE : Q_COMMIT, "commit");
     if (st) sq_rollback(ss);
+    if (!ss->in_batch) ss->nseqs = 0;
     return st;
 }
 
 void sq_rollback(sqlite_store *ss)
 {
+    if (!ss->in_batch) ss->nseqs = 0;
     if (sqlite3_get_autocommit(ss->db)) return; /* SQLite already undid the whole batch */
     if (!ss->in_batch) {
         exec1(ss, Q_ROLLBACK, "rollback");
@@ -181,6 +201,7 @@ static sg_status sq_batch_begin(sg_store *s)
         pthread_mutex_unlock(&ss->mu);
         return st;
     }
+    ss->nseqs = 0;
     ss->in_batch = true;
     return SG_OK;
 }
@@ -203,6 +224,7 @@ static sg_status sq_batch_commit(sg_store *s)
     sg_status st = sqlite3_get_autocommit(ss->db)
                        ? sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite")
                        : sq_commit(ss);
+    ss->nseqs = 0;
     if (!st) sq_maybe_sweep(s);
     pthread_mutex_unlock(&ss->mu);
     return st;
@@ -635,25 +657,66 @@ static sg_status latest(sg_bucket *b, const char *key, uint64_t *rev, int *op, s
     return res;
 }
 
+/* The bucket's last revision in this transaction: its counter kept in memory (NULL when
+ * there is no room for another) and its value. Caller holds mu, inside a transaction. */
+static sg_status bucket_seq(sqlite_store *ss, const char *full, struct sq_seq **slot,
+                            sqlite3_int64 *seq)
+{
+    *slot = NULL;
+    for (int i = 0; i < ss->nseqs; i++)
+        if (strcmp(ss->seqs[i].bucket, full) == 0) {
+            *slot = &ss->seqs[i];
+            *seq = ss->seqs[i].seq;
+            return SG_OK;
+        }
+    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_GET);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", full);
+    if (rc != SQLITE_ROW) return sq_fail(ss, rc, "revision counter");
+    return SG_OK;
+}
+
+/* Takes the bucket's next revision. Caller holds mu, inside a write transaction. */
+static sg_status next_rev(sqlite_store *ss, const char *full, sqlite3_int64 *next)
+{
+    struct sq_seq *slot = NULL;
+    sqlite3_int64 seq = 0;
+    sg_status res = bucket_seq(ss, full, &slot, &seq);
+    if (res) return res;
+    if (!slot && ss->nseqs < SQ_SEQS && strlen(full) < sizeof slot->bucket) {
+        slot = &ss->seqs[ss->nseqs++];
+        snprintf(slot->bucket, sizeof slot->bucket, "%s", full);
+    }
+    if (slot) {
+        slot->seq = *next = seq + 1;
+        return SG_OK;
+    }
+    /* no room: this bucket is counted in sg_buckets itself for the rest of the transaction */
+    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_NEXT);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *next = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", full);
+    if (rc != SQLITE_ROW) return sq_fail(ss, rc, "next revision");
+    return SG_OK;
+}
+
 /* Appends a row with the bucket's next revision. Caller holds mu, inside a write txn. */
 static sg_status append(sg_bucket *b, const char *key, int op, const void *v, size_t n,
                         uint64_t *rev)
 {
     sqlite_store *ss = SS(b->store);
-    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_NEXT);
-    if (!st) return SG_E_IO;
-    sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", b->full);
-        return sq_fail(ss, rc, "next revision");
-    }
-    sqlite3_int64 next = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    sqlite3_int64 next = 0;
+    sg_status res = next_rev(ss, b->full, &next);
+    if (res) return res;
 
-    st = sq_stmt(ss, Q_INSERT);
+    sqlite3_stmt *st = sq_stmt(ss, Q_INSERT);
     if (!st) return SG_E_IO;
     sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, next);
@@ -661,7 +724,7 @@ static sg_status append(sg_bucket *b, const char *key, int op, const void *v, si
     sqlite3_bind_int(st, 4, op);
     sqlite3_bind_blob64(st, 5, v ? v : "", (sqlite3_uint64)n, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, sg_kv_now_ms());
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return sq_fail(ss, rc, "write key");
     if (rev) *rev = (uint64_t)next;
@@ -1011,20 +1074,10 @@ static sg_status sqlite_watch(sg_watch *w)
     /* One read transaction: the snapshot and the revision it stops at agree. */
     sg_status st = sq_begin(ss, false);
     if (!st) {
-        sqlite3_stmt *q = sq_stmt(ss, Q_SEQ_GET);
-        if (!q) {
-            st = SG_E_IO;
-        } else {
-            sqlite3_bind_text(q, 1, w->bucket->full, -1, SQLITE_STATIC);
-            int rc = sqlite3_step(q);
-            if (rc == SQLITE_ROW)
-                sw->last_rev = (uint64_t)sqlite3_column_int64(q, 0);
-            else if (rc == SQLITE_DONE)
-                st = sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", w->bucket->full);
-            else
-                st = sq_fail(ss, rc, "watch");
-            sqlite3_reset(q);
-        }
+        struct sq_seq *slot;
+        sqlite3_int64 seq = 0;
+        st = bucket_seq(ss, w->bucket->full, &slot, &seq);
+        if (!st) sw->last_rev = (uint64_t)seq;
     }
     if (!st) st = live_rows(w->bucket, w->key, collect_entry, sw);
     st = st ? (sq_rollback(ss), st) : sq_commit(ss);

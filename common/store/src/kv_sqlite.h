@@ -13,6 +13,7 @@ typedef enum sql_id {
     Q_BUCKET_GET,
     Q_BUCKET_ADD,
     Q_SEQ_NEXT,
+    Q_SEQ_SET,
     Q_LATEST,
     Q_INSERT,
     Q_KEYS,
@@ -46,6 +47,10 @@ typedef enum sql_id {
 
 typedef struct sq_write sq_write;
 
+/* Buckets whose revision counter one write transaction keeps in memory (more are counted
+ * in sg_buckets directly). */
+#define SQ_SEQS 8
+
 typedef struct sqlite_store {
     sqlite3 *db;
     pthread_mutex_t mu; /* one connection, one caller at a time (recursive: a batch holds it
@@ -53,6 +58,16 @@ typedef struct sqlite_store {
     /* A batch is open (sq_batch_begin, under mu): transactions inside it are savepoints, and
      * bucket writes skip the group commit (the batch's COMMIT is theirs). */
     bool in_batch;
+    /* Each bucket's last revision, read once per write transaction and written back just
+     * before its COMMIT (the transaction holds the file's write lock, so no other connection
+     * moves it meanwhile): a write then costs no UPDATE of sg_buckets of its own. Emptied
+     * whenever a transaction begins or is undone; a call undone inside a batch leaves a gap
+     * in the revisions, never a repeat. */
+    struct sq_seq {
+        char bucket[SG_KV_APP_MAX + 128];
+        sqlite3_int64 seq;
+    } seqs[SQ_SEQS];
+    int nseqs;
     sqlite3_stmt *stmt[Q_COUNT];
     long long last_sweep_ms;
     /* A sweep pass under way: the bucket it is in, the last revision it looked at. */

@@ -1,13 +1,14 @@
 /* seatgate matchmaker: where seats come from.
  *
  * An orchestrator reserves a seat on a game server for one player, tells when it is ready
- * and where to connect, and releases it. Edgegap (sessions) is the first implementation;
- * an Agones backend (allocate a GameServer, read its address) fits the same table, so the
- * HTTP layer and the connect flow never change with the backend.
+ * and where to connect, and releases it. Edgegap (sessions as seats) and Agones (a
+ * player slot on an allocated GameServer) implement the same table, so the HTTP layer and the
+ * connect flow never change with the backend.
  *
  * Like sqlite3_io_methods, the interface is a versioned table of function pointers over an
  * opaque self. Every operation is asynchronous: it returns at once and calls its completion
- * callback exactly once, on the orchestrator's own thread; only an operation that cannot
+ * callback exactly once, on the orchestrator's own thread (or, once attached, on the thread
+ * that calls step); only an operation that cannot
  * even start (invalid input, out of memory) calls back inside the call, on the caller's
  * thread. Callbacks must be quick and must not block; they usually post to the caller's loop.
  * The operations may be called from any thread. The result and seat passed to a callback

@@ -376,6 +376,11 @@ static sg_status sqlite_open(sg_store *s)
         }
     }
     if (!st) st = sql_exec(ss, "PRAGMA synchronous=NORMAL", "set synchronous");
+    /* A batch runs each call in a savepoint, whose journal (the pages as they were before the
+     * call) SQLite keeps in a temporary file once it has outgrown 64 KiB, and from then on
+     * writes every savepoint's pages to that file: about as many bytes as the WAL itself. In
+     * memory it is emptied whenever a savepoint is released. */
+    if (!st) st = sql_exec(ss, "PRAGMA temp_store=MEMORY", "keep temporary data in memory");
     if (!st) sqlite3_wal_hook(ss->db, on_wal_commit, ss); /* replaces the auto-checkpoint */
     if (!st) st = sq_begin(ss, true);
     if (!st) {

@@ -39,6 +39,17 @@ typedef struct nats_store {
 
 static _Atomic unsigned long long store_generations;
 
+/* nats.c spins up to 2000 times on a busy lock before sleeping on it, by default. Store calls
+ * wait on the connection's lock while its reader thread hands over acknowledgements, so each
+ * spin burns a core another thread (often that very reader) needs: the matchmaker spent about
+ * a tenth more CPU per player on NATS with it. Set before the first connection of the process
+ * (a process that opened nats.c itself keeps its own setting). */
+static pthread_once_t nats_lib_once = PTHREAD_ONCE_INIT;
+static void nats_lib_open(void)
+{
+    (void)nats_Open(0);
+}
+
 static nats_store *NS(sg_store *s)
 {
     return s->impl;
@@ -170,6 +181,7 @@ static sg_status nats_open_store(sg_store *s)
     s->impl = ns;
     const sg_store_options *o = &s->opts;
     natsOptions *no = NULL;
+    pthread_once(&nats_lib_once, nats_lib_open);
     natsStatus n = natsOptions_Create(&no);
     if (n == NATS_OK) n = set_servers(no, s->target);
     if (n == NATS_OK) n = natsOptions_SetTimeout(no, o->timeout_ms);

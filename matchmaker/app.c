@@ -248,9 +248,10 @@ static const sg_setting app_settings[] = {
      .help = "where the connect flow's store calls run: on its loop thread (no hand-off; for a "
              "local store), or on the store-workers threads (a store across the network); "
              "auto: loop on SQLite, pool on NATS"},
-    {.name = "store-workers", .type = SG_SET_INT, .def = "4", .min = 1, .max = 256,
+    {.name = "store-workers", .type = SG_SET_INT, .def = "32", .min = 1, .max = 256,
      .help = "threads running store calls for the connect flow (store-calls=pool) and the "
-             "delete queue's writes"},
+             "delete queue's writes: the store calls in flight at once, each waiting its "
+             "round trip"},
     {.name = "delete-workers", .type = SG_SET_INT, .def = "2", .min = 0, .max = 64,
      .help = "threads deleting sessions from the durable queue (0: none here)"},
     {.name = "reap-interval", .type = SG_SET_DURATION, .def = "5s", .min = 0, .max = HOUR,

@@ -662,6 +662,20 @@ static sg_status latest(sg_bucket *b, const char *key, uint64_t *rev, int *op, s
     return res;
 }
 
+/* Runs Q_SEQ_GET or Q_SEQ_NEXT for bucket `full` and reads the counter it returns. */
+static sg_status seq_row(sqlite_store *ss, sql_id q, const char *full, sqlite3_int64 *out)
+{
+    sqlite3_stmt *st = sq_stmt(ss, q);
+    if (!st) return SG_E_IO;
+    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", full);
+    if (rc != SQLITE_ROW) return sq_fail(ss, rc, "revision counter");
+    return SG_OK;
+}
+
 /* The bucket's last revision in this transaction: its counter kept in memory (NULL when
  * there is no room for another) and its value. Caller holds mu, inside a transaction. */
 static sg_status bucket_seq(sqlite_store *ss, const char *full, struct sq_seq **slot,
@@ -674,15 +688,7 @@ static sg_status bucket_seq(sqlite_store *ss, const char *full, struct sq_seq **
             *seq = ss->seqs[i].seq;
             return SG_OK;
         }
-    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_GET);
-    if (!st) return SG_E_IO;
-    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *seq = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", full);
-    if (rc != SQLITE_ROW) return sq_fail(ss, rc, "revision counter");
-    return SG_OK;
+    return seq_row(ss, Q_SEQ_GET, full, seq);
 }
 
 /* Takes the bucket's next revision. Caller holds mu, inside a write transaction. */
@@ -701,15 +707,7 @@ static sg_status next_rev(sqlite_store *ss, const char *full, sqlite3_int64 *nex
         return SG_OK;
     }
     /* no room: this bucket is counted in sg_buckets itself for the rest of the transaction */
-    sqlite3_stmt *st = sq_stmt(ss, Q_SEQ_NEXT);
-    if (!st) return SG_E_IO;
-    sqlite3_bind_text(st, 1, full, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) *next = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) return sg_fail(SG_E_NOT_FOUND, "store: bucket %s no longer exists", full);
-    if (rc != SQLITE_ROW) return sq_fail(ss, rc, "next revision");
-    return SG_OK;
+    return seq_row(ss, Q_SEQ_NEXT, full, next);
 }
 
 /* Appends a row with the bucket's next revision. Caller holds mu, inside a write txn. */

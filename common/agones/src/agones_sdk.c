@@ -202,7 +202,7 @@ sg_status sg_agones_sdk_set_label(sg_agones_sdk *s, const char *key, const char 
     if (!plain(key) || !plain(value) || strlen(key) > 63 || strlen(value) > 63)
         return sg_fail(SG_E_INVALID, "Agones SDK: label key and value must be 1..63 of [A-Za-z0-9._-]");
     char body[200];
-    snprintf(body, sizeof body, "{\"key\":\"%s\",\"value\":\"%s\"}", key, value);
+    snprintf(body, sizeof body, "{\"key\":\"%.63s\",\"value\":\"%.63s\"}", key, value);
     return sg_agones_sdk_call(s, "PUT", "/metadata/label", body, NULL, NULL);
 }
 

@@ -52,8 +52,9 @@ static const sg_setting app_settings[] = {
     {.name = "max-connections", .type = SG_SET_INT, .def = "16384", .min = 16, .max = 1000000,
      .help = "concurrent HTTP connections (the fd limit is raised to fit)"},
     {.name = "connection-memory", .type = SG_SET_SIZE, .def = "8KiB", .min = 4096,
-     .max = 1048576, .help = "buffer per HTTP connection (request line and headers, answer headers; "
-                             "8 KiB as nginx's header buffers: most of what a waiting player costs)"},
+     .max = 1048576, .help = "buffer per HTTP connection (request line and headers, the answer when it "
+                             "fits; 8 KiB as nginx's header buffers: most of what a waiting player "
+                             "costs; 4 KiB holds the most waiting players per GiB)"},
     {.name = "connection-timeout", .type = SG_SET_DURATION, .def = "30s", .min = MS(1000),
      .max = HOUR, .help = "idle HTTP connections close after this (waiting requests do not)"},
     {.name = "max-connections-per-ip", .type = SG_SET_INT, .def = "64", .min = 0, .max = 1000000,

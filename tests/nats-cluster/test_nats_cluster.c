@@ -1,7 +1,8 @@
 /* The state store on a three-node NATS JetStream cluster (real nats-server processes on
  * loopback, routed to each other): buckets, the delete queue and events created with three
  * replicas work with every node up, and keep working, with nothing lost, when the node that
- * leads the sessions bucket is killed mid-run; the killed node rejoins and catches up.
+ * leads the sessions bucket is killed mid-run; the killed node rejoins and catches up, and
+ * no listing taken while it does comes up short.
  *
  * Calls made while the cluster elects a new leader may fail for a moment (UNAVAILABLE,
  * TIMEOUT): the test retries those, within a bound, as the matchmaker and the hook do. */
@@ -252,6 +253,66 @@ static void one_node_killed_mid_run_loses_nothing(void **state)
     fprintf(stderr, "transient failures retried: %d\n", retried);
 }
 
+/* Writes keys l<from>..l<to-1> into `b`, 200 to a call. */
+static void fill(sg_bucket *b, int from, int to)
+{
+    enum { CHUNK = 200 };
+    static char keys[CHUNK][16];
+    sg_kv_write w[CHUNK];
+    for (int at = from; at < to; at += CHUNK) {
+        int n = to - at < CHUNK ? to - at : CHUNK;
+        for (int i = 0; i < n; i++) {
+            snprintf(keys[i], sizeof keys[i], "l%d", at + i);
+            w[i] = (sg_kv_write){.bucket = b, .key = keys[i], .value = "{}", .len = 2};
+        }
+        sg_status st;
+        RETRY(st, sg_kv_write_many(w, (size_t)n));
+        assert_int_equal(st, SG_OK);
+    }
+}
+
+/* A node that was down while the bucket grew comes back and catches up from the leader.
+ * Every listing taken meanwhile, wherever its watcher lands, has every key or is refused as
+ * a transient failure: never a short list that looks complete. */
+static void listing_while_a_node_catches_up_is_whole_or_refused(void **state)
+{
+    (void)state;
+    enum { BEFORE = 200, TOTAL = 6000, LISTINGS = 40 };
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    sg_bucket *b = NULL;
+    assert_int_equal(sg_bucket_open(S, "listing", &bo, &b), SG_OK);
+    fill(b, 0, BEFORE);
+    int replicas, peers;
+    char leader[64];
+    stream_placement("KV_" APP "_listing", &replicas, &peers, leader, sizeof leader);
+    int lead = sg_test_nats_cluster_find(&C, leader);
+    assert_true(lead >= 0);
+    int follower = (lead + 1) % C.count;
+    sg_test_nats_cluster_kill(&C, follower);
+    fill(b, BEFORE, TOTAL);
+    assert_int_equal(sg_test_nats_cluster_restart(&C, follower), 0);
+    int whole = 0, refused = 0;
+    for (int i = 0; i < LISTINGS; i++) {
+        char **keys = NULL;
+        size_t n = 0;
+        sg_status st = sg_kv_keys(b, &keys, &n);
+        if (transient(st)) {
+            refused++;
+            continue;
+        }
+        assert_int_equal(st, SG_OK);
+        if (n != TOTAL) fail_msg("listing %d: %zu keys of %d, reported complete", i, n, TOTAL);
+        whole++;
+        free(keys);
+    }
+    fprintf(stderr, "listings during catch-up: %d whole, %d refused as transient\n", whole,
+            refused);
+    assert_true(whole > 0);
+    sg_bucket_close(b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -300,6 +361,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buckets_are_replicated_on_three_nodes),
         cmocka_unit_test(one_node_killed_mid_run_loses_nothing),
+        cmocka_unit_test(listing_while_a_node_catches_up_is_whole_or_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -676,19 +676,61 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
     return st;
 }
 
-/* One watcher over the bucket: JetStream sends every key's latest value, then a marker (a
- * NULL entry) once all are delivered. */
-static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
+/* The stream leader's view of a bucket: its last sequence and how many messages it holds. */
+static sg_status stream_tail(sg_bucket *b, uint64_t *last, uint64_t *msgs)
 {
-    sg_status st = ready(b->store);
-    if (st) return st;
+    char stream[2 * SG_KV_NAME_MAX + 8];
+    snprintf(stream, sizeof stream, "KV_%s", b->full);
+    jsStreamInfo *si = NULL;
+    jsErrCode jerr = 0;
+    natsStatus n = js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr);
+    if (n != NATS_OK) return nfail(b->store, n, jerr, "list keys");
+    *last = si->State.LastSeq;
+    *msgs = si->State.Msgs;
+    jsStreamInfo_Destroy(si);
+    return SG_OK;
+}
+
+typedef struct listing {
+    sg_kv_entry **v;
+    size_t n, cap;
+    uint64_t top; /* highest revision delivered, delete markers included */
+} listing;
+
+static void listing_clear(listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        sg_kv_entry_free(l->v[i]);
+    l->n = 0;
+    l->top = 0;
+}
+
+static sg_status listing_add(listing *l, kvEntry *e)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        sg_kv_entry **v = realloc(l->v, cap * sizeof *v);
+        if (!v) return sg_fail(SG_E_NOMEM, "store: out of memory");
+        l->v = v;
+        l->cap = cap;
+    }
+    sg_kv_entry *x = from_entry(e, SG_KV_PUT);
+    if (!x) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    l->v[l->n++] = x;
+    return SG_OK;
+}
+
+/* One watcher's initial values: JetStream sends every key's latest entry, then a marker (a
+ * NULL entry) once all are delivered. */
+static sg_status watch_once(sg_bucket *b, bool meta_only, listing *l)
+{
     kvWatchOptions wo;
     kvWatchOptions_Init(&wo);
-    wo.IgnoreDeletes = true;
     wo.MetaOnly = meta_only;
     kvWatcher *w = NULL;
     natsStatus n = kvStore_WatchAll(&w, b->impl, &wo);
     if (n != NATS_OK) return nfail(b->store, n, 0, "list keys");
+    sg_status st = SG_OK;
     long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
     while (!st) {
         long long left = deadline - sg_kv_now_ms();
@@ -699,16 +741,48 @@ static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void 
             break;
         }
         if (!e) break; /* all current keys seen */
-        if (!expired(b, kvEntry_Created(e) / NS_PER_MS)) {
-            sg_kv_entry *x = from_entry(e, SG_KV_PUT);
-            st = x ? fn(arg, x) : sg_fail(SG_E_NOMEM, "store: out of memory");
-            sg_kv_entry_free(x);
-            /* a slow fn does not use up the time the server has to send the rest */
-            deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
-        }
+        if (kvEntry_Revision(e) > l->top) l->top = kvEntry_Revision(e);
+        kvOperation op = kvEntry_Operation(e);
+        if (op == kvOp_Put && !expired(b, kvEntry_Created(e) / NS_PER_MS)) st = listing_add(l, e);
         kvEntry_Destroy(e);
     }
     kvWatcher_Destroy(w);
+    return st;
+}
+
+/* Every key holding a value. The watcher's consumer may be placed on any replica, and one
+ * that is still catching up (a node just back) sends its own, shorter view and the marker:
+ * a listing counts as complete only once it reaches the last sequence the stream leader
+ * reported before it began (the newest message is always some key's latest entry; a delete
+ * marker counts). A short one is listed again, within the store timeout. The callback runs
+ * on the complete listing only, after the watcher is gone, so it may use the store. */
+static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
+{
+    sg_status st = ready(b->store);
+    if (st) return st;
+    listing l = {0};
+    long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
+    long long pause = 20;
+    uint64_t last = 0, msgs = 0;
+    for (;;) {
+        listing_clear(&l);
+        st = stream_tail(b, &last, &msgs);
+        if (!st) st = watch_once(b, meta_only, &l);
+        if (st || msgs == 0 || l.top >= last) break;
+        if (sg_kv_now_ms() + pause > deadline) {
+            st = sg_fail(SG_E_UNAVAILABLE,
+                         "store: listing %s stopped at revision %llu of %llu: the replica "
+                         "serving it is catching up",
+                         b->name, (unsigned long long)l.top, (unsigned long long)last);
+            break;
+        }
+        sg_kv_sleep_ms(pause);
+        if (pause < 320) pause *= 2;
+    }
+    for (size_t i = 0; !st && i < l.n; i++)
+        st = fn(arg, l.v[i]);
+    listing_clear(&l);
+    free(l.v);
     return st;
 }
 

@@ -692,9 +692,11 @@ static sg_status stream_tail(sg_bucket *b, uint64_t *last, uint64_t *msgs)
 }
 
 typedef struct listing {
-    sg_kv_entry **v;
+    sg_kv_entry **v; /* kept entries (when fn is NULL) */
     size_t n, cap;
-    uint64_t top; /* highest revision delivered, delete markers included */
+    uint64_t top;     /* highest revision delivered, delete markers included */
+    sg_kv_each_fn fn; /* else each entry goes straight to fn */
+    void *arg;
 } listing;
 
 static void listing_clear(listing *l)
@@ -743,7 +745,15 @@ static sg_status watch_once(sg_bucket *b, bool meta_only, listing *l)
         if (!e) break; /* all current keys seen */
         if (kvEntry_Revision(e) > l->top) l->top = kvEntry_Revision(e);
         kvOperation op = kvEntry_Operation(e);
-        if (op == kvOp_Put && !expired(b, kvEntry_Created(e) / NS_PER_MS)) st = listing_add(l, e);
+        bool live = op == kvOp_Put && !expired(b, kvEntry_Created(e) / NS_PER_MS);
+        if (live && !l->fn) st = listing_add(l, e);
+        if (live && l->fn) {
+            sg_kv_entry *x = from_entry(e, SG_KV_PUT);
+            st = x ? l->fn(l->arg, x) : sg_fail(SG_E_NOMEM, "store: out of memory");
+            sg_kv_entry_free(x);
+            /* a slow fn does not use up the time the server has to send the rest */
+            deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
+        }
         kvEntry_Destroy(e);
     }
     kvWatcher_Destroy(w);
@@ -754,13 +764,15 @@ static sg_status watch_once(sg_bucket *b, bool meta_only, listing *l)
  * that is still catching up (a node just back) sends its own, shorter view and the marker:
  * a listing counts as complete only once it reaches the last sequence the stream leader
  * reported before it began (the newest message is always some key's latest entry; a delete
- * marker counts). A short one is listed again, within the store timeout. The callback runs
- * on the complete listing only, after the watcher is gone, so it may use the store. */
+ * marker counts). Keys only (sg_kv_keys) are kept until the check, and a short listing is
+ * taken again within the store timeout; values (sg_kv_each) go to the callback as they
+ * arrive, so memory does not grow with the bucket, and a short listing then fails with
+ * SG_E_UNAVAILABLE once the callback has seen part of it. */
 static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
 {
     sg_status st = ready(b->store);
     if (st) return st;
-    listing l = {0};
+    listing l = {.fn = meta_only ? NULL : fn, .arg = arg};
     long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
     long long pause = 20;
     uint64_t last = 0, msgs = 0;
@@ -769,10 +781,10 @@ static sg_status nats_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void 
         st = stream_tail(b, &last, &msgs);
         if (!st) st = watch_once(b, meta_only, &l);
         if (st || msgs == 0 || l.top >= last) break;
-        if (sg_kv_now_ms() + pause > deadline) {
+        if (l.fn || sg_kv_now_ms() + pause > deadline) {
             st = sg_fail(SG_E_UNAVAILABLE,
-                         "store: listing %s stopped at revision %llu of %llu: the replica "
-                         "serving it is catching up",
+                         "store: listing of bucket %s stopped at revision %llu of %llu: the "
+                         "replica serving it is catching up",
                          b->name, (unsigned long long)l.top, (unsigned long long)last);
             break;
         }

@@ -1,6 +1,8 @@
 /* Measures what the store costs per operation on each backend: put, get, create and CAS
- * update, sequential from one thread (the latency one connect-me request pays).
- * Prints one line per backend and operation:
+ * update, sequential from one thread (the latency one connect-me request pays), then 20
+ * listings of the whole bucket (2N + 1 keys), keys only (sg_kv_keys) and with values
+ * (sg_kv_each): the walk the reaper and the reconciler make. Prints one line per backend and
+ * operation (for the listings, ops_per_s is listings per second):
  *   backend op ops_per_s p50_us p99_us
  * Usage: bench_store [N]   (N operations per measurement, default 2000) */
 #include <ftw.h>
@@ -37,6 +39,13 @@ static void report(const char *backend, const char *op, long long *lat, int n, l
 
 enum op { PUT, GET, CREATE, UPDATE };
 
+static sg_status count_entry(void *arg, const sg_kv_entry *e)
+{
+    (void)e;
+    (*(size_t *)arg)++;
+    return SG_OK;
+}
+
 static int run(const char *backend, const char *url, int n)
 {
     sg_store_options o;
@@ -63,7 +72,7 @@ static int run(const char *backend, const char *url, int n)
     /* A value the size of a session record. */
     char value[600];
     memset(value, 'v', sizeof value);
-    long long *lat = malloc(sizeof *lat * (size_t)n);
+    long long *lat = malloc(sizeof *lat * (size_t)(n > 20 ? n : 20));
     const char *names[] = {"put", "get", "create", "update"};
     uint64_t rev = 0;
     sg_kv_put(b, "cas", value, sizeof value, &rev);
@@ -100,6 +109,29 @@ static int run(const char *backend, const char *url, int n)
             }
         }
         report(backend, names[op], lat, n, now_ns() - start);
+    }
+    /* Listings of the whole bucket (2N + 1 keys by now): keys only, then with values. */
+    for (int kind = 0; kind < 2; kind++) {
+        enum { LISTINGS = 20 };
+        size_t want = 2 * (size_t)n + 1;
+        long long start = now_ns();
+        for (int i = 0; i < LISTINGS; i++) {
+            long long t0 = now_ns();
+            char **keys = NULL;
+            size_t got = 0;
+            sg_status st = kind ? sg_kv_each(b, count_entry, &got) : sg_kv_keys(b, &keys, &got);
+            free(keys);
+            lat[i] = now_ns() - t0;
+            if (st != SG_OK || got != want) {
+                fprintf(stderr, "%s %s: %zu of %zu keys: %s\n", backend, kind ? "each" : "keys",
+                        got, want, st ? sg_last_error() : "short listing");
+                free(lat);
+                sg_bucket_close(b);
+                sg_store_close(s);
+                return 1;
+            }
+        }
+        report(backend, kind ? "each" : "keys", lat, LISTINGS, now_ns() - start);
     }
     free(lat);
     sg_bucket_close(b);

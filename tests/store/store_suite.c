@@ -1250,6 +1250,94 @@ static int raw_rows(sqlite3 *db, const char *full, const char *key)
     return n;
 }
 
+/* Columns of the index `name` and whether SQLite plans `sql` as reading that index alone,
+ * both asked of SQLite by the test's own connection. */
+static int index_columns(sqlite3 *db, const char *name)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA index_info(%s)", name);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        n++;
+    sqlite3_finalize(st);
+    return n;
+}
+
+static bool plan_covered(sqlite3 *db, const char *sql)
+{
+    char explain[512];
+    snprintf(explain, sizeof explain, "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &st, NULL), SQLITE_OK);
+    bool covered = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(st, 3);
+        if (detail && strstr(detail, "COVERING INDEX sg_kv_by_key")) covered = true;
+    }
+    sqlite3_finalize(st);
+    return covered;
+}
+
+/* A file whose key index predates op and created_ms in it (three columns) gets the five-column
+ * index when it is opened, with every value in place, so a listing of keys is answered from
+ * the index alone. */
+static void sqlite_narrow_key_index_is_widened_on_open(void **state)
+{
+    (void)state;
+    char db_path[300];
+    snprintf(db_path, sizeof db_path, "%s/state.db", g_dir);
+    char name[64], full[128];
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, name);
+    snprintf(full, sizeof full, "t_%s", name);
+    assert_int_equal(sg_kv_put(b, "a", "a1", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(b, "b", "b1", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_put(b, "c", "c1", 2, NULL), SG_OK);
+    assert_int_equal(sg_kv_delete(b, "b"), SG_OK);
+    sg_bucket_close(b);
+    sg_store_close(s);
+
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP INDEX sg_kv_by_key;"
+                                  "CREATE INDEX sg_kv_by_key ON sg_kv(bucket, key, rev);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    const char *keys_sql = "SELECT key, op, created_ms, MAX(rev) FROM sg_kv INDEXED BY "
+                           "sg_kv_by_key WHERE bucket = 'x' AND key > '' GROUP BY key";
+    assert_int_equal(index_columns(db, "sg_kv_by_key"), 3);
+    assert_false(plan_covered(db, keys_sql));
+
+    s = open_store();
+    assert_int_equal(index_columns(db, "sg_kv_by_key"), 5);
+    assert_true(plan_covered(db, keys_sql));
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    assert_int_equal(sg_bucket_open(s, name, &bo, &b), SG_OK);
+    char **keys = NULL;
+    size_t n = 0;
+    assert_int_equal(sg_kv_keys(b, &keys, &n), SG_OK);
+    assert_int_equal(n, 2);
+    bool a = false, c = false;
+    for (size_t i = 0; i < n; i++) {
+        a = a || strcmp(keys[i], "a") == 0;
+        c = c || strcmp(keys[i], "c") == 0;
+    }
+    assert_true(a && c);
+    free(keys);
+    expect_kv(b, "a", "a1", 0);
+    expect_kv(b, "c", "c1", 0);
+    expect_absent(b, "b");
+    assert_int_equal(raw_rows(db, full, NULL), 4);
+    sqlite3_close(db);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
 /* The sweep, checked in the file itself: rows past the bucket TTL go (more than one step's
  * worth), and so do rows older than the 60 s watch window that a later row of their key
  * supersedes, and old delete markers; a key's latest value and young history stay. The old
@@ -1628,6 +1716,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sqlite_unusable_path_is_a_clear_error),
         cmocka_unit_test(sqlite_sweep_removes_expired_rows),
         cmocka_unit_test(sqlite_sweep_removes_old_rows_in_steps),
+        cmocka_unit_test(sqlite_narrow_key_index_is_widened_on_open),
         cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
         cmocka_unit_test(sqlite_batch_commits_its_calls_together),
         cmocka_unit_test(sqlite_revisions_go_on_across_transactions),

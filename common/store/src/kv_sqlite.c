@@ -52,6 +52,10 @@ static const char *const SQL[Q_COUNT] = {
     [Q_KEYS_PAGE] = "SELECT key, op, value, created_ms, MAX(rev) AS r FROM sg_kv "
                     "INDEXED BY sg_kv_by_key WHERE bucket = ?1 AND key > ?2 GROUP BY key "
                     "ORDER BY key LIMIT ?3",
+    /* The same without values: read from the index alone (it holds op and created_ms). */
+    [Q_KEYS_PAGE_META] = "SELECT key, op, NULL, created_ms, MAX(rev) AS r FROM sg_kv "
+                         "INDEXED BY sg_kv_by_key WHERE bucket = ?1 AND key > ?2 GROUP BY key "
+                         "ORDER BY key LIMIT ?3",
     [Q_CHANGES] = "SELECT rev, key, op, value, created_ms FROM sg_kv WHERE bucket = ?1 AND "
                   "rev > ?2 AND (?3 IS NULL OR key = ?3) ORDER BY rev LIMIT 64",
     [Q_SEQ_GET] = "SELECT seq FROM sg_buckets WHERE name = ?1",
@@ -86,13 +90,18 @@ static const char *const SQL[Q_COUNT] = {
     [Q_SWEEP_DELETE] = "DELETE FROM sg_kv WHERE bucket = ?1 AND rev = ?2",
 };
 
+/* op and created_ms ride in the key index so a listing of keys (sg_kv_keys) reads the index
+ * alone, without a lookup of each row's value in the table. */
+#define KEY_INDEX_COLUMNS "bucket, key, rev, op, created_ms"
+#define KEY_INDEX_WIDTH 5
+
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS sg_buckets(name TEXT PRIMARY KEY, ttl_ms INTEGER NOT NULL, "
     "  history INTEGER NOT NULL, max_value INTEGER NOT NULL, seq INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS sg_kv(bucket TEXT NOT NULL, rev INTEGER NOT NULL, "
     "  key TEXT NOT NULL, op INTEGER NOT NULL, value BLOB, created_ms INTEGER NOT NULL, "
     "  PRIMARY KEY(bucket, rev)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS sg_kv_by_key ON sg_kv(bucket, key, rev);"
+    "CREATE INDEX IF NOT EXISTS sg_kv_by_key ON sg_kv(" KEY_INDEX_COLUMNS ");"
     "CREATE TABLE IF NOT EXISTS sg_jobs(id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "  queue TEXT NOT NULL, payload TEXT NOT NULL, enqueued_ms INTEGER NOT NULL, "
     "  visible_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
@@ -331,6 +340,26 @@ static void sqlite_close(sg_store *s)
     s->impl = NULL;
 }
 
+/* A file made before the key index held op and created_ms gets the wider index, under the
+ * same name (a program that knows only the narrower one uses it just the same). Runs inside
+ * the open's write transaction: on failure nothing changes. */
+static sg_status widen_key_index(sqlite_store *ss)
+{
+    sqlite3_stmt *v = NULL;
+    int keys = 0;
+    if (sqlite3_prepare_v2(ss->db, "PRAGMA index_info(sg_kv_by_key)", -1, &v, NULL) != SQLITE_OK)
+        return sq_fail(ss, sqlite3_errcode(ss->db), "read the key index");
+    while (sqlite3_step(v) == SQLITE_ROW)
+        keys++;
+    sqlite3_finalize(v);
+    if (keys >= KEY_INDEX_WIDTH) return SG_OK;
+    SG_INFO("store", "key_index_widened", "columns=%d", KEY_INDEX_WIDTH);
+    return sql_exec(ss,
+                    "DROP INDEX sg_kv_by_key;"
+                    "CREATE INDEX sg_kv_by_key ON sg_kv(" KEY_INDEX_COLUMNS ");",
+                    "widen the key index");
+}
+
 static sg_status sqlite_open(sg_store *s)
 {
     sqlite_store *ss = calloc(1, sizeof *ss);
@@ -396,6 +425,7 @@ static sg_status sqlite_open(sg_store *s)
                          "program understands (%d)",
                          version, SCHEMA_VERSION);
         if (!st) st = sql_exec(ss, SCHEMA, "create schema");
+        if (!st) st = widen_key_index(ss);
         if (!st && version < SCHEMA_VERSION)
             st = sql_exec(ss, "PRAGMA user_version=1", "set schema version");
         st = st ? (sq_rollback(ss), st) : sq_commit(ss);
@@ -980,7 +1010,7 @@ static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each
     pg->n = 0;
     pg->more = false;
     pthread_mutex_lock(&ss->mu);
-    sqlite3_stmt *st = sq_stmt(ss, Q_KEYS_PAGE);
+    sqlite3_stmt *st = sq_stmt(ss, meta_only ? Q_KEYS_PAGE_META : Q_KEYS_PAGE);
     sg_status res = st ? SG_OK : SG_E_IO;
     if (st) {
         sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);

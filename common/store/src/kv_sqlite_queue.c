@@ -193,7 +193,7 @@ sg_status sq_take(sg_queue *q, long long wait_ms, sg_job *j)
         if (left <= 0) return SG_E_NOT_FOUND;
         /* A job of this process wakes the wait at once; one of another process sharing the
          * file is found by the next poll. */
-        wait_for_jobs(ss, &seen, left < SQ_POLL_MS ? left : SQ_POLL_MS);
+        wait_for_jobs(ss, &seen, left < SQ_TAKE_POLL_MS ? left : SQ_TAKE_POLL_MS);
     }
 }
 

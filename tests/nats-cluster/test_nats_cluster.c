@@ -2,7 +2,8 @@
  * loopback, routed to each other): buckets, the delete queue and events created with three
  * replicas work with every node up, and keep working, with nothing lost, when the node that
  * leads the sessions bucket is killed mid-run; the killed node rejoins and catches up, and
- * no listing taken while it does comes up short.
+ * no listing taken while it does comes up short; with a node down and left down, every
+ * listing succeeds.
  *
  * Calls made while the cluster elects a new leader may fail for a moment (UNAVAILABLE,
  * TIMEOUT): the test retries those, within a bound, as the matchmaker and the hook do. */
@@ -323,6 +324,43 @@ static void listing_while_a_node_catches_up_is_whole_or_refused(void **state)
     sg_bucket_close(b);
 }
 
+/* With one node of three down and left down, every listing succeeds: the watcher's consumer
+ * may be placed on the node that is down (JetStream picks a replica for it), and the store
+ * then places it again rather than fail the listing. */
+static void listing_with_a_node_down_succeeds(void **state)
+{
+    (void)state;
+    enum { KEYS = 300, LISTINGS = 30 };
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    sg_bucket *b = NULL;
+    assert_int_equal(sg_bucket_open(S, "down", &bo, &b), SG_OK);
+    fill(b, 0, KEYS);
+    int replicas, peers;
+    char leader[64];
+    stream_placement("KV_" APP "_down", &replicas, &peers, leader, sizeof leader);
+    int lead = sg_test_nats_cluster_find(&C, leader);
+    assert_true(lead >= 0);
+    int follower = (lead + 1) % C.count;
+    sg_test_nats_cluster_kill(&C, follower);
+    /* consumers are created through the meta leader: wait for one (the node killed may
+     * have been it) */
+    assert_int_equal(sg_test_nats_wait_jetstream(C.node[lead].url, RETRY_MS), 0);
+    for (int i = 0; i < LISTINGS; i++) {
+        char **keys = NULL;
+        size_t n = 0;
+        sg_status st = i % 2 ? sg_kv_each(b, count_entry, &n) : sg_kv_keys(b, &keys, &n);
+        free(keys);
+        if (st)
+            fail_msg("listing %d (%s) with node %d down: %s", i, i % 2 ? "values" : "keys",
+                     follower, sg_last_error());
+        assert_int_equal(n, KEYS);
+    }
+    assert_int_equal(sg_test_nats_cluster_restart(&C, follower), 0);
+    sg_bucket_close(b);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -372,6 +410,7 @@ int main(void)
         cmocka_unit_test(buckets_are_replicated_on_three_nodes),
         cmocka_unit_test(one_node_killed_mid_run_loses_nothing),
         cmocka_unit_test(listing_while_a_node_catches_up_is_whole_or_refused),
+        cmocka_unit_test(listing_with_a_node_down_succeeds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

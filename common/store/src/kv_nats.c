@@ -32,12 +32,26 @@ typedef struct write_pipe {
 typedef struct nats_store {
     natsConnection *nc;
     jsCtx *js;
+    jsCtx *js_place; /* watchers' consumer creates: a wait of place_wait_ms (watcher_start) */
+    long long place_wait_ms;
     unsigned long long generation; /* tells this store from one opened later at its address */
     pthread_mutex_t pipes_mu;
     write_pipe *pipes;
 } nats_store;
 
 static _Atomic unsigned long long store_generations;
+
+/* A bucket's handles: one on the store's JetStream context for reads and writes, one on the
+ * placement context for watchers. */
+typedef struct nats_bucket {
+    kvStore *kv;
+    kvStore *watch_kv;
+} nats_bucket;
+
+static kvStore *KV(sg_bucket *b)
+{
+    return ((nats_bucket *)b->impl)->kv;
+}
 
 /* nats.c spins up to 2000 times on a busy lock before sleeping on it, by default. Store calls
  * wait on the connection's lock while its reader thread hands over acknowledgements, so each
@@ -127,6 +141,7 @@ static void nats_close_store(sg_store *s)
         free(p);
     }
     pthread_mutex_destroy(&ns->pipes_mu);
+    jsCtx_Destroy(ns->js_place);
     jsCtx_Destroy(ns->js);
     natsConnection_Destroy(ns->nc);
     free(ns);
@@ -245,6 +260,12 @@ static sg_status nats_open_store(sg_store *s)
         jsOptions_Init(&jo);
         jo.Wait = o->timeout_ms;
         n = natsConnection_JetStream(&ns->js, ns->nc, &jo);
+        /* a tenth of the store timeout: a consumer placed on a dead replica is placed
+         * again up to ten times (watcher_start) */
+        ns->place_wait_ms = o->timeout_ms / 10 > 100 ? o->timeout_ms / 10 : 100;
+        if (ns->place_wait_ms > o->timeout_ms) ns->place_wait_ms = o->timeout_ms;
+        jo.Wait = ns->place_wait_ms;
+        if (n == NATS_OK) n = natsConnection_JetStream(&ns->js_place, ns->nc, &jo);
         if (n != NATS_OK) st = nfail(s, n, 0, "JetStream context");
     }
     if (!st) {
@@ -303,14 +324,22 @@ static sg_status nats_sweep(sg_store *s)
 
 /* ---- buckets ------------------------------------------------------------------------------ */
 
-static sg_status read_config(sg_bucket *b, bool *found)
+/* The stream behind a bucket, as its leader describes it. */
+static natsStatus bucket_stream(sg_bucket *b, jsStreamInfo **si, jsErrCode *jerr)
 {
     char stream[2 * SG_KV_NAME_MAX + 8];
     snprintf(stream, sizeof stream, "KV_%s", b->full);
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
+    *si = NULL;
+    *jerr = 0;
+    return js_GetStreamInfo(si, NS(b->store)->js, stream, NULL, jerr);
+}
+
+static sg_status read_config(sg_bucket *b, bool *found)
+{
+    jsStreamInfo *si;
+    jsErrCode jerr;
     *found = false;
-    natsStatus n = js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr);
+    natsStatus n = bucket_stream(b, &si, &jerr);
     if (n == NATS_NOT_FOUND || jerr == JSStreamNotFoundErr) return SG_OK;
     if (n != NATS_OK) return nfail(b->store, n, jerr, "open bucket");
     *found = true;
@@ -329,11 +358,9 @@ static sg_status read_config(sg_bucket *b, bool *found)
  * change leaves the bucket as it is, with a warning. */
 static void use_leader_reads(sg_bucket *b)
 {
-    char stream[2 * SG_KV_NAME_MAX + 8];
-    snprintf(stream, sizeof stream, "KV_%s", b->full);
-    jsStreamInfo *si = NULL, *updated = NULL;
-    jsErrCode jerr = 0;
-    if (js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr) != NATS_OK) return;
+    jsStreamInfo *si, *updated = NULL;
+    jsErrCode jerr;
+    if (bucket_stream(b, &si, &jerr) != NATS_OK) return;
     if (si->Config->AllowDirect && si->Config->Replicas > 1) {
         si->Config->AllowDirect = false;
         natsStatus n = js_UpdateStream(&updated, NS(b->store)->js, si->Config, NULL, &jerr);
@@ -342,6 +369,16 @@ static void use_leader_reads(sg_bucket *b)
         jsStreamInfo_Destroy(updated);
     }
     jsStreamInfo_Destroy(si);
+}
+
+static void nats_bucket_close(sg_bucket *b)
+{
+    nats_bucket *nb = b->impl;
+    if (!nb) return;
+    kvStore_Destroy(nb->watch_kv);
+    kvStore_Destroy(nb->kv);
+    free(nb);
+    b->impl = NULL;
 }
 
 static sg_status nats_bucket_open(sg_bucket *b, const sg_bucket_options *want)
@@ -385,18 +422,20 @@ static sg_status nats_bucket_open(sg_bucket *b, const sg_bucket_options *want)
         if (kv) kvStore_Destroy(kv);
         kv = NULL;
     }
-    if (!kv) {
-        n = js_KeyValue(&kv, NS(s)->js, b->full);
-        if (n != NATS_OK) return nfail(s, n, 0, "open bucket");
+    nats_bucket *nb = calloc(1, sizeof *nb);
+    if (!nb) {
+        kvStore_Destroy(kv);
+        return sg_fail(SG_E_NOMEM, "store: out of memory");
     }
-    b->impl = kv;
+    nb->kv = kv;
+    n = kv ? NATS_OK : js_KeyValue(&nb->kv, NS(s)->js, b->full);
+    if (n == NATS_OK) n = js_KeyValue(&nb->watch_kv, NS(s)->js_place, b->full);
+    b->impl = nb;
+    if (n != NATS_OK) {
+        nats_bucket_close(b);
+        return nfail(s, n, 0, "open bucket");
+    }
     return SG_OK;
-}
-
-static void nats_bucket_close(sg_bucket *b)
-{
-    kvStore_Destroy(b->impl);
-    b->impl = NULL;
 }
 
 static bool expired(const sg_bucket *b, long long created_ms)
@@ -417,7 +456,7 @@ static sg_status latest(sg_bucket *b, const char *key, kvEntry **out)
     sg_status st = ready(b->store);
     if (st) return st;
     kvEntry *e = NULL;
-    natsStatus n = kvStore_Get(&e, b->impl, key);
+    natsStatus n = kvStore_Get(&e, KV(b), key);
     if (n == NATS_NOT_FOUND) return SG_OK;
     if (n != NATS_OK) return nfail(b->store, n, 0, "get");
     if (expired(b, kvEntry_Created(e) / NS_PER_MS)) {
@@ -443,7 +482,7 @@ static sg_status nats_put(sg_bucket *b, const char *key, const void *v, size_t n
 {
     sg_status st = ready(b->store);
     if (st) return st;
-    natsStatus ns = kvStore_Put(rev, b->impl, key, v, (int)n);
+    natsStatus ns = kvStore_Put(rev, KV(b), key, v, (int)n);
     return ns == NATS_OK ? SG_OK : nfail(b->store, ns, 0, "put");
 }
 
@@ -451,7 +490,7 @@ static sg_status nats_create(sg_bucket *b, const char *key, const void *v, size_
 {
     sg_status st = ready(b->store);
     if (st) return st;
-    natsStatus ns = kvStore_Create(rev, b->impl, key, v, (int)n);
+    natsStatus ns = kvStore_Create(rev, KV(b), key, v, (int)n);
     if (ns == NATS_OK) return SG_OK;
     sg_status first = nfail(b->store, ns, 0, "create");
     if (first == SG_E_UNAVAILABLE || first == SG_E_TIMEOUT) return first;
@@ -460,13 +499,13 @@ static sg_status nats_create(sg_bucket *b, const char *key, const void *v, size_
     /* Refused: either the key holds a value, or the server still has one our clock says has
      * expired (the server removes expired values a moment late); replace the latter. */
     kvEntry *e = NULL;
-    natsStatus g = kvStore_Get(&e, b->impl, key);
+    natsStatus g = kvStore_Get(&e, KV(b), key);
     if (g == NATS_OK) {
         bool dead = expired(b, kvEntry_Created(e) / NS_PER_MS);
         uint64_t last = kvEntry_Revision(e);
         kvEntry_Destroy(e);
         if (!dead) return sg_fail(SG_E_EXISTS, "store: key %s already exists in %s", key, b->name);
-        ns = kvStore_Update(rev, b->impl, key, v, (int)n, last);
+        ns = kvStore_Update(rev, KV(b), key, v, (int)n, last);
         if (ns == NATS_OK) return SG_OK;
         return sg_fail(SG_E_EXISTS, "store: key %s was created by someone else in %s", key,
                        b->name);
@@ -479,14 +518,14 @@ static sg_status nats_update(sg_bucket *b, const char *key, const void *v, size_
 {
     sg_status st = ready(b->store);
     if (st) return st;
-    natsStatus ns = kvStore_Update(rev, b->impl, key, v, (int)n, last);
+    natsStatus ns = kvStore_Update(rev, KV(b), key, v, (int)n, last);
     if (ns == NATS_OK) return SG_OK;
     sg_status first = nfail(b->store, ns, 0, "update");
     if (first == SG_E_UNAVAILABLE || first == SG_E_TIMEOUT) return first;
     char why[256];
     snprintf(why, sizeof why, "%s", sg_last_error());
     kvEntry *e = NULL;
-    natsStatus g = kvStore_Get(&e, b->impl, key);
+    natsStatus g = kvStore_Get(&e, KV(b), key);
     uint64_t cur = 0;
     if (g == NATS_OK) {
         cur = kvEntry_Revision(e);
@@ -502,7 +541,7 @@ static sg_status nats_del(sg_bucket *b, const char *key)
 {
     sg_status st = ready(b->store);
     if (st) return st;
-    natsStatus ns = kvStore_Delete(b->impl, key);
+    natsStatus ns = kvStore_Delete(KV(b), key);
     return ns == NATS_OK ? SG_OK : nfail(b->store, ns, 0, "delete");
 }
 
@@ -679,11 +718,9 @@ static sg_status nats_write_many(sg_kv_write *w, size_t n)
 /* The stream leader's view of a bucket: its last sequence and how many messages it holds. */
 static sg_status stream_tail(sg_bucket *b, uint64_t *last, uint64_t *msgs)
 {
-    char stream[2 * SG_KV_NAME_MAX + 8];
-    snprintf(stream, sizeof stream, "KV_%s", b->full);
-    jsStreamInfo *si = NULL;
-    jsErrCode jerr = 0;
-    natsStatus n = js_GetStreamInfo(&si, NS(b->store)->js, stream, NULL, &jerr);
+    jsStreamInfo *si;
+    jsErrCode jerr;
+    natsStatus n = bucket_stream(b, &si, &jerr);
     if (n != NATS_OK) return nfail(b->store, n, jerr, "list keys");
     *last = si->State.LastSeq;
     *msgs = si->State.Msgs;
@@ -722,6 +759,23 @@ static sg_status listing_add(listing *l, kvEntry *e)
     return SG_OK;
 }
 
+/* Starts a watcher of one key, or of the whole bucket when key is NULL. JetStream places the
+ * watcher's consumer on one replica of the stream, and nats-server before 2.12 may pick a
+ * replica that is down, which never answers the create. So the create has a short wait of
+ * its own (the placement context: a tenth of the store timeout, at least 100 ms), and a
+ * create that times out is made again, placed anew each time, until the store timeout. */
+static natsStatus watcher_start(sg_bucket *b, const char *key, kvWatchOptions *wo, kvWatcher **w)
+{
+    nats_store *ns = NS(b->store);
+    kvStore *kv = ((nats_bucket *)b->impl)->watch_kv;
+    long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
+    for (int tries = 1;; tries++) {
+        natsStatus n = key ? kvStore_Watch(w, kv, key, wo) : kvStore_WatchAll(w, kv, wo);
+        if (n != NATS_TIMEOUT || sg_kv_now_ms() + ns->place_wait_ms > deadline) return n;
+        SG_DEBUG("store", "watch_placed_again", "bucket=%s tries=%d", b->full, tries);
+    }
+}
+
 /* One watcher's initial values: JetStream sends every key's latest entry, then a marker (a
  * NULL entry) once all are delivered. */
 static sg_status watch_once(sg_bucket *b, bool meta_only, listing *l)
@@ -730,7 +784,7 @@ static sg_status watch_once(sg_bucket *b, bool meta_only, listing *l)
     kvWatchOptions_Init(&wo);
     wo.MetaOnly = meta_only;
     kvWatcher *w = NULL;
-    natsStatus n = kvStore_WatchAll(&w, b->impl, &wo);
+    natsStatus n = watcher_start(b, NULL, &wo, &w);
     if (n != NATS_OK) return nfail(b->store, n, 0, "list keys");
     sg_status st = SG_OK;
     long long deadline = sg_kv_now_ms() + b->store->opts.timeout_ms;
@@ -813,8 +867,7 @@ static sg_status nats_watch_start(sg_watch *w)
     if (st) return st;
     nats_watch *nw = calloc(1, sizeof *nw);
     if (!nw) return sg_fail(SG_E_NOMEM, "store: out of memory");
-    natsStatus n = w->key ? kvStore_Watch(&nw->w, b->impl, w->key, NULL)
-                          : kvStore_WatchAll(&nw->w, b->impl, NULL);
+    natsStatus n = watcher_start(b, w->key, NULL, &nw->w);
     if (n != NATS_OK) {
         free(nw);
         return nfail(b->store, n, 0, "watch");

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
+#include "reap_index.h"
 #include "seat_delete.h"
 #include "seatgate/clock.h"
 #include "seatgate/log.h"
@@ -26,6 +29,8 @@ struct sg_janitor {
     size_t nsuspects;
     sg_gauge *claimed, *unclaimed;
     sg_reconciler *reconciler;
+    sg_reap_index *known; /* the reaper's facts of each session record */
+    unsigned long passes;
 };
 
 /* Sleeps up to ms unless stopping; returns false when stopping. */
@@ -118,54 +123,170 @@ static void *delete_worker(void *arg)
 
 /* ---- reaper ---- */
 
-/* A claimed session whose game server has stopped heartbeating (crashed, killed, lost) holds
- * nobody: Edgegap ends a dead deployment's sessions, and the record must not claim it. A
- * store error is not proof of anything: the session is left alone. */
-static bool server_gone(sg_janitor *j, const sg_session_record *r, long long now)
+/* The heartbeats of the servers that claim sessions, each read once per pass. */
+typedef struct beat {
+    struct beat *next;
+    sg_status st;
+    long long at;
+    char fqdn[];
+} beat;
+
+#define BEAT_CHAINS 256
+
+typedef struct beats {
+    beat *chain[BEAT_CHAINS];
+    uint8_t key[crypto_shorthash_KEYBYTES];
+} beats;
+
+static void beats_free(beats *b)
 {
-    if (j->o.server_stale_ms <= 0 || !r->claimed_by_fqdn[0]) return false;
-    long long heartbeat = 0;
-    sg_status st = sg_ledger_server_heartbeat(j->o.ledger, r->claimed_by_fqdn, &heartbeat);
-    if (st == SG_E_NOT_FOUND) return r->claimed_at + j->o.server_stale_ms < now;
-    return st == SG_OK && heartbeat + j->o.server_stale_ms < now;
+    for (size_t i = 0; i < BEAT_CHAINS; i++)
+        for (beat *x = b->chain[i], *next; x; x = next) {
+            next = x->next;
+            free(x);
+        }
 }
+
+/* Whether the server's last heartbeat is known, and when (SG_E_NOT_FOUND: none recorded). */
+static sg_status heartbeat_of(sg_janitor *j, beats *b, const char *fqdn, long long *at)
+{
+    uint8_t h[crypto_shorthash_BYTES];
+    crypto_shorthash(h, (const unsigned char *)fqdn, strlen(fqdn), b->key);
+    beat **chain = &b->chain[h[0]];
+    for (beat *x = *chain; x; x = x->next)
+        if (strcmp(x->fqdn, fqdn) == 0) {
+            *at = x->at;
+            return x->st;
+        }
+    sg_status st = sg_ledger_server_heartbeat(j->o.ledger, fqdn, at);
+    size_t n = strlen(fqdn) + 1;
+    beat *x = malloc(sizeof *x + n);
+    if (x) { /* without memory it is simply read again */
+        x->st = st;
+        x->at = *at;
+        memcpy(x->fqdn, fqdn, n);
+        x->next = *chain;
+        *chain = x;
+    }
+    return st;
+}
+
+/* Why the record whose facts are these must go now, or NULL. A claimed session whose game
+ * server has stopped heartbeating (crashed, killed, lost) holds nobody: Edgegap ends a dead
+ * deployment's sessions, and the record must not claim it. A store error is not proof of
+ * anything: the session is left alone. */
+static const char *reap_reason(sg_janitor *j, beats *b, const sg_reap_fact *f, long long now)
+{
+    if (!f->readable) return NULL;
+    if (f->state == SG_SESSION_CLAIMED) {
+        if (j->o.server_stale_ms <= 0 || !f->server) return NULL;
+        long long heartbeat = 0;
+        sg_status st = heartbeat_of(j, b, f->server, &heartbeat);
+        if (st == SG_E_NOT_FOUND)
+            return f->claimed_at + j->o.server_stale_ms < now ? "server_gone" : NULL;
+        return st == SG_OK && heartbeat + j->o.server_stale_ms < now ? "server_gone" : NULL;
+    }
+    if (f->state == SG_SESSION_UNCLAIMED) return f->claim_deadline < now ? "claim_expired" : NULL;
+    if (f->state == SG_SESSION_RELEASED && f->released_at > 0 &&
+        f->released_at + j->o.stuck_after_ms < now)
+        return "delete_stuck";
+    return NULL;
+}
+
+typedef struct stale_id {
+    uint64_t rev; /* as listed */
+    char id[SG_REC_ID_MAX];
+} stale_id;
 
 typedef struct reap_pass {
     sg_janitor *j;
     long long now;
+    unsigned long pass;
     size_t queued;
     int64_t claimed, unclaimed;
+    stale_id *stale; /* listed at a revision other than the one known */
+    size_t nstale, cap;
+    beats beats;
 } reap_pass;
 
-static sg_status reap_one(void *arg, const sg_session_record *rec, uint64_t rev)
+/* Listing: a record known at its listed revision is still what was read; others are noted. */
+static sg_status note_revision(void *arg, const char *id, uint64_t rev)
 {
     reap_pass *p = arg;
-    sg_janitor *j = p->j;
-    if (atomic_load(&j->stop)) return SG_E_UNAVAILABLE;
-    sg_session_record r = *rec;
-    long long now = p->now;
-    const char *reason = NULL;
-    if (r.state == SG_SESSION_CLAIMED) {
-        p->claimed++;
-        if (server_gone(j, &r, now)) reason = "server_gone";
-    } else if (r.state == SG_SESSION_UNCLAIMED) {
-        p->unclaimed++;
-        if (r.claim_deadline < now) reason = "claim_expired";
-    } else if (r.state == SG_SESSION_RELEASED && r.released_at > 0 &&
-               r.released_at + j->o.stuck_after_ms < now) {
-        reason = "delete_stuck";
+    if (atomic_load(&p->j->stop)) return SG_E_UNAVAILABLE;
+    sg_reap_fact *f = sg_reap_index_find(p->j->known, id);
+    if (f && f->rev == rev) {
+        f->pass = p->pass;
+        return SG_OK;
     }
-    if (!reason) return SG_OK;
-    const char *why = reason;
+    if (strlen(id) >= sizeof p->stale->id) return SG_OK; /* not a session id */
+    if (p->nstale == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 64;
+        stale_id *v = realloc(p->stale, cap * sizeof *v);
+        if (!v) return sg_fail(SG_E_NOMEM, "janitor: out of memory");
+        p->stale = v;
+        p->cap = cap;
+    }
+    stale_id *x = &p->stale[p->nstale++];
+    x->rev = rev;
+    snprintf(x->id, sizeof x->id, "%s", id);
+    return SG_OK;
+}
+
+/* Many records new or changed (the first pass, a burst of players): read them all in one
+ * walk rather than one read each. */
+static sg_status learn_record(void *arg, const sg_session_record *r, uint64_t rev)
+{
+    reap_pass *p = arg;
+    if (atomic_load(&p->j->stop)) return SG_E_UNAVAILABLE;
+    if (!sg_reap_index_set(p->j->known, r->session_id, rev, r, p->pass))
+        return sg_fail(SG_E_NOMEM, "janitor: out of memory");
+    return SG_OK;
+}
+
+/* Reads the records listed at a revision not known yet. */
+static sg_status read_stale(reap_pass *p)
+{
+    sg_janitor *j = p->j;
+    size_t known = sg_reap_index_count(j->known);
+    if (p->nstale > 256 && p->nstale > known / 4) {
+        sg_status st = sg_ledger_each_session(j->o.ledger, learn_record, p, NULL);
+        if (st) return st;
+    }
+    for (size_t i = 0; i < p->nstale; i++) {
+        if (atomic_load(&j->stop)) return SG_E_UNAVAILABLE;
+        const stale_id *x = &p->stale[i];
+        sg_reap_fact *f = sg_reap_index_find(j->known, x->id);
+        if (f && f->pass == p->pass) continue; /* read by the walk */
+        sg_session_record r;
+        uint64_t rev = 0;
+        sg_status st = sg_ledger_get_session(j->o.ledger, x->id, &r, &rev);
+        if (st == SG_E_NOT_FOUND) continue; /* gone since the listing */
+        if (st != SG_OK && st != SG_E_MALFORMED) return st;
+        if (!sg_reap_index_set(j->known, x->id, st == SG_OK ? rev : x->rev, st == SG_OK ? &r : NULL,
+                               p->pass))
+            return sg_fail(SG_E_NOMEM, "janitor: out of memory");
+    }
+    return SG_OK;
+}
+
+/* Marks the record released for `why` and queues its delete, once it is read again and still
+ * has to go: of several replicas, one wins the compare-and-set and queues the delete. */
+static void reap(reap_pass *p, const sg_reap_fact *f, const char *why)
+{
+    sg_janitor *j = p->j;
+    sg_session_record r;
+    uint64_t rev = 0;
+    if (sg_ledger_get_session(j->o.ledger, f->id, &r, &rev) != SG_OK || rev != f->rev)
+        return; /* changed since: the next pass judges the new record */
     if (r.state == SG_SESSION_UNCLAIMED || r.state == SG_SESSION_CLAIMED) {
         r.state = SG_SESSION_RELEASED;
-        snprintf(r.release_reason, sizeof r.release_reason, "%s", reason);
+        snprintf(r.release_reason, sizeof r.release_reason, "%s", why);
     }
-    r.released_at = now;
-    /* Compare-and-set: of several replicas, one wins and queues the delete. */
-    if (sg_ledger_update_session(j->o.ledger, &r, rev) != SG_OK) return SG_OK;
+    r.released_at = p->now;
+    if (sg_ledger_update_session(j->o.ledger, &r, rev) != SG_OK) return;
     if (sg_ledger_enqueue_delete(j->o.ledger, r.session_id, why, j->instance) != SG_OK)
-        return SG_OK; /* released_at moved: the stuck rule retries it later */
+        return; /* released_at moved: the stuck rule retries it later */
     p->queued++;
     if (strcmp(why, "server_gone") == 0) {
         p->claimed--;
@@ -180,22 +301,39 @@ static sg_status reap_one(void *arg, const sg_session_record *rec, uint64_t rev)
         sg_counter_inc(j->requeued);
         SG_WARN("janitor", "session_delete_requeued", "session_id=%s", r.session_id);
     }
-    return SG_OK;
 }
 
-/* One pass over every session record, read in one walk (not one read per session). */
+static bool judge(void *arg, sg_reap_fact *f)
+{
+    reap_pass *p = arg;
+    if (atomic_load(&p->j->stop)) return false;
+    if (f->readable && f->state == SG_SESSION_CLAIMED) p->claimed++;
+    if (f->readable && f->state == SG_SESSION_UNCLAIMED) p->unclaimed++;
+    const char *why = reap_reason(p->j, &p->beats, f, p->now);
+    if (why) reap(p, f, why);
+    return true;
+}
+
+/* One pass over every session record: the ids and revisions are listed, the records new or
+ * changed since the last pass are read, and every record is judged on what is known of it. */
 size_t sg_janitor_reap_once(sg_janitor *j)
 {
-    reap_pass p = {.j = j, .now = sg_clock_wall_ms()};
-    sg_status st = sg_ledger_each_session(j->o.ledger, reap_one, &p, NULL);
-    if (st != SG_OK && st != SG_E_UNAVAILABLE) {
-        SG_WARN("janitor", "reap_skipped", "error=%s", sg_status_name(st));
-        return p.queued;
-    }
+    reap_pass p = {.j = j, .now = sg_clock_wall_ms(), .pass = ++j->passes};
+    randombytes_buf(p.beats.key, sizeof p.beats.key);
+    sg_status st = sg_ledger_session_revisions(j->o.ledger, note_revision, &p);
+    if (!st) st = read_stale(&p);
     if (st == SG_OK) {
-        sg_gauge_set(j->claimed, p.claimed);
-        sg_gauge_set(j->unclaimed, p.unclaimed);
+        sg_reap_index_prune(j->known, p.pass);
+        sg_reap_index_each(j->known, judge, &p);
+        if (!atomic_load(&j->stop)) {
+            sg_gauge_set(j->claimed, p.claimed);
+            sg_gauge_set(j->unclaimed, p.unclaimed);
+        }
+    } else if (!atomic_load(&j->stop)) {
+        SG_WARN("janitor", "reap_skipped", "error=%s", sg_status_name(st));
     }
+    free(p.stale);
+    beats_free(&p.beats);
     return p.queued;
 }
 
@@ -353,7 +491,9 @@ sg_status sg_janitor_start(const sg_janitor_options *o, sg_janitor **out)
     if (j->o.stuck_after_ms <= 0) j->o.stuck_after_ms = 300000;
     j->instance = strdup(o->instance ? o->instance : "matchmaker");
     j->workers = calloc(o->delete_workers ? o->delete_workers : 1, sizeof *j->workers);
-    if (!j->instance || !j->workers) {
+    j->known = sg_reap_index_new();
+    if (!j->instance || !j->workers || !j->known) {
+        sg_reap_index_free(j->known);
         free(j->instance);
         free(j->workers);
         free(j);
@@ -423,6 +563,7 @@ void sg_janitor_stop(sg_janitor *j)
     pthread_cond_destroy(&j->cv);
     free_list(j->suspects, j->nsuspects);
     sg_reconciler_free(j->reconciler);
+    sg_reap_index_free(j->known);
     free(j->workers);
     free(j->instance);
     free(j);

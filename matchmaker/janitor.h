@@ -6,8 +6,9 @@
  * delete is retried with backoff (Retry-After honoured); a worker that dies mid-job loses
  * nothing: the job's lease runs out and another worker takes it.
  *
- * The reaper scans the sessions bucket every interval. A record still unclaimed after its
- * claim deadline is marked released (compare-and-set on its revision, so exactly one
+ * The reaper scans the sessions bucket every interval: it lists ids and revisions and reads
+ * only the records new or changed since its last pass (reap_index.h). A record still unclaimed
+ * after its claim deadline is marked released (compare-and-set on its revision, so exactly one
  * replica wins) and its delete is queued. A released record whose delete has not removed it
  * within a few minutes gets its delete queued again. Claimed records are counted.
  *

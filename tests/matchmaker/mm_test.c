@@ -294,6 +294,19 @@ static bool log_has(const mm_proc *m, const char *needle)
     return found;
 }
 
+/* The matchmaker's SQLite store (its folder's mm.db), opened by this process. */
+static void open_store_of(const mm_proc *m, sg_store **store, sg_ledger **led)
+{
+    char dburl[160];
+    snprintf(dburl, sizeof dburl, "sqlite://%s/mm.db", m->dir);
+    sg_store_options so;
+    sg_store_options_init(&so);
+    so.url = dburl;
+    assert_int_equal(sg_store_open(&so, store), SG_OK);
+    sg_ledger_options lo = {.delete_lease_ms = 2000};
+    assert_int_equal(sg_ledger_open(*store, &lo, led), SG_OK);
+}
+
 static void happy_path_sqlite(void **state)
 {
     (void)state;
@@ -329,16 +342,9 @@ static void happy_path_sqlite(void **state)
     assert_string_equal(r.content_type, "application/json");
 
     /* The store holds connect_tokens[client_id] and the unclaimed session record. */
-    char dburl[160];
-    snprintf(dburl, sizeof dburl, "sqlite://%s/mm.db", m.dir);
-    sg_store_options so;
-    sg_store_options_init(&so);
-    so.url = dburl;
     sg_store *store = NULL;
-    assert_int_equal(sg_store_open(&so, &store), SG_OK);
     sg_ledger *led = NULL;
-    sg_ledger_options lo = {.delete_lease_ms = 2000};
-    assert_int_equal(sg_ledger_open(store, &lo, &led), SG_OK);
+    open_store_of(&m, &store, &led);
     sg_session_record rec;
     assert_int_equal(sg_ledger_get_session(led, jstr(r.json, "session_id"), &rec, NULL), SG_OK);
     assert_int_equal(rec.state, SG_SESSION_UNCLAIMED);
@@ -1171,6 +1177,70 @@ static void kill9_mid_wait_then_restart_leaves_nothing(void **state)
     mm_cleanup(&m);
 }
 
+/* Waits (up to ms) until the matchmaker's metric `name` is `want`. */
+static void wait_metric(const mm_proc *m, const char *name, long long want, long ms)
+{
+    long long v = -1;
+    for (long waited = 0; waited <= ms; waited += 50) {
+        if ((v = mm_metric(m, name)) == want) return;
+        sg_test_sleep_ms(50);
+    }
+    mm_print_log(m);
+    fprintf(stderr, "%s is %lld, not %lld\n", name, v, want);
+    assert_int_equal(v, want);
+}
+
+/* The reaper remembers what it read of each record and reads a record again only when its
+ * revision moves: a record another process changes (a later claim deadline made earlier,
+ * here) is judged on its new content, and one it deletes is forgotten. */
+static void a_record_changed_elsewhere_is_judged_anew(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--claim-grace", "60s", "--trusted-proxies", "127.0.0.1", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    const char *ip1[] = {"X-Forwarded-For: 198.51.100.71", NULL};
+    const char *ip2[] = {"X-Forwarded-For: 198.51.100.72", NULL};
+    http_resp a, b;
+    connect_me(&m, &a, ip1, NULL, 10000);
+    assert_token_answer(&a, 0);
+    connect_me(&m, &b, ip2, NULL, 10000);
+    assert_token_answer(&b, 0);
+    assert_string_not_equal(jstr(a.json, "session_id"), jstr(b.json, "session_id"));
+    wait_metric(&m, "seatgate_sessions_unclaimed", 2, 5000);
+    sg_test_sleep_ms(600); /* passes 200 ms apart: nothing is due for a minute */
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reaped_total"), 0);
+    assert_int_equal(live_sessions(), 2);
+
+    sg_store *store = NULL;
+    sg_ledger *led = NULL;
+    open_store_of(&m, &store, &led);
+    /* The first record's deadline moves into the past: reaped on a pass after the change. */
+    sg_session_record rec;
+    uint64_t rev = 0;
+    const char *first = jstr(a.json, "session_id");
+    assert_int_equal(sg_ledger_get_session(led, first, &rec, &rev), SG_OK);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    rec.claim_deadline = (long long)now.tv_sec * 1000 - 1000;
+    assert_int_equal(sg_ledger_update_session(led, &rec, rev), SG_OK);
+    wait_metric(&m, "seatgate_sessions_reaped_total", 1, 5000);
+    /* The second record is deleted, and its seat's delete queued, as a game server's hook
+     * does: the reaper no longer counts it. */
+    const char *second = jstr(b.json, "session_id");
+    assert_int_equal(sg_ledger_delete_session(led, second), SG_OK);
+    assert_int_equal(sg_ledger_enqueue_delete(led, second, "player_left", "test"), SG_OK);
+    wait_metric(&m, "seatgate_sessions_unclaimed", 0, 5000);
+    assert_no_leak_of(&m, 8000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reaped_total"), 1);
+    sg_ledger_close(led);
+    sg_store_close(store);
+    http_free(&a);
+    http_free(&b);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
 /* ---- group: reconcile ---- */
 
 /* Short windows so a test sees reconciliation within seconds: the create call lives at most
@@ -1638,7 +1708,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tls[] = {
         cmocka_unit_test_teardown(serves_https_with_a_certificate, test_teardown)};
     const struct CMUnitTest crash[] = {
-        cmocka_unit_test_teardown(kill9_mid_wait_then_restart_leaves_nothing, test_teardown)};
+        cmocka_unit_test_teardown(kill9_mid_wait_then_restart_leaves_nothing, test_teardown),
+        cmocka_unit_test_teardown(a_record_changed_elsewhere_is_judged_anew, test_teardown)};
     const struct CMUnitTest reconcile[] = {
         cmocka_unit_test_teardown(lost_create_answer_is_reconciled, test_teardown),
         cmocka_unit_test_teardown(kill9_between_create_and_record_sqlite, test_teardown),

@@ -361,8 +361,23 @@ static sg_status each_note(void *arg, const sg_kv_entry *e)
     return SG_OK;
 }
 
+/* sg_kv_revisions: the key and revision, never the value. */
+static sg_status revision_note(void *arg, const sg_kv_entry *e)
+{
+    each_seen *x = arg;
+    int i = -1;
+    assert_int_equal(sscanf(e->key, "k%d", &i), 1);
+    assert_true(i >= 0 && i < 700);
+    assert_int_equal(e->len, 0);
+    assert_string_equal(e->value, "");
+    x->seen[i]++;
+    x->rev[i] = e->revision;
+    return SG_OK;
+}
+
 /* More keys than one page: every live key once, with its latest value and revision; deleted
- * keys never; fn's failure stops the scan and is its answer. */
+ * keys never; fn's failure stops the scan and is its answer. The same keys and revisions
+ * without the values from sg_kv_revisions. */
 static void each_visits_every_live_key_once(void **state)
 {
     (void)state;
@@ -392,6 +407,13 @@ static void each_visits_every_live_key_once(void **state)
     assert_string_equal(sg_last_error(), "enough");
     assert_int_equal(y.count, 300);
     assert_int_equal(sg_kv_each(b, NULL, NULL), SG_E_INVALID);
+    each_seen z = {.b = other};
+    assert_int_equal(sg_kv_revisions(b, revision_note, &z), SG_OK);
+    for (int i = 0; i < 700; i++) {
+        assert_int_equal(z.seen[i], i % 7 == 0 ? 0 : 1);
+        if (i % 7) assert_int_equal(z.rev[i], latest[i]);
+    }
+    assert_int_equal(sg_kv_revisions(b, NULL, NULL), SG_E_INVALID);
     sg_bucket_close(other);
     sg_bucket_close(b);
     sg_store_close(s);

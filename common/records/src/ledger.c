@@ -149,6 +149,23 @@ sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size
     return st;
 }
 
+typedef struct each_revision {
+    sg_session_rev_fn fn;
+    void *arg;
+} each_revision;
+
+static sg_status revision_entry(void *arg, const sg_kv_entry *e)
+{
+    each_revision *x = arg;
+    return x->fn(x->arg, e->key, e->revision);
+}
+
+sg_status sg_ledger_session_revisions(sg_ledger *l, sg_session_rev_fn fn, void *arg)
+{
+    each_revision x = {fn, arg};
+    return sg_kv_revisions(l->sessions, revision_entry, &x);
+}
+
 static sg_status seats_prepare(sg_ledger *l, const char *player,
                                bool (*fn)(sg_player_seats *ps, void *arg), void *arg, char *key,
                                size_t ksize, char **json, sg_kv_write *w);

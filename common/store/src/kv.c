@@ -635,6 +635,12 @@ sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg)
     return b->store->be->each(b, false, fn, arg);
 }
 
+sg_status sg_kv_revisions(sg_bucket *b, sg_kv_each_fn fn, void *arg)
+{
+    if (!fn) return sg_fail(SG_E_INVALID, "store: revisions needs a function");
+    return b->store->be->each(b, true, fn, arg);
+}
+
 sg_status sg_kv_watch(sg_bucket *b, const char *key, sg_watch **out)
 {
     *out = NULL;

@@ -64,6 +64,12 @@ typedef sg_status (*sg_session_fn)(void *arg, const sg_session_record *r, uint64
 /* Every session record with its revision, read in one pass (sg_kv_each), not one read per
  * session. Unreadable records are skipped and counted in *unreadable (may be NULL). */
 sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size_t *unreadable);
+/* Called for each session id with its record's revision by sg_ledger_session_revisions. */
+typedef sg_status (*sg_session_rev_fn)(void *arg, const char *session_id, uint64_t rev);
+/* Every session id with its record's revision, without the records (sg_kv_revisions): a
+ * record's content at a revision never changes, so a caller that remembers what it read
+ * needs to read again only the records whose revision moved. */
+sg_status sg_ledger_session_revisions(sg_ledger *l, sg_session_rev_fn fn, void *arg);
 
 /* A player's reservation to name its session in the same batch as the session record. */
 typedef struct sg_seat_update {

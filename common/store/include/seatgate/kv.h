@@ -238,6 +238,11 @@ typedef sg_status (*sg_kv_each_fn)(void *arg, const sg_kv_entry *e);
  * not be seen. */
 sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg);
 
+/* As sg_kv_each without the values: fn sees every key that holds one with its revision and
+ * created_ms (e->value is empty, e->len 0). Far cheaper: SQLite reads its key index alone,
+ * NATS sends no values. On NATS the listing is whole or refused, as sg_kv_keys. */
+sg_status sg_kv_revisions(sg_bucket *b, sg_kv_each_fn fn, void *arg);
+
 /* Watches one key (key non-NULL) or the whole bucket (NULL). The watcher first delivers the
  * current value of every matching key, then one "caught up" signal, then later puts and
  * deletes in revision order, each once. A change the bucket no longer holds when the watcher

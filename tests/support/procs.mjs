@@ -62,10 +62,12 @@ export class Procs {
     for (const c of this.children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   }
 
-  // SIGTERM, a moment to finish, then SIGKILL for what is left.
+  // SIGTERM, up to 5 s to finish (a sanitizer build checks for leaks as it exits, and a
+  // report cut short by SIGKILL says nothing), then SIGKILL for what is left.
   async stop() {
-    for (const c of this.children) if (c.exitCode === null) c.kill('SIGTERM');
-    await sleep(300);
+    const live = (c) => c.exitCode === null && c.signalCode === null;
+    for (const c of this.children) if (live(c)) c.kill('SIGTERM');
+    for (let i = 0; i < 100 && this.children.some(live); i++) await sleep(50);
     this.kill();
   }
 }

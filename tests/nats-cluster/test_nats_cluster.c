@@ -279,6 +279,27 @@ static sg_status count_entry(void *arg, const sg_kv_entry *e)
     return SG_OK;
 }
 
+/* A new bucket `name` holding keys l0..l<keys-1>, then one follower of its stream killed (the
+ * node after its leader): returns the follower's index, *lead (may be NULL) the leader's. */
+static int filled_then_follower_killed(const char *name, int keys, sg_bucket **b, int *lead)
+{
+    sg_bucket_options bo;
+    sg_bucket_options_init(&bo);
+    bo.create = true;
+    assert_int_equal(sg_bucket_open(S, name, &bo, b), SG_OK);
+    fill(*b, 0, keys);
+    char stream[64], leader[64];
+    snprintf(stream, sizeof stream, "KV_%s_%s", APP, name);
+    int replicas, peers;
+    stream_placement(stream, &replicas, &peers, leader, sizeof leader);
+    int l = sg_test_nats_cluster_find(&C, leader);
+    assert_true(l >= 0);
+    if (lead) *lead = l;
+    int follower = (l + 1) % C.count;
+    sg_test_nats_cluster_kill(&C, follower);
+    return follower;
+}
+
 /* A node that was down while the bucket grew comes back and catches up from the leader.
  * Every listing taken meanwhile, wherever its watcher lands, has every key or is refused as
  * a transient failure: never a short list that looks complete. */
@@ -286,19 +307,8 @@ static void listing_while_a_node_catches_up_is_whole_or_refused(void **state)
 {
     (void)state;
     enum { BEFORE = 200, TOTAL = 6000, LISTINGS = 40 };
-    sg_bucket_options bo;
-    sg_bucket_options_init(&bo);
-    bo.create = true;
     sg_bucket *b = NULL;
-    assert_int_equal(sg_bucket_open(S, "listing", &bo, &b), SG_OK);
-    fill(b, 0, BEFORE);
-    int replicas, peers;
-    char leader[64];
-    stream_placement("KV_" APP "_listing", &replicas, &peers, leader, sizeof leader);
-    int lead = sg_test_nats_cluster_find(&C, leader);
-    assert_true(lead >= 0);
-    int follower = (lead + 1) % C.count;
-    sg_test_nats_cluster_kill(&C, follower);
+    int follower = filled_then_follower_killed("listing", BEFORE, &b, NULL);
     fill(b, BEFORE, TOTAL);
     assert_int_equal(sg_test_nats_cluster_restart(&C, follower), 0);
     int whole = 0, refused = 0;
@@ -331,19 +341,8 @@ static void listing_with_a_node_down_succeeds(void **state)
 {
     (void)state;
     enum { KEYS = 300, LISTINGS = 30 };
-    sg_bucket_options bo;
-    sg_bucket_options_init(&bo);
-    bo.create = true;
     sg_bucket *b = NULL;
-    assert_int_equal(sg_bucket_open(S, "down", &bo, &b), SG_OK);
-    fill(b, 0, KEYS);
-    int replicas, peers;
-    char leader[64];
-    stream_placement("KV_" APP "_down", &replicas, &peers, leader, sizeof leader);
-    int lead = sg_test_nats_cluster_find(&C, leader);
-    assert_true(lead >= 0);
-    int follower = (lead + 1) % C.count;
-    sg_test_nats_cluster_kill(&C, follower);
+    int lead, follower = filled_then_follower_killed("down", KEYS, &b, &lead);
     /* consumers are created through the meta leader: wait for one (the node killed may
      * have been it) */
     assert_int_equal(sg_test_nats_wait_jetstream(C.node[lead].url, RETRY_MS), 0);

@@ -1437,8 +1437,8 @@ static bool thread_named(const char *name)
 
 /* Commits only append to the WAL; copying pages back into the database file (a checkpoint)
  * is the job of the store's own thread (sg-checkpoint, started when the WAL first holds
- * 4000 frames), long before the committing thread would do it itself (16000). So the
- * thread appears and the file grows while writes go on, without the WAL reaching 16000. */
+ * 8000 frames), long before the committing thread would do it itself (32000). So the
+ * thread appears and the file grows while writes go on, without the WAL reaching 32000. */
 static void sqlite_wal_is_checkpointed_in_the_background(void **state)
 {
     (void)state;
@@ -1454,19 +1454,19 @@ static void sqlite_wal_is_checkpointed_in_the_background(void **state)
     memset(v, 'x', sizeof v);
     char key[32];
     long long grown = -1;
-    for (int i = 0; i < 6000 && grown < 0; i++) {
+    for (int i = 0; i < 12000 && grown < 0; i++) {
         snprintf(key, sizeof key, "k%d", i);
         assert_int_equal(sg_kv_put(b, key, v, sizeof v, NULL), SG_OK);
         if (i % 100 == 0 && file_size(db) > before) grown = i;
     }
     for (int t = 0; t < 100 && grown < 0; t++) {
-        if (file_size(db) > before) grown = 6000;
+        if (file_size(db) > before) grown = 12000;
         sg_test_sleep_ms(50);
     }
     assert_true(grown >= 0);
     assert_true(thread_named("sg-checkpoint"));
     /* the WAL never got near the committing thread's own threshold */
-    assert_true(file_size(wal) < 16000LL * (4096 + 24));
+    assert_true(file_size(wal) < 32000LL * (4096 + 24));
     sg_kv_entry *e = NULL;
     assert_int_equal(sg_kv_get(b, "k0", &e), SG_OK);
     assert_int_equal(e->len, sizeof v);

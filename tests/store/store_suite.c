@@ -1555,6 +1555,97 @@ static void sqlite_batch_commits_its_calls_together(void **state)
     sg_store_close(s);
 }
 
+/* What another thread read while a batch was open. */
+typedef struct batch_reader {
+    sg_bucket *b;
+    sg_status old_st, new_st, list_st;
+    char old_value[8];
+    uint64_t old_rev;
+    int listed;
+    _Atomic bool done;
+} batch_reader;
+
+static sg_status count_listed(void *arg, const sg_kv_entry *e)
+{
+    (void)e;
+    (*(int *)arg)++;
+    return SG_OK;
+}
+
+static void *read_from_thread(void *arg)
+{
+    batch_reader *r = arg;
+    sg_kv_entry *e = NULL;
+    r->old_st = sg_kv_get(r->b, "old", &e);
+    if (!r->old_st) {
+        snprintf(r->old_value, sizeof r->old_value, "%.*s", (int)e->len, (const char *)e->value);
+        r->old_rev = e->revision;
+        sg_kv_entry_free(e);
+    }
+    e = NULL;
+    r->new_st = sg_kv_get(r->b, "new", &e);
+    sg_kv_entry_free(e);
+    r->list_st = sg_kv_revisions(r->b, count_listed, &r->listed);
+    r->done = true;
+    return NULL;
+}
+
+/* Runs read_from_thread and waits for it (at most 10 s: a read that waited for the batch
+ * would never end while the batch is open). */
+static bool read_while(batch_reader *r)
+{
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_from_thread, r), 0);
+    for (int i = 0; i < 1000 && !r->done; i++)
+        sg_test_sleep_ms(10);
+    if (!r->done) return false; /* the thread is left blocked; the test fails */
+    pthread_join(t, NULL);
+    return true;
+}
+
+/* Reads from other threads do not wait for an open batch: they see the last commit, never
+ * the batch's writes, and the batch's own thread sees its writes. */
+static void sqlite_reads_beside_a_batch_see_the_last_commit(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    char name[64];
+    sg_bucket *b = new_bucket(s, 0, name);
+    uint64_t r1 = 0, r2 = 0, r3 = 0;
+    assert_int_equal(sg_kv_put(b, "old", "v1", 2, &r1), SG_OK);
+
+    assert_int_equal(sg_store_batch_begin(s), SG_OK);
+    assert_int_equal(sg_kv_put(b, "old", "v2", 2, &r2), SG_OK);
+    assert_int_equal(sg_kv_create(b, "new", "n", 1, &r3), SG_OK);
+    expect_kv(b, "old", "v2", r2);
+    expect_kv(b, "new", "n", r3);
+    int listed = 0;
+    assert_int_equal(sg_kv_revisions(b, count_listed, &listed), SG_OK);
+    assert_int_equal(listed, 2);
+
+    batch_reader during = {.b = b};
+    bool ended = read_while(&during);
+    if (!ended) (void)sg_store_batch_commit(s);
+    assert_true(ended);
+    assert_int_equal(during.old_st, SG_OK);
+    assert_string_equal(during.old_value, "v1");
+    assert_int_equal(during.old_rev, r1);
+    assert_int_equal(during.new_st, SG_E_NOT_FOUND);
+    assert_int_equal(during.list_st, SG_OK);
+    assert_int_equal(during.listed, 1);
+    assert_int_equal(sg_store_batch_commit(s), SG_OK);
+
+    batch_reader after = {.b = b};
+    assert_true(read_while(&after));
+    assert_int_equal(after.old_st, SG_OK);
+    assert_string_equal(after.old_value, "v2");
+    assert_int_equal(after.old_rev, r2);
+    assert_int_equal(after.new_st, SG_OK);
+    assert_int_equal(after.listed, 2);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
 /* The revision counter of sg_buckets, read by the test's own connection. */
 static long long raw_seq(sqlite3 *db, const char *full)
 {
@@ -1732,6 +1823,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sqlite_narrow_key_index_is_widened_on_open),
         cmocka_unit_test(sqlite_wal_is_checkpointed_in_the_background),
         cmocka_unit_test(sqlite_batch_commits_its_calls_together),
+        cmocka_unit_test(sqlite_reads_beside_a_batch_see_the_last_commit),
         cmocka_unit_test(sqlite_revisions_go_on_across_transactions),
         cmocka_unit_test(sqlite_batch_misuse_is_refused),
     };

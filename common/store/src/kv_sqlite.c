@@ -7,8 +7,9 @@
  * with superseded rows and delete markers older than the watch window (watchers poll rows by
  * revision, so they see every change made within that window).
  *
- * One connection per store, used under a mutex; WAL mode and a busy timeout let several
- * processes share the file. Writes run in BEGIN IMMEDIATE transactions. Bucket writes that
+ * One connection per store for writes (and for reads inside a batch), used under a mutex, and
+ * one for other reads, beside it; WAL mode and a busy timeout let several processes share the
+ * file. Writes run in BEGIN IMMEDIATE transactions. Bucket writes that
  * arrive while another is in progress are committed together (group commit): each still
  * sees the effect of those before it, as if run one by one, and each gets its own result.
  */
@@ -116,23 +117,19 @@ static const char SCHEMA[] =
 
 /* ---- plumbing ----------------------------------------------------------------------------- */
 
-sqlite3_stmt *sq_stmt(sqlite_store *ss, sql_id id)
+/* A connection and its cached statements: the main one (ss->db) or the reader (ss->rdb). */
+typedef struct sq_conn {
+    sqlite3 *db;
+    sqlite3_stmt **stmt;
+    pthread_mutex_t *mu; /* held while it is used */
+} sq_conn;
+
+static sq_conn main_conn(sqlite_store *ss)
 {
-    sqlite3_stmt *st = ss->stmt[id];
-    if (!st) {
-        int rc = sqlite3_prepare_v3(ss->db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (rc != SQLITE_OK) {
-            sq_fail(ss, rc, "prepare");
-            return NULL;
-        }
-        ss->stmt[id] = st;
-    }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return st;
+    return (sq_conn){ss->db, ss->stmt, &ss->mu};
 }
 
-sg_status sq_fail(sqlite_store *ss, int rc, const char *what)
+static sg_status conn_fail(sqlite3 *db, int rc, const char *what)
 {
     int prim = rc & 0xff;
     if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
@@ -141,7 +138,77 @@ sg_status sq_fail(sqlite_store *ss, int rc, const char *what)
                        "connection beyond the store timeout",
                        what);
     if (prim == SQLITE_TOOBIG) return sg_fail(SG_E_TOO_LARGE, "store: sqlite %s: too big", what);
-    return sg_fail(SG_E_IO, "store: sqlite %s: %s", what, ss->db ? sqlite3_errmsg(ss->db) : "");
+    return sg_fail(SG_E_IO, "store: sqlite %s: %s", what, db ? sqlite3_errmsg(db) : "");
+}
+
+static sqlite3_stmt *conn_stmt(sq_conn c, sql_id id)
+{
+    sqlite3_stmt *st = c.stmt[id];
+    if (!st) {
+        int rc = sqlite3_prepare_v3(c.db, SQL[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            conn_fail(c.db, rc, "prepare");
+            return NULL;
+        }
+        c.stmt[id] = st;
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+sqlite3_stmt *sq_stmt(sqlite_store *ss, sql_id id)
+{
+    return conn_stmt(main_conn(ss), id);
+}
+
+sg_status sq_fail(sqlite_store *ss, int rc, const char *what)
+{
+    return conn_fail(ss->db, rc, what);
+}
+
+/* The store whose batch this thread has open, if any: its reads must see the batch's own
+ * uncommitted writes, so they stay on the main connection. */
+static _Thread_local const sqlite_store *tl_batch;
+
+/* Opens the reader's connection (caller holds rmu). Read-only by pragma, so it never
+ * takes the write lock; it never commits, so it never checkpoints. */
+static void reader_open(sqlite_store *ss, long long timeout_ms)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(ss->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, (int)timeout_ms);
+        sqlite3_extended_result_codes(db, 1);
+        rc = sqlite3_exec(db, "PRAGMA query_only=1", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK) {
+        SG_WARN("store", "reader_open_failed", "error=\"%s\"",
+                db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        ss->reader_failed = true;
+        return;
+    }
+    ss->rdb = db;
+}
+
+/* Locks and returns the connection a read uses: the reader's, unless this thread has a batch
+ * open (or the reader could not be opened); then the main one. Release with conn_done. */
+static sq_conn read_conn(sqlite_store *ss, const sg_store *store)
+{
+    if (tl_batch != ss) {
+        pthread_mutex_lock(&ss->rmu);
+        if (!ss->rdb && !ss->reader_failed) reader_open(ss, store->opts.timeout_ms);
+        if (ss->rdb) return (sq_conn){ss->rdb, ss->rstmt, &ss->rmu};
+        pthread_mutex_unlock(&ss->rmu);
+    }
+    pthread_mutex_lock(&ss->mu);
+    return main_conn(ss);
+}
+
+static void conn_done(sq_conn c)
+{
+    pthread_mutex_unlock(c.mu);
 }
 
 static sg_status exec1(sqlite_store *ss, sql_id id, const char *what)
@@ -215,6 +282,7 @@ static sg_status sq_batch_begin(sg_store *s)
     }
     ss->nseqs = 0;
     ss->in_batch = true;
+    tl_batch = ss;
     return SG_OK;
 }
 
@@ -233,6 +301,7 @@ static sg_status sq_batch_commit(sg_store *s)
     sqlite_store *ss = s->impl;
     if (!ss->in_batch) return sg_fail(SG_E_INVALID, "store: no batch is open");
     ss->in_batch = false;
+    tl_batch = NULL;
     sg_status st = sqlite3_get_autocommit(ss->db)
                        ? sg_fail(SG_E_IO, "store: the batch's transaction was undone by SQLite")
                        : sq_commit(ss);
@@ -328,10 +397,14 @@ static void sqlite_close(sg_store *s)
     bool joined = ss->checkpointer_started;
     pthread_mutex_unlock(&ss->cmu);
     if (joined) pthread_join(ss->checkpointer, NULL);
-    for (int i = 0; i < Q_COUNT; i++)
+    for (int i = 0; i < Q_COUNT; i++) {
+        sqlite3_finalize(ss->rstmt[i]);
         sqlite3_finalize(ss->stmt[i]);
+    }
+    sqlite3_close(ss->rdb); /* before the main one: the last to close cleans up the WAL */
     sqlite3_close(ss->db);
     pthread_mutex_destroy(&ss->mu);
+    pthread_mutex_destroy(&ss->rmu);
     pthread_mutex_destroy(&ss->gmu);
     pthread_cond_destroy(&ss->gcv);
     pthread_mutex_destroy(&ss->cmu);
@@ -372,6 +445,7 @@ static sg_status sqlite_open(sg_store *s)
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&ss->mu, &ma);
     pthread_mutexattr_destroy(&ma);
+    pthread_mutex_init(&ss->rmu, NULL);
     pthread_mutex_init(&ss->gmu, NULL);
     pthread_cond_init(&ss->gcv, NULL);
     pthread_mutex_init(&ss->cmu, NULL);
@@ -664,13 +738,13 @@ static bool expired(const sg_bucket *b, long long created_ms, long long now)
     return b->opts.ttl_ms > 0 && created_ms + b->opts.ttl_ms <= now;
 }
 
-/* The key's latest row. *rev 0 when there is none or it has expired. Caller holds mu. */
-static sg_status latest(sg_bucket *b, const char *key, uint64_t *rev, int *op, sg_kv_entry **entry)
+/* The key's latest row, read on c (held). *rev 0 when there is none or it has expired. */
+static sg_status latest(sq_conn c, sg_bucket *b, const char *key, uint64_t *rev, int *op,
+                        sg_kv_entry **entry)
 {
-    sqlite_store *ss = SS(b->store);
     *rev = 0;
     *op = 0;
-    sqlite3_stmt *st = sq_stmt(ss, Q_LATEST);
+    sqlite3_stmt *st = conn_stmt(c, Q_LATEST);
     if (!st) return SG_E_IO;
     sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -689,7 +763,7 @@ static sg_status latest(sg_bucket *b, const char *key, uint64_t *rev, int *op, s
             }
         }
     } else if (rc != SQLITE_DONE) {
-        res = sq_fail(ss, rc, "read key");
+        res = conn_fail(c.db, rc, "read key");
     }
     sqlite3_reset(st);
     return res;
@@ -791,7 +865,7 @@ static sg_status apply_write(sq_write *w, bool *fatal)
     if (w->mode == W_CREATE || w->mode == W_UPDATE) {
         uint64_t cur = 0;
         int op = 0;
-        st = latest(w->b, w->key, &cur, &op, NULL);
+        st = latest(main_conn(SS(w->b->store)), w->b, w->key, &cur, &op, NULL);
         if (st) {
             *fatal = true;
             return st;
@@ -942,9 +1016,9 @@ static sg_status sqlite_get(sg_bucket *b, const char *key, sg_kv_entry **out)
     sqlite_store *ss = SS(b->store);
     uint64_t rev = 0;
     int op = 0;
-    pthread_mutex_lock(&ss->mu);
-    sg_status st = latest(b, key, &rev, &op, out);
-    pthread_mutex_unlock(&ss->mu);
+    sq_conn c = read_conn(ss, b->store);
+    sg_status st = latest(c, b, key, &rev, &op, out);
+    conn_done(c);
     if (st) return st;
     if (!*out) return sg_fail(SG_E_NOT_FOUND, "store: no key %s in %s", key, b->name);
     return SG_OK;
@@ -999,7 +1073,7 @@ static sg_status live_rows(sg_bucket *b, const char *key, row_fn fn, void *ctx)
     return res;
 }
 
-/* One page of the bucket's live keys after `after`, in key order, read under the lock. */
+/* One page of the bucket's live keys after `after`, in key order, in one statement. */
 typedef struct each_page {
     sg_kv_entry *e[SQ_EACH_PAGE];
     size_t n;
@@ -1012,8 +1086,8 @@ static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each
     sqlite_store *ss = SS(b->store);
     pg->n = 0;
     pg->more = false;
-    pthread_mutex_lock(&ss->mu);
-    sqlite3_stmt *st = sq_stmt(ss, meta_only ? Q_KEYS_PAGE_META : Q_KEYS_PAGE);
+    sq_conn c = read_conn(ss, b->store);
+    sqlite3_stmt *st = conn_stmt(c, meta_only ? Q_KEYS_PAGE_META : Q_KEYS_PAGE);
     sg_status res = st ? SG_OK : SG_E_IO;
     if (st) {
         sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
@@ -1036,15 +1110,15 @@ static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each
             else
                 pg->e[pg->n++] = e;
         }
-        if (res == SG_OK && rc != SQLITE_DONE) res = sq_fail(ss, rc, "list keys");
+        if (res == SG_OK && rc != SQLITE_DONE) res = conn_fail(c.db, rc, "list keys");
         pg->more = res == SG_OK && rows == SQ_EACH_PAGE;
         sqlite3_reset(st);
     }
-    pthread_mutex_unlock(&ss->mu);
+    conn_done(c);
     return res;
 }
 
-/* Page by page, so writers wait for one page at a time and fn runs without the lock. */
+/* Page by page, so fn runs between statements, with no connection held. */
 static sg_status sqlite_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
 {
     each_page *pg = calloc(1, sizeof *pg);
@@ -1126,8 +1200,8 @@ static sg_status poll_change(sg_watch *w, sg_kv_entry **out)
 {
     sqlite_store *ss = SS(w->bucket->store);
     sq_watch *sw = w->impl;
-    pthread_mutex_lock(&ss->mu);
-    sqlite3_stmt *st = sq_stmt(ss, Q_CHANGES);
+    sq_conn c = read_conn(ss, w->bucket->store);
+    sqlite3_stmt *st = conn_stmt(c, Q_CHANGES);
     sg_status res = SG_OK;
     if (!st) {
         res = SG_E_IO;
@@ -1147,11 +1221,11 @@ static sg_status poll_change(sg_watch *w, sg_kv_entry **out)
             else
                 sw->last_rev = rev;
         } else if (rc != SQLITE_DONE) {
-            res = sq_fail(ss, rc, "watch");
+            res = conn_fail(c.db, rc, "watch");
         }
         sqlite3_reset(st);
     }
-    pthread_mutex_unlock(&ss->mu);
+    conn_done(c);
     return res;
 }
 

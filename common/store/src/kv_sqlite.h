@@ -89,7 +89,17 @@ typedef struct sqlite_store {
     pthread_t checkpointer;
     bool checkpointer_started, checkpoint_wanted, checkpointer_stop, checkpointer_gone;
     int wal_frames, backfilled; /* the WAL's frames at the last commit; copied back of them */
-    char *path;                 /* the file, for the checkpointer's connection */
+    char *path;                 /* the file, for the checkpointer's and reader's connections */
+    /* Reads made outside a batch (gets, listings, watch polls: the reaper, the reconciler,
+     * a game server's hook) run on a connection of their own, under rmu, not mu: in WAL mode
+     * a reader never waits for the writer, so a walk of every record does not hold the flow
+     * loop's commits up, nor they the walk. Each read sees the last commit (a batch's writes
+     * once it is committed, as before). Opened at the first such read; if that fails
+     * (logged once), reads share the main connection under mu, as writes do. */
+    pthread_mutex_t rmu;
+    sqlite3 *rdb;
+    sqlite3_stmt *rstmt[Q_COUNT];
+    bool reader_failed;
     /* Jobs enqueued through this store: takers in this process wait on jcv for the count to
      * change instead of sleeping a whole poll interval (other processes' jobs are still
      * found by polling). */
@@ -134,7 +144,7 @@ void sq_sub_free(sg_event_sub *sub);
  * takers cost next to nothing (at 10 ms, the two delete workers took 9 to 16 ms of CPU a second
  * in a matchmaker with nothing to do). */
 #define SQ_TAKE_POLL_MS 100
-/* Keys read under the lock at a time by sg_kv_each. */
+/* Keys read by one statement of sg_kv_each (the connection is let go between pages). */
 #define SQ_EACH_PAGE 256
 
 #endif

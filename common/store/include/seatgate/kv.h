@@ -121,8 +121,9 @@ const char *sg_store_state_name(sg_store_state st);
  * sg_store_batch_begin and sg_store_batch_commit, every call this thread makes on the store
  * is part of one transaction: each call's writes still succeed or fail on their own (a
  * savepoint), but none is durable, or seen by others, before the commit, and a failed commit
- * loses them all. Other threads' calls wait until the commit. sg_store_batch_step, after each
- * call, says whether the batch is still open (SQLite undoes the whole transaction on an I/O
+ * loses them all. Other threads' writes wait until the commit; their reads (gets, listings,
+ * watches) do not, and see the last commit, without the batch's writes. sg_store_batch_step, after
+ * each call, says whether the batch is still open (SQLite undoes the whole transaction on an I/O
  * error or a full disk: the calls left must then not be made).
  * Errors: SG_E_INVALID (no batches here, begin inside a batch, commit outside one), SG_E_IO
  * and the store's own on begin and commit. */

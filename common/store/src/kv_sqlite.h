@@ -88,6 +88,7 @@ typedef struct sqlite_store {
     pthread_cond_t ccv;
     pthread_t checkpointer;
     bool checkpointer_started, checkpoint_wanted, checkpointer_stop, checkpointer_gone;
+    bool checkpoint_running;    /* the checkpointer is in a pass */
     int wal_frames, backfilled; /* the WAL's frames at the last commit; copied back of them */
     char *path;                 /* the file, for the checkpointer's and reader's connections */
     /* Reads made outside a batch (gets, listings, watch polls: the reaper, the reconciler,

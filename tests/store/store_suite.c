@@ -1590,17 +1590,14 @@ static void *read_from_thread(void *arg)
     return NULL;
 }
 
-/* Runs read_from_thread and waits for it (at most 10 s: a read that waited for the batch
- * would never end while the batch is open). */
-static bool read_while(batch_reader *r)
+/* Starts read_from_thread and says whether it ended within 10 s (a read that waited for the
+ * batch would never end while the batch is open). The caller joins *t. */
+static bool read_while(batch_reader *r, pthread_t *t)
 {
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, read_from_thread, r), 0);
+    assert_int_equal(pthread_create(t, NULL, read_from_thread, r), 0);
     for (int i = 0; i < 1000 && !r->done; i++)
         sg_test_sleep_ms(10);
-    if (!r->done) return false; /* the thread is left blocked; the test fails */
-    pthread_join(t, NULL);
-    return true;
+    return r->done;
 }
 
 /* Reads from other threads do not wait for an open batch: they see the last commit, never
@@ -1624,8 +1621,10 @@ static void sqlite_reads_beside_a_batch_see_the_last_commit(void **state)
     assert_int_equal(listed, 2);
 
     batch_reader during = {.b = b};
-    bool ended = read_while(&during);
-    if (!ended) (void)sg_store_batch_commit(s);
+    pthread_t t;
+    bool ended = read_while(&during, &t);
+    if (!ended) (void)sg_store_batch_commit(s); /* lets a blocked read end before failing */
+    pthread_join(t, NULL);
     assert_true(ended);
     assert_int_equal(during.old_st, SG_OK);
     assert_string_equal(during.old_value, "v1");
@@ -1636,7 +1635,9 @@ static void sqlite_reads_beside_a_batch_see_the_last_commit(void **state)
     assert_int_equal(sg_store_batch_commit(s), SG_OK);
 
     batch_reader after = {.b = b};
-    assert_true(read_while(&after));
+    ended = read_while(&after, &t);
+    pthread_join(t, NULL);
+    assert_true(ended);
     assert_int_equal(after.old_st, SG_OK);
     assert_string_equal(after.old_value, "v2");
     assert_int_equal(after.old_rev, r2);

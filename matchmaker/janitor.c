@@ -31,6 +31,7 @@ struct sg_janitor {
     sg_reconciler *reconciler;
     sg_reap_index *known; /* the reaper's facts of each session record */
     unsigned long passes;
+    uint64_t listed_max; /* the highest revision the last pass listed */
 };
 
 /* Sleeps up to ms unless stopping; returns false when stopping. */
@@ -203,6 +204,7 @@ typedef struct reap_pass {
     long long now;
     unsigned long pass;
     size_t queued;
+    uint64_t listed_max; /* the highest revision listed in this pass */
     int64_t claimed, unclaimed;
     stale_id *stale; /* listed at a revision other than the one known */
     size_t nstale, cap;
@@ -214,6 +216,7 @@ static sg_status note_revision(void *arg, const char *id, uint64_t rev)
 {
     reap_pass *p = arg;
     if (atomic_load(&p->j->stop)) return SG_E_UNAVAILABLE;
+    if (rev > p->listed_max) p->listed_max = rev;
     sg_reap_fact *f = sg_reap_index_find(p->j->known, id);
     if (f && f->rev == rev) {
         f->pass = p->pass;
@@ -233,8 +236,8 @@ static sg_status note_revision(void *arg, const char *id, uint64_t rev)
     return SG_OK;
 }
 
-/* Many records new or changed (the first pass, a burst of players): read them all in one
- * walk rather than one read each. */
+/* Many records new or changed (the first pass, a burst of players): read them in one walk
+ * rather than one read each. */
 static sg_status learn_record(void *arg, const sg_session_record *r, uint64_t rev)
 {
     reap_pass *p = arg;
@@ -244,13 +247,19 @@ static sg_status learn_record(void *arg, const sg_session_record *r, uint64_t re
     return SG_OK;
 }
 
-/* Reads the records listed at a revision not known yet. */
+/* Reads the records listed at a revision not known yet. Many of them are read in one walk of
+ * the records written after the last pass's listing: on SQLite that reads those alone; on NATS
+ * it walks them all, so it is worth it there only when a quarter or more changed. A record
+ * written while the last listing ran may be older than what it listed: it is read on its own
+ * below, as are all of them when they are few. */
 static sg_status read_stale(reap_pass *p)
 {
     sg_janitor *j = p->j;
     size_t known = sg_reap_index_count(j->known);
-    if (p->nstale > 256 && p->nstale > known / 4) {
-        sg_status st = sg_ledger_each_session(j->o.ledger, learn_record, p, NULL);
+    bool ranged = sg_store_reads_changes(sg_ledger_store(j->o.ledger));
+    if (p->nstale > 256 && (ranged || p->nstale > known / 4)) {
+        sg_status st =
+            sg_ledger_each_session_since(j->o.ledger, j->listed_max, learn_record, p, NULL);
         if (st) return st;
     }
     for (size_t i = 0; i < p->nstale; i++) {
@@ -323,6 +332,7 @@ size_t sg_janitor_reap_once(sg_janitor *j)
     sg_status st = sg_ledger_session_revisions(j->o.ledger, note_revision, &p);
     if (!st) st = read_stale(&p);
     if (st == SG_OK) {
+        j->listed_max = p.listed_max;
         sg_reap_index_prune(j->known, p.pass);
         sg_reap_index_each(j->known, judge, &p);
         if (!atomic_load(&j->stop)) {

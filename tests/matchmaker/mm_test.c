@@ -1241,6 +1241,74 @@ static void a_record_changed_elsewhere_is_judged_anew(void **state)
     mm_cleanup(&m);
 }
 
+/* Many records appear or change between two passes (another replica's burst of players): the
+ * reaper reads them in one walk of what changed since its last listing, and judges each on its
+ * new content: 400 records written at once are all counted, 300 of them made due at once are
+ * all reaped, and the rest, deleted elsewhere, are forgotten. */
+static void a_burst_of_records_written_elsewhere_is_judged_whole(void **state)
+{
+    (void)state;
+    mm_proc m;
+    const char *extra[] = {"--claim-grace", "60s", "--trusted-proxies", "127.0.0.1", NULL};
+    assert_true(start_mm(&m, extra, NULL, 0));
+    const char *ip[] = {"X-Forwarded-For: 198.51.100.73", NULL};
+    http_resp a;
+    connect_me(&m, &a, ip, NULL, 10000);
+    assert_token_answer(&a, 0);
+    wait_metric(&m, "seatgate_sessions_unclaimed", 1, 5000);
+
+    sg_store *store = NULL;
+    sg_ledger *led = NULL;
+    open_store_of(&m, &store, &led);
+    sg_session_record rec;
+    uint64_t rev = 0;
+    assert_int_equal(sg_ledger_get_session(led, jstr(a.json, "session_id"), &rec, &rev), SG_OK);
+    enum { BURST = 400, DUE = 300 };
+    assert_int_equal(sg_store_batch_begin(store), SG_OK); /* one commit: one pass sees all */
+    for (int i = 0; i < BURST; i++) {
+        snprintf(rec.session_id, sizeof rec.session_id, "burst%04d", i);
+        assert_int_equal(sg_ledger_put_session(led, &rec), SG_OK);
+    }
+    assert_int_equal(sg_store_batch_commit(store), SG_OK);
+    wait_metric(&m, "seatgate_sessions_unclaimed", 1 + BURST, 5000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reaped_total"), 0);
+
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    assert_int_equal(sg_store_batch_begin(store), SG_OK);
+    for (int i = 0; i < DUE; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "burst%04d", i);
+        assert_int_equal(sg_ledger_get_session(led, id, &rec, &rev), SG_OK);
+        rec.claim_deadline = (long long)now.tv_sec * 1000 - 1000;
+        assert_int_equal(sg_ledger_update_session(led, &rec, rev), SG_OK);
+    }
+    assert_int_equal(sg_store_batch_commit(store), SG_OK);
+    wait_metric(&m, "seatgate_sessions_reaped_total", DUE, 8000);
+    wait_metric(&m, "seatgate_sessions_unclaimed", 1 + BURST - DUE, 5000);
+    for (int i = 0; i < DUE; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "burst%04d", i);
+        sg_status st = sg_ledger_get_session(led, id, &rec, &rev);
+        if (st == SG_E_NOT_FOUND) continue; /* its delete already ran */
+        assert_int_equal(st, SG_OK);
+        assert_int_equal(rec.state, SG_SESSION_RELEASED);
+        assert_string_equal(rec.release_reason, "claim_expired");
+    }
+    for (int i = DUE; i < BURST; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "burst%04d", i);
+        assert_int_equal(sg_ledger_delete_session(led, id), SG_OK);
+    }
+    wait_metric(&m, "seatgate_sessions_unclaimed", 1, 5000);
+    assert_int_equal(mm_metric(&m, "seatgate_sessions_reaped_total"), DUE);
+    sg_ledger_close(led);
+    sg_store_close(store);
+    http_free(&a);
+    assert_int_equal(mm_stop(&m), 0);
+    mm_cleanup(&m);
+}
+
 /* ---- group: reconcile ---- */
 
 /* Short windows so a test sees reconciliation within seconds: the create call lives at most
@@ -1709,7 +1777,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(serves_https_with_a_certificate, test_teardown)};
     const struct CMUnitTest crash[] = {
         cmocka_unit_test_teardown(kill9_mid_wait_then_restart_leaves_nothing, test_teardown),
-        cmocka_unit_test_teardown(a_record_changed_elsewhere_is_judged_anew, test_teardown)};
+        cmocka_unit_test_teardown(a_record_changed_elsewhere_is_judged_anew, test_teardown),
+        cmocka_unit_test_teardown(a_burst_of_records_written_elsewhere_is_judged_whole,
+                                  test_teardown)};
     const struct CMUnitTest reconcile[] = {
         cmocka_unit_test_teardown(lost_create_answer_is_reconciled, test_teardown),
         cmocka_unit_test_teardown(kill9_between_create_and_record_sqlite, test_teardown),

@@ -335,6 +335,15 @@ static void keys_lists_live_keys(void **state)
     sg_store_close(s);
 }
 
+/* The n of a key "k<n>" the test wrote, checked to be below `below`. */
+static int key_number(const sg_kv_entry *e, int below)
+{
+    int i = -1;
+    assert_int_equal(sscanf(e->key, "k%d", &i), 1);
+    assert_true(i >= 0 && i < below);
+    return i;
+}
+
 /* What sg_kv_each saw, checked against what the test wrote. */
 typedef struct each_seen {
     sg_bucket *b;
@@ -346,9 +355,7 @@ typedef struct each_seen {
 static sg_status each_note(void *arg, const sg_kv_entry *e)
 {
     each_seen *x = arg;
-    int i = -1;
-    assert_int_equal(sscanf(e->key, "k%d", &i), 1);
-    assert_true(i >= 0 && i < 700);
+    int i = key_number(e, 700);
     char want[32];
     snprintf(want, sizeof want, "%s-%d", i % 3 == 0 ? "second" : "first", i);
     assert_int_equal(e->len, strlen(want));
@@ -365,9 +372,7 @@ static sg_status each_note(void *arg, const sg_kv_entry *e)
 static sg_status revision_note(void *arg, const sg_kv_entry *e)
 {
     each_seen *x = arg;
-    int i = -1;
-    assert_int_equal(sscanf(e->key, "k%d", &i), 1);
-    assert_true(i >= 0 && i < 700);
+    int i = key_number(e, 700);
     assert_int_equal(e->len, 0);
     assert_string_equal(e->value, "");
     x->seen[i]++;
@@ -414,6 +419,78 @@ static void each_visits_every_live_key_once(void **state)
         if (i % 7) assert_int_equal(z.rev[i], latest[i]);
     }
     assert_int_equal(sg_kv_revisions(b, NULL, NULL), SG_E_INVALID);
+    sg_bucket_close(other);
+    sg_bucket_close(b);
+    sg_store_close(s);
+}
+
+/* What sg_kv_each_since saw. */
+typedef struct since_seen {
+    int count, seen[900], stop_after;
+    uint64_t rev[900], last_rev;
+    bool in_order;
+} since_seen;
+
+static sg_status since_note(void *arg, const sg_kv_entry *e)
+{
+    since_seen *x = arg;
+    int i = key_number(e, 900);
+    char want[32];
+    snprintf(want, sizeof want, "new-%d", i);
+    assert_int_equal(e->len, strlen(want));
+    assert_memory_equal(e->value, want, e->len);
+    x->seen[i]++;
+    x->rev[i] = e->revision;
+    if (e->revision <= x->last_rev) x->in_order = false;
+    x->last_rev = e->revision;
+    if (x->stop_after && ++x->count == x->stop_after) return sg_fail(SG_E_CONFLICT, "enough");
+    return SG_OK;
+}
+
+/* More keys than one page: every live key whose newest value was written after the mark,
+ * once, with that value and revision; keys written only before it, and keys deleted after
+ * it, never. On SQLite only those are read, in revision order. fn's failure stops the scan. */
+static void each_since_visits_the_keys_written_after_a_revision(void **state)
+{
+    (void)state;
+    sg_store *s = open_store();
+    sg_bucket *b = new_bucket(s, 0, NULL), *other = new_bucket(s, 0, NULL);
+    uint64_t mark = 0, latest[900] = {0};
+    char k[16], v[32];
+    for (int i = 0; i < 600; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "old-%d", i);
+        assert_int_equal(sg_kv_put(b, k, v, strlen(v), &mark), SG_OK);
+    }
+    assert_int_equal(sg_kv_put(other, "k1", "new-1 elsewhere", 15, NULL), SG_OK);
+    for (int i = 0; i < 900; i++) {
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "new-%d", i);
+        if (i >= 600 || i % 3 == 0)
+            assert_int_equal(sg_kv_put(b, k, v, strlen(v), &latest[i]), SG_OK);
+        if (i < 600 && i % 5 == 0) assert_int_equal(sg_kv_delete(b, k), SG_OK);
+    }
+    since_seen x = {.in_order = true};
+    assert_int_equal(sg_kv_each_since(b, mark, since_note, &x), SG_OK);
+    int seen = 0;
+    for (int i = 0; i < 900; i++) {
+        bool want = i >= 600 || (i % 3 == 0 && i % 5 != 0);
+        assert_int_equal(x.seen[i], want ? 1 : 0);
+        if (want) assert_int_equal(x.rev[i], latest[i]);
+        seen += x.seen[i];
+    }
+    assert_int_equal(seen, 460);
+    assert_int_equal(sg_store_reads_changes(s), !is_nats());
+    if (sg_store_reads_changes(s)) assert_true(x.in_order);
+    since_seen none = {.in_order = true};
+    assert_int_equal(sg_kv_each_since(b, latest[899], since_note, &none), SG_OK);
+    for (int i = 0; i < 900; i++)
+        assert_int_equal(none.seen[i], 0);
+    since_seen y = {.in_order = true, .stop_after = 300};
+    assert_int_equal(sg_kv_each_since(b, mark, since_note, &y), SG_E_CONFLICT);
+    assert_string_equal(sg_last_error(), "enough");
+    assert_int_equal(y.count, 300);
+    assert_int_equal(sg_kv_each_since(b, mark, NULL, NULL), SG_E_INVALID);
     sg_bucket_close(other);
     sg_bucket_close(b);
     sg_store_close(s);
@@ -1793,6 +1870,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(write_many_applies_puts_and_deletes_in_order),
         cmocka_unit_test(write_many_creates_and_updates_each_on_their_own),
         cmocka_unit_test(each_visits_every_live_key_once),
+        cmocka_unit_test(each_since_visits_the_keys_written_after_a_revision),
         cmocka_unit_test(keys_lists_live_keys),
         cmocka_unit_test(ttl_expired_keys_read_as_absent),
         cmocka_unit_test(watch_delivers_current_values_then_changes_in_order),

@@ -149,6 +149,15 @@ sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size
     return st;
 }
 
+sg_status sg_ledger_each_session_since(sg_ledger *l, uint64_t since, sg_session_fn fn, void *arg,
+                                       size_t *unreadable)
+{
+    each_session x = {fn, arg, 0};
+    sg_status st = sg_kv_each_since(l->sessions, since, session_entry, &x);
+    if (unreadable) *unreadable = x.unreadable;
+    return st;
+}
+
 typedef struct each_revision {
     sg_session_rev_fn fn;
     void *arg;

@@ -635,6 +635,31 @@ sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg)
     return b->store->be->each(b, false, fn, arg);
 }
 
+typedef struct newer_than {
+    uint64_t since;
+    sg_kv_each_fn fn;
+    void *arg;
+} newer_than;
+
+static sg_status pass_newer(void *arg, const sg_kv_entry *e)
+{
+    const newer_than *x = arg;
+    return e->revision > x->since ? x->fn(x->arg, e) : SG_OK;
+}
+
+sg_status sg_kv_each_since(sg_bucket *b, uint64_t since, sg_kv_each_fn fn, void *arg)
+{
+    if (!fn) return sg_fail(SG_E_INVALID, "store: each_since needs a function");
+    if (b->store->be->each_since) return b->store->be->each_since(b, since, fn, arg);
+    newer_than x = {since, fn, arg};
+    return b->store->be->each(b, false, pass_newer, &x);
+}
+
+bool sg_store_reads_changes(const sg_store *s)
+{
+    return s->be->each_since != NULL;
+}
+
 sg_status sg_kv_revisions(sg_bucket *b, sg_kv_each_fn fn, void *arg)
 {
     if (!fn) return sg_fail(SG_E_INVALID, "store: revisions needs a function");

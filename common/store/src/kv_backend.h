@@ -79,6 +79,9 @@ typedef struct sg_kv_backend {
     sg_status (*del)(sg_bucket *b, const char *key);
     /* Every live key's latest value (sg_kv_each; values may be skipped when meta_only). */
     sg_status (*each)(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg);
+    /* The live keys written after revision since, with their values (sg_kv_each_since); NULL:
+     * the store walks every key with each and passes on the newer ones. */
+    sg_status (*each_since)(sg_bucket *b, uint64_t since, sg_kv_each_fn fn, void *arg);
     sg_status (*watch)(sg_watch *w);
     sg_status (*watch_next)(sg_watch *w, long long timeout_ms, sg_kv_entry **out);
     void (*watch_free)(sg_watch *w);

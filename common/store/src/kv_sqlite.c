@@ -60,6 +60,12 @@ static const char *const SQL[Q_COUNT] = {
     [Q_KEYS_PAGE_META] = "SELECT key, op, NULL, created_ms, MAX(rev) AS r FROM sg_kv "
                          "INDEXED BY sg_kv_by_key WHERE bucket = ?1 AND key > ?2 GROUP BY key "
                          "ORDER BY key LIMIT ?3",
+    /* The newest row of each key written after a revision, in revision order: a range of the
+     * table's own order, each row checked against its key's later rows in sg_kv_by_key. */
+    [Q_SINCE_PAGE] = "SELECT a.key, a.op, a.value, a.created_ms, a.rev FROM sg_kv AS a "
+                     "WHERE a.bucket = ?1 AND a.rev > ?2 AND NOT EXISTS (SELECT 1 FROM sg_kv "
+                     "AS n INDEXED BY sg_kv_by_key WHERE n.bucket = ?1 AND n.key = a.key AND "
+                     "n.rev > a.rev) ORDER BY a.rev LIMIT ?3",
     [Q_CHANGES] = "SELECT rev, key, op, value, created_ms FROM sg_kv WHERE bucket = ?1 AND "
                   "rev > ?2 AND (?3 IS NULL OR key = ?3) ORDER BY rev LIMIT 64",
     [Q_SEQ_GET] = "SELECT seq FROM sg_buckets WHERE name = ?1",
@@ -1095,25 +1101,32 @@ static sg_status live_rows(sg_bucket *b, const char *key, row_fn fn, void *ctx)
     return res;
 }
 
-/* One page of the bucket's live keys after `after`, in key order, in one statement. */
+/* One page of the bucket's live keys, in one statement: after the key `after` in key order
+ * (Q_KEYS_PAGE, Q_KEYS_PAGE_META), or written after the revision `since` in revision order
+ * (Q_SINCE_PAGE). */
 typedef struct each_page {
     sg_kv_entry *e[SQ_EACH_PAGE];
     size_t n;
     char last[SG_KV_KEY_MAX + 1]; /* the last key read, live or not */
+    uint64_t last_rev;            /* and its revision */
     bool more;
 } each_page;
 
-static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each_page *pg)
+static sg_status read_page(sg_bucket *b, int q, const char *after, uint64_t since, each_page *pg)
 {
     sqlite_store *ss = SS(b->store);
+    bool meta_only = q == Q_KEYS_PAGE_META;
     pg->n = 0;
     pg->more = false;
     sq_conn c = read_conn(ss, b->store);
-    sqlite3_stmt *st = conn_stmt(c, meta_only ? Q_KEYS_PAGE_META : Q_KEYS_PAGE);
+    sqlite3_stmt *st = conn_stmt(c, q);
     sg_status res = st ? SG_OK : SG_E_IO;
     if (st) {
         sqlite3_bind_text(st, 1, b->full, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
+        if (q == Q_SINCE_PAGE)
+            sqlite3_bind_int64(st, 2, (sqlite3_int64)since);
+        else
+            sqlite3_bind_text(st, 2, after, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(st, 3, SQ_EACH_PAGE);
         long long now = sg_kv_now_ms();
         int rc, rows = 0;
@@ -1121,12 +1134,13 @@ static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each
             rows++;
             const char *key = (const char *)sqlite3_column_text(st, 0);
             snprintf(pg->last, sizeof pg->last, "%s", key ? key : "");
+            pg->last_rev = (uint64_t)sqlite3_column_int64(st, 4);
             long long created = sqlite3_column_int64(st, 3);
             if (sqlite3_column_int(st, 1) != SG_KV_PUT || expired(b, created, now)) continue;
             sg_kv_entry *e =
                 sg_kv_entry_make(pg->last, meta_only ? NULL : sqlite3_column_blob(st, 2),
-                                 meta_only ? 0 : (size_t)sqlite3_column_bytes(st, 2),
-                                 (uint64_t)sqlite3_column_int64(st, 4), SG_KV_PUT, created);
+                                 meta_only ? 0 : (size_t)sqlite3_column_bytes(st, 2), pg->last_rev,
+                                 SG_KV_PUT, created);
             if (!e)
                 res = sg_fail(SG_E_NOMEM, "store: out of memory");
             else
@@ -1141,15 +1155,16 @@ static sg_status read_page(sg_bucket *b, bool meta_only, const char *after, each
 }
 
 /* Page by page, so fn runs between statements, with no connection held. */
-static sg_status sqlite_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
+static sg_status walk_pages(sg_bucket *b, int q, uint64_t since, sg_kv_each_fn fn, void *arg)
 {
     each_page *pg = calloc(1, sizeof *pg);
     if (!pg) return sg_fail(SG_E_NOMEM, "store: out of memory");
+    pg->last_rev = since;
     sg_status st = SG_OK;
     do {
         char after[SG_KV_KEY_MAX + 1];
         memcpy(after, pg->last, sizeof after);
-        st = read_page(b, meta_only, after, pg);
+        st = read_page(b, q, after, pg->last_rev, pg);
         for (size_t i = 0; i < pg->n; i++) {
             if (!st) st = fn(arg, pg->e[i]);
             sg_kv_entry_free(pg->e[i]);
@@ -1157,6 +1172,16 @@ static sg_status sqlite_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, voi
     } while (!st && pg->more);
     free(pg);
     return st;
+}
+
+static sg_status sqlite_each(sg_bucket *b, bool meta_only, sg_kv_each_fn fn, void *arg)
+{
+    return walk_pages(b, meta_only ? Q_KEYS_PAGE_META : Q_KEYS_PAGE, 0, fn, arg);
+}
+
+static sg_status sqlite_each_since(sg_bucket *b, uint64_t since, sg_kv_each_fn fn, void *arg)
+{
+    return walk_pages(b, Q_SINCE_PAGE, since, fn, arg);
 }
 
 /* ---- watch -------------------------------------------------------------------------------- */
@@ -1292,6 +1317,7 @@ const sg_kv_backend sg_kv_sqlite_backend = {
     .batch_step = sq_batch_step,
     .batch_commit = sq_batch_commit,
     .each = sqlite_each,
+    .each_since = sqlite_each_since,
     .watch = sqlite_watch,
     .watch_next = sqlite_watch_next,
     .watch_free = sqlite_watch_free,

@@ -19,6 +19,7 @@ typedef enum sql_id {
     Q_KEYS,
     Q_KEYS_PAGE,
     Q_KEYS_PAGE_META,
+    Q_SINCE_PAGE,
     Q_CHANGES,
     Q_SEQ_GET,
     Q_JOB_ADD,

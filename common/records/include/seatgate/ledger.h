@@ -64,6 +64,10 @@ typedef sg_status (*sg_session_fn)(void *arg, const sg_session_record *r, uint64
 /* Every session record with its revision, read in one pass (sg_kv_each), not one read per
  * session. Unreadable records are skipped and counted in *unreadable (may be NULL). */
 sg_status sg_ledger_each_session(sg_ledger *l, sg_session_fn fn, void *arg, size_t *unreadable);
+/* As sg_ledger_each_session, for the records written after revision `since` alone
+ * (sg_kv_each_since: on SQLite only those are read). */
+sg_status sg_ledger_each_session_since(sg_ledger *l, uint64_t since, sg_session_fn fn, void *arg,
+                                       size_t *unreadable);
 /* Called for each session id with its record's revision by sg_ledger_session_revisions. */
 typedef sg_status (*sg_session_rev_fn)(void *arg, const char *session_id, uint64_t rev);
 /* Every session id with its record's revision, without the records (sg_kv_revisions): a

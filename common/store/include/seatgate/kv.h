@@ -239,6 +239,16 @@ typedef sg_status (*sg_kv_each_fn)(void *arg, const sg_kv_entry *e);
  * not be seen. */
 sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg);
 
+/* As sg_kv_each, for the keys whose newest value was written after revision `since` alone,
+ * with that value: a reader that remembers the highest revision it has read comes back for
+ * what changed since. A key written while the scan runs may be seen again, with its newer
+ * value. On SQLite it reads only those keys, in revision order (sg_store_reads_changes says
+ * so); on NATS it walks every key, as sg_kv_each does, and passes on the newer ones. */
+sg_status sg_kv_each_since(sg_bucket *b, uint64_t since, sg_kv_each_fn fn, void *arg);
+/* True when sg_kv_each_since reads only what changed (SQLite), false when it walks the whole
+ * bucket (NATS). */
+bool sg_store_reads_changes(const sg_store *s);
+
 /* As sg_kv_each without the values: fn sees every key that holds one with its revision and
  * created_ms (e->value is empty, e->len 0). Far cheaper: SQLite reads its key index alone,
  * NATS sends no values. On NATS the listing is whole or refused, as sg_kv_keys. */

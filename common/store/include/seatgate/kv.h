@@ -242,7 +242,8 @@ sg_status sg_kv_each(sg_bucket *b, sg_kv_each_fn fn, void *arg);
 /* As sg_kv_each, for the keys whose newest value was written after revision `since` alone,
  * with that value: a reader that remembers the highest revision it has read comes back for
  * what changed since. A key written while the scan runs may be seen again, with its newer
- * value. On SQLite it reads only those keys, in revision order (sg_store_reads_changes says
+ * value. On SQLite it reads only the rows written since (older values of a key
+ * rewritten since included, then skipped), in revision order (sg_store_reads_changes says
  * so); on NATS it walks every key, as sg_kv_each does, and passes on the newer ones. */
 sg_status sg_kv_each_since(sg_bucket *b, uint64_t since, sg_kv_each_fn fn, void *arg);
 /* True when sg_kv_each_since reads only what changed (SQLite), false when it walks the whole

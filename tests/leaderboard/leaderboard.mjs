@@ -275,8 +275,15 @@ try {
       const app = `${backend}r`;
       const r1 = await startLb(`${backend}-lb-r1`, store('r'), app, ['--apply-batch', '20']);
       const r2 = await startLb(`${backend}-lb-r2`, store('r'), app, ['--apply-batch', '20']);
-      const applying = async (lb) => (await get(`${lb.url}/readyz`)).body.applying;
-      await eventually('one replica applies', async () => (await applying(r1)) !== (await applying(r2)));
+      // undefined until the replica is ready (its index loaded): /readyz answers 503 before
+      const applying = async (lb) => {
+        const r = await get(`${lb.url}/readyz`);
+        return r.status === 200 ? r.body.applying : undefined;
+      };
+      await eventually('one replica applies', async () => {
+        const a = await applying(r1), b = await applying(r2);
+        return a !== undefined && b !== undefined && a !== b;
+      });
       const [leader, other] = (await applying(r1)) ? [r1, r2] : [r2, r1];
       const lines = await feed(store('r'), app, 2000, 5, `${backend}-feed-r`);
       await sleep(200);
@@ -289,6 +296,7 @@ try {
       await checkState(other.url, ref, 'the survivor');
       // a replica that only reads answers the same
       const reader = await startLb(`${backend}-lb-r3`, store('r'), app);
+      await eventually('the reading replica is ready', async () => (await applying(reader)) !== undefined);
       assert.equal(await applying(reader), false);
       await check(reader.url, ref, 'a reading replica');
       await caughtUp(reader.url, lines.length + more.length, 'a reading replica'); // its metrics too

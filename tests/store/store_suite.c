@@ -1677,6 +1677,19 @@ static bool read_while(batch_reader *r, pthread_t *t)
     return r->done;
 }
 
+/* What the other thread read: "old" at its value and revision, "new" with new_st, and a
+ * listing of `listed` keys. */
+static void expect_reader(const batch_reader *r, const char *old_value, uint64_t old_rev,
+                          sg_status new_st, int listed)
+{
+    assert_int_equal(r->old_st, SG_OK);
+    assert_string_equal(r->old_value, old_value);
+    assert_int_equal(r->old_rev, old_rev);
+    assert_int_equal(r->new_st, new_st);
+    assert_int_equal(r->list_st, SG_OK);
+    assert_int_equal(r->listed, listed);
+}
+
 /* Reads from other threads do not wait for an open batch: they see the last commit, never
  * the batch's writes, and the batch's own thread sees its writes. */
 static void sqlite_reads_beside_a_batch_see_the_last_commit(void **state)
@@ -1703,23 +1716,14 @@ static void sqlite_reads_beside_a_batch_see_the_last_commit(void **state)
     if (!ended) (void)sg_store_batch_commit(s); /* lets a blocked read end before failing */
     pthread_join(t, NULL);
     assert_true(ended);
-    assert_int_equal(during.old_st, SG_OK);
-    assert_string_equal(during.old_value, "v1");
-    assert_int_equal(during.old_rev, r1);
-    assert_int_equal(during.new_st, SG_E_NOT_FOUND);
-    assert_int_equal(during.list_st, SG_OK);
-    assert_int_equal(during.listed, 1);
+    expect_reader(&during, "v1", r1, SG_E_NOT_FOUND, 1);
     assert_int_equal(sg_store_batch_commit(s), SG_OK);
 
     batch_reader after = {.b = b};
     ended = read_while(&after, &t);
     pthread_join(t, NULL);
     assert_true(ended);
-    assert_int_equal(after.old_st, SG_OK);
-    assert_string_equal(after.old_value, "v2");
-    assert_int_equal(after.old_rev, r2);
-    assert_int_equal(after.new_st, SG_OK);
-    assert_int_equal(after.listed, 2);
+    expect_reader(&after, "v2", r2, SG_OK, 2);
     sg_bucket_close(b);
     sg_store_close(s);
 }
